@@ -1,0 +1,16 @@
+//! The domain: processes, inputs, releases and approvals. Pure: no I/O, no Discord, no SQL.
+//! Everything here is deterministic given its inputs (time comes in as an argument).
+
+pub mod approval;
+pub mod duration;
+pub mod inputs;
+pub mod principal;
+pub mod process;
+pub mod process_file;
+pub mod release;
+pub mod template;
+
+pub use duration::HumanDuration;
+pub use principal::{Principal, RoleRef, UserId};
+pub use process::Process;
+pub use release::{Release, ReleaseId};

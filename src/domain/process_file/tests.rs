@@ -1,0 +1,70 @@
+use super::*;
+
+const GOOD: &str = include_str!("../../../processes/weekly-production.yaml");
+
+fn errors(source: &str) -> Vec<Diagnostic> {
+    parse("p.yaml", source).err().unwrap_or_default()
+}
+
+#[test]
+fn the_example_process_loads() {
+    let p = parse("weekly-production.yaml", GOOD);
+    assert!(p.is_ok(), "{p:?}");
+    let p = p.unwrap_or_else(|_| unreachable!());
+    assert_eq!(p.phases.len(), 3);
+    assert_eq!(p.notices_channel, 100000000000000001);
+    assert_eq!(p.activity("branch-cut").map(|a| a.retry.attempts), Some(3));
+}
+
+#[test]
+fn an_unknown_key_is_reported_with_its_place_and_a_suggestion() {
+    let src = GOOD.replace("    activities:\n      - id: qa-approval", "    activites:\n      - id: qa-approval");
+    let e = errors(&src);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].message.contains("activites"), "{}", e[0]);
+    assert_eq!(e[0].line, 26, "{}", e[0]);
+    assert_eq!(e[0].hint.as_deref(), Some("did you mean `activities`?"), "{:?}", e[0].message);
+}
+
+#[test]
+fn a_missing_id_is_reported() {
+    let src = GOOD.replace("      - id: deploy\n", "      - \n");
+    let e = errors(&src);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].to_string().starts_with("p.yaml:"), "{}", e[0]);
+}
+
+#[test]
+fn a_duplicate_id_names_the_first_use() {
+    let src = GOOD.replace("id: deploy", "id: branch-cut");
+    let e = errors(&src);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!((e[0].line, e[0].column), (31, 13));
+    assert!(e[0].message.contains("already used at line 19"), "{}", e[0]);
+}
+
+#[test]
+fn a_bad_template_is_reported_at_its_url() {
+    let src = GOOD.replace("https://cd.example.com/deploy", "https://cd.example.com/{{ inputs.verison }}");
+    let e = errors(&src);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].line, 33);
+    assert!(e[0].message.contains("inputs.verison"), "{}", e[0]);
+}
+
+#[test]
+fn every_semantic_problem_is_reported_at_once() {
+    let src = GOOD
+        .replace("pattern: '\\d+\\.\\d+\\.\\d+'", "pattern: '(['")
+        .replace("timeout: 30m", "timeout: 30 minutes")
+        .replace("role:QA", "QA");
+    let e = errors(&src);
+    assert_eq!(e.len(), 3, "{e:?}");
+}
+
+#[test]
+fn garbage_never_panics() {
+    for src in ["", ":", "- - -", "name: [", "\u{0}\u{1}", "phases: 5", "name: x\nnotices: {channel: 0}\nphases: []"] {
+        assert!(parse("p.yaml", src).is_err(), "{src:?}");
+    }
+}

@@ -1,0 +1,157 @@
+//! minijinja templates in process files: URLs, webhook bodies and variables.
+//! Rendering has no loader (no filesystem), strict undefined (a typo is an error, not an empty
+//! string) and a cap on the output size.
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// Rendered text above this size is refused rather than sent anywhere.
+pub const MAX_RENDERED_BYTES: usize = 64 * 1024;
+
+/// The names a template may start from.
+pub const ROOTS: [&str; 3] = ["inputs", "vars", "release"];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template does not parse: {0}")]
+    Syntax(String),
+    #[error("template refers to `{name}`, which is not defined; templates can read {known}")]
+    Unknown { name: String, known: String },
+    #[error("template failed to render: {0}")]
+    Render(String),
+    #[error("rendered text is {0} bytes, over the limit of {MAX_RENDERED_BYTES}")]
+    TooLarge(usize),
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_recursion_limit(32);
+    // Bounds the work one render may do, so a loop in a process file cannot stall the engine.
+    env.set_fuel(Some(200_000));
+    env
+}
+
+/// Checks that `source` parses and reads only known names: `inputs.<declared input>`,
+/// `vars.<declared variable>` and `release.{id,name,kind}`.
+pub fn check(source: &str, inputs: &BTreeSet<String>, vars: &BTreeSet<String>) -> Result<(), TemplateError> {
+    let env = environment();
+    let template = env
+        .template_from_str(source)
+        .map_err(|e| TemplateError::Syntax(plain(&e)))?;
+    for name in template.undeclared_variables(true) {
+        let mut parts = name.splitn(2, '.');
+        let root = parts.next().unwrap_or_default();
+        let field = parts.next();
+        let ok = match (root, field) {
+            ("inputs", Some(f)) => inputs.contains(f),
+            ("vars", Some(f)) => vars.contains(f),
+            ("release", Some(f)) => ["id", "name", "kind"].contains(&f),
+            (r, None) => ROOTS.contains(&r),
+            _ => false,
+        };
+        if !ok {
+            let known = inputs
+                .iter()
+                .map(|i| format!("inputs.{i}"))
+                .chain(vars.iter().map(|v| format!("vars.{v}")))
+                .chain(["release.id", "release.name", "release.kind"].map(String::from))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(TemplateError::Unknown { name, known });
+        }
+    }
+    Ok(())
+}
+
+/// Renders one template against `context`.
+pub fn render<C: Serialize>(source: &str, context: &C) -> Result<String, TemplateError> {
+    let env = environment();
+    let out = env
+        .render_str(source, context)
+        .map_err(|e| TemplateError::Render(plain(&e)))?;
+    if out.len() > MAX_RENDERED_BYTES {
+        return Err(TemplateError::TooLarge(out.len()));
+    }
+    Ok(out)
+}
+
+/// Renders every string inside a JSON value (keys stay as written).
+pub fn render_json<C: Serialize>(value: &serde_json::Value, context: &C) -> Result<serde_json::Value, TemplateError> {
+    use serde_json::Value;
+    Ok(match value {
+        Value::String(s) => Value::String(render(s, context)?),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| render_json(v, context))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), render_json(v, context)?)))
+                .collect::<Result<_, TemplateError>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// Every string inside a JSON value, for checking.
+pub fn strings_in(value: &serde_json::Value) -> Vec<&str> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => items.iter().flat_map(strings_in).collect(),
+        Value::Object(map) => map.values().flat_map(strings_in).collect(),
+        _ => vec![],
+    }
+}
+
+fn plain(e: &minijinja::Error) -> String {
+    match e.detail() {
+        Some(detail) => format!("{} ({detail})", e.kind()),
+        None => e.kind().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn names(v: &[&str]) -> BTreeSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn accepts_declared_inputs_and_release_fields() {
+        let r = check("{{ inputs.version }} {{ release.name }}", &names(&["version"]), &names(&[]));
+        assert_eq!(r, Ok(()));
+    }
+
+    #[test]
+    fn names_an_unknown_input() {
+        let r = check("{{ inputs.verison }}", &names(&["version"]), &names(&[]));
+        assert!(matches!(r, Err(TemplateError::Unknown { ref name, .. }) if name == "inputs.verison"));
+    }
+
+    #[test]
+    fn reports_syntax_errors() {
+        assert!(matches!(check("{{ inputs.version ", &names(&[]), &names(&[])), Err(TemplateError::Syntax(_))));
+    }
+
+    #[test]
+    fn renders_strings_inside_json() {
+        let ctx = json!({"inputs": {"version": "1.2.3"}});
+        let out = render_json(&json!({"v": "{{ inputs.version }}", "n": [1, "x{{ inputs.version }}"]}), &ctx);
+        assert_eq!(out, Ok(json!({"v": "1.2.3", "n": [1, "x1.2.3"]})));
+    }
+
+    #[test]
+    fn refuses_oversized_output() {
+        let ctx = json!({});
+        let r = render("{% for i in range(9000) %}xxxxxxxxxx{% endfor %}", &ctx);
+        assert!(matches!(r, Err(TemplateError::TooLarge(_))));
+    }
+}
