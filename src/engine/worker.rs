@@ -1,0 +1,109 @@
+//! Workers drain the outbox. `try_execute_task` does one unit of work and says whether there was
+//! any, so tests can drain deterministically; `run_until_stopped` loops, sleeping until the next
+//! row is due or until new work is announced. Timers live in the database, not in sleeping tasks:
+//! a restarted worker finds every due row again.
+
+use super::Engine;
+use crate::domain::release::{CallOutcome, WebhookCall};
+use crate::store::Topic;
+use crate::webhook::WebhookClient;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// Tells long-running loops to stop.
+#[derive(Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+impl Shutdown {
+    pub fn new() -> (watch::Sender<bool>, Self) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Self(rx))
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    pub async fn stopped(&mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+/// How long an idle worker sleeps at most before looking again.
+const IDLE_POLL: Duration = Duration::from_secs(5);
+
+/// Runs `task` until shutdown: again at once after work, else after `next_due` or a wake-up.
+pub async fn drain_loop<F, Fut, D, DFut>(mut shutdown: Shutdown, wake: Arc<Notify>, mut task: F, mut next_due_ms: D)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<bool>>,
+    D: FnMut() -> DFut,
+    DFut: Future<Output = Option<i64>>,
+{
+    while !shutdown.is_stopping() {
+        match task().await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = ?e, "worker task failed"),
+        }
+        let wait = match next_due_ms().await {
+            Some(due) => Duration::from_millis((due - chrono::Utc::now().timestamp_millis()).clamp(0, IDLE_POLL.as_millis() as i64) as u64),
+            None => IDLE_POLL,
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = wake.notified() => {}
+            _ = shutdown.stopped() => {}
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct WebhookWorker {
+    engine: Engine,
+    client: WebhookClient,
+}
+
+impl WebhookWorker {
+    pub fn new(engine: Engine, client: WebhookClient) -> Self {
+        Self { engine, client }
+    }
+
+    /// Delivers one due webhook try, if any, and applies its result.
+    pub async fn try_execute_task(&self) -> anyhow::Result<bool> {
+        // The lease outlives the longest allowed try, so a live call is never re-claimed.
+        let Some(item) = self.engine.store().claim_outbox(Topic::Webhook, Duration::from_secs(3_700)).await? else {
+            return Ok(false);
+        };
+        let call: WebhookCall = match serde_json::from_value(item.payload.clone()) {
+            Ok(call) => call,
+            Err(e) => {
+                let outcome = CallOutcome::Failure(format!("stored call is unreadable: {e}"));
+                tracing::error!(key = %item.key, "unreadable webhook row");
+                let dummy = WebhookCall { activity: String::new(), attempt: 0, url: String::new(), payload: serde_json::Value::Null, timeout_secs: 0, delay_secs: 0 };
+                self.engine.record_webhook_result(&item, &dummy, outcome).await?;
+                return Ok(true);
+            }
+        };
+        let outcome = self.client.call(&item.key, &call).await;
+        self.engine.record_webhook_result(&item, &call, outcome).await?;
+        Ok(true)
+    }
+
+    pub async fn run_until_stopped(self, shutdown: Shutdown) {
+        let wake = self.engine.webhook_wake.clone();
+        let store = self.engine.store().clone();
+        drain_loop(
+            shutdown,
+            wake,
+            || self.try_execute_task(),
+            || {
+                let store = store.clone();
+                async move { store.next_due(Topic::Webhook).await.ok().flatten() }
+            },
+        )
+        .await;
+    }
+}

@@ -1,0 +1,120 @@
+//! The outbox: side effects written with the state change that implies them, delivered at least
+//! once by workers that claim rows under a lease and complete them fenced by their claim number.
+
+use super::{now_ms, Store, StoreError, Tx};
+use crate::domain::release::{Notice, Release, ReleaseId, WebhookCall};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    Webhook,
+    Chat,
+}
+
+impl Topic {
+    fn as_str(self) -> &'static str {
+        match self {
+            Topic::Webhook => "webhook",
+            Topic::Chat => "chat",
+        }
+    }
+}
+
+/// A chat message to post: a notice about a release, for its notices channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub channel_id: u64,
+    pub release_id: ReleaseId,
+    pub release_name: String,
+    pub notice: Notice,
+}
+
+/// A claimed outbox row. `claims` fences its completion.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub key: String,
+    pub release_id: Option<ReleaseId>,
+    pub payload: serde_json::Value,
+    pub claims: i64,
+}
+
+pub(super) async fn enqueue_chat(tx: &mut Tx, release: &Release, notice: &Notice) -> Result<(), StoreError> {
+    let n: i64 = sqlx::query_scalar(include_str!("sql/count_chat_rows.sql")).bind(release.id.0).fetch_one(&mut **tx).await?;
+    let message = ChatMessage { channel_id: release.process.notices_channel, release_id: release.id, release_name: release.name.clone(), notice: notice.clone() };
+    insert(tx, Topic::Chat, &format!("{}/chat/{}", release.id, n + 1), release.id, &serde_json::to_value(message).map_err(|e| StoreError::Corrupt(e.to_string()))?, now_ms()).await
+}
+
+pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &WebhookCall) -> Result<(), StoreError> {
+    let key = WebhookCall::idempotency_key(release, &call.activity, call.attempt);
+    let due = now_ms() + (call.delay_secs as i64) * 1_000;
+    let payload = serde_json::to_value(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    insert(tx, Topic::Webhook, &key, release, &payload, due).await
+}
+
+async fn insert(tx: &mut Tx, topic: Topic, key: &str, release: ReleaseId, payload: &serde_json::Value, due_ms: i64) -> Result<(), StoreError> {
+    sqlx::query(include_str!("sql/insert_outbox.sql"))
+        .bind(topic.as_str())
+        .bind(key)
+        .bind(release.0)
+        .bind(payload.to_string())
+        .bind(due_ms)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Claims the earliest due row of `topic` for `lease`; a worker that dies leaves the row to be
+    /// claimed again when the lease runs out.
+    pub async fn claim_outbox(&self, topic: Topic, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(include_str!("sql/claim_outbox.sql"))
+            .bind(topic.as_str())
+            .bind(now_ms())
+            .bind(lease.as_millis() as i64)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let Some(row) = row else { return Ok(None) };
+        let payload: String = row.try_get("payload_json")?;
+        Ok(Some(OutboxItem {
+            id: row.try_get("id")?,
+            key: row.try_get("key")?,
+            release_id: row.try_get::<Option<i64>, _>("release_id")?.map(ReleaseId),
+            payload: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            claims: row.try_get("claims")?,
+        }))
+    }
+
+    /// Marks a claimed row delivered. Returns false when the claim is no longer current (another
+    /// worker re-claimed it after the lease ran out): the caller must not apply its result.
+    pub async fn complete_outbox(tx: &mut Tx, item: &OutboxItem) -> Result<bool, StoreError> {
+        let done = sqlx::query(include_str!("sql/complete_outbox.sql"))
+            .bind(now_ms())
+            .bind(item.id)
+            .bind(item.claims)
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Puts a claimed row back, to be tried again after `delay`.
+    pub async fn retry_outbox(&self, item: &OutboxItem, delay: Duration, error: &str) -> Result<(), StoreError> {
+        sqlx::query(include_str!("sql/retry_outbox.sql"))
+            .bind(now_ms() + delay.as_millis() as i64)
+            .bind(error)
+            .bind(item.id)
+            .bind(item.claims)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// When the next row of `topic` becomes claimable, in unix milliseconds.
+    pub async fn next_due(&self, topic: Topic) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(include_str!("sql/next_due_outbox.sql")).bind(topic.as_str()).fetch_one(self.pool()).await?)
+    }
+}

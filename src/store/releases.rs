@@ -1,0 +1,216 @@
+//! Releases: insert a draft, load one whole, save its new state with the effects it implies.
+
+use super::{outbox, StoreError, Tx};
+use crate::domain::inputs::Inputs;
+use crate::domain::release::{ActivityRun, AuditActor, Decision, Effect, PhaseRun, Release, ReleaseId, ReleaseStatus, StepStatus};
+use crate::domain::{Process, UserId};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn to_i64(id: u64) -> i64 {
+    id as i64
+}
+
+fn to_u64(id: i64) -> u64 {
+    id as u64
+}
+
+/// One row of the audit trail.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub id: i64,
+    pub release_id: Option<i64>,
+    pub at: String,
+    pub actor: serde_json::Value,
+    pub action: String,
+    pub detail: serde_json::Value,
+}
+
+impl super::Store {
+    /// Inserts a draft release (its row, phase runs and activity runs) and returns its id.
+    pub async fn insert_release(tx: &mut Tx, release: &Release) -> Result<ReleaseId, StoreError> {
+        let now = Utc::now().to_rfc3339();
+        let process_json = serde_json::to_string(&release.process).map_err(corrupt)?;
+        let inputs_json = serde_json::to_string(&release.inputs).map_err(corrupt)?;
+        let id: i64 = sqlx::query_scalar(include_str!("sql/insert_release.sql"))
+            .bind(to_i64(release.guild_id))
+            .bind(&release.name)
+            .bind(&release.process.name)
+            .bind(&release.process.version)
+            .bind(process_json)
+            .bind(inputs_json)
+            .bind(release.status.as_str())
+            .bind(&release.reason)
+            .bind(to_i64(release.created_by.0))
+            .bind(release.started_by.map(|u| to_i64(u.0)))
+            .bind(release.created_at.to_rfc3339())
+            .bind(&now)
+            .fetch_one(&mut **tx)
+            .await?;
+        let mut position = 0;
+        for (pi, phase) in release.phases.iter().enumerate() {
+            sqlx::query(include_str!("sql/insert_phase_run.sql"))
+                .bind(id)
+                .bind(&phase.id)
+                .bind(pi as i64)
+                .bind(phase.status.as_str())
+                .execute(&mut **tx)
+                .await?;
+            for activity in &phase.activities {
+                sqlx::query(include_str!("sql/insert_activity_run.sql"))
+                    .bind(id)
+                    .bind(&activity.id)
+                    .bind(&phase.id)
+                    .bind(position)
+                    .bind(activity.status.as_str())
+                    .bind(activity.attempt as i64)
+                    .bind(&activity.reason)
+                    .execute(&mut **tx)
+                    .await?;
+                position += 1;
+            }
+        }
+        Ok(ReleaseId(id))
+    }
+
+    /// Loads a release with its phases, activities and decisions.
+    pub async fn load_release(tx: &mut Tx, id: ReleaseId) -> Result<Option<Release>, StoreError> {
+        let Some(row) = sqlx::query(include_str!("sql/select_release.sql")).bind(id.0).fetch_optional(&mut **tx).await? else {
+            return Ok(None);
+        };
+        let process: Process = serde_json::from_str(row.try_get("process_json")?).map_err(corrupt)?;
+        let inputs: Inputs = serde_json::from_str(row.try_get("inputs_json")?).map_err(corrupt)?;
+        let status: String = row.try_get("status")?;
+        let created_at: String = row.try_get("created_at")?;
+        let mut release = Release {
+            id,
+            guild_id: to_u64(row.try_get("guild_id")?),
+            name: row.try_get("name")?,
+            process,
+            inputs,
+            status: ReleaseStatus::parse(&status).ok_or_else(|| corrupt(format!("release status {status}")))?,
+            created_by: UserId(to_u64(row.try_get("created_by")?)),
+            started_by: row.try_get::<Option<i64>, _>("started_by")?.map(|u| UserId(to_u64(u))),
+            created_at: DateTime::parse_from_rfc3339(&created_at).map_err(corrupt)?.with_timezone(&Utc),
+            reason: row.try_get("reason")?,
+            phases: vec![],
+        };
+        for row in sqlx::query(include_str!("sql/select_phase_runs.sql")).bind(id.0).fetch_all(&mut **tx).await? {
+            release.phases.push(PhaseRun { id: row.try_get("phase_id")?, status: step(row.try_get("status")?)?, activities: vec![] });
+        }
+        for row in sqlx::query(include_str!("sql/select_activity_runs.sql")).bind(id.0).fetch_all(&mut **tx).await? {
+            let phase_id: String = row.try_get("phase_id")?;
+            let phase = release.phases.iter_mut().find(|p| p.id == phase_id).ok_or_else(|| corrupt(format!("activity in unknown phase {phase_id}")))?;
+            phase.activities.push(ActivityRun {
+                id: row.try_get("activity_id")?,
+                status: step(row.try_get("status")?)?,
+                attempt: row.try_get::<i64, _>("attempt")? as u32,
+                reason: row.try_get("reason")?,
+                decisions: vec![],
+            });
+        }
+        for row in sqlx::query(include_str!("sql/select_decisions.sql")).bind(id.0).fetch_all(&mut **tx).await? {
+            let activity: String = row.try_get("activity_id")?;
+            if let Some(run) = release.phases.iter_mut().flat_map(|p| p.activities.iter_mut()).find(|a| a.id == activity) {
+                run.decisions.push(Decision {
+                    user: UserId(to_u64(row.try_get("user_id")?)),
+                    name: row.try_get("user_name")?,
+                    approve: row.try_get::<i64, _>("approve")? != 0,
+                });
+            }
+        }
+        Ok(Some(release))
+    }
+
+    /// Saves the state of `release` and persists `effects` (audit rows, outbox rows).
+    pub async fn save_release(tx: &mut Tx, release: &Release, effects: &[Effect]) -> Result<(), StoreError> {
+        let now = Utc::now().to_rfc3339();
+        sqlx::query(include_str!("sql/update_release.sql"))
+            .bind(release.status.as_str())
+            .bind(&release.reason)
+            .bind(release.started_by.map(|u| to_i64(u.0)))
+            .bind(&now)
+            .bind(release.id.0)
+            .execute(&mut **tx)
+            .await?;
+        for phase in &release.phases {
+            sqlx::query(include_str!("sql/update_phase_run.sql"))
+                .bind(phase.status.as_str())
+                .bind(release.id.0)
+                .bind(&phase.id)
+                .execute(&mut **tx)
+                .await?;
+            for activity in &phase.activities {
+                sqlx::query(include_str!("sql/update_activity_run.sql"))
+                    .bind(activity.status.as_str())
+                    .bind(activity.attempt as i64)
+                    .bind(&activity.reason)
+                    .bind(release.id.0)
+                    .bind(&activity.id)
+                    .execute(&mut **tx)
+                    .await?;
+                for d in &activity.decisions {
+                    sqlx::query(include_str!("sql/insert_decision.sql"))
+                        .bind(release.id.0)
+                        .bind(&activity.id)
+                        .bind(to_i64(d.user.0))
+                        .bind(&d.name)
+                        .bind(d.approve)
+                        .bind(&now)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+            }
+        }
+        Self::persist_effects(tx, release, effects).await
+    }
+
+    /// Writes the audit rows and outbox rows `effects` call for.
+    pub async fn persist_effects(tx: &mut Tx, release: &Release, effects: &[Effect]) -> Result<(), StoreError> {
+        for effect in effects {
+            match effect {
+                Effect::Audit { actor, action, detail } => Self::append_audit(tx, Some(release.id), actor, action, detail).await?,
+                Effect::Notify(notice) => outbox::enqueue_chat(tx, release, notice).await?,
+                Effect::CallWebhook(call) => outbox::enqueue_webhook(tx, release.id, call).await?,
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn append_audit(tx: &mut Tx, release: Option<ReleaseId>, actor: &AuditActor, action: &str, detail: &serde_json::Value) -> Result<(), StoreError> {
+        sqlx::query(include_str!("sql/insert_audit.sql"))
+            .bind(release.map(|r| r.0))
+            .bind(Utc::now().to_rfc3339())
+            .bind(serde_json::to_string(actor).map_err(corrupt)?)
+            .bind(action)
+            .bind(detail.to_string())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The audit trail of one release, oldest first.
+    pub async fn audit_of(&self, release: ReleaseId) -> Result<Vec<AuditRow>, StoreError> {
+        let rows = sqlx::query(include_str!("sql/select_audit.sql")).bind(release.0).fetch_all(self.pool()).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(AuditRow {
+                    id: row.try_get("id")?,
+                    release_id: row.try_get("release_id")?,
+                    at: row.try_get("at")?,
+                    actor: serde_json::from_str(row.try_get("actor_json")?).map_err(corrupt)?,
+                    action: row.try_get("action")?,
+                    detail: serde_json::from_str(row.try_get("detail_json")?).map_err(corrupt)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn step(s: String) -> Result<StepStatus, StoreError> {
+    StepStatus::parse(&s).ok_or_else(|| corrupt(format!("step status {s}")))
+}

@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM outbox WHERE release_id = ? AND topic = 'chat'

@@ -1,0 +1,2 @@
+INSERT INTO activity_runs (release_id, activity_id, phase_id, position, status, attempt, reason)
+VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -1,0 +1,1 @@
+INSERT INTO audit (release_id, at, actor_json, action, detail_json) VALUES (?, ?, ?, ?, ?)
