@@ -1,8 +1,11 @@
+#![recursion_limit = "256"]
 //! Trainmaster: release orchestration that lives in Discord.
 //!
 //! `domain` is pure; `store`, `engine`, `webhook`, `discord` and `sandbox` are adapters around it.
 
+pub mod discord;
 pub mod domain;
 pub mod engine;
+pub mod sandbox;
 pub mod store;
 pub mod webhook;

@@ -3,7 +3,7 @@
 
 mod worker;
 
-pub use worker::{Shutdown, WebhookWorker};
+pub use worker::{drain_loop, Shutdown, WebhookWorker};
 
 use crate::domain::inputs::{self, InputError};
 use crate::domain::principal::Actor;

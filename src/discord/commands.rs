@@ -1,0 +1,70 @@
+//! `/release create|start|status`.
+
+use super::render;
+use super::{actor_of, BotError, Context, Data};
+use crate::domain::release::ReleaseId;
+use crate::engine::NewRelease;
+
+pub fn commands() -> Vec<poise::Command<Data, BotError>> {
+    vec![release()]
+}
+
+/// Create, start and follow releases
+#[poise::command(slash_command, guild_only, subcommands("create", "start", "status"), subcommand_required)]
+async fn release(_ctx: Context<'_>) -> Result<(), BotError> {
+    Ok(())
+}
+
+fn guild(ctx: &Context<'_>) -> Result<u64, BotError> {
+    ctx.guild_id().map(|g| g.get()).ok_or_else(|| BotError::User("Releases live in a server; use this command in one.".into()))
+}
+
+async fn actor(ctx: &Context<'_>) -> crate::domain::principal::Actor {
+    let member = ctx.author_member().await;
+    actor_of(ctx.serenity_context(), ctx.guild_id(), ctx.author(), member.as_deref()).await
+}
+
+fn release_id(text: &str) -> Result<ReleaseId, BotError> {
+    text.parse().map_err(BotError::User)
+}
+
+/// Create a Draft release of a process, with its inputs
+#[poise::command(slash_command, guild_only)]
+async fn create(
+    ctx: Context<'_>,
+    #[description = "Process to release (a file in processes/)"] process: String,
+    #[description = "A name people will recognise, like \"Week 47\""]
+    #[max_length = 100]
+    name: String,
+    #[description = "key=value pairs: version=1.4.0 services=api,web notes=\"Fixes checkout\""]
+    #[max_length = 4000]
+    inputs: Option<String>,
+) -> Result<(), BotError> {
+    let guild_id = guild(&ctx)?;
+    let actor = actor(&ctx).await;
+    let new = NewRelease { guild_id, process, name, inputs: inputs.unwrap_or_default() };
+    let release = ctx.data().engine.create_release(&actor, new).await?;
+    ctx.send(poise::CreateReply::default().embed(render::release_card(&release))).await?;
+    Ok(())
+}
+
+/// Start a Draft release: its phases run and the notices channel follows along
+#[poise::command(slash_command, guild_only)]
+async fn start(ctx: Context<'_>, #[description = "Release id, like 42"] release: String) -> Result<(), BotError> {
+    let guild_id = guild(&ctx)?;
+    let id = release_id(&release)?;
+    let actor = actor(&ctx).await;
+    let release = ctx.data().engine.start_release(guild_id, &actor, id).await?;
+    ctx.send(poise::CreateReply::default().embed(render::release_card(&release))).await?;
+    Ok(())
+}
+
+/// Show a release with each phase and activity and its status
+#[poise::command(slash_command, guild_only)]
+async fn status(ctx: Context<'_>, #[description = "Release id, like 42"] release: String) -> Result<(), BotError> {
+    let guild_id = guild(&ctx)?;
+    let id = release_id(&release)?;
+    let release = ctx.data().engine.release(guild_id, id).await?;
+    ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true)).await?;
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! Discord adapter: slash commands (poise), buttons (serenity interaction events), and the
+//! notifier that posts outbox messages. Thin: parse → call the engine → render.
+
+mod bot;
+mod buttons;
+mod commands;
+mod notifier;
+pub mod render;
+
+pub use bot::{build_client, BotConfig};
+pub use commands::commands;
+pub use notifier::Notifier;
+
+use crate::domain::principal::Actor;
+use crate::domain::UserId;
+use crate::engine::{Engine, EngineError};
+use poise::serenity_prelude as serenity;
+
+/// Shared state of the bot's handlers.
+pub struct Data {
+    pub engine: Engine,
+}
+
+/// An error from a command or button. `User` errors are shown to the person, ephemeral;
+/// `Internal` ones are logged with their cause chain and the person gets a short apology.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error("{0}")]
+    User(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<EngineError> for BotError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Store(inner) => BotError::Internal(anyhow::Error::new(inner).context("storage failed")),
+            other => BotError::User(other.to_string()),
+        }
+    }
+}
+
+impl From<serenity::Error> for BotError {
+    fn from(e: serenity::Error) -> Self {
+        BotError::Internal(anyhow::Error::new(e).context("Discord request failed"))
+    }
+}
+
+pub type Context<'a> = poise::Context<'a, Data, BotError>;
+
+/// What to tell a person when something broke on our side.
+pub const INTERNAL_ERROR_TEXT: &str = "Something went wrong on Trainmaster's side; nothing was changed. The operators have the details in the log.";
+
+/// The person acting, with the names of their roles in this guild (approvers may be named by role).
+pub async fn actor_of(ctx: &serenity::Context, guild_id: Option<serenity::GuildId>, user: &serenity::User, member: Option<&serenity::Member>) -> Actor {
+    let mut roles = vec![];
+    if let (Some(guild_id), Some(member)) = (guild_id, member) {
+        let names = role_names(ctx, guild_id).await;
+        roles = member.roles.iter().map(|r| (r.get(), names.iter().find(|(id, _)| id == r).map(|(_, n)| n.clone()).unwrap_or_default())).collect();
+    }
+    let display_name = member.map(|m| m.display_name().to_string()).unwrap_or_else(|| user.global_name.clone().unwrap_or_else(|| user.name.clone()));
+    Actor { user: UserId(user.id.get()), display_name, roles }
+}
+
+/// Role names of a guild: from the cache (filled by GUILD_CREATE), else from the API.
+async fn role_names(ctx: &serenity::Context, guild_id: serenity::GuildId) -> Vec<(serenity::RoleId, String)> {
+    if let Some(guild) = ctx.cache.guild(guild_id) {
+        return guild.roles.iter().map(|(id, r)| (*id, r.name.clone())).collect();
+    }
+    match guild_id.roles(&ctx.http).await {
+        Ok(roles) => roles.into_iter().map(|(id, r)| (id, r.name)).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read guild roles; role names will not match");
+            vec![]
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Posts outbox chat messages to Discord, at least once. The outbox row id goes out as the
+//! message nonce with `enforce_nonce`, so a re-post after a crash within Discord's nonce window
+//! returns the first message instead of a duplicate.
+
+use super::render;
+use crate::engine::{drain_loop, Engine, Shutdown};
+use crate::store::{ChatMessage, OutboxItem, Topic};
+use poise::serenity_prelude as serenity;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Notifier {
+    engine: Engine,
+    http: Arc<serenity::Http>,
+}
+
+impl Notifier {
+    pub fn new(engine: Engine, http: Arc<serenity::Http>) -> Self {
+        Self { engine, http }
+    }
+
+    /// Posts one due message, if any.
+    pub async fn try_execute_task(&self) -> anyhow::Result<bool> {
+        let Some(item) = self.engine.claim_chat().await? else {
+            return Ok(false);
+        };
+        let message: ChatMessage = match serde_json::from_value(item.payload.clone()) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(key = %item.key, error = %e, "unreadable chat row; dropping it");
+                self.engine.chat_delivered(&item).await?;
+                return Ok(true);
+            }
+        };
+        match self.post(&item, &message).await {
+            Ok(()) => self.engine.chat_delivered(&item).await?,
+            Err(e) => {
+                let delay = Duration::from_secs(2u64.saturating_pow(item.claims.clamp(1, 8) as u32));
+                tracing::warn!(key = %item.key, error = %e, retry_in = ?delay, "cannot post a notice; will retry");
+                self.engine.chat_failed(&item, delay, &e.to_string()).await?;
+            }
+        }
+        Ok(true)
+    }
+
+    async fn post(&self, item: &OutboxItem, message: &ChatMessage) -> Result<(), serenity::Error> {
+        let channel = serenity::ChannelId::new(message.channel_id.max(1));
+        let builder = render::notice_message(message).nonce(serenity::Nonce::String(format!("tm{}", item.id))).enforce_nonce(true);
+        channel.send_message(&self.http, builder).await?;
+        Ok(())
+    }
+
+    pub async fn run_until_stopped(self, shutdown: Shutdown) {
+        let wake = self.engine.chat_wake.clone();
+        let store = self.engine.store().clone();
+        drain_loop(
+            shutdown,
+            wake,
+            || self.try_execute_task(),
+            || {
+                let store = store.clone();
+                async move { store.next_due(Topic::Chat).await.ok().flatten() }
+            },
+        )
+        .await;
+    }
+}

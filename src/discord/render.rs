@@ -1,0 +1,142 @@
+//! How releases and notices read in Discord. Text people wrote (release names, inputs) is made
+//! inert: allowed_mentions is empty on everything, and `@` gets a zero-width joiner so even a
+//! client that ignores allowed_mentions shows no ping.
+
+use super::buttons::{custom_id, Decision};
+use crate::domain::release::{Notice, Release, ReleaseStatus, StepStatus};
+use crate::store::ChatMessage;
+use poise::serenity_prelude as serenity;
+
+/// Discord's limits on message content and embed field values.
+const CONTENT_LIMIT: usize = 2_000;
+const FIELD_LIMIT: usize = 1_024;
+
+pub fn inert(text: &str) -> String {
+    text.replace('@', "@\u{200B}")
+}
+
+/// Cuts `text` to `limit` characters, with a visible marker when it was cut.
+pub fn truncate(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_string();
+    }
+    let marker = "… (truncated)";
+    let keep = limit.saturating_sub(marker.chars().count());
+    text.chars().take(keep).collect::<String>() + marker
+}
+
+pub fn step_emoji(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::NotStarted => "⚪",
+        StepStatus::Waiting => "⏳",
+        StepStatus::Running => "🔵",
+        StepStatus::OnHold => "✋",
+        StepStatus::Success => "✅",
+        StepStatus::Failed => "❌",
+        StepStatus::Skipped => "⏭️",
+        StepStatus::Ignored => "⚠️",
+        StepStatus::Aborted => "⛔",
+    }
+}
+
+fn release_colour(status: ReleaseStatus) -> serenity::Colour {
+    match status {
+        ReleaseStatus::Draft | ReleaseStatus::NotStarted => serenity::Colour::LIGHT_GREY,
+        ReleaseStatus::Running => serenity::Colour::BLUE,
+        ReleaseStatus::OnHold | ReleaseStatus::PartialSuccess => serenity::Colour::ORANGE,
+        ReleaseStatus::Success => serenity::Colour::DARK_GREEN,
+        ReleaseStatus::Failed | ReleaseStatus::Aborted => serenity::Colour::RED,
+    }
+}
+
+/// The release card: name, process, inputs, status, and each phase and activity.
+pub fn release_card(release: &Release) -> serenity::CreateEmbed {
+    let inputs = if release.inputs.0.is_empty() {
+        "none".to_string()
+    } else {
+        release.inputs.0.iter().map(|(k, v)| format!("`{k}` = {}", inert(&v.to_string()))).collect::<Vec<_>>().join("\n")
+    };
+    let mut embed = serenity::CreateEmbed::new()
+        .title(truncate(&format!("Release {} · {}", release.id, inert(&release.name)), 256))
+        .colour(release_colour(release.status))
+        .field("Status", release.status.to_string(), true)
+        .field("Process", format!("{} (version {})", release.process.name, release.process.version), true)
+        .field("Release id", release.id.to_string(), true)
+        .field("Inputs", truncate(&inputs, FIELD_LIMIT), false);
+    for phase in release.phases.iter().take(20) {
+        let lines = phase
+            .activities
+            .iter()
+            .map(|a| {
+                let mut line = format!("{} `{}` {}", step_emoji(a.status), a.id, a.status);
+                if let Some(reason) = &a.reason {
+                    line.push_str(&format!(" — {}", inert(reason)));
+                }
+                line
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        embed = embed.field(format!("{} Phase {} · {}", step_emoji(phase.status), phase.id, phase.status), truncate(&lines, FIELD_LIMIT), false);
+    }
+    if let Some(reason) = &release.reason {
+        embed = embed.field("Reason", truncate(&inert(reason), FIELD_LIMIT), false);
+    }
+    embed
+}
+
+/// The words of a notice, as posted in the notices channel.
+pub fn notice_text(message: &ChatMessage) -> String {
+    let release = format!("**{} · {}**", message.release_id, inert(&message.release_name));
+    let text = match &message.notice {
+        Notice::ReleaseStarted { by } => format!("🚀 Release {release} started by {}.", inert(by)),
+        Notice::PhaseStarted { phase } => format!("▶️ {release}: phase `{phase}` started."),
+        Notice::PhaseFinished { phase, status } => format!("{} {release}: phase `{phase}` finished: {status}.", step_emoji(*status)),
+        Notice::ApprovalRequested { activity, approvers, min } => {
+            format!("🗳️ {release}: approval `{activity}` needs {min} approval(s) from {}.", approvers.join(", "))
+        }
+        Notice::ActivityRetrying { activity, attempt, reason } => {
+            format!("🔁 {release}: `{activity}` failed ({}); try {attempt} is scheduled.", inert(reason))
+        }
+        Notice::ReleaseFinished { status, reason } => {
+            let emoji = match status {
+                ReleaseStatus::Success => "🏁",
+                ReleaseStatus::PartialSuccess => "⚠️",
+                _ => "❌",
+            };
+            match reason {
+                Some(reason) => format!("{emoji} Release {release} finished: **{status}**. Reason: {}", inert(reason)),
+                None => format!("{emoji} Release {release} finished: **{status}**."),
+            }
+        }
+    };
+    truncate(&text, CONTENT_LIMIT)
+}
+
+/// A notice as a message: text, plus Approve / Reject buttons for an approval request.
+pub fn notice_message(message: &ChatMessage) -> serenity::CreateMessage {
+    let mut out = serenity::CreateMessage::new().content(notice_text(message)).allowed_mentions(serenity::CreateAllowedMentions::new());
+    if let Notice::ApprovalRequested { activity, .. } = &message.notice {
+        out = out.components(vec![serenity::CreateActionRow::Buttons(vec![
+            serenity::CreateButton::new(custom_id(Decision::Approve, message.release_id, activity)).label("Approve").style(serenity::ButtonStyle::Success),
+            serenity::CreateButton::new(custom_id(Decision::Reject, message.release_id, activity)).label("Reject").style(serenity::ButtonStyle::Danger),
+        ])]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_in_user_text_are_made_inert() {
+        assert_eq!(inert("@everyone ship"), "@\u{200B}everyone ship");
+    }
+
+    #[test]
+    fn long_text_is_cut_with_a_marker() {
+        let cut = truncate(&"x".repeat(3_000), 2_000);
+        assert_eq!(cut.chars().count(), 2_000);
+        assert!(cut.ends_with("(truncated)"));
+    }
+}

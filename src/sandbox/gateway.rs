@@ -1,0 +1,73 @@
+//! The gateway: HELLO, IDENTIFY → READY and GUILD_CREATE (with roles), heartbeats, and the
+//! dispatches the driver sends (INTERACTION_CREATE). Text frames, JSON, no compression.
+
+use super::{payloads, rest, Shared};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+pub(super) async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| session(shared, socket))
+}
+
+async fn session(shared: Arc<Shared>, mut socket: WebSocket) {
+    let hello = json!({"op": 10, "d": {"heartbeat_interval": 41_250}}).to_string();
+    if socket.send(Message::Text(hello.into())).await.is_err() {
+        return;
+    }
+    let (outgoing, mut queue) = mpsc::unbounded_channel::<String>();
+    loop {
+        tokio::select! {
+            frame = socket.recv() => {
+                let Some(Ok(frame)) = frame else { break };
+                let text = match frame {
+                    Message::Text(t) => t.to_string(),
+                    Message::Close(_) => break,
+                    _ => continue,
+                };
+                let Ok(payload) = serde_json::from_str::<Value>(&text) else { continue };
+                match payload["op"].as_u64() {
+                    // Heartbeat → heartbeat ACK.
+                    Some(1) => {
+                        if socket.send(Message::Text(json!({"op": 11}).to_string().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    // IDENTIFY (or RESUME, answered as a fresh session) → READY, GUILD_CREATE.
+                    Some(2) | Some(6) => {
+                        {
+                            let mut w = shared.world();
+                            w.identifies += 1;
+                            w.gateway = Some(outgoing.clone());
+                        }
+                        let resume = format!("ws://{}/gateway", shared.addr);
+                        let session_id = format!("session-{}", shared.next_id());
+                        let sent = shared.dispatch("READY", payloads::ready(&session_id, &resume))
+                            .and_then(|_| shared.dispatch("GUILD_CREATE", payloads::guild_create(&rest::guild_roles())));
+                        if sent.is_err() {
+                            break;
+                        }
+                        shared.changed();
+                    }
+                    _ => {}
+                }
+            }
+            queued = queue.recv() => {
+                let Some(frame) = queued else { break };
+                if socket.send(Message::Text(frame.into())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    // Forget this connection if it is still the current one.
+    let mut w = shared.world();
+    if w.gateway.as_ref().is_some_and(|g| g.same_channel(&outgoing)) {
+        w.gateway = None;
+    }
+    drop(w);
+    shared.changed();
+}

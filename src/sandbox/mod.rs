@@ -1,0 +1,290 @@
+//! A local Discord-compatible server: a REST v10 subset and a gateway. The bot connects to it
+//! exactly as to Discord (pointed here by `TRAINMASTER_DISCORD_API`); tests and `trainmaster demo`
+//! drive it: type slash commands, click buttons, read channels and every recorded request.
+
+mod gateway;
+pub mod payloads;
+pub mod receiver;
+mod rest;
+
+use anyhow::{anyhow, Context as _};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+pub const GUILD_ID: u64 = 200_000_000_000_000_001;
+/// The channel the example processes post their notices to.
+pub const CHANNEL_ID: u64 = 100_000_000_000_000_001;
+pub const APPLICATION_ID: u64 = 300_000_000_000_000_001;
+/// Any token works with the sandbox.
+pub const TOKEN: &str = "sandbox-token";
+
+/// Role ids of the sandbox guild.
+pub mod roles {
+    pub const RELEASE_MANAGERS: u64 = 400_000_000_000_000_001;
+    pub const QA: u64 = 400_000_000_000_000_002;
+    pub const DEVELOPERS: u64 = 400_000_000_000_000_003;
+    pub const ALL: [(u64, &str); 3] = [(RELEASE_MANAGERS, "Release Managers"), (QA, "QA"), (DEVELOPERS, "Developers")];
+}
+
+/// How long a driver call waits for the bot before it gives up with an error.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxUser {
+    pub id: u64,
+    pub name: String,
+    pub roles: Vec<u64>,
+}
+
+impl SandboxUser {
+    pub fn new(id: u64, name: &str, roles: &[u64]) -> Self {
+        Self { id, name: name.into(), roles: roles.to_vec() }
+    }
+}
+
+/// One REST request the bot made.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The path after `/api/v10`, without the query.
+    pub path: String,
+    pub body: Option<Value>,
+}
+
+/// A message as stored in a channel.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: u64,
+    pub channel_id: u64,
+    pub json: Value,
+}
+
+impl StoredMessage {
+    pub fn content(&self) -> &str {
+        self.json["content"].as_str().unwrap_or_default()
+    }
+
+    /// Custom ids and labels of the message's buttons.
+    pub fn buttons(&self) -> Vec<(String, String)> {
+        buttons_of(&self.json)
+    }
+}
+
+fn buttons_of(json: &Value) -> Vec<(String, String)> {
+    let rows = json["components"].as_array().cloned().unwrap_or_default();
+    rows.iter()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .map(|b| (b["custom_id"].as_str().unwrap_or_default().to_string(), b["label"].as_str().unwrap_or_default().to_string()))
+        .collect()
+}
+
+/// What the bot answered to an interaction (its callback, and later edits of it).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub kind: u64,
+    pub data: Value,
+}
+
+impl Reply {
+    pub fn ephemeral(&self) -> bool {
+        self.data["flags"].as_u64().unwrap_or(0) & 64 != 0
+    }
+
+    /// Content and embed text together, for assertions people can read.
+    pub fn text(&self) -> String {
+        let mut out = self.data["content"].as_str().unwrap_or_default().to_string();
+        for embed in self.data["embeds"].as_array().cloned().unwrap_or_default() {
+            out.push('\n');
+            out.push_str(embed["title"].as_str().unwrap_or_default());
+            for field in embed["fields"].as_array().cloned().unwrap_or_default() {
+                out.push_str(&format!("\n{}: {}", field["name"].as_str().unwrap_or_default(), field["value"].as_str().unwrap_or_default()));
+            }
+        }
+        out
+    }
+
+    pub fn allowed_mentions(&self) -> &Value {
+        &self.data["allowed_mentions"]
+    }
+}
+
+#[derive(Default)]
+struct World {
+    next_id: u64,
+    requests: Vec<RecordedRequest>,
+    messages: Vec<StoredMessage>,
+    replies: HashMap<u64, Reply>,
+    /// Interaction tokens to ids, for the webhook-style follow-up routes.
+    tokens: HashMap<String, u64>,
+    command_ids: HashMap<String, u64>,
+    identifies: u32,
+    gateway: Option<mpsc::UnboundedSender<String>>,
+    sequence: u64,
+}
+
+pub(crate) struct Shared {
+    world: Mutex<World>,
+    /// Bumped on every change, so waiters re-check their condition.
+    version: watch::Sender<u64>,
+    addr: SocketAddr,
+}
+
+impl Shared {
+    fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn changed(&self) {
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    fn next_id(&self) -> u64 {
+        let mut w = self.world();
+        w.next_id += 1;
+        900_000_000_000_000_000 + w.next_id
+    }
+
+    /// Sends a gateway dispatch (op 0) to the connected bot.
+    fn dispatch(&self, event: &str, data: Value) -> anyhow::Result<()> {
+        let mut w = self.world();
+        w.sequence += 1;
+        let frame = serde_json::json!({"op": 0, "s": w.sequence, "t": event, "d": data}).to_string();
+        let gateway = w.gateway.as_ref().ok_or_else(|| anyhow!("the bot is not connected to the sandbox gateway"))?;
+        gateway.send(frame).map_err(|_| anyhow!("the bot's gateway connection is closed"))
+    }
+}
+
+/// A running sandbox. Dropping it stops the server.
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Sandbox {
+    /// Starts on a free loopback port.
+    pub async fn start() -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind the sandbox")?;
+        let addr = listener.local_addr()?;
+        let (version, _) = watch::channel(0);
+        let shared = Arc::new(Shared { world: Mutex::new(World::default()), version, addr });
+        let app = rest::router(shared.clone());
+        let server = tokio::spawn(async move {
+            let listener = NoDelayListener(listener);
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "sandbox server stopped");
+            }
+        });
+        Ok(Self { shared, server })
+    }
+
+    /// The base URL to give the bot as `TRAINMASTER_DISCORD_API`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.shared.addr)
+    }
+
+    /// Waits until `check` finds what it looks for in the sandbox's state.
+    async fn wait_for<T>(&self, what: &str, check: impl Fn(&World) -> Option<T>) -> anyhow::Result<T> {
+        let mut version = self.shared.version.subscribe();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(found) = check(&self.shared.world()) {
+                return Ok(found);
+            }
+            match tokio::time::timeout_at(deadline, version.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return Err(anyhow!("timed out after {WAIT:?} waiting for {what}")),
+            }
+        }
+    }
+
+    /// Waits until the bot has identified `times` times in all and registered its commands.
+    pub async fn wait_ready(&self, times: u32) -> anyhow::Result<()> {
+        self.wait_for("the bot to connect and register its commands", |w| (w.identifies >= times && !w.command_ids.is_empty() && w.gateway.is_some()).then_some(())).await
+    }
+
+    /// Types `/command subcommand opt:value…` as `user` and returns the bot's answer.
+    pub async fn slash(&self, user: &SandboxUser, command: &str, subcommand: &str, options: &[(&str, &str)]) -> anyhow::Result<Reply> {
+        let id = self.shared.next_id();
+        let token = format!("token-{id}");
+        let command_id = self.shared.world().command_ids.get(command).copied().ok_or_else(|| anyhow!("the bot registered no command `{command}`"))?;
+        self.shared.world().tokens.insert(token.clone(), id);
+        self.shared.dispatch("INTERACTION_CREATE", payloads::slash_command(id, &token, command_id, user, command, subcommand, options))?;
+        self.reply_to(id).await
+    }
+
+    /// Clicks the button `custom_id` of `message` as `user` and returns the bot's answer.
+    pub async fn click(&self, user: &SandboxUser, message: &StoredMessage, custom_id: &str) -> anyhow::Result<Reply> {
+        let id = self.shared.next_id();
+        let token = format!("token-{id}");
+        self.shared.world().tokens.insert(token.clone(), id);
+        self.shared.dispatch("INTERACTION_CREATE", payloads::button_click(id, &token, user, &message.json, custom_id))?;
+        self.reply_to(id).await
+    }
+
+    /// Clicks the button labelled `label` on `message`.
+    pub async fn click_label(&self, user: &SandboxUser, message: &StoredMessage, label: &str) -> anyhow::Result<Reply> {
+        let custom_id = message.buttons().into_iter().find(|(_, l)| l == label).map(|(id, _)| id).ok_or_else(|| anyhow!("no button `{label}` on message {}", message.id))?;
+        self.click(user, message, &custom_id).await
+    }
+
+    async fn reply_to(&self, interaction: u64) -> anyhow::Result<Reply> {
+        self.wait_for("the bot to answer the interaction", |w| {
+            // A deferred answer (type 5) is complete once its original message is edited.
+            w.replies.get(&interaction).filter(|r| r.kind != 5 || !r.data.is_null()).cloned()
+        })
+        .await
+    }
+
+    /// Messages of a channel, oldest first.
+    pub fn messages(&self, channel_id: u64) -> Vec<StoredMessage> {
+        self.shared.world().messages.iter().filter(|m| m.channel_id == channel_id).cloned().collect()
+    }
+
+    /// Waits for a message in `channel_id` whose content contains `needle`.
+    pub async fn wait_for_message(&self, channel_id: u64, needle: &str) -> anyhow::Result<StoredMessage> {
+        self.wait_for(&format!("a message containing {needle:?}"), |w| w.messages.iter().find(|m| m.channel_id == channel_id && m.json["content"].as_str().is_some_and(|c| c.contains(needle))).cloned()).await
+    }
+
+    /// Every REST request the bot sent so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.world().requests.clone()
+    }
+}
+
+/// Accepts connections with TCP_NODELAY set: without it, Nagle's algorithm stalls small
+/// request/response exchanges by ~40 ms.
+struct NoDelayListener(tokio::net::TcpListener);
+
+impl axum::serve::Listener for NoDelayListener {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    return (stream, addr);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "sandbox accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}

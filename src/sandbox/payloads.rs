@@ -1,0 +1,166 @@
+//! JSON payloads the sandbox sends, shaped like Discord's. serenity drops what it cannot
+//! deserialize without a word, so each builder is checked against serenity's own model types in
+//! the tests below.
+
+use super::{SandboxUser, APPLICATION_ID, CHANNEL_ID, GUILD_ID};
+use serde_json::{json, Value};
+
+pub const BOT_NAME: &str = "Trainmaster";
+const TIMESTAMP: &str = "2026-01-01T00:00:00.000000+00:00";
+
+pub fn bot_user() -> Value {
+    json!({
+        "id": APPLICATION_ID.to_string(), "username": BOT_NAME, "discriminator": "0000",
+        "global_name": null, "avatar": null, "bot": true, "verified": true, "mfa_enabled": false,
+        "flags": 0, "public_flags": 0
+    })
+}
+
+pub fn user(u: &SandboxUser) -> Value {
+    json!({
+        "id": u.id.to_string(), "username": u.name, "discriminator": "0", "global_name": u.name,
+        "avatar": null, "public_flags": 0
+    })
+}
+
+pub fn member(u: &SandboxUser) -> Value {
+    json!({
+        "user": user(u),
+        "roles": u.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        "joined_at": TIMESTAMP, "deaf": false, "mute": false, "flags": 0, "pending": false,
+        "nick": null, "avatar": null, "premium_since": null, "permissions": "2248473465835073"
+    })
+}
+
+pub fn ready(session: &str, resume_url: &str) -> Value {
+    json!({
+        "v": 10, "user": bot_user(), "guilds": [{"id": GUILD_ID.to_string(), "unavailable": true}],
+        "session_id": session, "resume_gateway_url": resume_url, "shard": [0, 1],
+        "application": {"id": APPLICATION_ID.to_string(), "flags": 0}
+    })
+}
+
+pub fn role(id: u64, name: &str, position: u64) -> Value {
+    json!({
+        "id": id.to_string(), "name": name, "color": 0, "hoist": false, "icon": null,
+        "colors": {"primary_color": 0, "secondary_color": null, "tertiary_color": null},
+        "unicode_emoji": null, "position": position, "permissions": "0", "managed": false,
+        "mentionable": false, "flags": 0
+    })
+}
+
+pub fn text_channel() -> Value {
+    json!({
+        "id": CHANNEL_ID.to_string(), "type": 0, "guild_id": GUILD_ID.to_string(), "name": "releases",
+        "position": 0, "permission_overwrites": [], "nsfw": false, "topic": null,
+        "last_message_id": null, "parent_id": null, "rate_limit_per_user": 0
+    })
+}
+
+pub fn guild_create(roles: &[Value]) -> Value {
+    json!({
+        "id": GUILD_ID.to_string(), "name": "Sandbox", "icon": null, "icon_hash": null, "splash": null,
+        "discovery_splash": null, "owner_id": "1", "afk_channel_id": null, "afk_timeout": 300,
+        "widget_enabled": false, "widget_channel_id": null, "verification_level": 0,
+        "default_message_notifications": 0, "explicit_content_filter": 0, "roles": roles,
+        "emojis": [], "features": [], "mfa_level": 0, "application_id": null,
+        "system_channel_id": null, "system_channel_flags": 0, "rules_channel_id": null,
+        "max_presences": null, "max_members": 1000, "vanity_url_code": null, "description": null,
+        "banner": null, "premium_tier": 0, "premium_subscription_count": 0, "preferred_locale": "en-US",
+        "public_updates_channel_id": null, "max_video_channel_users": 25, "nsfw_level": 0,
+        "stickers": [], "premium_progress_bar_enabled": false, "safety_alerts_channel_id": null,
+        "joined_at": TIMESTAMP, "large": false, "unavailable": false, "member_count": 3,
+        "voice_states": [], "members": [], "channels": [text_channel()], "threads": [],
+        "presences": [], "stage_instances": [], "guild_scheduled_events": []
+    })
+}
+
+/// A message as Discord returns it.
+pub fn message(id: u64, channel_id: u64, author: Value, content: &str, embeds: &Value, components: &Value, interaction_owner: bool) -> Value {
+    let mut m = json!({
+        "id": id.to_string(), "channel_id": channel_id.to_string(), "author": author,
+        "content": content, "timestamp": TIMESTAMP, "edited_timestamp": null, "tts": false,
+        "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [],
+        "embeds": embeds, "pinned": false, "type": 0, "flags": 0, "components": components
+    });
+    if !interaction_owner {
+        m["guild_id"] = json!(GUILD_ID.to_string());
+    }
+    m
+}
+
+fn interaction_base(id: u64, kind: u8, token: &str, u: &SandboxUser) -> Value {
+    json!({
+        "id": id.to_string(), "application_id": APPLICATION_ID.to_string(), "type": kind,
+        "token": token, "version": 1, "locale": "en-US", "guild_locale": "en-US",
+        "guild_id": GUILD_ID.to_string(), "channel_id": CHANNEL_ID.to_string(),
+        "channel": {"id": CHANNEL_ID.to_string(), "type": 0, "name": "releases", "permissions": "2248473465835073"},
+        "member": member(u), "app_permissions": "2248473465835073", "entitlements": [],
+        "authorizing_integration_owners": {"0": GUILD_ID.to_string()}, "context": 0,
+        "attachment_size_limit": 8_388_608
+    })
+}
+
+/// A slash command `/command subcommand opt:value…`, as an INTERACTION_CREATE payload.
+pub fn slash_command(id: u64, token: &str, command_id: u64, u: &SandboxUser, command: &str, subcommand: &str, options: &[(&str, &str)]) -> Value {
+    let mut i = interaction_base(id, 2, token, u);
+    let options: Vec<Value> = options.iter().map(|(name, value)| json!({"name": name, "type": 3, "value": value})).collect();
+    i["data"] = json!({
+        "id": command_id.to_string(), "name": command, "type": 1, "guild_id": GUILD_ID.to_string(),
+        "options": [{"name": subcommand, "type": 1, "options": options}]
+    });
+    i
+}
+
+/// A button click on `message` (a full message object, as Discord sends it).
+pub fn button_click(id: u64, token: &str, u: &SandboxUser, message: &Value, custom_id: &str) -> Value {
+    let mut i = interaction_base(id, 3, token, u);
+    i["message"] = message.clone();
+    i["data"] = json!({"custom_id": custom_id, "component_type": 2});
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poise::serenity_prelude as serenity;
+
+    fn alice() -> SandboxUser {
+        SandboxUser { id: 500, name: "alice".into(), roles: vec![super::super::roles::QA] }
+    }
+
+    fn parses<T: serde::de::DeserializeOwned>(v: Value) {
+        if let Err(e) = serde_json::from_value::<T>(v.clone()) {
+            panic!("{} does not deserialize: {e}\n{v:#}", std::any::type_name::<T>());
+        }
+    }
+
+    #[test]
+    fn ready_deserializes_as_serenity_ready() {
+        parses::<serenity::Ready>(ready("s", "ws://127.0.0.1:1"));
+    }
+
+    #[test]
+    fn guild_create_deserializes_as_a_serenity_guild() {
+        parses::<serenity::Guild>(guild_create(&[role(GUILD_ID, "@everyone", 0), role(7, "QA", 1)]));
+    }
+
+    #[test]
+    fn messages_deserialize_as_serenity_messages() {
+        parses::<serenity::Message>(message(1, CHANNEL_ID, bot_user(), "hi", &json!([]), &json!([]), false));
+    }
+
+    #[test]
+    fn slash_commands_deserialize_as_command_interactions() {
+        let v = slash_command(1, "t", 2, &alice(), "release", "create", &[("process", "p")]);
+        parses::<serenity::Interaction>(v.clone());
+        assert!(matches!(serde_json::from_value::<serenity::Interaction>(v), Ok(serenity::Interaction::Command(_))));
+    }
+
+    #[test]
+    fn button_clicks_deserialize_as_component_interactions() {
+        let m = message(1, CHANNEL_ID, bot_user(), "hi", &json!([]), &json!([]), false);
+        let v = button_click(3, "t", &alice(), &m, "tm:approve:1:a");
+        assert!(matches!(serde_json::from_value::<serenity::Interaction>(v), Ok(serenity::Interaction::Component(_))));
+    }
+}

@@ -1,0 +1,116 @@
+//! A local webhook receiver for tests and the demo: records each call and answers as scripted
+//! (a status, or hanging past the caller's timeout).
+
+use anyhow::{anyhow, Context as _};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::Router;
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How the receiver answers one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Status(u16),
+    /// Never answer within `Duration`.
+    Hang(Duration),
+}
+
+#[derive(Debug, Clone)]
+pub struct ReceivedCall {
+    pub path: String,
+    pub idempotency_key: Option<String>,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct Inner {
+    script: VecDeque<Answer>,
+    calls: Vec<ReceivedCall>,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    version: watch::Sender<u64>,
+}
+
+pub struct WebhookReceiver {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for WebhookReceiver {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl WebhookReceiver {
+    pub async fn start() -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind the webhook receiver")?;
+        let addr = listener.local_addr()?;
+        let (version, _) = watch::channel(0);
+        let shared = Arc::new(Shared { inner: Mutex::new(Inner::default()), version });
+        let app = Router::new().fallback(receive).with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { addr, shared, server })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Answers the next calls in this order; after the script runs out, 200.
+    pub fn script(&self, answers: &[Answer]) {
+        let mut inner = self.shared.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.script.extend(answers.iter().copied());
+    }
+
+    pub fn calls(&self) -> Vec<ReceivedCall> {
+        self.shared.inner.lock().unwrap_or_else(|p| p.into_inner()).calls.clone()
+    }
+
+    /// Waits until at least `n` calls arrived.
+    pub async fn wait_for_calls(&self, n: usize) -> anyhow::Result<Vec<ReceivedCall>> {
+        let mut version = self.shared.version.subscribe();
+        let deadline = tokio::time::Instant::now() + super::WAIT;
+        loop {
+            let calls = self.calls();
+            if calls.len() >= n {
+                return Ok(calls);
+            }
+            if !matches!(tokio::time::timeout_at(deadline, version.changed()).await, Ok(Ok(()))) {
+                return Err(anyhow!("timed out waiting for {n} webhook calls; got {}", calls.len()));
+            }
+        }
+    }
+}
+
+async fn receive(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+    let answer = {
+        let mut inner = shared.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.calls.push(ReceivedCall {
+            path: uri.path().to_string(),
+            idempotency_key: headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from),
+            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        });
+        inner.script.pop_front().unwrap_or(Answer::Status(200))
+    };
+    shared.version.send_modify(|v| *v += 1);
+    match answer {
+        Answer::Status(code) => StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
+        Answer::Hang(d) => {
+            tokio::time::sleep(d).await;
+            StatusCode::OK.into_response()
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The REST v10 subset the bot uses. Every request is recorded (for the contract test) before
+//! it is answered; unknown routes get Discord's 404 shape.
+
+use super::{gateway, payloads, RecordedRequest, Reply, Shared, StoredMessage, CHANNEL_ID, GUILD_ID};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    Router::new().route("/gateway", get(gateway::upgrade)).fallback(any).with_state(shared)
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Json(json!({"message": "404: Not Found", "code": 0}))).into_response()
+}
+
+fn ok(v: Value) -> Response {
+    Json(v).into_response()
+}
+
+async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: Bytes) -> Response {
+    let Some(path) = uri.path().strip_prefix("/api/v10") else {
+        return not_found();
+    };
+    let body: Option<Value> = if body.is_empty() { None } else { serde_json::from_slice(&body).ok() };
+    shared.world().requests.push(RecordedRequest { method: method.to_string(), path: path.to_string(), body: body.clone() });
+    shared.changed();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let body = body.unwrap_or(Value::Null);
+    let response = match (method.as_str(), segments.as_slice()) {
+        ("GET", ["gateway"]) => ok(json!({"url": format!("ws://{}/gateway", shared.addr)})),
+        ("GET", ["gateway", "bot"]) => ok(json!({
+            "url": format!("ws://{}/gateway", shared.addr), "shards": 1,
+            "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        })),
+        ("GET", ["users", "@me"]) => ok(payloads::bot_user()),
+        ("PUT", ["applications", _, "commands"]) => register_commands(&shared, &body),
+        ("POST", ["interactions", id, _token, "callback"]) => {
+            let id: u64 = id.parse().unwrap_or_default();
+            let reply = Reply { kind: body["type"].as_u64().unwrap_or_default(), data: body.get("data").cloned().unwrap_or(Value::Null) };
+            shared.world().replies.insert(id, reply);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        ("PATCH", ["webhooks", _, token, "messages", "@original"]) | ("POST", ["webhooks", _, token]) => edit_reply(&shared, token, &body),
+        ("GET", ["webhooks", _, token, "messages", "@original"]) => {
+            let w = shared.world();
+            let data = w.tokens.get(*token).and_then(|id| w.replies.get(id)).map(|r| r.data.clone()).unwrap_or(Value::Null);
+            ok(reply_message(&data))
+        }
+        ("POST", ["channels", channel, "messages"]) => post_message(&shared, channel, &body),
+        ("PATCH", ["channels", _, "messages", id]) => edit_message(&shared, id, &body),
+        ("GET", ["channels", id]) if *id == CHANNEL_ID.to_string() => ok(payloads::text_channel()),
+        ("GET", ["guilds", id, "roles"]) if *id == GUILD_ID.to_string() => ok(Value::Array(guild_roles())),
+        _ => not_found(),
+    };
+    shared.changed();
+    response
+}
+
+pub(super) fn guild_roles() -> Vec<Value> {
+    let mut roles = vec![payloads::role(GUILD_ID, "@everyone", 0)];
+    for (i, (id, name)) in super::roles::ALL.iter().enumerate() {
+        roles.push(payloads::role(*id, name, i as u64 + 1));
+    }
+    roles
+}
+
+fn register_commands(shared: &Shared, body: &Value) -> Response {
+    let mut registered = vec![];
+    for command in body.as_array().cloned().unwrap_or_default() {
+        let id = shared.next_id();
+        let name = command["name"].as_str().unwrap_or_default().to_string();
+        shared.world().command_ids.insert(name, id);
+        let mut c = command.clone();
+        c["id"] = json!(id.to_string());
+        c["application_id"] = json!(super::APPLICATION_ID.to_string());
+        c["version"] = json!(id.to_string());
+        c["type"] = c.get("type").cloned().unwrap_or(json!(1));
+        registered.push(c);
+    }
+    ok(Value::Array(registered))
+}
+
+fn reply_message(data: &Value) -> Value {
+    let empty = json!([]);
+    payloads::message(0, CHANNEL_ID, payloads::bot_user(), data["content"].as_str().unwrap_or_default(), data.get("embeds").unwrap_or(&empty), data.get("components").unwrap_or(&empty), true)
+}
+
+fn edit_reply(shared: &Shared, token: &str, body: &Value) -> Response {
+    let mut w = shared.world();
+    let Some(id) = w.tokens.get(token).copied() else {
+        return not_found();
+    };
+    let reply = w.replies.entry(id).or_insert(Reply { kind: 4, data: json!({}) });
+    if !reply.data.is_object() {
+        reply.data = json!({});
+    }
+    if let (Some(target), Some(changes)) = (reply.data.as_object_mut(), body.as_object()) {
+        for (k, v) in changes {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+    let data = reply.data.clone();
+    drop(w);
+    ok(reply_message(&data))
+}
+
+fn post_message(shared: &Shared, channel: &str, body: &Value) -> Response {
+    let Ok(channel_id) = channel.parse::<u64>() else {
+        return not_found();
+    };
+    if channel_id != CHANNEL_ID {
+        return (StatusCode::NOT_FOUND, Json(json!({"message": "Unknown Channel", "code": 10003}))).into_response();
+    }
+    // Like Discord: with enforce_nonce, a repeated nonce returns the message already created.
+    if body["enforce_nonce"].as_bool() == Some(true) {
+        if let Some(nonce) = body.get("nonce") {
+            let existing = shared.world().messages.iter().find(|m| m.json.get("nonce") == Some(nonce)).map(|m| m.json.clone());
+            if let Some(existing) = existing {
+                return ok(existing);
+            }
+        }
+    }
+    let id = shared.next_id();
+    let empty = json!([]);
+    let mut json = payloads::message(id, channel_id, payloads::bot_user(), body["content"].as_str().unwrap_or_default(), body.get("embeds").unwrap_or(&empty), body.get("components").unwrap_or(&empty), false);
+    if let Some(nonce) = body.get("nonce") {
+        json["nonce"] = nonce.clone();
+    }
+    shared.world().messages.push(StoredMessage { id, channel_id, json: json.clone() });
+    ok(json)
+}
+
+fn edit_message(shared: &Shared, id: &str, body: &Value) -> Response {
+    let Ok(id) = id.parse::<u64>() else {
+        return not_found();
+    };
+    let mut w = shared.world();
+    let Some(message) = w.messages.iter_mut().find(|m| m.id == id) else {
+        return (StatusCode::NOT_FOUND, Json(json!({"message": "Unknown Message", "code": 10008}))).into_response();
+    };
+    for key in ["content", "embeds", "components"] {
+        if let Some(v) = body.get(key) {
+            message.json[key] = v.clone();
+        }
+    }
+    ok(message.json.clone())
+}
