@@ -3,6 +3,9 @@
 //!
 //! `domain` is pure; `store`, `engine`, `webhook`, `discord` and `sandbox` are adapters around it.
 
+pub mod app;
+pub mod config;
+pub mod demo;
 pub mod discord;
 pub mod domain;
 pub mod engine;

@@ -1,1 +1,122 @@
-fn main() {}
+//! The `trainmaster` binary: a thin command line over the library.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use trainmaster::app::{Application, Settings};
+use trainmaster::config::Config;
+use trainmaster::discord::BotConfig;
+use trainmaster::domain::process_file;
+use trainmaster::engine::Shutdown;
+
+#[derive(Parser)]
+#[command(name = "trainmaster", version, about = "Release orchestration that lives in Discord")]
+struct Cli {
+    /// Configuration file; optional, the environment overrides it.
+    #[arg(long, global = true, default_value = "trainmaster.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Connect to Discord and run releases.
+    Serve,
+    /// Play a release end to end against a built-in Discord sandbox; no token, no network.
+    Demo,
+    /// Validate process files; exits non-zero with file:line:col messages on errors.
+    Check {
+        /// Directory of process files (default: the configured processes directory).
+        dir: Option<PathBuf>,
+    },
+}
+
+const NO_TOKEN: &str = "\
+trainmaster serve needs a Discord bot token.
+  1. Open https://discord.com/developers/applications, create an application, and add a Bot.
+  2. Copy the bot's token and set it: export DISCORD_TOKEN=...   (or discord_token in trainmaster.toml)
+  3. Invite the bot to your server with the applications.commands and bot scopes.
+To try Trainmaster without a token, run: trainmaster demo";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The demo prints a transcript; only errors belong beside it.
+    let default_filter = if matches!(cli.command, Command::Demo) { "error" } else { "warn,trainmaster=info" };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Config::load(&cli.config, |k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Check { dir } => check(&dir.unwrap_or(config.processes)),
+        Command::Demo => match trainmaster::demo::run().await {
+            Ok(transcript) => {
+                println!("{transcript}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("demo failed: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Serve => serve(config).await,
+    }
+}
+
+fn check(dir: &std::path::Path) -> ExitCode {
+    match process_file::load_dir(dir) {
+        Ok(catalog) => {
+            for process in catalog.values() {
+                println!("ok: {} (version {}, {} phases)", process.name, process.version, process.phases.len());
+            }
+            if catalog.is_empty() {
+                println!("no process files (*.yaml, *.yml) in {}", dir.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(diagnostics) => {
+            for d in &diagnostics {
+                eprintln!("{d}");
+            }
+            eprintln!("{} error(s)", diagnostics.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
+    let Some(token) = config.discord_token.clone() else {
+        eprintln!("{NO_TOKEN}");
+        return ExitCode::from(2);
+    };
+    let settings = Settings { bot: BotConfig { token, api_base: config.discord_api.clone() }, database: config.database.clone(), processes: config.processes.clone() };
+    let app = match Application::build(&settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (stop, shutdown) = Shutdown::new();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = stop.send(true);
+        }
+    });
+    match app.run_until_stopped(shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = ?e, "stopped");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

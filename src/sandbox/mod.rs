@@ -288,3 +288,15 @@ impl axum::serve::Listener for NoDelayListener {
         self.0.local_addr()
     }
 }
+
+impl Reply {
+    /// The value of the embed field called `name`, if the reply has one.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.data["embeds"]
+            .as_array()?
+            .iter()
+            .flat_map(|e| e["fields"].as_array().cloned().unwrap_or_default())
+            .find(|f| f["name"].as_str() == Some(name))
+            .and_then(|f| f["value"].as_str().map(String::from))
+    }
+}

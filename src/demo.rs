@@ -1,0 +1,91 @@
+//! `trainmaster demo`: the sandbox, a local webhook receiver and the bot on a temporary database
+//! play one release end to end, and the channel is printed as a person would read it.
+
+use crate::app::{Application, Settings};
+use crate::discord::BotConfig;
+use crate::engine::Shutdown;
+use crate::sandbox::receiver::WebhookReceiver;
+use crate::sandbox::{roles, Reply, Sandbox, SandboxUser, CHANNEL_ID, TOKEN};
+use anyhow::{anyhow, Context};
+use std::fmt::Write as _;
+
+/// The demo's process: the example's shape, with webhooks pointed at the local receiver.
+fn demo_process(ci: &str, cd: &str) -> String {
+    format!(
+        r#"name: demo-release
+description: A release played by `trainmaster demo`
+inputs:
+  version:  {{ type: string, required: true, pattern: '\d+\.\d+\.\d+' }}
+  services: {{ type: list, required: true }}
+notices: {{ channel: "{CHANNEL_ID}" }}
+phases:
+  - id: build
+    activities:
+      - id: branch-cut
+        webhook: {{ url: "{ci}", body: {{ version: "{{{{ inputs.version }}}}" }} }}
+  - id: qa
+    activities:
+      - id: qa-approval
+        approval: {{ approvers: ["role:QA"], min: 1 }}
+  - id: prod
+    activities:
+      - id: deploy
+        webhook: {{ url: "{cd}", body: {{ version: "{{{{ inputs.version }}}}", services: "{{{{ inputs.services | join(',') }}}}" }} }}
+"#
+    )
+}
+
+/// Runs the demo and returns the transcript.
+pub async fn run() -> anyhow::Result<String> {
+    let sandbox = Sandbox::start().await?;
+    let receiver = WebhookReceiver::start().await?;
+    let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
+    let processes = dir.path().join("processes");
+    std::fs::create_dir_all(&processes)?;
+    std::fs::write(processes.join("demo-release.yaml"), demo_process(&receiver.url("/ci/branch-cut"), &receiver.url("/cd/deploy")))?;
+    let settings = Settings {
+        bot: BotConfig { token: TOKEN.into(), api_base: Some(sandbox.base_url()) },
+        database: dir.path().join("demo.db"),
+        processes,
+    };
+    let app = Application::build(&settings).await?;
+    let (stop, shutdown) = Shutdown::new();
+    let running = tokio::spawn(app.run_until_stopped(shutdown));
+    sandbox.wait_ready(1).await?;
+
+    let alice = SandboxUser::new(10, "alice", &[roles::RELEASE_MANAGERS]);
+    let bob = SandboxUser::new(11, "bob", &[roles::QA]);
+    let mut out = String::new();
+    let created = sandbox
+        .slash(&alice, "release", "create", &[("process", "demo-release"), ("name", "Week 47"), ("inputs", "version=1.4.0 services=api,web")])
+        .await?;
+    show(&mut out, "alice", "/release create process:demo-release name:Week 47 inputs:version=1.4.0 services=api,web", &created);
+    let id = created.field("Release id").ok_or_else(|| anyhow!("the release card has no id: {}", created.text()))?;
+    let started = sandbox.slash(&alice, "release", "start", &[("release", &id)]).await?;
+    show(&mut out, "alice", &format!("/release start release:{id}"), &started);
+    let approval = sandbox.wait_for_message(CHANNEL_ID, "needs 1 approval").await?;
+    let clicked = sandbox.click_label(&bob, &approval, "Approve").await?;
+    show(&mut out, "bob", "clicks Approve", &clicked);
+    sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+
+    writeln!(out, "\n#releases, as the channel reads:")?;
+    for message in sandbox.messages(CHANNEL_ID) {
+        let buttons: Vec<String> = message.buttons().into_iter().map(|(_, label)| format!("[{label}]")).collect();
+        writeln!(out, "  Trainmaster: {} {}", message.content(), buttons.join(" "))?;
+    }
+    writeln!(out, "\nThe webhook receiver saw:")?;
+    for call in receiver.calls() {
+        writeln!(out, "  POST {} Idempotency-Key: {} body: {}", call.path, call.idempotency_key.unwrap_or_default(), call.body["body"])?;
+    }
+    let _ = stop.send(true);
+    running.await.context("the bot task failed")??;
+    Ok(out)
+}
+
+fn show(out: &mut String, who: &str, what: &str, reply: &Reply) {
+    let visibility = if reply.ephemeral() { " (only you can see this)" } else { "" };
+    let _ = writeln!(out, "{who}: {what}");
+    for line in reply.text().trim().lines() {
+        let _ = writeln!(out, "  Trainmaster{visibility}: {line}");
+    }
+}
