@@ -29,8 +29,14 @@ impl Application {
         })?;
         tracing::info!(processes = catalog.len(), dir = %settings.processes.display(), "processes loaded");
         let store = Store::open(&settings.database).await?;
+        let resumed = store.release_stale_leases().await?;
+        if resumed > 0 {
+            tracing::warn!(deliveries = resumed, "resuming deliveries a previous run left unfinished");
+        }
         let engine = Engine::new(store, catalog);
-        let client = discord::build_client(&settings.bot, engine.clone()).await.context("cannot build the Discord client")?;
+        let client = discord::build_client(&settings.bot, engine.clone())
+            .await
+            .context("cannot build the Discord client")?;
         Ok(Self { engine, client })
     }
 
@@ -42,7 +48,10 @@ impl Application {
     pub async fn run_until_stopped(mut self, mut shutdown: Shutdown) -> anyhow::Result<()> {
         let webhooks = WebhookWorker::new(self.engine.clone(), WebhookClient::new()?);
         let notifier = Notifier::new(self.engine.clone(), self.client.http.clone());
-        let workers = [tokio::spawn(webhooks.run_until_stopped(shutdown.clone())), tokio::spawn(notifier.run_until_stopped(shutdown.clone()))];
+        let workers = [
+            tokio::spawn(webhooks.run_until_stopped(shutdown.clone())),
+            tokio::spawn(notifier.run_until_stopped(shutdown.clone())),
+        ];
         let shards = self.client.shard_manager.clone();
         let result = tokio::select! {
             r = self.client.start() => r.context("the Discord connection ended"),

@@ -40,8 +40,14 @@ impl Config {
         Ok(Self {
             discord_token: env("DISCORD_TOKEN").or(from_file.discord_token),
             discord_api: env("TRAINMASTER_DISCORD_API").or(from_file.discord_api),
-            database: env("TRAINMASTER_DATABASE").map(PathBuf::from).or(from_file.database).unwrap_or_else(|| "trainmaster.db".into()),
-            processes: env("TRAINMASTER_PROCESSES").map(PathBuf::from).or(from_file.processes).unwrap_or_else(|| "processes".into()),
+            database: env("TRAINMASTER_DATABASE")
+                .map(PathBuf::from)
+                .or(from_file.database)
+                .unwrap_or_else(|| "trainmaster.db".into()),
+            processes: env("TRAINMASTER_PROCESSES")
+                .map(PathBuf::from)
+                .or(from_file.processes)
+                .unwrap_or_else(|| "processes".into()),
         })
     }
 }

@@ -42,9 +42,15 @@ pub async fn run() -> anyhow::Result<String> {
     let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
     let processes = dir.path().join("processes");
     std::fs::create_dir_all(&processes)?;
-    std::fs::write(processes.join("demo-release.yaml"), demo_process(&receiver.url("/ci/branch-cut"), &receiver.url("/cd/deploy")))?;
+    std::fs::write(
+        processes.join("demo-release.yaml"),
+        demo_process(&receiver.url("/ci/branch-cut"), &receiver.url("/cd/deploy")),
+    )?;
     let settings = Settings {
-        bot: BotConfig { token: TOKEN.into(), api_base: Some(sandbox.base_url()) },
+        bot: BotConfig {
+            token: TOKEN.into(),
+            api_base: Some(sandbox.base_url()),
+        },
         database: dir.path().join("demo.db"),
         processes,
     };
@@ -57,10 +63,26 @@ pub async fn run() -> anyhow::Result<String> {
     let bob = SandboxUser::new(11, "bob", &[roles::QA]);
     let mut out = String::new();
     let created = sandbox
-        .slash(&alice, "release", "create", &[("process", "demo-release"), ("name", "Week 47"), ("inputs", "version=1.4.0 services=api,web")])
+        .slash(
+            &alice,
+            "release",
+            "create",
+            &[
+                ("process", "demo-release"),
+                ("name", "Week 47"),
+                ("inputs", "version=1.4.0 services=api,web"),
+            ],
+        )
         .await?;
-    show(&mut out, "alice", "/release create process:demo-release name:Week 47 inputs:version=1.4.0 services=api,web", &created);
-    let id = created.field("Release id").ok_or_else(|| anyhow!("the release card has no id: {}", created.text()))?;
+    show(
+        &mut out,
+        "alice",
+        "/release create process:demo-release name:Week 47 inputs:version=1.4.0 services=api,web",
+        &created,
+    );
+    let id = created
+        .field("Release id")
+        .ok_or_else(|| anyhow!("the release card has no id: {}", created.text()))?;
     let started = sandbox.slash(&alice, "release", "start", &[("release", &id)]).await?;
     show(&mut out, "alice", &format!("/release start release:{id}"), &started);
     let approval = sandbox.wait_for_message(CHANNEL_ID, "needs 1 approval").await?;
@@ -75,7 +97,13 @@ pub async fn run() -> anyhow::Result<String> {
     }
     writeln!(out, "\nThe webhook receiver saw:")?;
     for call in receiver.calls() {
-        writeln!(out, "  POST {} Idempotency-Key: {} body: {}", call.path, call.idempotency_key.unwrap_or_default(), call.body["body"])?;
+        writeln!(
+            out,
+            "  POST {} Idempotency-Key: {} body: {}",
+            call.path,
+            call.idempotency_key.unwrap_or_default(),
+            call.body["body"]
+        )?;
     }
     let _ = stop.send(true);
     running.await.context("the bot task failed")??;

@@ -43,7 +43,11 @@ To try Trainmaster without a token, run: trainmaster demo";
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo prints a transcript; only errors belong beside it.
-    let default_filter = if matches!(cli.command, Command::Demo) { "error" } else { "warn,trainmaster=info" };
+    let default_filter = if matches!(cli.command, Command::Demo) {
+        "error"
+    } else {
+        "warn,trainmaster=info"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()))
         .with_writer(std::io::stderr)
@@ -75,7 +79,12 @@ fn check(dir: &std::path::Path) -> ExitCode {
     match process_file::load_dir(dir) {
         Ok(catalog) => {
             for process in catalog.values() {
-                println!("ok: {} (version {}, {} phases)", process.name, process.version, process.phases.len());
+                println!(
+                    "ok: {} (version {}, {} phases)",
+                    process.name,
+                    process.version,
+                    process.phases.len()
+                );
             }
             if catalog.is_empty() {
                 println!("no process files (*.yaml, *.yml) in {}", dir.display());
@@ -97,7 +106,14 @@ async fn serve(config: Config) -> ExitCode {
         eprintln!("{NO_TOKEN}");
         return ExitCode::from(2);
     };
-    let settings = Settings { bot: BotConfig { token, api_base: config.discord_api.clone() }, database: config.database.clone(), processes: config.processes.clone() };
+    let settings = Settings {
+        bot: BotConfig {
+            token,
+            api_base: config.discord_api.clone(),
+        },
+        database: config.database.clone(),
+        processes: config.processes.clone(),
+    };
     let app = match Application::build(&settings).await {
         Ok(app) => app,
         Err(e) => {

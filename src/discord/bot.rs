@@ -49,7 +49,10 @@ pub async fn build_client(config: &BotConfig, engine: Engine) -> anyhow::Result<
 }
 
 async fn on_event(framework: poise::FrameworkContext<'_, Data, BotError>, event: &serenity::FullEvent) -> Result<(), BotError> {
-    if let serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Component(click) } = event {
+    if let serenity::FullEvent::InteractionCreate {
+        interaction: serenity::Interaction::Component(click),
+    } = event
+    {
         buttons::on_component(framework.serenity_context, framework.user_data, click).await;
     }
     Ok(())

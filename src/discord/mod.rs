@@ -49,17 +49,38 @@ impl From<serenity::Error> for BotError {
 pub type Context<'a> = poise::Context<'a, Data, BotError>;
 
 /// What to tell a person when something broke on our side.
-pub const INTERNAL_ERROR_TEXT: &str = "Something went wrong on Trainmaster's side; nothing was changed. The operators have the details in the log.";
+pub const INTERNAL_ERROR_TEXT: &str =
+    "Something went wrong on Trainmaster's side; nothing was changed. The operators have the details in the log.";
 
 /// The person acting, with the names of their roles in this guild (approvers may be named by role).
-pub async fn actor_of(ctx: &serenity::Context, guild_id: Option<serenity::GuildId>, user: &serenity::User, member: Option<&serenity::Member>) -> Actor {
+pub async fn actor_of(
+    ctx: &serenity::Context,
+    guild_id: Option<serenity::GuildId>,
+    user: &serenity::User,
+    member: Option<&serenity::Member>,
+) -> Actor {
     let mut roles = vec![];
     if let (Some(guild_id), Some(member)) = (guild_id, member) {
         let names = role_names(ctx, guild_id).await;
-        roles = member.roles.iter().map(|r| (r.get(), names.iter().find(|(id, _)| id == r).map(|(_, n)| n.clone()).unwrap_or_default())).collect();
+        roles = member
+            .roles
+            .iter()
+            .map(|r| {
+                (
+                    r.get(),
+                    names.iter().find(|(id, _)| id == r).map(|(_, n)| n.clone()).unwrap_or_default(),
+                )
+            })
+            .collect();
     }
-    let display_name = member.map(|m| m.display_name().to_string()).unwrap_or_else(|| user.global_name.clone().unwrap_or_else(|| user.name.clone()));
-    Actor { user: UserId(user.id.get()), display_name, roles }
+    let display_name = member
+        .map(|m| m.display_name().to_string())
+        .unwrap_or_else(|| user.global_name.clone().unwrap_or_else(|| user.name.clone()));
+    Actor {
+        user: UserId(user.id.get()),
+        display_name,
+        roles,
+    }
 }
 
 /// Role names of a guild: from the cache (filled by GUILD_CREATE), else from the API.

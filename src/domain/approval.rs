@@ -18,7 +18,13 @@ pub enum Refusal {
 
 /// Checks that `actor` may approve or reject, in order: listed approver, not the release's own
 /// creator or starter (when `forbid_self`), not already counted.
-pub fn check_may_decide(spec: &ApprovalSpec, run: &ActivityRun, actor: &Actor, created_by: UserId, started_by: Option<UserId>) -> Result<(), Refusal> {
+pub fn check_may_decide(
+    spec: &ApprovalSpec,
+    run: &ActivityRun,
+    actor: &Actor,
+    created_by: UserId,
+    started_by: Option<UserId>,
+) -> Result<(), Refusal> {
     if spec.forbid_self && (actor.user == created_by || Some(actor.user) == started_by) {
         return Err(Refusal::OwnRelease);
     }

@@ -41,10 +41,7 @@ impl Principal {
         match self {
             Principal::User(id) => *id == actor.user,
             Principal::Role(RoleRef::Id(id)) => actor.roles.iter().any(|(r, _)| r == id),
-            Principal::Role(RoleRef::Name(name)) => actor
-                .roles
-                .iter()
-                .any(|(_, n)| n.eq_ignore_ascii_case(name)),
+            Principal::Role(RoleRef::Name(name)) => actor.roles.iter().any(|(_, n)| n.eq_ignore_ascii_case(name)),
         }
     }
 }

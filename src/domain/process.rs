@@ -149,10 +149,7 @@ pub enum OnFailure {
 
 impl Process {
     pub fn activity(&self, id: &str) -> Option<&Activity> {
-        self.phases
-            .iter()
-            .flat_map(|p| p.activities.iter())
-            .find(|a| a.id == id)
+        self.phases.iter().flat_map(|p| p.activities.iter()).find(|a| a.id == id)
     }
 
     pub fn input(&self, name: &str) -> Option<&InputSpec> {

@@ -222,12 +222,20 @@ pub fn parse(file: &str, source: &str) -> Result<Process, Vec<Diagnostic>> {
     let mut c = Checker { file, found: vec![] };
 
     if !valid_id(&raw.name.value) {
-        c.at(&raw.name, format!("process name `{}` is not valid", raw.name.value), Some(ID_RULE.into()));
+        c.at(
+            &raw.name,
+            format!("process name `{}` is not valid", raw.name.value),
+            Some(ID_RULE.into()),
+        );
     }
     let kind = match &raw.kind {
         None => ReleaseKind::Standard,
         Some(k) => ReleaseKind::parse(&k.value).unwrap_or_else(|| {
-            c.at(k, format!("unknown kind `{}`", k.value), Some(format!("write one of {}", ReleaseKind::NAMES.join(", "))));
+            c.at(
+                k,
+                format!("unknown kind `{}`", k.value),
+                Some(format!("write one of {}", ReleaseKind::NAMES.join(", "))),
+            );
             ReleaseKind::Standard
         }),
     };
@@ -256,7 +264,11 @@ pub fn parse(file: &str, source: &str) -> Result<Process, Vec<Diagnostic>> {
     let notices_channel = match raw.notices.value.channel.value.0.parse::<u64>() {
         Ok(id) if id > 0 => id,
         _ => {
-            c.at(&raw.notices.value.channel, format!("`{}` is not a channel id", raw.notices.value.channel.value.0), Some("write the channel's numeric id (Discord: right-click the channel → Copy Channel ID)".into()));
+            c.at(
+                &raw.notices.value.channel,
+                format!("`{}` is not a channel id", raw.notices.value.channel.value.0),
+                Some("write the channel's numeric id (Discord: right-click the channel → Copy Channel ID)".into()),
+            );
             0
         }
     };
@@ -270,7 +282,11 @@ pub fn parse(file: &str, source: &str) -> Result<Process, Vec<Diagnostic>> {
         let p = &raw_phase.value;
         check_unique_id(&mut c, &mut ids, &p.id);
         if p.activities.is_empty() {
-            c.at(raw_phase, format!("phase `{}` has no activities", p.id.value), Some("add at least one activity under `activities:`".into()));
+            c.at(
+                raw_phase,
+                format!("phase `{}` has no activities", p.id.value),
+                Some("add at least one activity under `activities:`".into()),
+            );
         }
         let owner = p.owner.as_ref().and_then(|o| c.principal(o));
         let mut activities = vec![];
@@ -280,7 +296,11 @@ pub fn parse(file: &str, source: &str) -> Result<Process, Vec<Diagnostic>> {
                 activities.push(a);
             }
         }
-        phases.push(Phase { id: p.id.value.clone(), owner, activities });
+        phases.push(Phase {
+            id: p.id.value.clone(),
+            owner,
+            activities,
+        });
     }
 
     if !c.found.is_empty() {
@@ -308,7 +328,11 @@ fn check_unique_id(c: &mut Checker, ids: &mut BTreeMap<String, (u64, u64)>, id: 
     }
     let here = (id.referenced.line(), id.referenced.column());
     if let Some((line, col)) = ids.insert(id.value.clone(), here) {
-        c.at(id, format!("duplicate id `{}`: it is already used at line {line}, column {col}", id.value), Some("phase and activity ids must be unique within a process; rename one".into()));
+        c.at(
+            id,
+            format!("duplicate id `{}`: it is already used at line {line}, column {col}", id.value),
+            Some("phase and activity ids must be unique within a process; rename one".into()),
+        );
     }
 }
 
@@ -321,19 +345,33 @@ fn check_input(c: &mut Checker, name: &str, spec: &Spanned<RawInput>) -> Option<
         "bool" => InputType::Bool,
         "list" => InputType::List,
         "choice" => match &s.options {
-            Some(options) if !options.is_empty() => InputType::Choice { options: options.iter().map(|o| o.0.clone()).collect() },
+            Some(options) if !options.is_empty() => InputType::Choice {
+                options: options.iter().map(|o| o.0.clone()).collect(),
+            },
             _ => {
-                c.at(&s.ty, format!("input `{name}` is a choice without options"), Some("add `options: [a, b]`".into()));
+                c.at(
+                    &s.ty,
+                    format!("input `{name}` is a choice without options"),
+                    Some("add `options: [a, b]`".into()),
+                );
                 return None;
             }
         },
         other => {
-            c.at(&s.ty, format!("input `{name}` has unknown type `{other}`"), Some(format!("write one of {}", InputType::NAMES.join(", "))));
+            c.at(
+                &s.ty,
+                format!("input `{name}` has unknown type `{other}`"),
+                Some(format!("write one of {}", InputType::NAMES.join(", "))),
+            );
             return None;
         }
     };
     if s.options.is_some() && !matches!(ty, InputType::Choice { .. }) {
-        c.at(spec, format!("input `{name}` has `options` but is not a choice"), Some("write `type: choice`, or remove `options`".into()));
+        c.at(
+            spec,
+            format!("input `{name}` has `options` but is not a choice"),
+            Some("write `type: choice`, or remove `options`".into()),
+        );
     }
     if let Some(pattern) = &s.pattern {
         if let Err(e) = regex::Regex::new(&format!("^(?:{})$", pattern.value)) {
@@ -343,7 +381,11 @@ fn check_input(c: &mut Checker, name: &str, spec: &Spanned<RawInput>) -> Option<
     if let Some(default) = &s.default {
         if let InputType::Choice { options } = &ty {
             if !options.contains(&default.value.0) {
-                c.at(default, format!("default `{}` of input `{name}` is not one of its options", default.value.0), Some(format!("write one of {}", options.join(", "))));
+                c.at(
+                    default,
+                    format!("default `{}` of input `{name}` is not one of its options", default.value.0),
+                    Some(format!("write one of {}", options.join(", "))),
+                );
             }
         }
     }
@@ -366,12 +408,19 @@ fn check_activity(c: &mut Checker, raw: &Spanned<RawActivity>, inputs: &BTreeSet
             for s in template::strings_in(&body) {
                 c.template(w, s, inputs, vars);
             }
-            ActivityKind::Webhook(WebhookSpec { url: w.value.url.value.clone(), body })
+            ActivityKind::Webhook(WebhookSpec {
+                url: w.value.url.value.clone(),
+                body,
+            })
         }
         (None, Some(ap)) => {
             let approvers: Vec<Principal> = ap.value.approvers.iter().filter_map(|p| c.principal(p)).collect();
             if ap.value.approvers.is_empty() {
-                c.at(ap, "an approval needs at least one approver", Some("write `approvers: [\"role:QA\"]`".into()));
+                c.at(
+                    ap,
+                    "an approval needs at least one approver",
+                    Some("write `approvers: [\"role:QA\"]`".into()),
+                );
             }
             let min = ap.value.min.as_ref().map(|m| m.value).unwrap_or(1);
             if let Some(m) = &ap.value.min {
@@ -379,18 +428,34 @@ fn check_activity(c: &mut Checker, raw: &Spanned<RawActivity>, inputs: &BTreeSet
                     c.at(m, "`min` must be at least 1", None);
                 }
             }
-            ActivityKind::Approval(ApprovalSpec { approvers, min, forbid_self: ap.value.forbid_self.unwrap_or(true) })
+            ActivityKind::Approval(ApprovalSpec {
+                approvers,
+                min,
+                forbid_self: ap.value.forbid_self.unwrap_or(true),
+            })
         }
         (Some(_), Some(_)) => {
-            c.at(raw, format!("activity `{}` has two kinds", a.id.value), Some("an activity is either `webhook:` or `approval:`; split it in two".into()));
+            c.at(
+                raw,
+                format!("activity `{}` has two kinds", a.id.value),
+                Some("an activity is either `webhook:` or `approval:`; split it in two".into()),
+            );
             return None;
         }
         (None, None) => {
-            c.at(raw, format!("activity `{}` has no kind", a.id.value), Some("add `webhook: {url: ...}` or `approval: {approvers: [...]}`".into()));
+            c.at(
+                raw,
+                format!("activity `{}` has no kind", a.id.value),
+                Some("add `webhook: {url: ...}` or `approval: {approvers: [...]}`".into()),
+            );
             return None;
         }
     };
-    let timeout = a.timeout.as_ref().and_then(|t| c.duration(t)).unwrap_or(HumanDuration::from_secs(30));
+    let timeout = a
+        .timeout
+        .as_ref()
+        .and_then(|t| c.duration(t))
+        .unwrap_or(HumanDuration::from_secs(30));
     let mut retry = Retry::default();
     if let Some(r) = &a.retry {
         if r.value.attempts.value == 0 {
@@ -411,7 +476,13 @@ fn check_activity(c: &mut Checker, raw: &Spanned<RawActivity>, inputs: &BTreeSet
             OnFailure::Fail
         }
     };
-    Some(Activity { id: a.id.value.clone(), kind, timeout, retry, on_failure })
+    Some(Activity {
+        id: a.id.value.clone(),
+        kind,
+        timeout,
+        retry,
+        on_failure,
+    })
 }
 
 fn yaml_diagnostic(file: &str, e: &serde_saphyr::Error) -> Diagnostic {
@@ -423,19 +494,32 @@ fn yaml_diagnostic(file: &str, e: &serde_saphyr::Error) -> Diagnostic {
         None => message,
     };
     let hint = did_you_mean(&message);
-    Diagnostic { file: file.to_string(), line, column, message, hint }
+    Diagnostic {
+        file: file.to_string(),
+        line,
+        column,
+        message,
+        hint,
+    }
 }
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`", suggests the closest expected name.
 fn did_you_mean(message: &str) -> Option<String> {
     let unknown = message.split("unknown field `").nth(1)?.split('`').next()?;
     let list = message.split("expected").nth(1)?.trim_start_matches(" one of");
-    let expected: Vec<&str> = list.split(',').map(|e| e.trim().trim_matches('`')).filter(|e| !e.is_empty()).collect();
+    let expected: Vec<&str> = list
+        .split(',')
+        .map(|e| e.trim().trim_matches('`'))
+        .filter(|e| !e.is_empty())
+        .collect();
     let best = expected.iter().min_by_key(|e| edit_distance(unknown, e))?;
     if edit_distance(unknown, best) <= best.len().max(3) / 2 {
         Some(format!("did you mean `{best}`?"))
     } else {
-        Some(format!("write one of {}", expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")))
+        Some(format!(
+            "write one of {}",
+            expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+        ))
     }
 }
 
@@ -459,7 +543,13 @@ pub type Catalog = BTreeMap<String, Process>;
 
 /// Loads every `*.yaml` / `*.yml` file of `dir`. Errors from all files are returned together.
 pub fn load_dir(dir: &Path) -> Result<Catalog, Vec<Diagnostic>> {
-    let io_error = |what: String| Diagnostic { file: dir.display().to_string(), line: 1, column: 1, message: what, hint: None };
+    let io_error = |what: String| Diagnostic {
+        file: dir.display().to_string(),
+        line: 1,
+        column: 1,
+        message: what,
+        hint: None,
+    };
     let entries = std::fs::read_dir(dir).map_err(|e| vec![io_error(format!("cannot read the processes directory: {e}"))])?;
     let mut paths: Vec<_> = entries
         .filter_map(Result::ok)
@@ -474,14 +564,26 @@ pub fn load_dir(dir: &Path) -> Result<Catalog, Vec<Diagnostic>> {
         let source = match std::fs::read_to_string(&path) {
             Ok(s) => s,
             Err(e) => {
-                errors.push(Diagnostic { file: name, line: 1, column: 1, message: format!("cannot read file: {e}"), hint: None });
+                errors.push(Diagnostic {
+                    file: name,
+                    line: 1,
+                    column: 1,
+                    message: format!("cannot read file: {e}"),
+                    hint: None,
+                });
                 continue;
             }
         };
         match parse(&name, &source) {
             Ok(p) => {
                 if catalog.contains_key(&p.name) {
-                    errors.push(Diagnostic { file: name, line: 1, column: 1, message: format!("another file already defines process `{}`", p.name), hint: Some("process names must be unique in a directory".into()) });
+                    errors.push(Diagnostic {
+                        file: name,
+                        line: 1,
+                        column: 1,
+                        message: format!("another file already defines process `{}`", p.name),
+                        hint: Some("process names must be unique in a directory".into()),
+                    });
                 } else {
                     catalog.insert(p.name.clone(), p);
                 }

@@ -54,8 +54,27 @@ macro_rules! status_enum {
     };
 }
 
-status_enum!(ReleaseStatus { Draft, NotStarted, Running, OnHold, Success, Failed, PartialSuccess, Aborted });
-status_enum!(StepStatus { NotStarted, Waiting, Running, OnHold, Success, Failed, Skipped, Ignored, Aborted });
+status_enum!(ReleaseStatus {
+    Draft,
+    NotStarted,
+    Running,
+    OnHold,
+    Success,
+    Failed,
+    PartialSuccess,
+    Aborted
+});
+status_enum!(StepStatus {
+    NotStarted,
+    Waiting,
+    Running,
+    OnHold,
+    Success,
+    Failed,
+    Skipped,
+    Ignored,
+    Aborted
+});
 
 impl ReleaseStatus {
     pub fn is_finished(self) -> bool {
@@ -120,14 +139,21 @@ pub enum AuditActor {
 
 impl From<&Actor> for AuditActor {
     fn from(a: &Actor) -> Self {
-        AuditActor::User { id: a.user, name: a.display_name.clone() }
+        AuditActor::User {
+            id: a.user,
+            name: a.display_name.clone(),
+        }
     }
 }
 
 /// What the engine must persist and deliver after a transition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    Audit { actor: AuditActor, action: &'static str, detail: serde_json::Value },
+    Audit {
+        actor: AuditActor,
+        action: &'static str,
+        detail: serde_json::Value,
+    },
     Notify(Notice),
     CallWebhook(WebhookCall),
 }
@@ -136,12 +162,30 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Notice {
-    ReleaseStarted { by: String },
-    PhaseStarted { phase: String },
-    PhaseFinished { phase: String, status: StepStatus },
-    ApprovalRequested { activity: String, approvers: Vec<String>, min: u32 },
-    ActivityRetrying { activity: String, attempt: u32, reason: String },
-    ReleaseFinished { status: ReleaseStatus, reason: Option<String> },
+    ReleaseStarted {
+        by: String,
+    },
+    PhaseStarted {
+        phase: String,
+    },
+    PhaseFinished {
+        phase: String,
+        status: StepStatus,
+    },
+    ApprovalRequested {
+        activity: String,
+        approvers: Vec<String>,
+        min: u32,
+    },
+    ActivityRetrying {
+        activity: String,
+        attempt: u32,
+        reason: String,
+    },
+    ReleaseFinished {
+        status: ReleaseStatus,
+        reason: Option<String>,
+    },
 }
 
 /// One webhook try, rendered in full when it is decided so a replay sends the same bytes.
@@ -168,7 +212,12 @@ pub enum CommandError {
     #[error("release {id} is {status}; only a Draft release can be started")]
     NotDraft { id: ReleaseId, status: ReleaseStatus },
     #[error("this result is for try {got} of `{activity}`, which is {status} at try {current}; it was recorded and ignored")]
-    Stale { activity: String, got: u32, current: u32, status: StepStatus },
+    Stale {
+        activity: String,
+        got: u32,
+        current: u32,
+        status: StepStatus,
+    },
     #[error("release {0} has no activity `{1}`")]
     NoSuchActivity(ReleaseId, String),
     #[error(transparent)]
@@ -190,7 +239,15 @@ pub struct Progress {
 }
 
 impl Release {
-    pub fn new_draft(id: ReleaseId, guild_id: u64, name: String, process: Process, inputs: Inputs, created_by: UserId, now: DateTime<Utc>) -> Self {
+    pub fn new_draft(
+        id: ReleaseId,
+        guild_id: u64,
+        name: String,
+        process: Process,
+        inputs: Inputs,
+        created_by: UserId,
+        now: DateTime<Utc>,
+    ) -> Self {
         let phases = process
             .phases
             .iter()
@@ -200,11 +257,29 @@ impl Release {
                 activities: p
                     .activities
                     .iter()
-                    .map(|a| ActivityRun { id: a.id.clone(), status: StepStatus::NotStarted, attempt: 0, reason: None, decisions: vec![] })
+                    .map(|a| ActivityRun {
+                        id: a.id.clone(),
+                        status: StepStatus::NotStarted,
+                        attempt: 0,
+                        reason: None,
+                        decisions: vec![],
+                    })
                     .collect(),
             })
             .collect();
-        Self { id, guild_id, name, process, inputs, status: ReleaseStatus::Draft, created_by, started_by: None, created_at: now, reason: None, phases }
+        Self {
+            id,
+            guild_id,
+            name,
+            process,
+            inputs,
+            status: ReleaseStatus::Draft,
+            created_by,
+            started_by: None,
+            created_at: now,
+            reason: None,
+            phases,
+        }
     }
 
     pub fn created_effects(&self, actor: &Actor) -> Vec<Effect> {
@@ -226,13 +301,22 @@ impl Release {
     /// Draft → Running, and the first activity begins.
     pub fn start(&mut self, actor: &Actor) -> Result<Vec<Effect>, CommandError> {
         if self.status != ReleaseStatus::Draft {
-            return Err(CommandError::NotDraft { id: self.id, status: self.status });
+            return Err(CommandError::NotDraft {
+                id: self.id,
+                status: self.status,
+            });
         }
         self.status = ReleaseStatus::Running;
         self.started_by = Some(actor.user);
         let mut fx = vec![
-            Effect::Audit { actor: actor.into(), action: "release_started", detail: json!({}) },
-            Effect::Notify(Notice::ReleaseStarted { by: actor.display_name.clone() }),
+            Effect::Audit {
+                actor: actor.into(),
+                action: "release_started",
+                detail: json!({}),
+            },
+            Effect::Notify(Notice::ReleaseStarted {
+                by: actor.display_name.clone(),
+            }),
         ];
         self.advance(&mut fx);
         Ok(fx)
@@ -242,10 +326,21 @@ impl Release {
     /// for an activity that is no longer running, are refused as `Stale` and change nothing.
     pub fn webhook_result(&mut self, activity: &str, attempt: u32, outcome: CallOutcome) -> Result<Vec<Effect>, CommandError> {
         let release = self.id;
-        let spec = self.process.activity(activity).cloned().ok_or_else(|| CommandError::NoSuchActivity(release, activity.into()))?;
-        let run = self.activity_mut(activity).ok_or_else(|| CommandError::NoSuchActivity(release, activity.into()))?;
+        let spec = self
+            .process
+            .activity(activity)
+            .cloned()
+            .ok_or_else(|| CommandError::NoSuchActivity(release, activity.into()))?;
+        let run = self
+            .activity_mut(activity)
+            .ok_or_else(|| CommandError::NoSuchActivity(release, activity.into()))?;
         if run.status != StepStatus::Running || run.attempt != attempt {
-            return Err(CommandError::Stale { activity: activity.into(), got: attempt, current: run.attempt, status: run.status });
+            return Err(CommandError::Stale {
+                activity: activity.into(),
+                got: attempt,
+                current: run.attempt,
+                status: run.status,
+            });
         }
         let mut fx = vec![];
         match outcome {
@@ -260,7 +355,11 @@ impl Release {
                     action: "activity_retry_scheduled",
                     detail: json!({"activity": activity, "failed_attempt": attempt, "reason": reason, "delay_secs": delay.as_secs()}),
                 });
-                fx.push(Effect::Notify(Notice::ActivityRetrying { activity: activity.into(), attempt: attempt + 1, reason }));
+                fx.push(Effect::Notify(Notice::ActivityRetrying {
+                    activity: activity.into(),
+                    attempt: attempt + 1,
+                    reason,
+                }));
                 self.begin_webhook_try(activity, attempt + 1, delay, &mut fx);
                 return Ok(fx);
             }
@@ -291,7 +390,11 @@ impl Release {
         let Some(run) = self.activity_mut(activity) else {
             return Err(CommandError::NoSuchActivity(self.id, activity.into()));
         };
-        run.decisions.push(Decision { user: actor.user, name: actor.display_name.clone(), approve: true });
+        run.decisions.push(Decision {
+            user: actor.user,
+            name: actor.display_name.clone(),
+            approve: true,
+        });
         let approvals = run.decisions.iter().filter(|d| d.approve).count() as u32;
         let mut fx = vec![Effect::Audit {
             actor: actor.into(),
@@ -314,11 +417,19 @@ impl Release {
         let Some(run) = self.activity_mut(activity) else {
             return Err(CommandError::NoSuchActivity(self.id, activity.into()));
         };
-        run.decisions.push(Decision { user: actor.user, name: actor.display_name.clone(), approve: false });
+        run.decisions.push(Decision {
+            user: actor.user,
+            name: actor.display_name.clone(),
+            approve: false,
+        });
         run.status = StepStatus::Failed;
         run.reason = Some(reason.clone());
         let mut fx = vec![
-            Effect::Audit { actor: actor.into(), action: "approval_rejected", detail: json!({"activity": activity}) },
+            Effect::Audit {
+                actor: actor.into(),
+                action: "approval_rejected",
+                detail: json!({"activity": activity}),
+            },
             finished_audit(activity, StepStatus::Failed, run.attempt, Some(&reason)),
         ];
         self.fail(format!("approval `{activity}` {reason}"), &mut fx);
@@ -333,7 +444,10 @@ impl Release {
         };
         let run = self.activity(activity).ok_or_else(missing)?;
         if run.status != StepStatus::OnHold || self.status != ReleaseStatus::Running {
-            return Err(Refusal::NotWaiting { status: run.status.to_string() }.into());
+            return Err(Refusal::NotWaiting {
+                status: run.status.to_string(),
+            }
+            .into());
         }
         Ok((spec, run))
     }
@@ -342,8 +456,15 @@ impl Release {
     fn fail(&mut self, reason: String, fx: &mut Vec<Effect>) {
         if let Some(phase) = self.phases.iter_mut().find(|p| p.status == StepStatus::Running) {
             phase.status = StepStatus::Failed;
-            fx.push(Effect::Audit { actor: AuditActor::System, action: "phase_finished", detail: json!({"phase": phase.id, "status": "Failed"}) });
-            fx.push(Effect::Notify(Notice::PhaseFinished { phase: phase.id.clone(), status: StepStatus::Failed }));
+            fx.push(Effect::Audit {
+                actor: AuditActor::System,
+                action: "phase_finished",
+                detail: json!({"phase": phase.id, "status": "Failed"}),
+            });
+            fx.push(Effect::Notify(Notice::PhaseFinished {
+                phase: phase.id.clone(),
+                status: StepStatus::Failed,
+            }));
         }
         self.finish(ReleaseStatus::Failed, Some(reason), fx);
     }
@@ -351,7 +472,11 @@ impl Release {
     fn finish(&mut self, status: ReleaseStatus, reason: Option<String>, fx: &mut Vec<Effect>) {
         self.status = status;
         self.reason = reason.clone();
-        fx.push(Effect::Audit { actor: AuditActor::System, action: "release_finished", detail: json!({"status": status, "reason": reason}) });
+        fx.push(Effect::Audit {
+            actor: AuditActor::System,
+            action: "release_finished",
+            detail: json!({"status": status, "reason": reason}),
+        });
         fx.push(Effect::Notify(Notice::ReleaseFinished { status, reason }));
     }
 
@@ -365,21 +490,36 @@ impl Release {
                     .iter()
                     .flat_map(|p| p.activities.iter())
                     .any(|a| matches!(a.status, StepStatus::Ignored | StepStatus::Skipped));
-                let status = if partial { ReleaseStatus::PartialSuccess } else { ReleaseStatus::Success };
+                let status = if partial {
+                    ReleaseStatus::PartialSuccess
+                } else {
+                    ReleaseStatus::Success
+                };
                 self.finish(status, None, fx);
                 return;
             };
             let phase = &mut self.phases[pi];
             if phase.status == StepStatus::NotStarted {
                 phase.status = StepStatus::Running;
-                fx.push(Effect::Audit { actor: AuditActor::System, action: "phase_started", detail: json!({"phase": phase.id}) });
+                fx.push(Effect::Audit {
+                    actor: AuditActor::System,
+                    action: "phase_started",
+                    detail: json!({"phase": phase.id}),
+                });
                 fx.push(Effect::Notify(Notice::PhaseStarted { phase: phase.id.clone() }));
             }
             match phase.activities.iter().position(|a| !a.status.is_terminal()) {
                 None => {
                     phase.status = StepStatus::Success;
-                    fx.push(Effect::Audit { actor: AuditActor::System, action: "phase_finished", detail: json!({"phase": phase.id, "status": "Success"}) });
-                    fx.push(Effect::Notify(Notice::PhaseFinished { phase: phase.id.clone(), status: StepStatus::Success }));
+                    fx.push(Effect::Audit {
+                        actor: AuditActor::System,
+                        action: "phase_finished",
+                        detail: json!({"phase": phase.id, "status": "Success"}),
+                    });
+                    fx.push(Effect::Notify(Notice::PhaseFinished {
+                        phase: phase.id.clone(),
+                        status: StepStatus::Success,
+                    }));
                 }
                 Some(ai) if phase.activities[ai].status == StepStatus::NotStarted => {
                     let id = phase.activities[ai].id.clone();
@@ -393,7 +533,11 @@ impl Release {
 
     fn begin_activity(&mut self, id: &str, fx: &mut Vec<Effect>) {
         let Some(spec) = self.process.activity(id).cloned() else { return };
-        fx.push(Effect::Audit { actor: AuditActor::System, action: "activity_started", detail: json!({"activity": id, "kind": spec.kind.name()}) });
+        fx.push(Effect::Audit {
+            actor: AuditActor::System,
+            action: "activity_started",
+            detail: json!({"activity": id, "kind": spec.kind.name()}),
+        });
         match &spec.kind {
             ActivityKind::Webhook(_) => self.begin_webhook_try(id, 1, Duration::ZERO, fx),
             ActivityKind::Approval(a) => {

@@ -37,9 +37,7 @@ fn environment() -> Environment<'static> {
 /// `vars.<declared variable>` and `release.{id,name,kind}`.
 pub fn check(source: &str, inputs: &BTreeSet<String>, vars: &BTreeSet<String>) -> Result<(), TemplateError> {
     let env = environment();
-    let template = env
-        .template_from_str(source)
-        .map_err(|e| TemplateError::Syntax(plain(&e)))?;
+    let template = env.template_from_str(source).map_err(|e| TemplateError::Syntax(plain(&e)))?;
     for name in template.undeclared_variables(true) {
         let mut parts = name.splitn(2, '.');
         let root = parts.next().unwrap_or_default();
@@ -68,9 +66,7 @@ pub fn check(source: &str, inputs: &BTreeSet<String>, vars: &BTreeSet<String>) -
 /// Renders one template against `context`.
 pub fn render<C: Serialize>(source: &str, context: &C) -> Result<String, TemplateError> {
     let env = environment();
-    let out = env
-        .render_str(source, context)
-        .map_err(|e| TemplateError::Render(plain(&e)))?;
+    let out = env.render_str(source, context).map_err(|e| TemplateError::Render(plain(&e)))?;
     if out.len() > MAX_RENDERED_BYTES {
         return Err(TemplateError::TooLarge(out.len()));
     }
@@ -82,12 +78,7 @@ pub fn render_json<C: Serialize>(value: &serde_json::Value, context: &C) -> Resu
     use serde_json::Value;
     Ok(match value {
         Value::String(s) => Value::String(render(s, context)?),
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| render_json(v, context))
-                .collect::<Result<_, _>>()?,
-        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| render_json(v, context)).collect::<Result<_, _>>()?),
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| Ok((k.clone(), render_json(v, context)?)))
@@ -138,7 +129,10 @@ mod tests {
 
     #[test]
     fn reports_syntax_errors() {
-        assert!(matches!(check("{{ inputs.version ", &names(&[]), &names(&[])), Err(TemplateError::Syntax(_))));
+        assert!(matches!(
+            check("{{ inputs.version ", &names(&[]), &names(&[])),
+            Err(TemplateError::Syntax(_))
+        ));
     }
 
     #[test]

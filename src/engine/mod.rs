@@ -52,7 +52,12 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(store: Store, catalog: Catalog) -> Self {
-        Self { store, catalog: Arc::new(catalog), webhook_wake: Arc::new(Notify::new()), chat_wake: Arc::new(Notify::new()) }
+        Self {
+            store,
+            catalog: Arc::new(catalog),
+            webhook_wake: Arc::new(Notify::new()),
+            chat_wake: Arc::new(Notify::new()),
+        }
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -84,7 +89,15 @@ impl Engine {
             return Err(EngineError::EmptyName);
         }
         let inputs = inputs::validate(process, inputs::parse_pairs(&new.inputs)?)?;
-        let mut release = Release::new_draft(ReleaseId(0), new.guild_id, name.to_string(), process.clone(), inputs, actor.user, chrono::Utc::now());
+        let mut release = Release::new_draft(
+            ReleaseId(0),
+            new.guild_id,
+            name.to_string(),
+            process.clone(),
+            inputs,
+            actor.user,
+            chrono::Utc::now(),
+        );
         let mut tx = self.store.begin().await?;
         release.id = Store::insert_release(&mut tx, &release).await?;
         Store::persist_effects(&mut tx, &release, &release.created_effects(actor)).await?;
@@ -120,7 +133,8 @@ impl Engine {
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn reject(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<Release, EngineError> {
-        self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity)).await
+        self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity))
+            .await
     }
 
     /// Like `transition`, but a refused decision is written to the audit trail before the
@@ -146,9 +160,17 @@ impl Engine {
     }
 
     /// Loads, applies `command`, saves the new state with its effects, commits; or changes nothing.
-    async fn transition(&self, guild_id: u64, id: ReleaseId, command: impl FnOnce(&mut Release) -> Result<Vec<Effect>, CommandError>) -> Result<Release, EngineError> {
+    async fn transition(
+        &self,
+        guild_id: u64,
+        id: ReleaseId,
+        command: impl FnOnce(&mut Release) -> Result<Vec<Effect>, CommandError>,
+    ) -> Result<Release, EngineError> {
         let mut tx = self.store.begin().await?;
-        let mut release = Store::load_release(&mut tx, id).await?.filter(|r| r.guild_id == guild_id).ok_or(EngineError::NotFound(id))?;
+        let mut release = Store::load_release(&mut tx, id)
+            .await?
+            .filter(|r| r.guild_id == guild_id)
+            .ok_or(EngineError::NotFound(id))?;
         let effects = command(&mut release)?;
         Store::save_release(&mut tx, &release, &effects).await?;
         tx.commit().await.map_err(StoreError::from)?;

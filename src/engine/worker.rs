@@ -82,7 +82,14 @@ impl WebhookWorker {
             Err(e) => {
                 let outcome = CallOutcome::Failure(format!("stored call is unreadable: {e}"));
                 tracing::error!(key = %item.key, "unreadable webhook row");
-                let dummy = WebhookCall { activity: String::new(), attempt: 0, url: String::new(), payload: serde_json::Value::Null, timeout_secs: 0, delay_secs: 0 };
+                let dummy = WebhookCall {
+                    activity: String::new(),
+                    attempt: 0,
+                    url: String::new(),
+                    payload: serde_json::Value::Null,
+                    timeout_secs: 0,
+                    delay_secs: 0,
+                };
                 self.engine.record_webhook_result(&item, &dummy, outcome).await?;
                 return Ok(true);
             }

@@ -32,9 +32,7 @@ async fn session(shared: Arc<Shared>, mut socket: WebSocket) {
                 match payload["op"].as_u64() {
                     // Heartbeat → heartbeat ACK.
                     Some(1) => {
-                        if socket.send(Message::Text(json!({"op": 11}).to_string().into())).await.is_err() {
-                            break;
-                        }
+                        let _ = outgoing.send(json!({"op": 11}).to_string());
                     }
                     // IDENTIFY (or RESUME, answered as a fresh session) → READY, GUILD_CREATE.
                     Some(2) | Some(6) => {

@@ -54,10 +54,15 @@ impl Drop for WebhookReceiver {
 
 impl WebhookReceiver {
     pub async fn start() -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind the webhook receiver")?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("cannot bind the webhook receiver")?;
         let addr = listener.local_addr()?;
         let (version, _) = watch::channel(0);
-        let shared = Arc::new(Shared { inner: Mutex::new(Inner::default()), version });
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner::default()),
+            version,
+        });
         let app = Router::new().fallback(receive).with_state(shared.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -107,7 +112,9 @@ async fn receive(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap
     };
     shared.version.send_modify(|v| *v += 1);
     match answer {
-        Answer::Status(code) => StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
+        Answer::Status(code) => StatusCode::from_u16(code)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response(),
         Answer::Hang(d) => {
             tokio::time::sleep(d).await;
             StatusCode::OK.into_response()

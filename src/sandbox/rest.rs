@@ -12,7 +12,10 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 pub(super) fn router(shared: Arc<Shared>) -> Router {
-    Router::new().route("/gateway", get(gateway::upgrade)).fallback(any).with_state(shared)
+    Router::new()
+        .route("/gateway", get(gateway::upgrade))
+        .fallback(any)
+        .with_state(shared)
 }
 
 fn not_found() -> Response {
@@ -27,8 +30,16 @@ async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
     let Some(path) = uri.path().strip_prefix("/api/v10") else {
         return not_found();
     };
-    let body: Option<Value> = if body.is_empty() { None } else { serde_json::from_slice(&body).ok() };
-    shared.world().requests.push(RecordedRequest { method: method.to_string(), path: path.to_string(), body: body.clone() });
+    let body: Option<Value> = if body.is_empty() {
+        None
+    } else {
+        serde_json::from_slice(&body).ok()
+    };
+    shared.world().requests.push(RecordedRequest {
+        method: method.to_string(),
+        path: path.to_string(),
+        body: body.clone(),
+    });
     shared.changed();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let body = body.unwrap_or(Value::Null);
@@ -42,14 +53,22 @@ async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
         ("PUT", ["applications", _, "commands"]) => register_commands(&shared, &body),
         ("POST", ["interactions", id, _token, "callback"]) => {
             let id: u64 = id.parse().unwrap_or_default();
-            let reply = Reply { kind: body["type"].as_u64().unwrap_or_default(), data: body.get("data").cloned().unwrap_or(Value::Null) };
+            let reply = Reply {
+                kind: body["type"].as_u64().unwrap_or_default(),
+                data: body.get("data").cloned().unwrap_or(Value::Null),
+            };
             shared.world().replies.insert(id, reply);
             StatusCode::NO_CONTENT.into_response()
         }
         ("PATCH", ["webhooks", _, token, "messages", "@original"]) | ("POST", ["webhooks", _, token]) => edit_reply(&shared, token, &body),
         ("GET", ["webhooks", _, token, "messages", "@original"]) => {
             let w = shared.world();
-            let data = w.tokens.get(*token).and_then(|id| w.replies.get(id)).map(|r| r.data.clone()).unwrap_or(Value::Null);
+            let data = w
+                .tokens
+                .get(*token)
+                .and_then(|id| w.replies.get(id))
+                .map(|r| r.data.clone())
+                .unwrap_or(Value::Null);
             ok(reply_message(&data))
         }
         ("POST", ["channels", channel, "messages"]) => post_message(&shared, channel, &body),
@@ -88,7 +107,15 @@ fn register_commands(shared: &Shared, body: &Value) -> Response {
 
 fn reply_message(data: &Value) -> Value {
     let empty = json!([]);
-    payloads::message(0, CHANNEL_ID, payloads::bot_user(), data["content"].as_str().unwrap_or_default(), data.get("embeds").unwrap_or(&empty), data.get("components").unwrap_or(&empty), true)
+    payloads::message(
+        0,
+        CHANNEL_ID,
+        payloads::bot_user(),
+        data["content"].as_str().unwrap_or_default(),
+        data.get("embeds").unwrap_or(&empty),
+        data.get("components").unwrap_or(&empty),
+        true,
+    )
 }
 
 fn edit_reply(shared: &Shared, token: &str, body: &Value) -> Response {
@@ -120,7 +147,12 @@ fn post_message(shared: &Shared, channel: &str, body: &Value) -> Response {
     // Like Discord: with enforce_nonce, a repeated nonce returns the message already created.
     if body["enforce_nonce"].as_bool() == Some(true) {
         if let Some(nonce) = body.get("nonce") {
-            let existing = shared.world().messages.iter().find(|m| m.json.get("nonce") == Some(nonce)).map(|m| m.json.clone());
+            let existing = shared
+                .world()
+                .messages
+                .iter()
+                .find(|m| m.json.get("nonce") == Some(nonce))
+                .map(|m| m.json.clone());
             if let Some(existing) = existing {
                 return ok(existing);
             }
@@ -128,11 +160,23 @@ fn post_message(shared: &Shared, channel: &str, body: &Value) -> Response {
     }
     let id = shared.next_id();
     let empty = json!([]);
-    let mut json = payloads::message(id, channel_id, payloads::bot_user(), body["content"].as_str().unwrap_or_default(), body.get("embeds").unwrap_or(&empty), body.get("components").unwrap_or(&empty), false);
+    let mut json = payloads::message(
+        id,
+        channel_id,
+        payloads::bot_user(),
+        body["content"].as_str().unwrap_or_default(),
+        body.get("embeds").unwrap_or(&empty),
+        body.get("components").unwrap_or(&empty),
+        false,
+    );
     if let Some(nonce) = body.get("nonce") {
         json["nonce"] = nonce.clone();
     }
-    shared.world().messages.push(StoredMessage { id, channel_id, json: json.clone() });
+    shared.world().messages.push(StoredMessage {
+        id,
+        channel_id,
+        json: json.clone(),
+    });
     ok(json)
 }
 

@@ -42,9 +42,25 @@ pub struct OutboxItem {
 }
 
 pub(super) async fn enqueue_chat(tx: &mut Tx, release: &Release, notice: &Notice) -> Result<(), StoreError> {
-    let n: i64 = sqlx::query_scalar(include_str!("sql/count_chat_rows.sql")).bind(release.id.0).fetch_one(&mut **tx).await?;
-    let message = ChatMessage { channel_id: release.process.notices_channel, release_id: release.id, release_name: release.name.clone(), notice: notice.clone() };
-    insert(tx, Topic::Chat, &format!("{}/chat/{}", release.id, n + 1), release.id, &serde_json::to_value(message).map_err(|e| StoreError::Corrupt(e.to_string()))?, now_ms()).await
+    let n: i64 = sqlx::query_scalar(include_str!("sql/count_chat_rows.sql"))
+        .bind(release.id.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    let message = ChatMessage {
+        channel_id: release.process.notices_channel,
+        release_id: release.id,
+        release_name: release.name.clone(),
+        notice: notice.clone(),
+    };
+    insert(
+        tx,
+        Topic::Chat,
+        &format!("{}/chat/{}", release.id, n + 1),
+        release.id,
+        &serde_json::to_value(message).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        now_ms(),
+    )
+    .await
 }
 
 pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &WebhookCall) -> Result<(), StoreError> {
@@ -54,7 +70,14 @@ pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &Webh
     insert(tx, Topic::Webhook, &key, release, &payload, due).await
 }
 
-async fn insert(tx: &mut Tx, topic: Topic, key: &str, release: ReleaseId, payload: &serde_json::Value, due_ms: i64) -> Result<(), StoreError> {
+async fn insert(
+    tx: &mut Tx,
+    topic: Topic,
+    key: &str,
+    release: ReleaseId,
+    payload: &serde_json::Value,
+    due_ms: i64,
+) -> Result<(), StoreError> {
     sqlx::query(include_str!("sql/insert_outbox.sql"))
         .bind(topic.as_str())
         .bind(key)
@@ -113,8 +136,21 @@ impl Store {
         Ok(())
     }
 
+    /// Frees every lease. Only for start-up: Trainmaster runs one instance per database, so a
+    /// lease found then belongs to a process that died mid-delivery, and its row is due again now
+    /// (re-sent with the same idempotency key) rather than when the lease would have run out.
+    pub async fn release_stale_leases(&self) -> Result<u64, StoreError> {
+        Ok(sqlx::query(include_str!("sql/release_leases.sql"))
+            .execute(self.pool())
+            .await?
+            .rows_affected())
+    }
+
     /// When the next row of `topic` becomes claimable, in unix milliseconds.
     pub async fn next_due(&self, topic: Topic) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(include_str!("sql/next_due_outbox.sql")).bind(topic.as_str()).fetch_one(self.pool()).await?)
+        Ok(sqlx::query_scalar(include_str!("sql/next_due_outbox.sql"))
+            .bind(topic.as_str())
+            .fetch_one(self.pool())
+            .await?)
     }
 }

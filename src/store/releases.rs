@@ -79,7 +79,11 @@ impl super::Store {
 
     /// Loads a release with its phases, activities and decisions.
     pub async fn load_release(tx: &mut Tx, id: ReleaseId) -> Result<Option<Release>, StoreError> {
-        let Some(row) = sqlx::query(include_str!("sql/select_release.sql")).bind(id.0).fetch_optional(&mut **tx).await? else {
+        let Some(row) = sqlx::query(include_str!("sql/select_release.sql"))
+            .bind(id.0)
+            .fetch_optional(&mut **tx)
+            .await?
+        else {
             return Ok(None);
         };
         let process: Process = serde_json::from_str(row.try_get("process_json")?).map_err(corrupt)?;
@@ -99,12 +103,28 @@ impl super::Store {
             reason: row.try_get("reason")?,
             phases: vec![],
         };
-        for row in sqlx::query(include_str!("sql/select_phase_runs.sql")).bind(id.0).fetch_all(&mut **tx).await? {
-            release.phases.push(PhaseRun { id: row.try_get("phase_id")?, status: step(row.try_get("status")?)?, activities: vec![] });
+        for row in sqlx::query(include_str!("sql/select_phase_runs.sql"))
+            .bind(id.0)
+            .fetch_all(&mut **tx)
+            .await?
+        {
+            release.phases.push(PhaseRun {
+                id: row.try_get("phase_id")?,
+                status: step(row.try_get("status")?)?,
+                activities: vec![],
+            });
         }
-        for row in sqlx::query(include_str!("sql/select_activity_runs.sql")).bind(id.0).fetch_all(&mut **tx).await? {
+        for row in sqlx::query(include_str!("sql/select_activity_runs.sql"))
+            .bind(id.0)
+            .fetch_all(&mut **tx)
+            .await?
+        {
             let phase_id: String = row.try_get("phase_id")?;
-            let phase = release.phases.iter_mut().find(|p| p.id == phase_id).ok_or_else(|| corrupt(format!("activity in unknown phase {phase_id}")))?;
+            let phase = release
+                .phases
+                .iter_mut()
+                .find(|p| p.id == phase_id)
+                .ok_or_else(|| corrupt(format!("activity in unknown phase {phase_id}")))?;
             phase.activities.push(ActivityRun {
                 id: row.try_get("activity_id")?,
                 status: step(row.try_get("status")?)?,
@@ -113,9 +133,18 @@ impl super::Store {
                 decisions: vec![],
             });
         }
-        for row in sqlx::query(include_str!("sql/select_decisions.sql")).bind(id.0).fetch_all(&mut **tx).await? {
+        for row in sqlx::query(include_str!("sql/select_decisions.sql"))
+            .bind(id.0)
+            .fetch_all(&mut **tx)
+            .await?
+        {
             let activity: String = row.try_get("activity_id")?;
-            if let Some(run) = release.phases.iter_mut().flat_map(|p| p.activities.iter_mut()).find(|a| a.id == activity) {
+            if let Some(run) = release
+                .phases
+                .iter_mut()
+                .flat_map(|p| p.activities.iter_mut())
+                .find(|a| a.id == activity)
+            {
                 run.decisions.push(Decision {
                     user: UserId(to_u64(row.try_get("user_id")?)),
                     name: row.try_get("user_name")?,
@@ -181,7 +210,13 @@ impl super::Store {
         Ok(())
     }
 
-    pub async fn append_audit(tx: &mut Tx, release: Option<ReleaseId>, actor: &AuditActor, action: &str, detail: &serde_json::Value) -> Result<(), StoreError> {
+    pub async fn append_audit(
+        tx: &mut Tx,
+        release: Option<ReleaseId>,
+        actor: &AuditActor,
+        action: &str,
+        detail: &serde_json::Value,
+    ) -> Result<(), StoreError> {
         sqlx::query(include_str!("sql/insert_audit.sql"))
             .bind(release.map(|r| r.0))
             .bind(Utc::now().to_rfc3339())
@@ -195,7 +230,10 @@ impl super::Store {
 
     /// The audit trail of one release, oldest first.
     pub async fn audit_of(&self, release: ReleaseId) -> Result<Vec<AuditRow>, StoreError> {
-        let rows = sqlx::query(include_str!("sql/select_audit.sql")).bind(release.0).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(include_str!("sql/select_audit.sql"))
+            .bind(release.0)
+            .fetch_all(self.pool())
+            .await?;
         rows.into_iter()
             .map(|row| {
                 Ok(AuditRow {

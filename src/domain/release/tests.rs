@@ -5,7 +5,11 @@ use crate::domain::process_file::parse;
 const SOURCE: &str = include_str!("../../../processes/weekly-production.yaml");
 
 fn actor(id: u64, roles: &[&str]) -> Actor {
-    Actor { user: UserId(id), display_name: format!("user{id}"), roles: roles.iter().enumerate().map(|(i, r)| (i as u64 + 1, r.to_string())).collect() }
+    Actor {
+        user: UserId(id),
+        display_name: format!("user{id}"),
+        roles: roles.iter().enumerate().map(|(i, r)| (i as u64 + 1, r.to_string())).collect(),
+    }
 }
 
 fn draft() -> Release {
@@ -15,7 +19,12 @@ fn draft() -> Release {
 }
 
 fn calls(fx: &[Effect]) -> Vec<WebhookCall> {
-    fx.iter().filter_map(|e| match e { Effect::CallWebhook(c) => Some(c.clone()), _ => None }).collect()
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::CallWebhook(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn status_of(r: &Release, id: &str) -> Option<StepStatus> {
@@ -53,10 +62,20 @@ fn a_whole_release_runs_to_success() {
 fn a_failed_try_is_retried_with_backoff_then_fails_the_release() {
     let mut r = draft();
     let _ = r.start(&actor(1, &[]));
-    let fx = r.webhook_result("branch-cut", 1, CallOutcome::Failure("HTTP 500".into())).unwrap_or_default();
-    assert_eq!(calls(&fx).iter().map(|c| (c.attempt, c.delay_secs)).collect::<Vec<_>>(), vec![(2, 10)]);
-    let fx = r.webhook_result("branch-cut", 2, CallOutcome::Failure("HTTP 500".into())).unwrap_or_default();
-    assert_eq!(calls(&fx).iter().map(|c| (c.attempt, c.delay_secs)).collect::<Vec<_>>(), vec![(3, 20)]);
+    let fx = r
+        .webhook_result("branch-cut", 1, CallOutcome::Failure("HTTP 500".into()))
+        .unwrap_or_default();
+    assert_eq!(
+        calls(&fx).iter().map(|c| (c.attempt, c.delay_secs)).collect::<Vec<_>>(),
+        vec![(2, 10)]
+    );
+    let fx = r
+        .webhook_result("branch-cut", 2, CallOutcome::Failure("HTTP 500".into()))
+        .unwrap_or_default();
+    assert_eq!(
+        calls(&fx).iter().map(|c| (c.attempt, c.delay_secs)).collect::<Vec<_>>(),
+        vec![(3, 20)]
+    );
     let _ = r.webhook_result("branch-cut", 3, CallOutcome::Failure("timed out".into()));
     assert_eq!(r.status, ReleaseStatus::Failed);
     assert!(r.reason.as_deref().is_some_and(|s| s.contains("timed out")));
@@ -78,9 +97,18 @@ fn approvals_refuse_the_creator_outsiders_and_second_clicks() {
     let mut r = draft();
     let _ = r.start(&actor(9, &["QA"]));
     let _ = r.webhook_result("branch-cut", 1, CallOutcome::Success);
-    assert!(matches!(r.approve(&actor(1, &["QA"]), "qa-approval"), Err(CommandError::Refused(Refusal::OwnRelease))));
-    assert!(matches!(r.approve(&actor(9, &["QA"]), "qa-approval"), Err(CommandError::Refused(Refusal::OwnRelease))));
-    assert!(matches!(r.approve(&actor(3, &["Developers"]), "qa-approval"), Err(CommandError::Refused(Refusal::NotAnApprover { .. }))));
+    assert!(matches!(
+        r.approve(&actor(1, &["QA"]), "qa-approval"),
+        Err(CommandError::Refused(Refusal::OwnRelease))
+    ));
+    assert!(matches!(
+        r.approve(&actor(9, &["QA"]), "qa-approval"),
+        Err(CommandError::Refused(Refusal::OwnRelease))
+    ));
+    assert!(matches!(
+        r.approve(&actor(3, &["Developers"]), "qa-approval"),
+        Err(CommandError::Refused(Refusal::NotAnApprover { .. }))
+    ));
     assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold));
 }
 
@@ -94,7 +122,10 @@ fn a_second_approval_by_the_same_person_counts_once() {
     let _ = r.webhook_result("branch-cut", 1, CallOutcome::Success);
     assert!(r.approve(&actor(2, &["QA"]), "qa-approval").is_ok());
     let again = r.approve(&actor(2, &["QA"]), "qa-approval");
-    assert!(matches!(again, Err(CommandError::Refused(Refusal::AlreadyCounted { approvals: 1, min: 2 }))));
+    assert!(matches!(
+        again,
+        Err(CommandError::Refused(Refusal::AlreadyCounted { approvals: 1, min: 2 }))
+    ));
     assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold));
 }
 

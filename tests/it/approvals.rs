@@ -1,0 +1,79 @@
+//! Who may approve, and what a click counts for.
+
+use super::harness::*;
+use trainmaster::sandbox::CHANNEL_ID;
+
+#[tokio::test]
+async fn the_creator_cannot_approve_their_own_release() -> TestResult {
+    let h = Harness::start().await?;
+    let (id, approval) = h.start_until_approval().await?;
+    // alice created and started it; give her the QA role so only the self rule can refuse her.
+    let alice_in_qa = trainmaster::sandbox::SandboxUser::new(10, "alice", &[trainmaster::sandbox::roles::QA]);
+    let reply = h.sandbox.click_label(&alice_in_qa, &approval, "Approve").await?;
+    assert!(reply.ephemeral());
+    assert!(reply.text().contains("you created or started this release"), "{}", reply.text());
+    let trail = h.audit(&id).await?;
+    assert!(
+        trail
+            .iter()
+            .any(|r| r.action == "approval_refused" && r.detail["reason"].as_str().is_some_and(|s| s.contains("created or started"))),
+        "{:?}",
+        actions(&trail)
+    );
+    assert!(!actions(&trail).contains(&"approval_given".to_string()));
+    h.finish().await
+}
+
+#[tokio::test]
+async fn someone_outside_the_approvers_is_refused() -> TestResult {
+    let h = Harness::start().await?;
+    let (id, approval) = h.start_until_approval().await?;
+    let reply = h.sandbox.click_label(&dave(), &approval, "Approve").await?;
+    assert!(reply.ephemeral());
+    assert!(
+        reply.text().contains("not an approver") && reply.text().contains("role:QA, user:77"),
+        "{}",
+        reply.text()
+    );
+    let reject = h.sandbox.click_label(&dave(), &approval, "Reject").await?;
+    assert!(reject.text().contains("not an approver"), "{}", reject.text());
+    let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
+    assert_eq!(status.field("Status").as_deref(), Some("Running"));
+    h.finish().await
+}
+
+#[tokio::test]
+async fn a_second_click_by_the_same_approver_counts_once() -> TestResult {
+    let h = Harness::start().await?;
+    let (id, approval) = h.start_until_approval().await?;
+    let first = h.sandbox.click_label(&bob(), &approval, "Approve").await?;
+    assert!(first.text().contains("1 of 2"), "{}", first.text());
+    let again = h.sandbox.click_label(&bob(), &approval, "Approve").await?;
+    assert!(
+        again.ephemeral() && again.text().contains("already approved") && again.text().contains("1 of 2"),
+        "{}",
+        again.text()
+    );
+    let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
+    assert!(status.text().contains("`qa-approval` OnHold"), "{}", status.text());
+    assert_eq!(h.receiver.calls().len(), 1, "deploy must not run on one approval");
+    let given = h.audit(&id).await?.iter().filter(|r| r.action == "approval_given").count();
+    assert_eq!(given, 1);
+    h.finish().await
+}
+
+#[tokio::test]
+async fn a_rejection_fails_the_release() -> TestResult {
+    let h = Harness::start().await?;
+    let (id, approval) = h.start_until_approval().await?;
+    let reply = h.sandbox.click_label(&bob(), &approval, "Reject").await?;
+    assert!(reply.ephemeral() && reply.text().contains("Failed"), "{}", reply.text());
+    let notice = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    assert!(notice.content().contains("rejected by bob"), "{}", notice.content());
+    let late = h.sandbox.click_label(&carol(), &approval, "Approve").await?;
+    assert!(late.text().contains("not waiting for a decision"), "{}", late.text());
+    assert_eq!(h.receiver.calls().len(), 1, "deploy must not run after a rejection");
+    let trail = actions(&h.audit(&id).await?);
+    assert!(trail.contains(&"approval_rejected".to_string()), "{trail:?}");
+    h.finish().await
+}

@@ -1,0 +1,87 @@
+//! `trainmaster check` on good and broken process files, as a user runs it.
+
+use std::path::Path;
+use std::process::Command;
+
+const GOOD: &str = include_str!("../../processes/weekly-production.yaml");
+
+fn check(files: &[(&str, &str)]) -> anyhow::Result<(bool, String, String)> {
+    let dir = tempfile::tempdir()?;
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text)?;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster"))
+        .arg("check")
+        .arg(dir.path())
+        .env_remove("TRAINMASTER_PROCESSES")
+        .output()?;
+    let path = dir.path().display().to_string();
+    let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&path, "DIR");
+    Ok((out.status.success(), clean(&out.stdout), clean(&out.stderr)))
+}
+
+#[test]
+fn check_accepts_the_example_processes() -> anyhow::Result<()> {
+    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster"))
+        .arg("check")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("processes"))
+        .output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: weekly-production"));
+    Ok(())
+}
+
+#[test]
+fn check_reports_each_broken_file_with_its_place() -> anyhow::Result<()> {
+    let cases = [
+        (
+            "unknown-key.yaml",
+            GOOD.replace(
+                "    activities:\n      - id: qa-approval",
+                "    activites:\n      - id: qa-approval",
+            ),
+            "DIR/unknown-key.yaml:26:5: unknown field `activites`",
+            "did you mean `activities`?",
+        ),
+        (
+            "missing-id.yaml",
+            GOOD.replace("      - id: deploy\n        webhook:", "      - webhook:"),
+            "DIR/missing-id.yaml:31:",
+            "missing field `id`",
+        ),
+        (
+            "duplicate-id.yaml",
+            GOOD.replace("id: deploy", "id: branch-cut"),
+            "DIR/duplicate-id.yaml:31:13: duplicate id `branch-cut`",
+            "already used at line 19",
+        ),
+        (
+            "bad-template.yaml",
+            GOOD.replace("{{ vars.target }}", "{{ vars.target "),
+            "DIR/bad-template.yaml:33:11: bad template `{{ vars.target `",
+            "does not parse",
+        ),
+    ];
+    for (name, text, place, detail) in &cases {
+        let (ok, _, stderr) = check(&[(name, text)])?;
+        assert!(!ok, "{name} passed the check");
+        assert!(stderr.contains(place), "{name}: expected {place:?} in\n{stderr}");
+        assert!(stderr.contains(detail), "{name}: expected {detail:?} in\n{stderr}");
+    }
+    Ok(())
+}
+
+#[test]
+fn check_reports_errors_from_every_file_at_once() -> anyhow::Result<()> {
+    let (ok, _, stderr) = check(&[
+        ("a.yaml", &GOOD.replace("role:QA", "QA")),
+        ("b.yaml", "name: b\nnotices: {channel: 1}\nphases: []\n"),
+    ])?;
+    assert!(!ok);
+    assert!(
+        stderr.contains("DIR/a.yaml:") && stderr.contains("DIR/b.yaml:3:9: a process needs at least one phase"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 error(s)"), "{stderr}");
+    Ok(())
+}

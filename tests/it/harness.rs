@@ -1,0 +1,177 @@
+//! A bot wired to a sandbox Discord, a local webhook receiver and a real SQLite file.
+
+use super::contract;
+use anyhow::{anyhow, Context};
+use tokio::sync::watch;
+use trainmaster::app::{Application, Settings};
+use trainmaster::discord::BotConfig;
+use trainmaster::engine::Shutdown;
+use trainmaster::sandbox::receiver::WebhookReceiver;
+use trainmaster::sandbox::{roles, Reply, Sandbox, SandboxUser, StoredMessage, CHANNEL_ID, TOKEN};
+use trainmaster::store::{AuditRow, Store};
+
+pub type TestResult = anyhow::Result<()>;
+
+pub fn alice() -> SandboxUser {
+    SandboxUser::new(10, "alice", &[roles::RELEASE_MANAGERS])
+}
+pub fn bob() -> SandboxUser {
+    SandboxUser::new(11, "bob", &[roles::QA])
+}
+/// Named as an approver by user id, not by role.
+pub fn carol() -> SandboxUser {
+    SandboxUser::new(77, "carol", &[roles::DEVELOPERS])
+}
+pub fn dave() -> SandboxUser {
+    SandboxUser::new(12, "dave", &[roles::DEVELOPERS])
+}
+
+pub const VALID_INPUTS: &str = r#"version=1.4.0 services=api,web notes="Fixes checkout""#;
+
+/// The process the tests release: a webhook with one retry, a two-person approval, a webhook.
+pub fn shop_process(receiver: &WebhookReceiver) -> String {
+    format!(
+        r#"name: shop
+description: Storefront release used by the tests
+inputs:
+  version:     {{ type: string, required: true, pattern: '\d+\.\d+\.\d+', description: "like 1.4.0" }}
+  services:    {{ type: list, required: true }}
+  environment: {{ type: choice, options: [staging, prod], default: prod }}
+  notes:       {{ type: text }}
+notices: {{ channel: "{CHANNEL_ID}" }}
+phases:
+  - id: build
+    activities:
+      - id: branch-cut
+        webhook:
+          url: "{}"
+          body: {{ version: "{{{{ inputs.version }}}}", services: "{{{{ inputs.services | join(',') }}}}", release: "{{{{ release.name }}}}" }}
+        timeout: 1s
+        retry: {{ attempts: 2, backoff: 1s }}
+  - id: qa
+    activities:
+      - id: qa-approval
+        approval: {{ approvers: ["role:QA", "user:77"], min: 2 }}
+  - id: prod
+    activities:
+      - id: deploy
+        webhook: {{ url: "{}", body: {{ target: "{{{{ inputs.environment }}}}" }} }}
+"#,
+        receiver.url("/ci/branch-cut"),
+        receiver.url("/cd/deploy")
+    )
+}
+
+struct RunningBot {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+pub struct Harness {
+    pub sandbox: Sandbox,
+    pub receiver: WebhookReceiver,
+    dir: tempfile::TempDir,
+    bot: Option<RunningBot>,
+    connections: u32,
+}
+
+impl Harness {
+    /// Sandbox, receiver and a bot running the `shop` process.
+    pub async fn start() -> anyhow::Result<Self> {
+        let receiver = WebhookReceiver::start().await?;
+        let process = shop_process(&receiver);
+        Self::start_with(receiver, &process).await
+    }
+
+    pub async fn start_with(receiver: WebhookReceiver, process: &str) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        std::fs::create_dir_all(dir.path().join("processes"))?;
+        std::fs::write(dir.path().join("processes/shop.yaml"), process)?;
+        let mut harness = Self {
+            sandbox: Sandbox::start().await?,
+            receiver,
+            dir,
+            bot: None,
+            connections: 0,
+        };
+        harness.start_bot().await?;
+        Ok(harness)
+    }
+
+    fn settings(&self) -> Settings {
+        Settings {
+            bot: BotConfig {
+                token: TOKEN.into(),
+                api_base: Some(self.sandbox.base_url()),
+            },
+            database: self.dir.path().join("trainmaster.db"),
+            processes: self.dir.path().join("processes"),
+        }
+    }
+
+    /// Starts a bot on the harness's database and waits until it is connected.
+    pub async fn start_bot(&mut self) -> TestResult {
+        let app = Application::build(&self.settings()).await?;
+        let (stop, shutdown) = Shutdown::new();
+        let task = tokio::spawn(app.run_until_stopped(shutdown));
+        self.bot = Some(RunningBot { stop, task });
+        self.connections += 1;
+        self.sandbox.wait_ready(self.connections).await
+    }
+
+    /// Stops the bot and waits for it to end.
+    pub async fn stop_bot(&mut self) -> TestResult {
+        if let Some(bot) = self.bot.take() {
+            let _ = bot.stop.send(true);
+            bot.task.await.context("bot task panicked")??;
+        }
+        Ok(())
+    }
+
+    pub async fn slash(&self, user: &SandboxUser, subcommand: &str, options: &[(&str, &str)]) -> anyhow::Result<Reply> {
+        self.sandbox.slash(user, "release", subcommand, options).await
+    }
+
+    /// `/release create` of `shop` as alice; returns the new release's id.
+    pub async fn create(&self, inputs: &str) -> anyhow::Result<String> {
+        let reply = self
+            .slash(&alice(), "create", &[("process", "shop"), ("name", "Week 47"), ("inputs", inputs)])
+            .await?;
+        reply
+            .field("Release id")
+            .ok_or_else(|| anyhow!("no release card in the reply: {}", reply.text()))
+    }
+
+    /// Creates and starts a release as alice and waits for its approval request.
+    pub async fn start_until_approval(&self) -> anyhow::Result<(String, StoredMessage)> {
+        let id = self.create(VALID_INPUTS).await?;
+        self.slash(&alice(), "start", &[("release", &id)]).await?;
+        let approval = self.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+        Ok((id, approval))
+    }
+
+    pub async fn store(&self) -> anyhow::Result<Store> {
+        Store::open(&self.dir.path().join("trainmaster.db")).await
+    }
+
+    pub async fn audit(&self, id: &str) -> anyhow::Result<Vec<AuditRow>> {
+        let store = self.store().await?;
+        Ok(store.audit_of(id.parse().map_err(|e: String| anyhow!(e))?).await?)
+    }
+
+    pub async fn count_releases(&self) -> anyhow::Result<i64> {
+        let store = self.store().await?;
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM releases").fetch_one(store.pool()).await?)
+    }
+
+    /// Stops the bot and checks every REST request it made against Discord's API description.
+    pub async fn finish(mut self) -> TestResult {
+        self.stop_bot().await?;
+        contract::check_requests(&self.sandbox.requests())
+    }
+}
+
+/// The actions of an audit trail, in order.
+pub fn actions(rows: &[AuditRow]) -> Vec<String> {
+    rows.iter().map(|r| r.action.clone()).collect()
+}

@@ -1,0 +1,13 @@
+//! Integration tests, one binary: end to end through the sandbox, the CLI, storage, the
+//! registered commands and the Discord API contract.
+
+mod approvals;
+mod check_cli;
+mod commands;
+mod contract;
+mod harness;
+mod inputs;
+mod release_flow;
+mod restart;
+mod storage;
+mod webhooks;

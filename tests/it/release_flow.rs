@@ -1,0 +1,149 @@
+//! The happy path and status, end to end through the sandbox.
+
+use super::harness::*;
+use trainmaster::sandbox::CHANNEL_ID;
+
+#[tokio::test]
+async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
+    let h = Harness::start().await?;
+    let created = h
+        .slash(
+            &alice(),
+            "create",
+            &[("process", "shop"), ("name", "Week 47"), ("inputs", VALID_INPUTS)],
+        )
+        .await?;
+    assert!(!created.ephemeral());
+    assert_eq!(created.field("Status").as_deref(), Some("Draft"));
+    let id = created.field("Release id").unwrap_or_default();
+    assert!(
+        created.text().contains("Week 47") && created.text().contains("shop"),
+        "{}",
+        created.text()
+    );
+    assert!(
+        created
+            .field("Inputs")
+            .is_some_and(|i| i.contains("1.4.0") && i.contains("api, web")),
+        "{}",
+        created.text()
+    );
+
+    let started = h.slash(&alice(), "start", &[("release", &id)]).await?;
+    assert_eq!(started.field("Status").as_deref(), Some("Running"));
+    h.sandbox.wait_for_message(CHANNEL_ID, "started by alice").await?;
+
+    let calls = h.receiver.wait_for_calls(1).await?;
+    assert_eq!(calls[0].path, "/ci/branch-cut");
+    assert_eq!(calls[0].idempotency_key.as_deref(), Some(format!("{id}/branch-cut/1").as_str()));
+    assert_eq!(
+        calls[0].body["body"],
+        serde_json::json!({"version": "1.4.0", "services": "api,web", "release": "Week 47"})
+    );
+    assert_eq!(calls[0].body["activity_id"], "branch-cut");
+    assert_eq!(calls[0].body["attempt"], 1);
+
+    let approval = h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs 2").await?;
+    assert_eq!(
+        approval.buttons().iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(),
+        ["Approve", "Reject"]
+    );
+    let first = h.sandbox.click_label(&bob(), &approval, "Approve").await?;
+    assert!(first.ephemeral() && first.text().contains("1 of 2"), "{}", first.text());
+    let second = h.sandbox.click_label(&carol(), &approval, "Approve").await?;
+    assert!(second.text().contains("goes on"), "{}", second.text());
+
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    let deploy = h.receiver.wait_for_calls(2).await?;
+    assert_eq!(deploy[1].body["body"], serde_json::json!({"target": "prod"}));
+
+    let notices: Vec<String> = h.sandbox.messages(CHANNEL_ID).iter().map(|m| m.content().to_string()).collect();
+    for expected in [
+        "phase `build` started",
+        "phase `build` finished: Success",
+        "phase `qa` started",
+        "phase `qa` finished: Success",
+        "phase `prod` started",
+        "phase `prod` finished: Success",
+    ] {
+        assert!(
+            notices.iter().any(|n| n.contains(expected)),
+            "no notice with {expected:?} in {notices:#?}"
+        );
+    }
+
+    let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
+    assert!(status.ephemeral());
+    assert_eq!(status.field("Status").as_deref(), Some("Success"));
+    for activity in ["branch-cut", "qa-approval", "deploy"] {
+        assert!(status.text().contains(&format!("`{activity}` Success")), "{}", status.text());
+    }
+
+    let trail = actions(&h.audit(&id).await?);
+    for expected in [
+        "release_created",
+        "release_started",
+        "phase_started",
+        "activity_started",
+        "activity_finished",
+        "approval_given",
+        "phase_finished",
+        "release_finished",
+    ] {
+        assert!(trail.iter().any(|a| a == expected), "no {expected} in {trail:?}");
+    }
+    assert_eq!(trail.first().map(String::as_str), Some("release_created"));
+    assert_eq!(trail.last().map(String::as_str), Some("release_finished"));
+    h.finish().await
+}
+
+#[tokio::test]
+async fn nothing_the_bot_posts_can_ping_anyone() -> TestResult {
+    let h = Harness::start().await?;
+    let reply = h
+        .slash(
+            &alice(),
+            "create",
+            &[("process", "shop"), ("name", "@everyone ship it"), ("inputs", VALID_INPUTS)],
+        )
+        .await?;
+    assert!(reply.text().contains("@\u{200B}everyone"), "{}", reply.text());
+    let id = reply.field("Release id").unwrap_or_default();
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "started by alice").await?;
+    let posts: Vec<_> = h
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && (r.path.starts_with("/channels/") || r.path.starts_with("/interactions/")))
+        .collect();
+    assert!(posts.len() >= 3, "{posts:?}");
+    for post in posts {
+        let body = post.body.unwrap_or_default();
+        let mentions = body.get("allowed_mentions").or_else(|| body["data"].get("allowed_mentions"));
+        let mentions = mentions.unwrap_or_else(|| panic!("{} sends no allowed_mentions: {body}", post.path));
+        for list in ["parse", "users", "roles"] {
+            assert!(
+                mentions.get(list).is_none_or(|v| v == &serde_json::json!([])),
+                "{} allows {list}: {body}",
+                post.path
+            );
+        }
+    }
+    h.finish().await
+}
+
+#[tokio::test]
+async fn status_of_an_unknown_release_says_so() -> TestResult {
+    let h = Harness::start().await?;
+    let reply = h.slash(&dave(), "status", &[("release", "999")]).await?;
+    assert!(reply.ephemeral());
+    assert_eq!(reply.text(), "there is no release 999 in this server");
+    let reply = h.slash(&dave(), "start", &[("release", "abc")]).await?;
+    assert!(
+        reply.ephemeral() && reply.text().contains("`abc` is not a release id"),
+        "{}",
+        reply.text()
+    );
+    h.finish().await
+}
