@@ -28,8 +28,8 @@ impl Notifier {
         let message: ChatMessage = match serde_json::from_value(item.payload.clone()) {
             Ok(m) => m,
             Err(e) => {
-                tracing::error!(key = %item.key, error = %e, "unreadable chat row; dropping it");
-                self.engine.chat_delivered(&item).await?;
+                tracing::error!(key = %item.key, error = %e, "unreadable chat row; it is set aside");
+                self.engine.set_aside(&item, &format!("unreadable payload: {e}")).await?;
                 return Ok(true);
             }
         };

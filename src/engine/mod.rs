@@ -212,6 +212,17 @@ impl Engine {
         Ok(())
     }
 
+    /// Completes an outbox row that cannot be delivered, recording why in the audit trail.
+    pub async fn set_aside(&self, item: &OutboxItem, why: &str) -> Result<(), EngineError> {
+        let mut tx = self.store.begin().await?;
+        if Store::complete_outbox(&mut tx, item).await? {
+            let detail = json!({"key": item.key, "why": why});
+            Store::append_audit(&mut tx, item.release_id, &AuditActor::System, "delivery_set_aside", &detail).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
     /// Claims the next chat message to post.
     pub async fn claim_chat(&self) -> Result<Option<OutboxItem>, StoreError> {
         self.store.claim_outbox(Topic::Chat, Duration::from_secs(30)).await

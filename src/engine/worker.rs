@@ -4,7 +4,7 @@
 //! a restarted worker finds every due row again.
 
 use super::Engine;
-use crate::domain::release::{CallOutcome, WebhookCall};
+use crate::domain::release::WebhookCall;
 use crate::store::Topic;
 use crate::webhook::WebhookClient;
 use std::future::Future;
@@ -80,17 +80,9 @@ impl WebhookWorker {
         let call: WebhookCall = match serde_json::from_value(item.payload.clone()) {
             Ok(call) => call,
             Err(e) => {
-                let outcome = CallOutcome::Failure(format!("stored call is unreadable: {e}"));
-                tracing::error!(key = %item.key, "unreadable webhook row");
-                let dummy = WebhookCall {
-                    activity: String::new(),
-                    attempt: 0,
-                    url: String::new(),
-                    payload: serde_json::Value::Null,
-                    timeout_secs: 0,
-                    delay_secs: 0,
-                };
-                self.engine.record_webhook_result(&item, &dummy, outcome).await?;
+                // Only a schema change without a migration can cause this; retrying cannot help.
+                tracing::error!(key = %item.key, error = %e, "unreadable webhook row; it is set aside");
+                self.engine.set_aside(&item, &format!("unreadable payload: {e}")).await?;
                 return Ok(true);
             }
         };

@@ -2,7 +2,7 @@
 //! registered commands and the Discord API contract.
 
 mod approvals;
-mod check_cli;
+mod cli;
 mod commands;
 mod contract;
 mod harness;

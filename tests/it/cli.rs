@@ -85,3 +85,45 @@ fn check_reports_errors_from_every_file_at_once() -> anyhow::Result<()> {
     assert!(stderr.contains("2 error(s)"), "{stderr}");
     Ok(())
 }
+
+#[test]
+fn serve_without_a_token_says_how_to_get_one_and_exits_2() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("DISCORD_TOKEN")
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("needs a Discord bot token") && stderr.contains("DISCORD_TOKEN") && stderr.contains("trainmaster demo"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("trainmaster.db").exists(),
+        "nothing is created before the token check"
+    );
+    Ok(())
+}
+
+#[test]
+fn demo_plays_a_release_to_success_without_a_token() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster"))
+        .arg("demo")
+        .current_dir(dir.path())
+        .env_remove("DISCORD_TOKEN")
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for expected in [
+        "bob: clicks Approve",
+        "approval `qa-approval` needs 1 approval(s) from role:QA. [Approve] [Reject]",
+        "finished: **Success**",
+        "Idempotency-Key: 1/deploy/1",
+    ] {
+        assert!(stdout.contains(expected), "no {expected:?} in\n{stdout}");
+    }
+    Ok(())
+}
