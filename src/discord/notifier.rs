@@ -54,17 +54,7 @@ impl Notifier {
     }
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) {
-        let wake = self.engine.chat_wake.clone();
-        let store = self.engine.store().clone();
-        drain_loop(
-            shutdown,
-            wake,
-            || self.try_execute_task(),
-            || {
-                let store = store.clone();
-                async move { store.next_due(Topic::Chat).await.ok().flatten() }
-            },
-        )
-        .await;
+        let (wake, store) = (self.engine.chat_wake.clone(), self.engine.store().clone());
+        drain_loop(shutdown, wake, store, Topic::Chat, || self.try_execute_task()).await;
     }
 }

@@ -455,16 +455,7 @@ impl Release {
     /// Fails the current phase and the release with `reason`.
     fn fail(&mut self, reason: String, fx: &mut Vec<Effect>) {
         if let Some(phase) = self.phases.iter_mut().find(|p| p.status == StepStatus::Running) {
-            phase.status = StepStatus::Failed;
-            fx.push(Effect::Audit {
-                actor: AuditActor::System,
-                action: "phase_finished",
-                detail: json!({"phase": phase.id, "status": "Failed"}),
-            });
-            fx.push(Effect::Notify(Notice::PhaseFinished {
-                phase: phase.id.clone(),
-                status: StepStatus::Failed,
-            }));
+            finish_phase(phase, StepStatus::Failed, fx);
         }
         self.finish(ReleaseStatus::Failed, Some(reason), fx);
     }
@@ -509,18 +500,7 @@ impl Release {
                 fx.push(Effect::Notify(Notice::PhaseStarted { phase: phase.id.clone() }));
             }
             match phase.activities.iter().position(|a| !a.status.is_terminal()) {
-                None => {
-                    phase.status = StepStatus::Success;
-                    fx.push(Effect::Audit {
-                        actor: AuditActor::System,
-                        action: "phase_finished",
-                        detail: json!({"phase": phase.id, "status": "Success"}),
-                    });
-                    fx.push(Effect::Notify(Notice::PhaseFinished {
-                        phase: phase.id.clone(),
-                        status: StepStatus::Success,
-                    }));
-                }
+                None => finish_phase(phase, StepStatus::Success, fx),
                 Some(ai) if phase.activities[ai].status == StepStatus::NotStarted => {
                     let id = phase.activities[ai].id.clone();
                     self.begin_activity(&id, fx);
@@ -618,6 +598,19 @@ impl Release {
         ctx["vars"] = serde_json::Value::Object(vars);
         Ok(ctx)
     }
+}
+
+fn finish_phase(phase: &mut PhaseRun, status: StepStatus, fx: &mut Vec<Effect>) {
+    phase.status = status;
+    fx.push(Effect::Audit {
+        actor: AuditActor::System,
+        action: "phase_finished",
+        detail: json!({"phase": phase.id, "status": status}),
+    });
+    fx.push(Effect::Notify(Notice::PhaseFinished {
+        phase: phase.id.clone(),
+        status,
+    }));
 }
 
 fn finished_audit(activity: &str, status: StepStatus, attempt: u32, reason: Option<&str>) -> Effect {

@@ -5,7 +5,7 @@
 
 use super::Engine;
 use crate::domain::release::WebhookCall;
-use crate::store::Topic;
+use crate::store::{Store, Topic};
 use crate::webhook::WebhookClient;
 use std::future::Future;
 use std::sync::Arc;
@@ -34,13 +34,12 @@ impl Shutdown {
 /// How long an idle worker sleeps at most before looking again.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 
-/// Runs `task` until shutdown: again at once after work, else after `next_due` or a wake-up.
-pub async fn drain_loop<F, Fut, D, DFut>(mut shutdown: Shutdown, wake: Arc<Notify>, mut task: F, mut next_due_ms: D)
+/// Runs `task` until shutdown: again at once after work, else when the next row of `topic` is
+/// due or new work is announced on `wake`, whichever comes first.
+pub async fn drain_loop<F, Fut>(mut shutdown: Shutdown, wake: Arc<Notify>, store: Store, topic: Topic, mut task: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<bool>>,
-    D: FnMut() -> DFut,
-    DFut: Future<Output = Option<i64>>,
 {
     while !shutdown.is_stopping() {
         match task().await {
@@ -48,8 +47,11 @@ where
             Ok(false) => {}
             Err(e) => tracing::error!(error = ?e, "worker task failed"),
         }
-        let wait = match next_due_ms().await {
-            Some(due) => Duration::from_millis((due - chrono::Utc::now().timestamp_millis()).clamp(0, IDLE_POLL.as_millis() as i64) as u64),
+        let wait = match store.next_due(topic).await.ok().flatten() {
+            Some(due) => {
+                let ms = (due - chrono::Utc::now().timestamp_millis()).clamp(0, IDLE_POLL.as_millis() as i64);
+                Duration::from_millis(ms as u64)
+            }
             None => IDLE_POLL,
         };
         tokio::select! {
@@ -92,17 +94,7 @@ impl WebhookWorker {
     }
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) {
-        let wake = self.engine.webhook_wake.clone();
-        let store = self.engine.store().clone();
-        drain_loop(
-            shutdown,
-            wake,
-            || self.try_execute_task(),
-            || {
-                let store = store.clone();
-                async move { store.next_due(Topic::Webhook).await.ok().flatten() }
-            },
-        )
-        .await;
+        let (wake, store) = (self.engine.webhook_wake.clone(), self.engine.store().clone());
+        drain_loop(shutdown, wake, store, Topic::Webhook, || self.try_execute_task()).await;
     }
 }
