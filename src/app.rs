@@ -1,24 +1,57 @@
-//! The application: store, engine, workers and the Discord client, built from configuration
-//! and run until told to stop.
+//! The application: store, engine, workers, the HTTP server and the Discord client, built from
+//! configuration and run until told to stop.
 
 use crate::discord::{self, BotConfig, Notifier};
 use crate::domain::process_file;
 use crate::engine::{Engine, Shutdown, WebhookWorker};
+use crate::http::{self, HttpState};
 use crate::store::Store;
+use crate::webhook::guard::{AddressPolicy, AllowRule};
+use crate::webhook::signing::Secret;
 use crate::webhook::WebhookClient;
 use anyhow::Context;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub bot: BotConfig,
     pub database: PathBuf,
     pub processes: PathBuf,
+    /// Where the HTTP server listens; port 0 picks a free one (see `Application::http_addr`).
+    pub http: SocketAddr,
+    /// Base URL the outside world reaches the HTTP server at; `None` means `http://<http addr>`.
+    pub public_url: Option<String>,
+    pub trigger_secret: Option<Secret>,
+    pub api_token: Option<String>,
+    pub webhook_allow: Vec<AllowRule>,
+}
+
+impl Settings {
+    /// Settings for a bot on `database` with its processes in `processes`, talking to Discord or
+    /// the sandbox at `api_base`, with the HTTP server on a free loopback port.
+    pub fn local(token: &str, api_base: Option<String>, database: PathBuf, processes: PathBuf) -> Self {
+        Self {
+            bot: BotConfig { token: token.into(), api_base },
+            database,
+            processes,
+            http: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            trigger_secret: None,
+            api_token: None,
+            webhook_allow: vec![],
+        }
+    }
 }
 
 pub struct Application {
     engine: Engine,
     client: poise::serenity_prelude::Client,
+    listener: tokio::net::TcpListener,
+    http_state: HttpState,
+    webhook_policy: AddressPolicy,
 }
 
 impl Application {
@@ -28,29 +61,55 @@ impl Application {
             anyhow::anyhow!("the process files have errors:\n{all}")
         })?;
         tracing::info!(processes = catalog.len(), dir = %settings.processes.display(), "processes loaded");
+        let listener = tokio::net::TcpListener::bind(settings.http).await.with_context(|| format!("cannot listen on {}", settings.http))?;
+        let http_addr = listener.local_addr()?;
+        let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
         let store = Store::open(&settings.database).await?;
         let resumed = store.release_stale_leases().await?;
         if resumed > 0 {
             tracing::warn!(deliveries = resumed, "resuming deliveries a previous run left unfinished");
         }
-        let engine = Engine::new(store, catalog);
-        let client = discord::build_client(&settings.bot, engine.clone())
+        let engine = Engine::new(store, catalog, &public_url);
+        let gateway_connected = Arc::new(AtomicBool::new(false));
+        let client = discord::build_client(&settings.bot, engine.clone(), gateway_connected.clone())
             .await
             .context("cannot build the Discord client")?;
-        Ok(Self { engine, client })
+        let http_state = HttpState {
+            engine: engine.clone(),
+            trigger_secret: settings.trigger_secret.clone(),
+            api_token: settings.api_token.clone(),
+            public_url,
+            gateway_connected,
+        };
+        let webhook_policy = AddressPolicy::new(settings.webhook_allow.clone());
+        Ok(Self { engine, client, listener, http_state, webhook_policy })
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
-    /// Runs the bot and the workers until `shutdown` fires or the gateway connection ends.
+    /// The address the HTTP server listens on.
+    pub fn http_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Runs the bot, the HTTP server and the workers until `shutdown` fires or the gateway
+    /// connection ends.
     pub async fn run_until_stopped(mut self, mut shutdown: Shutdown) -> anyhow::Result<()> {
-        let webhooks = WebhookWorker::new(self.engine.clone(), WebhookClient::new()?);
+        let webhooks = WebhookWorker::new(self.engine.clone(), WebhookClient::new(self.webhook_policy.clone())?);
         let notifier = Notifier::new(self.engine.clone(), self.client.http.clone());
+        let mut http_shutdown = shutdown.clone();
+        let server =
+            axum::serve(self.listener, http::router(self.http_state)).with_graceful_shutdown(async move { http_shutdown.stopped().await });
         let workers = [
             tokio::spawn(webhooks.run_until_stopped(shutdown.clone())),
             tokio::spawn(notifier.run_until_stopped(shutdown.clone())),
+            tokio::spawn(async move {
+                if let Err(e) = server.await {
+                    tracing::error!(error = %e, "the HTTP server stopped");
+                }
+            }),
         ];
         let shards = self.client.shard_manager.clone();
         let result = tokio::select! {

@@ -6,9 +6,17 @@
 //! | Discord-compatible API base | `discord_api` | `TRAINMASTER_DISCORD_API` | Discord itself |
 //! | SQLite file | `database` | `TRAINMASTER_DATABASE` | `trainmaster.db` |
 //! | processes directory | `processes` | `TRAINMASTER_PROCESSES` | `processes/` |
+//! | HTTP listen address | `http` | `TRAINMASTER_HTTP` | `127.0.0.1:8080` |
+//! | public base URL (callbacks) | `public_url` | `TRAINMASTER_PUBLIC_URL` | `http://<http>` |
+//! | CI trigger secret (`whsec_…`) | `trigger_secret` | `TRAINMASTER_TRIGGER_SECRET` | none: triggers refused |
+//! | status API bearer token | `api_token` | `TRAINMASTER_API_TOKEN` | none: status API refused |
+//! | webhook allow-list | `webhook_allow` (list) | `TRAINMASTER_WEBHOOK_ALLOW` (comma-separated) | empty |
 
+use crate::webhook::guard::AllowRule;
+use crate::webhook::signing::Secret;
 use anyhow::Context;
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Deserialize)]
@@ -18,6 +26,11 @@ struct FileConfig {
     discord_api: Option<String>,
     database: Option<PathBuf>,
     processes: Option<PathBuf>,
+    http: Option<String>,
+    public_url: Option<String>,
+    trigger_secret: Option<String>,
+    api_token: Option<String>,
+    webhook_allow: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +39,11 @@ pub struct Config {
     pub discord_api: Option<String>,
     pub database: PathBuf,
     pub processes: PathBuf,
+    pub http: SocketAddr,
+    pub public_url: String,
+    pub trigger_secret: Option<Secret>,
+    pub api_token: Option<String>,
+    pub webhook_allow: Vec<AllowRule>,
 }
 
 impl Config {
@@ -37,17 +55,31 @@ impl Config {
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
         };
         let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let http_text = env("TRAINMASTER_HTTP").or(from_file.http).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let http: SocketAddr = http_text.parse().with_context(|| format!("http = `{http_text}` is not an address like 127.0.0.1:8080"))?;
+        let public_url = env("TRAINMASTER_PUBLIC_URL").or(from_file.public_url).unwrap_or_else(|| format!("http://{http}"));
+        let trigger_secret = env("TRAINMASTER_TRIGGER_SECRET")
+            .or(from_file.trigger_secret)
+            .map(|s| Secret::parse(&s).context("trigger_secret is not valid"))
+            .transpose()?;
+        let allow_text: Vec<String> = match env("TRAINMASTER_WEBHOOK_ALLOW") {
+            Some(list) => list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            None => from_file.webhook_allow.unwrap_or_default(),
+        };
+        let webhook_allow = allow_text
+            .iter()
+            .map(|s| s.parse::<AllowRule>().map_err(|e| anyhow::anyhow!("webhook_allow: {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Self {
             discord_token: env("DISCORD_TOKEN").or(from_file.discord_token),
             discord_api: env("TRAINMASTER_DISCORD_API").or(from_file.discord_api),
-            database: env("TRAINMASTER_DATABASE")
-                .map(PathBuf::from)
-                .or(from_file.database)
-                .unwrap_or_else(|| "trainmaster.db".into()),
-            processes: env("TRAINMASTER_PROCESSES")
-                .map(PathBuf::from)
-                .or(from_file.processes)
-                .unwrap_or_else(|| "processes".into()),
+            database: env("TRAINMASTER_DATABASE").map(PathBuf::from).or(from_file.database).unwrap_or_else(|| "trainmaster.db".into()),
+            processes: env("TRAINMASTER_PROCESSES").map(PathBuf::from).or(from_file.processes).unwrap_or_else(|| "processes".into()),
+            http,
+            public_url,
+            trigger_secret,
+            api_token: env("TRAINMASTER_API_TOKEN").or(from_file.api_token),
+            webhook_allow,
         })
     }
 }
@@ -66,6 +98,19 @@ mod tests {
         assert_eq!(config.database, PathBuf::from("env.db"));
         assert_eq!(config.processes, PathBuf::from("processes"));
         assert_eq!(config.discord_api, None);
+        assert_eq!(config.http.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_webhook_allow_list_comes_from_a_comma_separated_variable() {
+        let env = |k: &str| (k == "TRAINMASTER_WEBHOOK_ALLOW").then(|| "ci.internal, 10.0.0.0/8".to_string());
+        let config = Config::load(Path::new("/nonexistent/trainmaster.toml"), env).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.webhook_allow.len(), 2);
+        let bad = Config::load(Path::new("/nonexistent/trainmaster.toml"), |k| {
+            (k == "TRAINMASTER_WEBHOOK_ALLOW").then(|| "http://x".to_string())
+        });
+        assert!(bad.is_err());
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! play one release end to end, and the channel is printed as a person would read it.
 
 use crate::app::{Application, Settings};
-use crate::discord::BotConfig;
 use crate::engine::Shutdown;
 use crate::sandbox::receiver::WebhookReceiver;
 use crate::sandbox::{roles, Reply, Sandbox, SandboxUser, CHANNEL_ID, TOKEN};
+use crate::webhook::guard::AllowRule;
 use anyhow::{anyhow, Context};
 use std::fmt::Write as _;
 
@@ -42,18 +42,10 @@ pub async fn run() -> anyhow::Result<String> {
     let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
     let processes = dir.path().join("processes");
     std::fs::create_dir_all(&processes)?;
-    std::fs::write(
-        processes.join("demo-release.yaml"),
-        demo_process(&receiver.url("/ci/branch-cut"), &receiver.url("/cd/deploy")),
-    )?;
-    let settings = Settings {
-        bot: BotConfig {
-            token: TOKEN.into(),
-            api_base: Some(sandbox.base_url()),
-        },
-        database: dir.path().join("demo.db"),
-        processes,
-    };
+    std::fs::write(processes.join("demo-release.yaml"), demo_process(&receiver.url("/ci/branch-cut"), &receiver.url("/cd/deploy")))?;
+    let mut settings = Settings::local(TOKEN, Some(sandbox.base_url()), dir.path().join("demo.db"), processes);
+    // The demo's receiver is on loopback, which the SSRF guard refuses unless allowed.
+    settings.webhook_allow = vec![AllowRule::Net("127.0.0.1/32".parse()?)];
     let app = Application::build(&settings).await?;
     let (stop, shutdown) = Shutdown::new();
     let running = tokio::spawn(app.run_until_stopped(shutdown));
@@ -67,22 +59,11 @@ pub async fn run() -> anyhow::Result<String> {
             &alice,
             "release",
             "create",
-            &[
-                ("process", "demo-release"),
-                ("name", "Week 47"),
-                ("inputs", "version=1.4.0 services=api,web"),
-            ],
+            &[("process", "demo-release"), ("name", "Week 47"), ("inputs", "version=1.4.0 services=api,web")],
         )
         .await?;
-    show(
-        &mut out,
-        "alice",
-        "/release create process:demo-release name:Week 47 inputs:version=1.4.0 services=api,web",
-        &created,
-    );
-    let id = created
-        .field("Release id")
-        .ok_or_else(|| anyhow!("the release card has no id: {}", created.text()))?;
+    show(&mut out, "alice", "/release create process:demo-release name:Week 47 inputs:version=1.4.0 services=api,web", &created);
+    let id = created.field("Release id").ok_or_else(|| anyhow!("the release card has no id: {}", created.text()))?;
     let started = sandbox.slash(&alice, "release", "start", &[("release", &id)]).await?;
     show(&mut out, "alice", &format!("/release start release:{id}"), &started);
     let approval = sandbox.wait_for_message(CHANNEL_ID, "needs 1 approval").await?;
@@ -97,13 +78,7 @@ pub async fn run() -> anyhow::Result<String> {
     }
     writeln!(out, "\nThe webhook receiver saw:")?;
     for call in receiver.calls() {
-        writeln!(
-            out,
-            "  POST {} Idempotency-Key: {} body: {}",
-            call.path,
-            call.idempotency_key.unwrap_or_default(),
-            call.body["body"]
-        )?;
+        writeln!(out, "  POST {} Idempotency-Key: {} body: {}", call.path, call.idempotency_key.unwrap_or_default(), call.body["body"])?;
     }
     let _ = stop.send(true);
     running.await.context("the bot task failed")??;

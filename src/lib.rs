@@ -9,6 +9,7 @@ pub mod demo;
 pub mod discord;
 pub mod domain;
 pub mod engine;
+pub mod http;
 pub mod sandbox;
 pub mod store;
 pub mod webhook;

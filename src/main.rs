@@ -43,11 +43,7 @@ To try Trainmaster without a token, run: trainmaster demo";
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo prints a transcript; only errors belong beside it.
-    let default_filter = if matches!(cli.command, Command::Demo) {
-        "error"
-    } else {
-        "warn,trainmaster=info"
-    };
+    let default_filter = if matches!(cli.command, Command::Demo) { "error" } else { "warn,trainmaster=info" };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()))
         .with_writer(std::io::stderr)
@@ -79,12 +75,7 @@ fn check(dir: &std::path::Path) -> ExitCode {
     match process_file::load_dir(dir) {
         Ok(catalog) => {
             for process in catalog.values() {
-                println!(
-                    "ok: {} (version {}, {} phases)",
-                    process.name,
-                    process.version,
-                    process.phases.len()
-                );
+                println!("ok: {} (version {}, {} phases)", process.name, process.version, process.phases.len());
             }
             if catalog.is_empty() {
                 println!("no process files (*.yaml, *.yml) in {}", dir.display());
@@ -107,12 +98,14 @@ async fn serve(config: Config) -> ExitCode {
         return ExitCode::from(2);
     };
     let settings = Settings {
-        bot: BotConfig {
-            token,
-            api_base: config.discord_api.clone(),
-        },
+        bot: BotConfig { token, api_base: config.discord_api.clone() },
         database: config.database.clone(),
         processes: config.processes.clone(),
+        http: config.http,
+        public_url: Some(config.public_url.clone()),
+        trigger_secret: config.trigger_secret.clone(),
+        api_token: config.api_token.clone(),
+        webhook_allow: config.webhook_allow.clone(),
     };
     let app = match Application::build(&settings).await {
         Ok(app) => app,

@@ -3,6 +3,9 @@
 use super::{buttons, commands, BotError, Data, INTERNAL_ERROR_TEXT};
 use crate::engine::Engine;
 use poise::serenity_prelude as serenity;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
 
 #[derive(Clone, Debug)]
 pub struct BotConfig {
@@ -21,7 +24,7 @@ pub fn http_client(config: &BotConfig) -> serenity::Http {
     }
 }
 
-pub async fn build_client(config: &BotConfig, engine: Engine) -> anyhow::Result<serenity::Client> {
+pub async fn build_client(config: &BotConfig, engine: Engine, gateway_connected: Arc<AtomicBool>) -> anyhow::Result<serenity::Client> {
     let options = poise::FrameworkOptions {
         commands: commands(),
         on_error: |error| Box::pin(on_error(error)),
@@ -29,6 +32,18 @@ pub async fn build_client(config: &BotConfig, engine: Engine) -> anyhow::Result<
         // Nothing the bot says pings anyone unless it names them on purpose.
         allowed_mentions: Some(serenity::CreateAllowedMentions::new()),
         initialize_owners: false,
+        pre_command: |ctx| {
+            Box::pin(async move {
+                ctx.set_invocation_data(Instant::now()).await;
+            })
+        },
+        post_command: |ctx| {
+            Box::pin(async move {
+                if let Some(started) = ctx.invocation_data::<Instant>().await {
+                    ctx.data().engine.metrics.interaction_seconds.observe(started.elapsed());
+                }
+            })
+        },
         ..Default::default()
     };
     let framework = poise::Framework::builder()
@@ -37,23 +52,29 @@ pub async fn build_client(config: &BotConfig, engine: Engine) -> anyhow::Result<
             Box::pin(async move {
                 poise::builtins::register_globally(ctx, &framework.options().commands).await?;
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected and commands registered");
-                Ok(Data { engine })
+                gateway_connected.store(true, Ordering::Relaxed);
+                Ok(Data { engine, gateway_connected })
             })
         })
         .build();
     // Do not call ClientBuilder::token() after new_with_http: it would drop the proxy.
-    let client = serenity::ClientBuilder::new_with_http(http_client(config), serenity::GatewayIntents::GUILDS)
-        .framework(framework)
-        .await?;
+    let client = serenity::ClientBuilder::new_with_http(http_client(config), serenity::GatewayIntents::GUILDS).framework(framework).await?;
     Ok(client)
 }
 
 async fn on_event(framework: poise::FrameworkContext<'_, Data, BotError>, event: &serenity::FullEvent) -> Result<(), BotError> {
-    if let serenity::FullEvent::InteractionCreate {
-        interaction: serenity::Interaction::Component(click),
-    } = event
-    {
-        buttons::on_component(framework.serenity_context, framework.user_data, click).await;
+    match event {
+        serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Component(click) } => {
+            let started = Instant::now();
+            buttons::on_component(framework.serenity_context, framework.user_data, click).await;
+            framework.user_data.engine.metrics.interaction_seconds.observe(started.elapsed());
+        }
+        serenity::FullEvent::Ready { .. } => framework.user_data.gateway_connected.store(true, Ordering::Relaxed),
+        serenity::FullEvent::ShardStageUpdate { event } => {
+            let connected = event.new == serenity::ConnectionStage::Connected;
+            framework.user_data.gateway_connected.store(connected, Ordering::Relaxed);
+        }
+        _ => {}
     }
     Ok(())
 }

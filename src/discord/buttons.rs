@@ -48,10 +48,7 @@ pub async fn on_component(ctx: &serenity::Context, data: &Data, click: &serenity
         .content(answer)
         .ephemeral(true)
         .allowed_mentions(serenity::CreateAllowedMentions::new());
-    if let Err(e) = click
-        .create_response(&ctx.http, serenity::CreateInteractionResponse::Message(reply))
-        .await
-    {
+    if let Err(e) = click.create_response(&ctx.http, serenity::CreateInteractionResponse::Message(reply)).await {
         tracing::error!(error = %e, "cannot answer a button click");
     }
 }
@@ -60,18 +57,13 @@ async fn decide(ctx: &serenity::Context, data: &Data, click: &serenity::Componen
     let Some((decision, release, activity)) = parse_custom_id(&click.data.custom_id) else {
         return Err(BotError::User("This button is not one of Trainmaster's.".into()));
     };
-    let guild_id = click
-        .guild_id
-        .ok_or_else(|| BotError::User("Approvals happen in a server.".into()))?;
+    let guild_id = click.guild_id.ok_or_else(|| BotError::User("Approvals happen in a server.".into()))?;
     let actor = actor_of(ctx, Some(guild_id), &click.user, click.member.as_ref()).await;
     match decision {
         Decision::Approve => {
             let (release, progress) = data.engine.approve(guild_id.get(), &actor, release, activity).await?;
             Ok(if progress.approvals >= progress.min {
-                format!(
-                    "Approved: `{activity}` of release {} has its {} approval(s) and the release goes on.",
-                    release.id, progress.min
-                )
+                format!("Approved: `{activity}` of release {} has its {} approval(s) and the release goes on.", release.id, progress.min)
             } else {
                 format!("Approval counted: {} of {} for `{activity}`.", progress.approvals, progress.min)
             })

@@ -2,6 +2,7 @@
 
 use super::render;
 use super::{actor_of, BotError, Context, Data};
+use crate::domain::inputs::parse_pairs;
 use crate::domain::release::ReleaseId;
 use crate::engine::NewRelease;
 
@@ -16,9 +17,7 @@ async fn release(_ctx: Context<'_>) -> Result<(), BotError> {
 }
 
 fn guild(ctx: &Context<'_>) -> Result<u64, BotError> {
-    ctx.guild_id()
-        .map(|g| g.get())
-        .ok_or_else(|| BotError::User("Releases live in a server; use this command in one.".into()))
+    ctx.guild_id().map(|g| g.get()).ok_or_else(|| BotError::User("Releases live in a server; use this command in one.".into()))
 }
 
 async fn actor(ctx: &Context<'_>) -> crate::domain::principal::Actor {
@@ -44,15 +43,10 @@ async fn create(
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let actor = actor(&ctx).await;
-    let new = NewRelease {
-        guild_id,
-        process,
-        name,
-        inputs: inputs.unwrap_or_default(),
-    };
+    let inputs = parse_pairs(inputs.as_deref().unwrap_or_default()).map_err(|e| BotError::User(e.to_string()))?;
+    let new = NewRelease { guild_id, process, name, inputs };
     let release = ctx.data().engine.create_release(&actor, new).await?;
-    ctx.send(poise::CreateReply::default().embed(render::release_card(&release)))
-        .await?;
+    ctx.send(poise::CreateReply::default().embed(render::release_card(&release))).await?;
     Ok(())
 }
 
@@ -63,8 +57,7 @@ async fn start(ctx: Context<'_>, #[description = "Release id, like 42"] release:
     let id = release_id(&release)?;
     let actor = actor(&ctx).await;
     let release = ctx.data().engine.start_release(guild_id, &actor, id).await?;
-    ctx.send(poise::CreateReply::default().embed(render::release_card(&release)))
-        .await?;
+    ctx.send(poise::CreateReply::default().embed(render::release_card(&release))).await?;
     Ok(())
 }
 
@@ -74,7 +67,6 @@ async fn status(ctx: Context<'_>, #[description = "Release id, like 42"] release
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
     let release = ctx.data().engine.release(guild_id, id).await?;
-    ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true))
-        .await?;
+    ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true)).await?;
     Ok(())
 }

@@ -19,6 +19,8 @@ use poise::serenity_prelude as serenity;
 /// Shared state of the bot's handlers.
 pub struct Data {
     pub engine: Engine,
+    /// Read by /readyz.
+    pub gateway_connected: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// An error from a command or button. `User` errors are shown to the person, ephemeral;
@@ -65,22 +67,12 @@ pub async fn actor_of(
         roles = member
             .roles
             .iter()
-            .map(|r| {
-                (
-                    r.get(),
-                    names.iter().find(|(id, _)| id == r).map(|(_, n)| n.clone()).unwrap_or_default(),
-                )
-            })
+            .map(|r| (r.get(), names.iter().find(|(id, _)| id == r).map(|(_, n)| n.clone()).unwrap_or_default()))
             .collect();
     }
-    let display_name = member
-        .map(|m| m.display_name().to_string())
-        .unwrap_or_else(|| user.global_name.clone().unwrap_or_else(|| user.name.clone()));
-    Actor {
-        user: UserId(user.id.get()),
-        display_name,
-        roles,
-    }
+    let display_name =
+        member.map(|m| m.display_name().to_string()).unwrap_or_else(|| user.global_name.clone().unwrap_or_else(|| user.name.clone()));
+    Actor { user: UserId(user.id.get()), display_name, roles }
 }
 
 /// Role names of a guild: from the cache (filled by GUILD_CREATE), else from the API.

@@ -46,9 +46,7 @@ impl Notifier {
 
     async fn post(&self, item: &OutboxItem, message: &ChatMessage) -> Result<(), serenity::Error> {
         let channel = serenity::ChannelId::new(message.channel_id.max(1));
-        let builder = render::notice_message(message)
-            .nonce(serenity::Nonce::String(format!("tm{}", item.id)))
-            .enforce_nonce(true);
+        let builder = render::notice_message(message).nonce(serenity::Nonce::String(format!("tm{}", item.id))).enforce_nonce(true);
         channel.send_message(&self.http, builder).await?;
         Ok(())
     }

@@ -54,23 +54,13 @@ pub fn release_card(release: &Release) -> serenity::CreateEmbed {
     let inputs = if release.inputs.0.is_empty() {
         "none".to_string()
     } else {
-        release
-            .inputs
-            .0
-            .iter()
-            .map(|(k, v)| format!("`{k}` = {}", inert(&v.to_string())))
-            .collect::<Vec<_>>()
-            .join("\n")
+        release.inputs.0.iter().map(|(k, v)| format!("`{k}` = {}", inert(&v.to_string()))).collect::<Vec<_>>().join("\n")
     };
     let mut embed = serenity::CreateEmbed::new()
         .title(truncate(&format!("Release {} · {}", release.id, inert(&release.name)), 256))
         .colour(release_colour(release.status))
         .field("Status", release.status.to_string(), true)
-        .field(
-            "Process",
-            format!("{} (version {})", release.process.name, release.process.version),
-            true,
-        )
+        .field("Process", format!("{} (version {})", release.process.name, release.process.version), true)
         .field("Release id", release.id.to_string(), true)
         .field("Inputs", truncate(&inputs, FIELD_LIMIT), false);
     for phase in release.phases.iter().take(20) {
@@ -106,10 +96,7 @@ pub fn notice_text(message: &ChatMessage) -> String {
         Notice::PhaseStarted { phase } => format!("▶️ {release}: phase `{phase}` started."),
         Notice::PhaseFinished { phase, status } => format!("{} {release}: phase `{phase}` finished: {status}.", step_emoji(*status)),
         Notice::ApprovalRequested { activity, approvers, min } => {
-            format!(
-                "🗳️ {release}: approval `{activity}` needs {min} approval(s) from {}.",
-                approvers.join(", ")
-            )
+            format!("🗳️ {release}: approval `{activity}` needs {min} approval(s) from {}.", approvers.join(", "))
         }
         Notice::ActivityRetrying { activity, attempt, reason } => {
             format!("🔁 {release}: `{activity}` failed ({}); try {attempt} is scheduled.", inert(reason))
@@ -131,9 +118,7 @@ pub fn notice_text(message: &ChatMessage) -> String {
 
 /// A notice as a message: text, plus Approve / Reject buttons for an approval request.
 pub fn notice_message(message: &ChatMessage) -> serenity::CreateMessage {
-    let mut out = serenity::CreateMessage::new()
-        .content(notice_text(message))
-        .allowed_mentions(serenity::CreateAllowedMentions::new());
+    let mut out = serenity::CreateMessage::new().content(notice_text(message)).allowed_mentions(serenity::CreateAllowedMentions::new());
     if let Notice::ApprovalRequested { activity, .. } = &message.notice {
         out = out.components(vec![serenity::CreateActionRow::Buttons(vec![
             serenity::CreateButton::new(custom_id(Decision::Approve, message.release_id, activity))

@@ -29,10 +29,7 @@ impl std::str::FromStr for HumanDuration {
     type Err = DurationError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let fail = |reason| DurationError {
-            input: input.to_string(),
-            reason,
-        };
+        let fail = |reason| DurationError { input: input.to_string(), reason };
         let text = input.trim();
         if text.is_empty() {
             return Err(fail("it is empty"));
@@ -55,10 +52,7 @@ impl std::str::FromStr for HumanDuration {
                 return Err(fail("a unit has no number before it"));
             }
             let n: u64 = digits.parse().map_err(|_| fail("the number is too large"))?;
-            total = n
-                .checked_mul(unit)
-                .and_then(|s| total.checked_add(s))
-                .ok_or_else(|| fail("the number is too large"))?;
+            total = n.checked_mul(unit).and_then(|s| total.checked_add(s)).ok_or_else(|| fail("the number is too large"))?;
             digits.clear();
         }
         if !digits.is_empty() {

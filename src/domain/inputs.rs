@@ -41,11 +41,7 @@ pub enum InputError {
     #[error("input `{name}` is `{value}`; write one of {options}")]
     NotAnOption { name: String, value: String, options: String },
     #[error("input `{name}` is `{value}`; {expected}")]
-    Type {
-        name: String,
-        value: String,
-        expected: &'static str,
-    },
+    Type { name: String, value: String, expected: &'static str },
 }
 
 /// Splits `key=value key2="quoted value"` into pairs, keeping the order written.
@@ -114,10 +110,7 @@ pub fn validate(process: &Process, pairs: Vec<(String, String)>) -> Result<Input
     let mut given: BTreeMap<String, String> = BTreeMap::new();
     for (key, value) in pairs {
         if process.input(&key).is_none() {
-            return Err(InputError::Unknown {
-                name: key,
-                known: known_inputs(process),
-            });
+            return Err(InputError::Unknown { name: key, known: known_inputs(process) });
         }
         if given.insert(key.clone(), value).is_some() {
             return Err(InputError::Duplicate(key));
@@ -131,10 +124,7 @@ pub fn validate(process: &Process, pairs: Vec<(String, String)>) -> Result<Input
                 out.insert(spec.name.clone(), check_value(spec, raw)?);
             }
             _ if spec.required => {
-                return Err(InputError::Missing {
-                    name: spec.name.clone(),
-                    expected: describe(spec),
-                });
+                return Err(InputError::Missing { name: spec.name.clone(), expected: describe(spec) });
             }
             _ => {}
         }
@@ -146,12 +136,7 @@ fn known_inputs(process: &Process) -> String {
     if process.inputs.is_empty() {
         return "no inputs".into();
     }
-    process
-        .inputs
-        .iter()
-        .map(|i| format!("`{}`", i.name))
-        .collect::<Vec<_>>()
-        .join(", ")
+    process.inputs.iter().map(|i| format!("`{}`", i.name)).collect::<Vec<_>>().join(", ")
 }
 
 /// What a user should write for `spec`, for error messages.
@@ -175,11 +160,7 @@ pub fn describe(spec: &InputSpec) -> String {
 
 fn check_value(spec: &InputSpec, raw: String) -> Result<InputValue, InputError> {
     let name = spec.name.clone();
-    let type_error = |expected| InputError::Type {
-        name: name.clone(),
-        value: raw.clone(),
-        expected,
-    };
+    let type_error = |expected| InputError::Type { name: name.clone(), value: raw.clone(), expected };
     let value = match &spec.ty {
         InputType::String | InputType::Text => InputValue::Text(raw.clone()),
         InputType::Number => {
@@ -192,11 +173,7 @@ fn check_value(spec: &InputSpec, raw: String) -> Result<InputValue, InputError> 
         },
         InputType::Choice { options } => {
             if !options.contains(&raw) {
-                return Err(InputError::NotAnOption {
-                    name,
-                    value: raw,
-                    options: options.join(", "),
-                });
+                return Err(InputError::NotAnOption { name, value: raw, options: options.join(", ") });
             }
             InputValue::Text(raw.clone())
         }
@@ -214,11 +191,7 @@ fn check_value(spec: &InputSpec, raw: String) -> Result<InputValue, InputError> 
             InputValue::List(items) => items.clone(),
         };
         if let Some(bad) = items.into_iter().find(|s| !re.is_match(s)) {
-            return Err(InputError::Pattern {
-                name: spec.name.clone(),
-                value: bad,
-                pattern: pattern.clone(),
-            });
+            return Err(InputError::Pattern { name: spec.name.clone(), value: bad, pattern: pattern.clone() });
         }
     }
     Ok(value)
@@ -245,10 +218,7 @@ mod tests {
     #[test]
     fn reports_where_the_text_goes_wrong() {
         assert!(matches!(parse_pairs("version"), Err(InputError::Syntax { position: 1, .. })));
-        assert!(matches!(
-            parse_pairs("a=1 notes=\"open"),
-            Err(InputError::Syntax { position: 11, .. })
-        ));
+        assert!(matches!(parse_pairs("a=1 notes=\"open"), Err(InputError::Syntax { position: 11, .. })));
         assert!(matches!(parse_pairs("=1"), Err(InputError::Syntax { .. })));
         assert!(matches!(parse_pairs("a=\"x\"y"), Err(InputError::Syntax { .. })));
     }

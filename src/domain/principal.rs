@@ -98,11 +98,7 @@ mod tests {
     use super::*;
 
     fn actor(user: u64, roles: &[(u64, &str)]) -> Actor {
-        Actor {
-            user: UserId(user),
-            display_name: format!("user{user}"),
-            roles: roles.iter().map(|(id, n)| (*id, n.to_string())).collect(),
-        }
+        Actor { user: UserId(user), display_name: format!("user{user}"), roles: roles.iter().map(|(id, n)| (*id, n.to_string())).collect() }
     }
 
     #[test]

@@ -108,8 +108,104 @@ impl ActivityKind {
 pub struct WebhookSpec {
     /// A minijinja template for the URL.
     pub url: String,
+    pub method: HttpMethod,
+    /// Extra request headers; values are minijinja templates.
+    pub headers: BTreeMap<String, String>,
     /// JSON whose strings are minijinja templates, rendered per call.
     pub body: serde_json::Value,
+    /// Where the signing secret is found; the secret itself is never stored.
+    pub secret: Option<SecretRef>,
+    /// Activity outputs taken from the JSON response (or callback): name → dotted path.
+    pub outputs: BTreeMap<String, String>,
+    pub completion: Completion,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl HttpMethod {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "GET" => Some(Self::Get),
+            "POST" => Some(Self::Post),
+            "PUT" => Some(Self::Put),
+            "PATCH" => Some(Self::Patch),
+            "DELETE" => Some(Self::Delete),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+}
+
+/// When a webhook activity is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Completion {
+    /// A 2xx answer completes it.
+    Response,
+    /// A 2xx answer accepts the work; a signed call to the callback URL in the request completes it.
+    Callback,
+}
+
+/// A reference to a secret held outside Trainmaster: `env:NAME` or `file:PATH`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum SecretRef {
+    Env(String),
+    File(String),
+}
+
+impl std::fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretRef::Env(name) => write!(f, "env:{name}"),
+            SecretRef::File(path) => write!(f, "file:{path}"),
+        }
+    }
+}
+
+impl std::str::FromStr for SecretRef {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once(':') {
+            Some(("env", name)) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                Ok(SecretRef::Env(name.to_string()))
+            }
+            Some(("file", path)) if !path.is_empty() => Ok(SecretRef::File(path.to_string())),
+            _ => Err(format!(
+                "`{s}` is not a secret reference: write `env:NAME` (an environment variable) or `file:PATH`; never the secret itself"
+            )),
+        }
+    }
+}
+
+impl From<SecretRef> for String {
+    fn from(s: SecretRef) -> Self {
+        s.to_string()
+    }
+}
+
+impl TryFrom<String> for SecretRef {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,10 +227,7 @@ pub struct Retry {
 
 impl Default for Retry {
     fn default() -> Self {
-        Self {
-            attempts: 1,
-            backoff: HumanDuration::from_secs(10),
-        }
+        Self { attempts: 1, backoff: HumanDuration::from_secs(10) }
     }
 }
 

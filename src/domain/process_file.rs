@@ -3,12 +3,12 @@
 //! instead; all semantic problems of a file are reported at once.
 
 use super::process::*;
-use super::template;
+use super::template::{self, Names};
 use super::{HumanDuration, Principal};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
@@ -141,7 +141,17 @@ struct RawActivity {
 struct RawWebhook {
     url: Spanned<String>,
     #[serde(default)]
+    method: Option<Spanned<String>>,
+    #[serde(default)]
+    headers: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
     body: Option<serde_json::Value>,
+    #[serde(default)]
+    secret: Option<Spanned<String>>,
+    #[serde(default)]
+    outputs: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    completion: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -209,8 +219,8 @@ impl Checker<'_> {
         }
     }
 
-    fn template(&mut self, span: &Spanned<impl Sized>, source: &str, inputs: &BTreeSet<String>, vars: &BTreeSet<String>) {
-        if let Err(e) = template::check(source, inputs, vars) {
+    fn template(&mut self, span: &Spanned<impl Sized>, source: &str, known: &Names) {
+        if let Err(e) = template::check(source, known) {
             self.at(span, format!("bad template `{source}`: {e}"), None);
         }
     }
@@ -222,20 +232,12 @@ pub fn parse(file: &str, source: &str) -> Result<Process, Vec<Diagnostic>> {
     let mut c = Checker { file, found: vec![] };
 
     if !valid_id(&raw.name.value) {
-        c.at(
-            &raw.name,
-            format!("process name `{}` is not valid", raw.name.value),
-            Some(ID_RULE.into()),
-        );
+        c.at(&raw.name, format!("process name `{}` is not valid", raw.name.value), Some(ID_RULE.into()));
     }
     let kind = match &raw.kind {
         None => ReleaseKind::Standard,
         Some(k) => ReleaseKind::parse(&k.value).unwrap_or_else(|| {
-            c.at(
-                k,
-                format!("unknown kind `{}`", k.value),
-                Some(format!("write one of {}", ReleaseKind::NAMES.join(", "))),
-            );
+            c.at(k, format!("unknown kind `{}`", k.value), Some(format!("write one of {}", ReleaseKind::NAMES.join(", "))));
             ReleaseKind::Standard
         }),
     };
@@ -246,20 +248,24 @@ pub fn parse(file: &str, source: &str) -> Result<Process, Vec<Diagnostic>> {
             inputs.push(input);
         }
     }
-    let input_names: BTreeSet<String> = raw.inputs.keys().cloned().collect();
-    let no_vars = BTreeSet::new();
+    // Variables read inputs; activity templates also read variables and declared outputs.
+    let for_variables = Names::new(raw.inputs.keys(), [], []);
     let mut variables = BTreeMap::new();
     for (name, value) in &raw.variables {
-        c.template(value, &value.value, &input_names, &no_vars);
+        c.template(value, &value.value, &for_variables);
         variables.insert(name.clone(), value.value.clone());
     }
-    let var_names: BTreeSet<String> = raw.variables.keys().cloned().collect();
+    let outputs: Vec<(String, String)> = raw
+        .phases
+        .value
+        .iter()
+        .flat_map(|p| p.value.activities.iter())
+        .filter_map(|a| a.value.webhook.as_ref().map(|w| (a.value.id.value.clone(), w.value.outputs.keys().cloned().collect::<Vec<_>>())))
+        .flat_map(|(id, names)| names.into_iter().map(move |n| (id.clone(), n)))
+        .collect();
+    let for_activities = Names::new(raw.inputs.keys(), raw.variables.keys(), outputs.iter().map(|(a, o)| (a, o)));
 
-    let release_manager = raw
-        .owners
-        .as_ref()
-        .and_then(|o| o.release_manager.as_ref())
-        .and_then(|p| c.principal(p));
+    let release_manager = raw.owners.as_ref().and_then(|o| o.release_manager.as_ref()).and_then(|p| c.principal(p));
 
     let notices_channel = match raw.notices.value.channel.value.0.parse::<u64>() {
         Ok(id) if id > 0 => id,
@@ -292,15 +298,11 @@ pub fn parse(file: &str, source: &str) -> Result<Process, Vec<Diagnostic>> {
         let mut activities = vec![];
         for raw_activity in &p.activities {
             check_unique_id(&mut c, &mut ids, &raw_activity.value.id);
-            if let Some(a) = check_activity(&mut c, raw_activity, &input_names, &var_names) {
+            if let Some(a) = check_activity(&mut c, raw_activity, &for_activities) {
                 activities.push(a);
             }
         }
-        phases.push(Phase {
-            id: p.id.value.clone(),
-            owner,
-            activities,
-        });
+        phases.push(Phase { id: p.id.value.clone(), owner, activities });
     }
 
     if !c.found.is_empty() {
@@ -345,15 +347,9 @@ fn check_input(c: &mut Checker, name: &str, spec: &Spanned<RawInput>) -> Option<
         "bool" => InputType::Bool,
         "list" => InputType::List,
         "choice" => match &s.options {
-            Some(options) if !options.is_empty() => InputType::Choice {
-                options: options.iter().map(|o| o.0.clone()).collect(),
-            },
+            Some(options) if !options.is_empty() => InputType::Choice { options: options.iter().map(|o| o.0.clone()).collect() },
             _ => {
-                c.at(
-                    &s.ty,
-                    format!("input `{name}` is a choice without options"),
-                    Some("add `options: [a, b]`".into()),
-                );
+                c.at(&s.ty, format!("input `{name}` is a choice without options"), Some("add `options: [a, b]`".into()));
                 return None;
             }
         },
@@ -367,11 +363,7 @@ fn check_input(c: &mut Checker, name: &str, spec: &Spanned<RawInput>) -> Option<
         }
     };
     if s.options.is_some() && !matches!(ty, InputType::Choice { .. }) {
-        c.at(
-            spec,
-            format!("input `{name}` has `options` but is not a choice"),
-            Some("write `type: choice`, or remove `options`".into()),
-        );
+        c.at(spec, format!("input `{name}` has `options` but is not a choice"), Some("write `type: choice`, or remove `options`".into()));
     }
     if let Some(pattern) = &s.pattern {
         if let Err(e) = regex::Regex::new(&format!("^(?:{})$", pattern.value)) {
@@ -399,28 +391,14 @@ fn check_input(c: &mut Checker, name: &str, spec: &Spanned<RawInput>) -> Option<
     })
 }
 
-fn check_activity(c: &mut Checker, raw: &Spanned<RawActivity>, inputs: &BTreeSet<String>, vars: &BTreeSet<String>) -> Option<Activity> {
+fn check_activity(c: &mut Checker, raw: &Spanned<RawActivity>, known: &Names) -> Option<Activity> {
     let a = &raw.value;
     let kind = match (&a.webhook, &a.approval) {
-        (Some(w), None) => {
-            c.template(&w.value.url, &w.value.url.value, inputs, vars);
-            let body = w.value.body.clone().unwrap_or(serde_json::Value::Null);
-            for s in template::strings_in(&body) {
-                c.template(w, s, inputs, vars);
-            }
-            ActivityKind::Webhook(WebhookSpec {
-                url: w.value.url.value.clone(),
-                body,
-            })
-        }
+        (Some(w), None) => ActivityKind::Webhook(check_webhook(c, w, known)),
         (None, Some(ap)) => {
             let approvers: Vec<Principal> = ap.value.approvers.iter().filter_map(|p| c.principal(p)).collect();
             if ap.value.approvers.is_empty() {
-                c.at(
-                    ap,
-                    "an approval needs at least one approver",
-                    Some("write `approvers: [\"role:QA\"]`".into()),
-                );
+                c.at(ap, "an approval needs at least one approver", Some("write `approvers: [\"role:QA\"]`".into()));
             }
             let min = ap.value.min.as_ref().map(|m| m.value).unwrap_or(1);
             if let Some(m) = &ap.value.min {
@@ -428,11 +406,7 @@ fn check_activity(c: &mut Checker, raw: &Spanned<RawActivity>, inputs: &BTreeSet
                     c.at(m, "`min` must be at least 1", None);
                 }
             }
-            ActivityKind::Approval(ApprovalSpec {
-                approvers,
-                min,
-                forbid_self: ap.value.forbid_self.unwrap_or(true),
-            })
+            ActivityKind::Approval(ApprovalSpec { approvers, min, forbid_self: ap.value.forbid_self.unwrap_or(true) })
         }
         (Some(_), Some(_)) => {
             c.at(
@@ -451,11 +425,7 @@ fn check_activity(c: &mut Checker, raw: &Spanned<RawActivity>, inputs: &BTreeSet
             return None;
         }
     };
-    let timeout = a
-        .timeout
-        .as_ref()
-        .and_then(|t| c.duration(t))
-        .unwrap_or(HumanDuration::from_secs(30));
+    let timeout = a.timeout.as_ref().and_then(|t| c.duration(t)).unwrap_or(HumanDuration::from_secs(30));
     let mut retry = Retry::default();
     if let Some(r) = &a.retry {
         if r.value.attempts.value == 0 {
@@ -476,13 +446,64 @@ fn check_activity(c: &mut Checker, raw: &Spanned<RawActivity>, inputs: &BTreeSet
             OnFailure::Fail
         }
     };
-    Some(Activity {
-        id: a.id.value.clone(),
-        kind,
-        timeout,
-        retry,
-        on_failure,
-    })
+    Some(Activity { id: a.id.value.clone(), kind, timeout, retry, on_failure })
+}
+
+fn check_webhook(c: &mut Checker, w: &Spanned<RawWebhook>, known: &Names) -> WebhookSpec {
+    let raw = &w.value;
+    c.template(&raw.url, &raw.url.value, known);
+    let body = raw.body.clone().unwrap_or(serde_json::Value::Null);
+    for s in template::strings_in(&body) {
+        c.template(w, s, known);
+    }
+    for value in raw.headers.values() {
+        c.template(value, &value.value, known);
+    }
+    let method = match &raw.method {
+        None => HttpMethod::Post,
+        Some(m) => HttpMethod::parse(&m.value).unwrap_or_else(|| {
+            c.at(m, format!("unknown method `{}`", m.value), Some("write GET, POST, PUT, PATCH or DELETE".into()));
+            HttpMethod::Post
+        }),
+    };
+    let secret = raw.secret.as_ref().and_then(|s| match s.value.parse::<SecretRef>() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            c.at(s, e, None);
+            None
+        }
+    });
+    let completion = match raw.completion.as_ref().map(|c| c.value.as_str()) {
+        None | Some("response") => Completion::Response,
+        Some("callback") => Completion::Callback,
+        Some(other) => {
+            if let Some(span) = &raw.completion {
+                c.at(span, format!("unknown completion `{other}`"), Some("write `response` or `callback`".into()));
+            }
+            Completion::Response
+        }
+    };
+    if completion == Completion::Callback && secret.is_none() {
+        c.at(w, "a webhook with `completion: callback` needs a `secret`", Some("callbacks must be signed; add `secret: env:NAME`".into()));
+    }
+    for path in raw.outputs.values() {
+        if path.value.trim().is_empty() || path.value.split('.').any(str::is_empty) {
+            c.at(
+                path,
+                format!("`{}` is not a path into the response", path.value),
+                Some("write dotted field names, like `artifact.url`".into()),
+            );
+        }
+    }
+    WebhookSpec {
+        url: raw.url.value.clone(),
+        method,
+        headers: raw.headers.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+        body,
+        secret,
+        outputs: raw.outputs.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+        completion,
+    }
 }
 
 fn yaml_diagnostic(file: &str, e: &serde_saphyr::Error) -> Diagnostic {
@@ -494,32 +515,19 @@ fn yaml_diagnostic(file: &str, e: &serde_saphyr::Error) -> Diagnostic {
         None => message,
     };
     let hint = did_you_mean(&message);
-    Diagnostic {
-        file: file.to_string(),
-        line,
-        column,
-        message,
-        hint,
-    }
+    Diagnostic { file: file.to_string(), line, column, message, hint }
 }
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`", suggests the closest expected name.
 fn did_you_mean(message: &str) -> Option<String> {
     let unknown = message.split("unknown field `").nth(1)?.split('`').next()?;
     let list = message.split("expected").nth(1)?.trim_start_matches(" one of");
-    let expected: Vec<&str> = list
-        .split(',')
-        .map(|e| e.trim().trim_matches('`'))
-        .filter(|e| !e.is_empty())
-        .collect();
+    let expected: Vec<&str> = list.split(',').map(|e| e.trim().trim_matches('`')).filter(|e| !e.is_empty()).collect();
     let best = expected.iter().min_by_key(|e| edit_distance(unknown, e))?;
     if edit_distance(unknown, best) <= best.len().max(3) / 2 {
         Some(format!("did you mean `{best}`?"))
     } else {
-        Some(format!(
-            "write one of {}",
-            expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
-        ))
+        Some(format!("write one of {}", expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")))
     }
 }
 
@@ -543,13 +551,7 @@ pub type Catalog = BTreeMap<String, Process>;
 
 /// Loads every `*.yaml` / `*.yml` file of `dir`. Errors from all files are returned together.
 pub fn load_dir(dir: &Path) -> Result<Catalog, Vec<Diagnostic>> {
-    let io_error = |what: String| Diagnostic {
-        file: dir.display().to_string(),
-        line: 1,
-        column: 1,
-        message: what,
-        hint: None,
-    };
+    let io_error = |what: String| Diagnostic { file: dir.display().to_string(), line: 1, column: 1, message: what, hint: None };
     let entries = std::fs::read_dir(dir).map_err(|e| vec![io_error(format!("cannot read the processes directory: {e}"))])?;
     let mut paths: Vec<_> = entries
         .filter_map(Result::ok)
@@ -564,13 +566,7 @@ pub fn load_dir(dir: &Path) -> Result<Catalog, Vec<Diagnostic>> {
         let source = match std::fs::read_to_string(&path) {
             Ok(s) => s,
             Err(e) => {
-                errors.push(Diagnostic {
-                    file: name,
-                    line: 1,
-                    column: 1,
-                    message: format!("cannot read file: {e}"),
-                    hint: None,
-                });
+                errors.push(Diagnostic { file: name, line: 1, column: 1, message: format!("cannot read file: {e}"), hint: None });
                 continue;
             }
         };

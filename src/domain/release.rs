@@ -5,11 +5,12 @@
 use super::approval::{self, Refusal};
 use super::inputs::Inputs;
 use super::principal::{Actor, UserId};
-use super::process::{ActivityKind, OnFailure, Process};
+use super::process::{ActivityKind, Completion, HttpMethod, OnFailure, Process, SecretRef};
 use super::template;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -54,27 +55,8 @@ macro_rules! status_enum {
     };
 }
 
-status_enum!(ReleaseStatus {
-    Draft,
-    NotStarted,
-    Running,
-    OnHold,
-    Success,
-    Failed,
-    PartialSuccess,
-    Aborted
-});
-status_enum!(StepStatus {
-    NotStarted,
-    Waiting,
-    Running,
-    OnHold,
-    Success,
-    Failed,
-    Skipped,
-    Ignored,
-    Aborted
-});
+status_enum!(ReleaseStatus { Draft, NotStarted, Running, OnHold, Success, Failed, PartialSuccess, Aborted });
+status_enum!(StepStatus { NotStarted, Waiting, Running, OnHold, Success, Failed, Skipped, Ignored, Aborted });
 
 impl ReleaseStatus {
     pub fn is_finished(self) -> bool {
@@ -119,6 +101,8 @@ pub struct ActivityRun {
     pub attempt: u32,
     pub reason: Option<String>,
     pub decisions: Vec<Decision>,
+    /// Values taken from the webhook's response or callback, readable by later templates.
+    pub outputs: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One person's counted decision on an approval.
@@ -139,21 +123,14 @@ pub enum AuditActor {
 
 impl From<&Actor> for AuditActor {
     fn from(a: &Actor) -> Self {
-        AuditActor::User {
-            id: a.user,
-            name: a.display_name.clone(),
-        }
+        AuditActor::User { id: a.user, name: a.display_name.clone() }
     }
 }
 
 /// What the engine must persist and deliver after a transition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    Audit {
-        actor: AuditActor,
-        action: &'static str,
-        detail: serde_json::Value,
-    },
+    Audit { actor: AuditActor, action: &'static str, detail: serde_json::Value },
     Notify(Notice),
     CallWebhook(WebhookCall),
 }
@@ -162,30 +139,12 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Notice {
-    ReleaseStarted {
-        by: String,
-    },
-    PhaseStarted {
-        phase: String,
-    },
-    PhaseFinished {
-        phase: String,
-        status: StepStatus,
-    },
-    ApprovalRequested {
-        activity: String,
-        approvers: Vec<String>,
-        min: u32,
-    },
-    ActivityRetrying {
-        activity: String,
-        attempt: u32,
-        reason: String,
-    },
-    ReleaseFinished {
-        status: ReleaseStatus,
-        reason: Option<String>,
-    },
+    ReleaseStarted { by: String },
+    PhaseStarted { phase: String },
+    PhaseFinished { phase: String, status: StepStatus },
+    ApprovalRequested { activity: String, approvers: Vec<String>, min: u32 },
+    ActivityRetrying { activity: String, attempt: u32, reason: String },
+    ReleaseFinished { status: ReleaseStatus, reason: Option<String> },
 }
 
 /// One webhook try, rendered in full when it is decided so a replay sends the same bytes.
@@ -193,8 +152,14 @@ pub enum Notice {
 pub struct WebhookCall {
     pub activity: String,
     pub attempt: u32,
+    pub method: HttpMethod,
     pub url: String,
+    pub headers: BTreeMap<String, String>,
     pub payload: serde_json::Value,
+    /// Where the signing secret is; resolved at send time, never stored.
+    pub secret: Option<SecretRef>,
+    pub outputs: BTreeMap<String, String>,
+    pub completion: Completion,
     pub timeout_secs: u64,
     /// How long to wait before this try (0 for a first try).
     pub delay_secs: u64,
@@ -212,12 +177,7 @@ pub enum CommandError {
     #[error("release {id} is {status}; only a Draft release can be started")]
     NotDraft { id: ReleaseId, status: ReleaseStatus },
     #[error("this result is for try {got} of `{activity}`, which is {status} at try {current}; it was recorded and ignored")]
-    Stale {
-        activity: String,
-        got: u32,
-        current: u32,
-        status: StepStatus,
-    },
+    Stale { activity: String, got: u32, current: u32, status: StepStatus },
     #[error("release {0} has no activity `{1}`")]
     NoSuchActivity(ReleaseId, String),
     #[error(transparent)]
@@ -225,10 +185,24 @@ pub enum CommandError {
 }
 
 /// How a webhook try ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum CallOutcome {
-    Success,
-    Failure(String),
+    /// Done, with the outputs the process maps from the answer.
+    Success { outputs: serde_json::Map<String, serde_json::Value> },
+    /// The receiver took the work and will call back (`completion: callback`).
+    Accepted,
+    /// The try failed; the receiver may have said when to try again.
+    Failure { reason: String, retry_after_secs: Option<u64> },
+}
+
+impl CallOutcome {
+    pub fn failure(reason: impl Into<String>) -> Self {
+        CallOutcome::Failure { reason: reason.into(), retry_after_secs: None }
+    }
+
+    pub fn success() -> Self {
+        CallOutcome::Success { outputs: Default::default() }
+    }
 }
 
 /// The result of an approval that was counted.
@@ -263,6 +237,7 @@ impl Release {
                         attempt: 0,
                         reason: None,
                         decisions: vec![],
+                        outputs: Default::default(),
                     })
                     .collect(),
             })
@@ -301,22 +276,13 @@ impl Release {
     /// Draft → Running, and the first activity begins.
     pub fn start(&mut self, actor: &Actor) -> Result<Vec<Effect>, CommandError> {
         if self.status != ReleaseStatus::Draft {
-            return Err(CommandError::NotDraft {
-                id: self.id,
-                status: self.status,
-            });
+            return Err(CommandError::NotDraft { id: self.id, status: self.status });
         }
         self.status = ReleaseStatus::Running;
         self.started_by = Some(actor.user);
         let mut fx = vec![
-            Effect::Audit {
-                actor: actor.into(),
-                action: "release_started",
-                detail: json!({}),
-            },
-            Effect::Notify(Notice::ReleaseStarted {
-                by: actor.display_name.clone(),
-            }),
+            Effect::Audit { actor: actor.into(), action: "release_started", detail: json!({}) },
+            Effect::Notify(Notice::ReleaseStarted { by: actor.display_name.clone() }),
         ];
         self.advance(&mut fx);
         Ok(fx)
@@ -326,44 +292,40 @@ impl Release {
     /// for an activity that is no longer running, are refused as `Stale` and change nothing.
     pub fn webhook_result(&mut self, activity: &str, attempt: u32, outcome: CallOutcome) -> Result<Vec<Effect>, CommandError> {
         let release = self.id;
-        let spec = self
-            .process
-            .activity(activity)
-            .cloned()
-            .ok_or_else(|| CommandError::NoSuchActivity(release, activity.into()))?;
-        let run = self
-            .activity_mut(activity)
-            .ok_or_else(|| CommandError::NoSuchActivity(release, activity.into()))?;
+        let spec = self.process.activity(activity).cloned().ok_or_else(|| CommandError::NoSuchActivity(release, activity.into()))?;
+        let run = self.activity_mut(activity).ok_or_else(|| CommandError::NoSuchActivity(release, activity.into()))?;
         if run.status != StepStatus::Running || run.attempt != attempt {
-            return Err(CommandError::Stale {
-                activity: activity.into(),
-                got: attempt,
-                current: run.attempt,
-                status: run.status,
-            });
+            return Err(CommandError::Stale { activity: activity.into(), got: attempt, current: run.attempt, status: run.status });
         }
         let mut fx = vec![];
         match outcome {
-            CallOutcome::Success => {
+            CallOutcome::Success { outputs } => {
                 run.status = StepStatus::Success;
+                run.outputs = outputs;
                 fx.push(finished_audit(activity, StepStatus::Success, attempt, None));
             }
-            CallOutcome::Failure(reason) if attempt < spec.retry.attempts => {
-                let delay = backoff(spec.retry.backoff.as_duration(), attempt);
+            CallOutcome::Accepted => {
+                fx.push(Effect::Audit {
+                    actor: AuditActor::System,
+                    action: "webhook_accepted",
+                    detail: json!({"activity": activity, "attempt": attempt}),
+                });
+                return Ok(fx);
+            }
+            CallOutcome::Failure { reason, retry_after_secs } if attempt < spec.retry.attempts => {
+                // The receiver's Retry-After wins when it asks for a longer wait than the backoff.
+                let asked = Duration::from_secs(retry_after_secs.unwrap_or(0)).min(Duration::from_secs(3_600));
+                let delay = backoff(spec.retry.backoff.as_duration(), attempt).max(asked);
                 fx.push(Effect::Audit {
                     actor: AuditActor::System,
                     action: "activity_retry_scheduled",
                     detail: json!({"activity": activity, "failed_attempt": attempt, "reason": reason, "delay_secs": delay.as_secs()}),
                 });
-                fx.push(Effect::Notify(Notice::ActivityRetrying {
-                    activity: activity.into(),
-                    attempt: attempt + 1,
-                    reason,
-                }));
+                fx.push(Effect::Notify(Notice::ActivityRetrying { activity: activity.into(), attempt: attempt + 1, reason }));
                 self.begin_webhook_try(activity, attempt + 1, delay, &mut fx);
                 return Ok(fx);
             }
-            CallOutcome::Failure(reason) => {
+            CallOutcome::Failure { reason, .. } => {
                 let status = match spec.on_failure {
                     OnFailure::Fail => StepStatus::Failed,
                     OnFailure::Ignore => StepStatus::Ignored,
@@ -390,11 +352,7 @@ impl Release {
         let Some(run) = self.activity_mut(activity) else {
             return Err(CommandError::NoSuchActivity(self.id, activity.into()));
         };
-        run.decisions.push(Decision {
-            user: actor.user,
-            name: actor.display_name.clone(),
-            approve: true,
-        });
+        run.decisions.push(Decision { user: actor.user, name: actor.display_name.clone(), approve: true });
         let approvals = run.decisions.iter().filter(|d| d.approve).count() as u32;
         let mut fx = vec![Effect::Audit {
             actor: actor.into(),
@@ -417,19 +375,11 @@ impl Release {
         let Some(run) = self.activity_mut(activity) else {
             return Err(CommandError::NoSuchActivity(self.id, activity.into()));
         };
-        run.decisions.push(Decision {
-            user: actor.user,
-            name: actor.display_name.clone(),
-            approve: false,
-        });
+        run.decisions.push(Decision { user: actor.user, name: actor.display_name.clone(), approve: false });
         run.status = StepStatus::Failed;
         run.reason = Some(reason.clone());
         let mut fx = vec![
-            Effect::Audit {
-                actor: actor.into(),
-                action: "approval_rejected",
-                detail: json!({"activity": activity}),
-            },
+            Effect::Audit { actor: actor.into(), action: "approval_rejected", detail: json!({"activity": activity}) },
             finished_audit(activity, StepStatus::Failed, run.attempt, Some(&reason)),
         ];
         self.fail(format!("approval `{activity}` {reason}"), &mut fx);
@@ -444,10 +394,7 @@ impl Release {
         };
         let run = self.activity(activity).ok_or_else(missing)?;
         if run.status != StepStatus::OnHold || self.status != ReleaseStatus::Running {
-            return Err(Refusal::NotWaiting {
-                status: run.status.to_string(),
-            }
-            .into());
+            return Err(Refusal::NotWaiting { status: run.status.to_string() }.into());
         }
         Ok((spec, run))
     }
@@ -481,22 +428,14 @@ impl Release {
                     .iter()
                     .flat_map(|p| p.activities.iter())
                     .any(|a| matches!(a.status, StepStatus::Ignored | StepStatus::Skipped));
-                let status = if partial {
-                    ReleaseStatus::PartialSuccess
-                } else {
-                    ReleaseStatus::Success
-                };
+                let status = if partial { ReleaseStatus::PartialSuccess } else { ReleaseStatus::Success };
                 self.finish(status, None, fx);
                 return;
             };
             let phase = &mut self.phases[pi];
             if phase.status == StepStatus::NotStarted {
                 phase.status = StepStatus::Running;
-                fx.push(Effect::Audit {
-                    actor: AuditActor::System,
-                    action: "phase_started",
-                    detail: json!({"phase": phase.id}),
-                });
+                fx.push(Effect::Audit { actor: AuditActor::System, action: "phase_started", detail: json!({"phase": phase.id}) });
                 fx.push(Effect::Notify(Notice::PhaseStarted { phase: phase.id.clone() }));
             }
             match phase.activities.iter().position(|a| !a.status.is_terminal()) {
@@ -542,20 +481,30 @@ impl Release {
         let rendered = self.template_context().and_then(|ctx| {
             let url = template::render(&hook.url, &ctx)?;
             let body = template::render_json(&hook.body, &ctx)?;
-            Ok((url, body))
+            let headers = hook
+                .headers
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), template::render(v, &ctx)?)))
+                .collect::<Result<BTreeMap<_, _>, template::TemplateError>>()?;
+            Ok((url, headers, body))
         });
         let release = self.id;
         let release_name = self.name.clone();
         let Some(run) = self.activity_mut(id) else { return };
         run.attempt = attempt;
         match rendered {
-            Ok((url, body)) => {
+            Ok((url, headers, body)) => {
                 run.status = StepStatus::Running;
                 let key = WebhookCall::idempotency_key(release, id, attempt);
                 fx.push(Effect::CallWebhook(WebhookCall {
                     activity: id.into(),
                     attempt,
+                    method: hook.method,
                     url,
+                    headers,
+                    secret: hook.secret.clone(),
+                    outputs: hook.outputs.clone(),
+                    completion: hook.completion,
                     payload: json!({
                         "idempotency_key": key,
                         "release_id": release.0,
@@ -587,9 +536,16 @@ impl Release {
 
     /// What templates can read: `inputs`, `vars` (rendered from inputs) and `release`.
     pub fn template_context(&self) -> Result<serde_json::Value, template::TemplateError> {
+        let activities: serde_json::Map<String, serde_json::Value> = self
+            .phases
+            .iter()
+            .flat_map(|p| p.activities.iter())
+            .map(|a| (a.id.clone(), json!({"status": a.status, "outputs": a.outputs})))
+            .collect();
         let mut ctx = json!({
             "inputs": self.inputs,
             "release": {"id": self.id.0, "name": self.name, "kind": self.process.kind},
+            "activities": activities,
         });
         let mut vars = serde_json::Map::new();
         for (name, source) in &self.process.variables {
@@ -602,15 +558,8 @@ impl Release {
 
 fn finish_phase(phase: &mut PhaseRun, status: StepStatus, fx: &mut Vec<Effect>) {
     phase.status = status;
-    fx.push(Effect::Audit {
-        actor: AuditActor::System,
-        action: "phase_finished",
-        detail: json!({"phase": phase.id, "status": status}),
-    });
-    fx.push(Effect::Notify(Notice::PhaseFinished {
-        phase: phase.id.clone(),
-        status,
-    }));
+    fx.push(Effect::Audit { actor: AuditActor::System, action: "phase_finished", detail: json!({"phase": phase.id, "status": status}) });
+    fx.push(Effect::Notify(Notice::PhaseFinished { phase: phase.id.clone(), status }));
 }
 
 fn finished_audit(activity: &str, status: StepStatus, attempt: u32, reason: Option<&str>) -> Effect {

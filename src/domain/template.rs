@@ -9,9 +9,6 @@ use std::collections::BTreeSet;
 /// Rendered text above this size is refused rather than sent anywhere.
 pub const MAX_RENDERED_BYTES: usize = 64 * 1024;
 
-/// The names a template may start from.
-pub const ROOTS: [&str; 3] = ["inputs", "vars", "release"];
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     #[error("template does not parse: {0}")]
@@ -33,34 +30,45 @@ fn environment() -> Environment<'static> {
     env
 }
 
-/// Checks that `source` parses and reads only known names: `inputs.<declared input>`,
-/// `vars.<declared variable>` and `release.{id,name,kind}`.
-pub fn check(source: &str, inputs: &BTreeSet<String>, vars: &BTreeSet<String>) -> Result<(), TemplateError> {
+/// The dotted names a template may read, like `inputs.version` or
+/// `activities.build.outputs.artifact_url`.
+#[derive(Debug, Clone, Default)]
+pub struct Names(BTreeSet<String>);
+
+impl Names {
+    pub fn new<'a>(
+        inputs: impl IntoIterator<Item = &'a String>,
+        vars: impl IntoIterator<Item = &'a String>,
+        outputs: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> Self {
+        let mut names: BTreeSet<String> = ["release.id", "release.name", "release.kind"].map(String::from).into();
+        names.extend(inputs.into_iter().map(|i| format!("inputs.{i}")));
+        names.extend(vars.into_iter().map(|v| format!("vars.{v}")));
+        names.extend(outputs.into_iter().map(|(a, o)| format!("activities.{a}.outputs.{o}")));
+        Self(names)
+    }
+
+    /// A name is readable when it is known, leads to a known name (`inputs`), or reaches
+    /// inside one (`inputs.services.0`).
+    fn allows(&self, name: &str) -> bool {
+        self.0.iter().any(|known| {
+            known == name
+                || known.strip_prefix(name).is_some_and(|rest| rest.starts_with('.'))
+                || name.strip_prefix(known.as_str()).is_some_and(|rest| rest.starts_with('.'))
+        })
+    }
+}
+
+/// Checks that `source` parses and reads only `known` names.
+pub fn check(source: &str, known: &Names) -> Result<(), TemplateError> {
     let env = environment();
     let template = env.template_from_str(source).map_err(|e| TemplateError::Syntax(plain(&e)))?;
-    for name in template.undeclared_variables(true) {
-        let mut parts = name.splitn(2, '.');
-        let root = parts.next().unwrap_or_default();
-        let field = parts.next();
-        let ok = match (root, field) {
-            ("inputs", Some(f)) => inputs.contains(f),
-            ("vars", Some(f)) => vars.contains(f),
-            ("release", Some(f)) => ["id", "name", "kind"].contains(&f),
-            (r, None) => ROOTS.contains(&r),
-            _ => false,
-        };
-        if !ok {
-            let known = inputs
-                .iter()
-                .map(|i| format!("inputs.{i}"))
-                .chain(vars.iter().map(|v| format!("vars.{v}")))
-                .chain(["release.id", "release.name", "release.kind"].map(String::from))
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(TemplateError::Unknown { name, known });
-        }
+    let mut unknown: Vec<String> = template.undeclared_variables(true).into_iter().filter(|n| !known.allows(n)).collect();
+    unknown.sort();
+    match unknown.into_iter().next() {
+        None => Ok(()),
+        Some(name) => Err(TemplateError::Unknown { name, known: known.0.iter().cloned().collect::<Vec<_>>().join(", ") }),
     }
-    Ok(())
 }
 
 /// Renders one template against `context`.
@@ -79,11 +87,9 @@ pub fn render_json<C: Serialize>(value: &serde_json::Value, context: &C) -> Resu
     Ok(match value {
         Value::String(s) => Value::String(render(s, context)?),
         Value::Array(items) => Value::Array(items.iter().map(|v| render_json(v, context)).collect::<Result<_, _>>()?),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), render_json(v, context)?)))
-                .collect::<Result<_, TemplateError>>()?,
-        ),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), render_json(v, context)?))).collect::<Result<_, TemplateError>>()?)
+        }
         other => other.clone(),
     })
 }
@@ -111,28 +117,33 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn names(v: &[&str]) -> BTreeSet<String> {
-        v.iter().map(|s| s.to_string()).collect()
+    fn names(inputs: &[&str]) -> Names {
+        let inputs: Vec<String> = inputs.iter().map(|s| s.to_string()).collect();
+        let outputs = [("build".to_string(), "url".to_string())];
+        Names::new(&inputs, &[], outputs.iter().map(|(a, o)| (a, o)))
     }
 
     #[test]
     fn accepts_declared_inputs_and_release_fields() {
-        let r = check("{{ inputs.version }} {{ release.name }}", &names(&["version"]), &names(&[]));
+        let r = check("{{ inputs.version }} {{ release.name }} {{ activities.build.outputs.url }}", &names(&["version"]));
         assert_eq!(r, Ok(()));
     }
 
     #[test]
     fn names_an_unknown_input() {
-        let r = check("{{ inputs.verison }}", &names(&["version"]), &names(&[]));
+        let r = check("{{ inputs.verison }}", &names(&["version"]));
         assert!(matches!(r, Err(TemplateError::Unknown { ref name, .. }) if name == "inputs.verison"));
     }
 
     #[test]
+    fn names_an_undeclared_output() {
+        let r = check("{{ activities.build.outputs.artefact }}", &names(&[]));
+        assert!(matches!(r, Err(TemplateError::Unknown { ref name, .. }) if name == "activities.build.outputs.artefact"));
+    }
+
+    #[test]
     fn reports_syntax_errors() {
-        assert!(matches!(
-            check("{{ inputs.version ", &names(&[]), &names(&[])),
-            Err(TemplateError::Syntax(_))
-        ));
+        assert!(matches!(check("{{ inputs.version ", &names(&[])), Err(TemplateError::Syntax(_))));
     }
 
     #[test]

@@ -1,15 +1,20 @@
 //! The engine applies commands to releases: one `BEGIN IMMEDIATE` transaction per state change,
 //! holding the new state, its audit rows and the outbox rows for its side effects.
 
+mod callbacks;
+mod metrics;
 mod worker;
 
+pub use callbacks::{CallbackError, SignedHeaders, TriggerError, TriggerRequest};
+pub use metrics::Metrics;
 pub use worker::{drain_loop, Shutdown, WebhookWorker};
 
 use crate::domain::inputs::{self, InputError};
 use crate::domain::principal::Actor;
+use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
 use crate::domain::release::{AuditActor, CallOutcome, CommandError, Effect, Progress, Release, ReleaseId, WebhookCall};
-use crate::store::{OutboxItem, Store, StoreError, Topic};
+use crate::store::{OutboxItem, Store, StoreError, Topic, Tx};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,13 +36,14 @@ pub enum EngineError {
     Store(#[from] StoreError),
 }
 
-/// What `/release create` asks for.
+/// What `/release create` (or a CI trigger) asks for.
 #[derive(Debug, Clone)]
 pub struct NewRelease {
     pub guild_id: u64,
     pub process: String,
     pub name: String,
-    pub inputs: String,
+    /// `key=value` pairs, as parsed from chat or taken from a trigger's JSON.
+    pub inputs: Vec<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -48,15 +54,21 @@ pub struct Engine {
     pub webhook_wake: Arc<Notify>,
     /// Woken when chat messages are enqueued.
     pub chat_wake: Arc<Notify>,
+    /// Base of the callback URLs given to `completion: callback` webhooks, like
+    /// `https://trainmaster.example.com`.
+    callback_base: Arc<str>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Engine {
-    pub fn new(store: Store, catalog: Catalog) -> Self {
+    pub fn new(store: Store, catalog: Catalog, callback_base: &str) -> Self {
         Self {
             store,
             catalog: Arc::new(catalog),
             webhook_wake: Arc::new(Notify::new()),
             chat_wake: Arc::new(Notify::new()),
+            callback_base: callback_base.trim_end_matches('/').into(),
+            metrics: Arc::new(Metrics::default()),
         }
     }
 
@@ -77,9 +89,8 @@ impl Engine {
         }
     }
 
-    /// Validates and stores a Draft release. Nothing is stored when anything is wrong.
-    #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
-    pub async fn create_release(&self, actor: &Actor, new: NewRelease) -> Result<Release, EngineError> {
+    /// A checked, unsaved Draft.
+    fn draft(&self, actor: &Actor, new: NewRelease) -> Result<Release, EngineError> {
         let process = self.catalog.get(&new.process).ok_or_else(|| EngineError::UnknownProcess {
             name: new.process.clone(),
             known: self.catalog.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
@@ -88,28 +99,37 @@ impl Engine {
         if name.is_empty() {
             return Err(EngineError::EmptyName);
         }
-        let inputs = inputs::validate(process, inputs::parse_pairs(&new.inputs)?)?;
-        let mut release = Release::new_draft(
-            ReleaseId(0),
-            new.guild_id,
-            name.to_string(),
-            process.clone(),
-            inputs,
-            actor.user,
-            chrono::Utc::now(),
-        );
+        let inputs = inputs::validate(process, new.inputs)?;
+        let release =
+            Release::new_draft(ReleaseId(0), new.guild_id, name.to_string(), process.clone(), inputs, actor.user, chrono::Utc::now());
+        Ok(release)
+    }
+
+    /// Validates and stores a Draft release. Nothing is stored when anything is wrong.
+    #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
+    pub async fn create_release(&self, actor: &Actor, new: NewRelease) -> Result<Release, EngineError> {
+        let mut release = self.draft(actor, new)?;
         let mut tx = self.store.begin().await?;
-        release.id = Store::insert_release(&mut tx, &release).await?;
-        Store::persist_effects(&mut tx, &release, &release.created_effects(actor)).await?;
+        Self::insert_draft(&mut tx, actor, &mut release).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(release)
     }
 
+    async fn insert_draft(tx: &mut Tx, actor: &Actor, release: &mut Release) -> Result<(), EngineError> {
+        release.id = Store::insert_release(tx, release).await?;
+        Store::persist_effects(tx, release, &release.created_effects(actor)).await?;
+        Ok(())
+    }
+
     /// A release of `guild`, as it is now.
     pub async fn release(&self, guild_id: u64, id: ReleaseId) -> Result<Release, EngineError> {
+        Some(self.release_in_any_guild(id).await?).filter(|r| r.guild_id == guild_id).ok_or(EngineError::NotFound(id))
+    }
+
+    /// A release whatever its guild: for the operators' status API only.
+    pub async fn release_in_any_guild(&self, id: ReleaseId) -> Result<Release, EngineError> {
         let mut tx = self.store.pool().begin().await.map_err(StoreError::from)?;
-        let release = Store::load_release(&mut tx, id).await?;
-        release.filter(|r| r.guild_id == guild_id).ok_or(EngineError::NotFound(id))
+        Store::load_release(&mut tx, id).await?.ok_or(EngineError::NotFound(id))
     }
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
@@ -133,8 +153,7 @@ impl Engine {
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn reject(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<Release, EngineError> {
-        self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity))
-            .await
+        self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity)).await
     }
 
     /// Like `transition`, but a refused decision is written to the audit trail before the
@@ -167,15 +186,29 @@ impl Engine {
         command: impl FnOnce(&mut Release) -> Result<Vec<Effect>, CommandError>,
     ) -> Result<Release, EngineError> {
         let mut tx = self.store.begin().await?;
-        let mut release = Store::load_release(&mut tx, id)
-            .await?
-            .filter(|r| r.guild_id == guild_id)
-            .ok_or(EngineError::NotFound(id))?;
-        let effects = command(&mut release)?;
-        Store::save_release(&mut tx, &release, &effects).await?;
+        let mut release = Store::load_release(&mut tx, id).await?.filter(|r| r.guild_id == guild_id).ok_or(EngineError::NotFound(id))?;
+        let mut effects = command(&mut release)?;
+        self.save(&mut tx, &release, &mut effects).await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.wake_for(&effects);
         Ok(release)
+    }
+
+    /// Saves a transition. A webhook try that completes by callback gets its unguessable token
+    /// here (randomness stays out of the domain): the token goes into the request body as
+    /// `callback_url` before the outbox row is written, so every delivery sends the same bytes.
+    pub(crate) async fn save(&self, tx: &mut Tx, release: &Release, effects: &mut [Effect]) -> Result<(), EngineError> {
+        for effect in effects.iter_mut() {
+            if let Effect::CallWebhook(call) = effect {
+                if call.completion == Completion::Callback {
+                    let token = callbacks::new_token();
+                    Store::insert_callback_token(tx, &token, release.id, &call.activity, call.attempt).await?;
+                    call.payload["callback_url"] = json!(format!("{}/hooks/activities/{token}", self.callback_base));
+                }
+            }
+        }
+        Store::save_release(tx, release, effects).await?;
+        Ok(())
     }
 
     /// Applies the result of a delivered webhook try, fenced twice: by the outbox claim (a
@@ -192,13 +225,14 @@ impl Engine {
             tx.commit().await.map_err(StoreError::from)?;
             return Ok(());
         };
+        self.metrics.record_webhook_outcome(&outcome);
         let reason = match &outcome {
-            CallOutcome::Success => None,
-            CallOutcome::Failure(r) => Some(r.clone()),
+            CallOutcome::Failure { reason, .. } => Some(reason.clone()),
+            _ => None,
         };
         match release.webhook_result(&call.activity, call.attempt, outcome) {
-            Ok(effects) => {
-                Store::save_release(&mut tx, &release, &effects).await?;
+            Ok(mut effects) => {
+                self.save(&mut tx, &release, &mut effects).await?;
                 tx.commit().await.map_err(StoreError::from)?;
                 self.wake_for(&effects);
             }

@@ -88,7 +88,9 @@ impl WebhookWorker {
                 return Ok(true);
             }
         };
+        let started = std::time::Instant::now();
         let outcome = self.client.call(&item.key, &call).await;
+        self.engine.metrics.webhook_call_seconds.observe(started.elapsed());
         self.engine.record_webhook_result(&item, &call, outcome).await?;
         Ok(true)
     }

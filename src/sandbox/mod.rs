@@ -42,11 +42,7 @@ pub struct SandboxUser {
 
 impl SandboxUser {
     pub fn new(id: u64, name: &str, roles: &[u64]) -> Self {
-        Self {
-            id,
-            name: name.into(),
-            roles: roles.to_vec(),
-        }
+        Self { id, name: name.into(), roles: roles.to_vec() }
     }
 }
 
@@ -82,12 +78,7 @@ fn buttons_of(json: &Value) -> Vec<(String, String)> {
     let rows = json["components"].as_array().cloned().unwrap_or_default();
     rows.iter()
         .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
-        .map(|b| {
-            (
-                b["custom_id"].as_str().unwrap_or_default().to_string(),
-                b["label"].as_str().unwrap_or_default().to_string(),
-            )
-        })
+        .map(|b| (b["custom_id"].as_str().unwrap_or_default().to_string(), b["label"].as_str().unwrap_or_default().to_string()))
         .collect()
 }
 
@@ -110,11 +101,7 @@ impl Reply {
             out.push('\n');
             out.push_str(embed["title"].as_str().unwrap_or_default());
             for field in embed["fields"].as_array().cloned().unwrap_or_default() {
-                out.push_str(&format!(
-                    "\n{}: {}",
-                    field["name"].as_str().unwrap_or_default(),
-                    field["value"].as_str().unwrap_or_default()
-                ));
+                out.push_str(&format!("\n{}: {}", field["name"].as_str().unwrap_or_default(), field["value"].as_str().unwrap_or_default()));
             }
         }
         out
@@ -166,10 +153,7 @@ impl Shared {
         let mut w = self.world();
         w.sequence += 1;
         let frame = serde_json::json!({"op": 0, "s": w.sequence, "t": event, "d": data}).to_string();
-        let gateway = w
-            .gateway
-            .as_ref()
-            .ok_or_else(|| anyhow!("the bot is not connected to the sandbox gateway"))?;
+        let gateway = w.gateway.as_ref().ok_or_else(|| anyhow!("the bot is not connected to the sandbox gateway"))?;
         gateway.send(frame).map_err(|_| anyhow!("the bot's gateway connection is closed"))
     }
 }
@@ -189,16 +173,10 @@ impl Drop for Sandbox {
 impl Sandbox {
     /// Starts on a free loopback port.
     pub async fn start() -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("cannot bind the sandbox")?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind the sandbox")?;
         let addr = listener.local_addr()?;
         let (version, _) = watch::channel(0);
-        let shared = Arc::new(Shared {
-            world: Mutex::new(World::default()),
-            version,
-            addr,
-        });
+        let shared = Arc::new(Shared { world: Mutex::new(World::default()), version, addr });
         let app = rest::router(shared.clone());
         let server = tokio::spawn(async move {
             let listener = NoDelayListener(listener);
@@ -241,18 +219,10 @@ impl Sandbox {
     pub async fn slash(&self, user: &SandboxUser, command: &str, subcommand: &str, options: &[(&str, &str)]) -> anyhow::Result<Reply> {
         let id = self.shared.next_id();
         let token = format!("token-{id}");
-        let command_id = self
-            .shared
-            .world()
-            .command_ids
-            .get(command)
-            .copied()
-            .ok_or_else(|| anyhow!("the bot registered no command `{command}`"))?;
+        let command_id =
+            self.shared.world().command_ids.get(command).copied().ok_or_else(|| anyhow!("the bot registered no command `{command}`"))?;
         self.shared.world().tokens.insert(token.clone(), id);
-        self.shared.dispatch(
-            "INTERACTION_CREATE",
-            payloads::slash_command(id, &token, command_id, user, command, subcommand, options),
-        )?;
+        self.shared.dispatch("INTERACTION_CREATE", payloads::slash_command(id, &token, command_id, user, command, subcommand, options))?;
         self.reply_to(id).await
     }
 
@@ -261,10 +231,7 @@ impl Sandbox {
         let id = self.shared.next_id();
         let token = format!("token-{id}");
         self.shared.world().tokens.insert(token.clone(), id);
-        self.shared.dispatch(
-            "INTERACTION_CREATE",
-            payloads::button_click(id, &token, user, &message.json, custom_id),
-        )?;
+        self.shared.dispatch("INTERACTION_CREATE", payloads::button_click(id, &token, user, &message.json, custom_id))?;
         self.reply_to(id).await
     }
 
@@ -289,13 +256,7 @@ impl Sandbox {
 
     /// Messages of a channel, oldest first.
     pub fn messages(&self, channel_id: u64) -> Vec<StoredMessage> {
-        self.shared
-            .world()
-            .messages
-            .iter()
-            .filter(|m| m.channel_id == channel_id)
-            .cloned()
-            .collect()
+        self.shared.world().messages.iter().filter(|m| m.channel_id == channel_id).cloned().collect()
     }
 
     /// Waits for a message in `channel_id` whose content contains `needle`.

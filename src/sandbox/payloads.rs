@@ -120,10 +120,7 @@ pub fn slash_command(
     options: &[(&str, &str)],
 ) -> Value {
     let mut i = interaction_base(id, 2, token, u);
-    let options: Vec<Value> = options
-        .iter()
-        .map(|(name, value)| json!({"name": name, "type": 3, "value": value}))
-        .collect();
+    let options: Vec<Value> = options.iter().map(|(name, value)| json!({"name": name, "type": 3, "value": value})).collect();
     i["data"] = json!({
         "id": command_id.to_string(), "name": command, "type": 1, "guild_id": GUILD_ID.to_string(),
         "options": [{"name": subcommand, "type": 1, "options": options}]
@@ -145,11 +142,7 @@ mod tests {
     use poise::serenity_prelude as serenity;
 
     fn alice() -> SandboxUser {
-        SandboxUser {
-            id: 500,
-            name: "alice".into(),
-            roles: vec![super::super::roles::QA],
-        }
+        SandboxUser { id: 500, name: "alice".into(), roles: vec![super::super::roles::QA] }
     }
 
     fn parses<T: serde::de::DeserializeOwned>(v: Value) {
@@ -177,19 +170,13 @@ mod tests {
     fn slash_commands_deserialize_as_command_interactions() {
         let v = slash_command(1, "t", 2, &alice(), "release", "create", &[("process", "p")]);
         parses::<serenity::Interaction>(v.clone());
-        assert!(matches!(
-            serde_json::from_value::<serenity::Interaction>(v),
-            Ok(serenity::Interaction::Command(_))
-        ));
+        assert!(matches!(serde_json::from_value::<serenity::Interaction>(v), Ok(serenity::Interaction::Command(_))));
     }
 
     #[test]
     fn button_clicks_deserialize_as_component_interactions() {
         let m = message(1, CHANNEL_ID, bot_user(), "hi", &json!([]), &json!([]), false);
         let v = button_click(3, "t", &alice(), &m, "tm:approve:1:a");
-        assert!(matches!(
-            serde_json::from_value::<serenity::Interaction>(v),
-            Ok(serenity::Interaction::Component(_))
-        ));
+        assert!(matches!(serde_json::from_value::<serenity::Interaction>(v), Ok(serenity::Interaction::Component(_))));
     }
 }

@@ -15,17 +15,28 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// How the receiver answers one call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
     Status(u16),
     /// Never answer within `Duration`.
     Hang(Duration),
+    /// A status with a `Retry-After` in seconds.
+    RetryAfter(u16, u64),
+    /// `302 Found` to this location.
+    Redirect(String),
+    /// 200 with this JSON body.
+    Json(Value),
 }
 
 #[derive(Debug, Clone)]
 pub struct ReceivedCall {
+    pub method: String,
     pub path: String,
     pub idempotency_key: Option<String>,
+    /// Every header, names lowercased.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The body exactly as received, for signature checks.
+    pub raw_body: Vec<u8>,
     pub body: Value,
 }
 
@@ -54,15 +65,10 @@ impl Drop for WebhookReceiver {
 
 impl WebhookReceiver {
     pub async fn start() -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("cannot bind the webhook receiver")?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind the webhook receiver")?;
         let addr = listener.local_addr()?;
         let (version, _) = watch::channel(0);
-        let shared = Arc::new(Shared {
-            inner: Mutex::new(Inner::default()),
-            version,
-        });
+        let shared = Arc::new(Shared { inner: Mutex::new(Inner::default()), version });
         let app = Router::new().fallback(receive).with_state(shared.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -77,7 +83,7 @@ impl WebhookReceiver {
     /// Answers the next calls in this order; after the script runs out, 200.
     pub fn script(&self, answers: &[Answer]) {
         let mut inner = self.shared.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.script.extend(answers.iter().copied());
+        inner.script.extend(answers.iter().cloned());
     }
 
     pub fn calls(&self) -> Vec<ReceivedCall> {
@@ -100,24 +106,37 @@ impl WebhookReceiver {
     }
 }
 
-async fn receive(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+async fn receive(
+    State(shared): State<Arc<Shared>>,
+    method: axum::http::Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
     let answer = {
         let mut inner = shared.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.calls.push(ReceivedCall {
+            method: method.to_string(),
             path: uri.path().to_string(),
             idempotency_key: headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from),
+            headers: headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string())).collect(),
+            raw_body: body.to_vec(),
             body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         });
         inner.script.pop_front().unwrap_or(Answer::Status(200))
     };
     shared.version.send_modify(|v| *v += 1);
     match answer {
-        Answer::Status(code) => StatusCode::from_u16(code)
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            .into_response(),
+        Answer::Status(code) => StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
         Answer::Hang(d) => {
             tokio::time::sleep(d).await;
             StatusCode::OK.into_response()
         }
+        Answer::RetryAfter(code, secs) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            (status, [(axum::http::header::RETRY_AFTER, secs.to_string())]).into_response()
+        }
+        Answer::Redirect(location) => (StatusCode::FOUND, [(axum::http::header::LOCATION, location)]).into_response(),
+        Answer::Json(value) => axum::Json(value).into_response(),
     }
 }

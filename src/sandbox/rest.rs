@@ -12,10 +12,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 pub(super) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/gateway", get(gateway::upgrade))
-        .fallback(any)
-        .with_state(shared)
+    Router::new().route("/gateway", get(gateway::upgrade)).fallback(any).with_state(shared)
 }
 
 fn not_found() -> Response {
@@ -30,16 +27,8 @@ async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
     let Some(path) = uri.path().strip_prefix("/api/v10") else {
         return not_found();
     };
-    let body: Option<Value> = if body.is_empty() {
-        None
-    } else {
-        serde_json::from_slice(&body).ok()
-    };
-    shared.world().requests.push(RecordedRequest {
-        method: method.to_string(),
-        path: path.to_string(),
-        body: body.clone(),
-    });
+    let body: Option<Value> = if body.is_empty() { None } else { serde_json::from_slice(&body).ok() };
+    shared.world().requests.push(RecordedRequest { method: method.to_string(), path: path.to_string(), body: body.clone() });
     shared.changed();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let body = body.unwrap_or(Value::Null);
@@ -53,22 +42,14 @@ async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
         ("PUT", ["applications", _, "commands"]) => register_commands(&shared, &body),
         ("POST", ["interactions", id, _token, "callback"]) => {
             let id: u64 = id.parse().unwrap_or_default();
-            let reply = Reply {
-                kind: body["type"].as_u64().unwrap_or_default(),
-                data: body.get("data").cloned().unwrap_or(Value::Null),
-            };
+            let reply = Reply { kind: body["type"].as_u64().unwrap_or_default(), data: body.get("data").cloned().unwrap_or(Value::Null) };
             shared.world().replies.insert(id, reply);
             StatusCode::NO_CONTENT.into_response()
         }
         ("PATCH", ["webhooks", _, token, "messages", "@original"]) | ("POST", ["webhooks", _, token]) => edit_reply(&shared, token, &body),
         ("GET", ["webhooks", _, token, "messages", "@original"]) => {
             let w = shared.world();
-            let data = w
-                .tokens
-                .get(*token)
-                .and_then(|id| w.replies.get(id))
-                .map(|r| r.data.clone())
-                .unwrap_or(Value::Null);
+            let data = w.tokens.get(*token).and_then(|id| w.replies.get(id)).map(|r| r.data.clone()).unwrap_or(Value::Null);
             ok(reply_message(&data))
         }
         ("POST", ["channels", channel, "messages"]) => post_message(&shared, channel, &body),
@@ -147,12 +128,7 @@ fn post_message(shared: &Shared, channel: &str, body: &Value) -> Response {
     // Like Discord: with enforce_nonce, a repeated nonce returns the message already created.
     if body["enforce_nonce"].as_bool() == Some(true) {
         if let Some(nonce) = body.get("nonce") {
-            let existing = shared
-                .world()
-                .messages
-                .iter()
-                .find(|m| m.json.get("nonce") == Some(nonce))
-                .map(|m| m.json.clone());
+            let existing = shared.world().messages.iter().find(|m| m.json.get("nonce") == Some(nonce)).map(|m| m.json.clone());
             if let Some(existing) = existing {
                 return ok(existing);
             }
@@ -172,11 +148,7 @@ fn post_message(shared: &Shared, channel: &str, body: &Value) -> Response {
     if let Some(nonce) = body.get("nonce") {
         json["nonce"] = nonce.clone();
     }
-    shared.world().messages.push(StoredMessage {
-        id,
-        channel_id,
-        json: json.clone(),
-    });
+    shared.world().messages.push(StoredMessage { id, channel_id, json: json.clone() });
     ok(json)
 }
 

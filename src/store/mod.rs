@@ -1,9 +1,11 @@
 //! SQLite through sqlx: connection, migrations, the release repository, the audit trail and the
 //! outbox. Every read-then-write transaction starts with `BEGIN IMMEDIATE` (see `Store::begin`).
 
+mod hooks;
 mod outbox;
 mod releases;
 
+pub use hooks::CallbackTarget;
 pub use outbox::{ChatMessage, OutboxItem, Topic};
 pub use releases::AuditRow;
 
@@ -44,10 +46,7 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database at {}", path.display()))?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .with_context(|| format!("cannot apply migrations to {}", path.display()))?;
+        sqlx::migrate!("./migrations").run(&pool).await.with_context(|| format!("cannot apply migrations to {}", path.display()))?;
         Ok(Self { pool })
     }
 

@@ -42,10 +42,7 @@ pub struct OutboxItem {
 }
 
 pub(super) async fn enqueue_chat(tx: &mut Tx, release: &Release, notice: &Notice) -> Result<(), StoreError> {
-    let n: i64 = sqlx::query_scalar(include_str!("sql/count_chat_rows.sql"))
-        .bind(release.id.0)
-        .fetch_one(&mut **tx)
-        .await?;
+    let n: i64 = sqlx::query_scalar(include_str!("sql/count_chat_rows.sql")).bind(release.id.0).fetch_one(&mut **tx).await?;
     let message = ChatMessage {
         channel_id: release.process.notices_channel,
         release_id: release.id,
@@ -115,12 +112,8 @@ impl Store {
     /// Marks a claimed row delivered. Returns false when the claim is no longer current (another
     /// worker re-claimed it after the lease ran out): the caller must not apply its result.
     pub async fn complete_outbox(tx: &mut Tx, item: &OutboxItem) -> Result<bool, StoreError> {
-        let done = sqlx::query(include_str!("sql/complete_outbox.sql"))
-            .bind(now_ms())
-            .bind(item.id)
-            .bind(item.claims)
-            .execute(&mut **tx)
-            .await?;
+        let done =
+            sqlx::query(include_str!("sql/complete_outbox.sql")).bind(now_ms()).bind(item.id).bind(item.claims).execute(&mut **tx).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -140,17 +133,11 @@ impl Store {
     /// lease found then belongs to a process that died mid-delivery, and its row is due again now
     /// (re-sent with the same idempotency key) rather than when the lease would have run out.
     pub async fn release_stale_leases(&self) -> Result<u64, StoreError> {
-        Ok(sqlx::query(include_str!("sql/release_leases.sql"))
-            .execute(self.pool())
-            .await?
-            .rows_affected())
+        Ok(sqlx::query(include_str!("sql/release_leases.sql")).execute(self.pool()).await?.rows_affected())
     }
 
     /// When the next row of `topic` becomes claimable, in unix milliseconds.
     pub async fn next_due(&self, topic: Topic) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(include_str!("sql/next_due_outbox.sql"))
-            .bind(topic.as_str())
-            .fetch_one(self.pool())
-            .await?)
+        Ok(sqlx::query_scalar(include_str!("sql/next_due_outbox.sql")).bind(topic.as_str()).fetch_one(self.pool()).await?)
     }
 }

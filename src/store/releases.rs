@@ -79,11 +79,7 @@ impl super::Store {
 
     /// Loads a release with its phases, activities and decisions.
     pub async fn load_release(tx: &mut Tx, id: ReleaseId) -> Result<Option<Release>, StoreError> {
-        let Some(row) = sqlx::query(include_str!("sql/select_release.sql"))
-            .bind(id.0)
-            .fetch_optional(&mut **tx)
-            .await?
-        else {
+        let Some(row) = sqlx::query(include_str!("sql/select_release.sql")).bind(id.0).fetch_optional(&mut **tx).await? else {
             return Ok(None);
         };
         let process: Process = serde_json::from_str(row.try_get("process_json")?).map_err(corrupt)?;
@@ -103,22 +99,10 @@ impl super::Store {
             reason: row.try_get("reason")?,
             phases: vec![],
         };
-        for row in sqlx::query(include_str!("sql/select_phase_runs.sql"))
-            .bind(id.0)
-            .fetch_all(&mut **tx)
-            .await?
-        {
-            release.phases.push(PhaseRun {
-                id: row.try_get("phase_id")?,
-                status: step(row.try_get("status")?)?,
-                activities: vec![],
-            });
+        for row in sqlx::query(include_str!("sql/select_phase_runs.sql")).bind(id.0).fetch_all(&mut **tx).await? {
+            release.phases.push(PhaseRun { id: row.try_get("phase_id")?, status: step(row.try_get("status")?)?, activities: vec![] });
         }
-        for row in sqlx::query(include_str!("sql/select_activity_runs.sql"))
-            .bind(id.0)
-            .fetch_all(&mut **tx)
-            .await?
-        {
+        for row in sqlx::query(include_str!("sql/select_activity_runs.sql")).bind(id.0).fetch_all(&mut **tx).await? {
             let phase_id: String = row.try_get("phase_id")?;
             let phase = release
                 .phases
@@ -131,20 +115,12 @@ impl super::Store {
                 attempt: row.try_get::<i64, _>("attempt")? as u32,
                 reason: row.try_get("reason")?,
                 decisions: vec![],
+                outputs: serde_json::from_str(row.try_get("outputs_json")?).map_err(corrupt)?,
             });
         }
-        for row in sqlx::query(include_str!("sql/select_decisions.sql"))
-            .bind(id.0)
-            .fetch_all(&mut **tx)
-            .await?
-        {
+        for row in sqlx::query(include_str!("sql/select_decisions.sql")).bind(id.0).fetch_all(&mut **tx).await? {
             let activity: String = row.try_get("activity_id")?;
-            if let Some(run) = release
-                .phases
-                .iter_mut()
-                .flat_map(|p| p.activities.iter_mut())
-                .find(|a| a.id == activity)
-            {
+            if let Some(run) = release.phases.iter_mut().flat_map(|p| p.activities.iter_mut()).find(|a| a.id == activity) {
                 run.decisions.push(Decision {
                     user: UserId(to_u64(row.try_get("user_id")?)),
                     name: row.try_get("user_name")?,
@@ -178,6 +154,7 @@ impl super::Store {
                     .bind(activity.status.as_str())
                     .bind(activity.attempt as i64)
                     .bind(&activity.reason)
+                    .bind(serde_json::Value::Object(activity.outputs.clone()).to_string())
                     .bind(release.id.0)
                     .bind(&activity.id)
                     .execute(&mut **tx)
@@ -230,10 +207,7 @@ impl super::Store {
 
     /// The audit trail of one release, oldest first.
     pub async fn audit_of(&self, release: ReleaseId) -> Result<Vec<AuditRow>, StoreError> {
-        let rows = sqlx::query(include_str!("sql/select_audit.sql"))
-            .bind(release.0)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(include_str!("sql/select_audit.sql")).bind(release.0).fetch_all(self.pool()).await?;
         rows.into_iter()
             .map(|row| {
                 Ok(AuditRow {

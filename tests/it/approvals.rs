@@ -30,11 +30,7 @@ async fn someone_outside_the_approvers_is_refused() -> TestResult {
     let (id, approval) = h.start_until_approval().await?;
     let reply = h.sandbox.click_label(&dave(), &approval, "Approve").await?;
     assert!(reply.ephemeral());
-    assert!(
-        reply.text().contains("not an approver") && reply.text().contains("role:QA, user:77"),
-        "{}",
-        reply.text()
-    );
+    assert!(reply.text().contains("not an approver") && reply.text().contains("role:QA, user:77"), "{}", reply.text());
     let reject = h.sandbox.click_label(&dave(), &approval, "Reject").await?;
     assert!(reject.text().contains("not an approver"), "{}", reject.text());
     let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
@@ -49,11 +45,7 @@ async fn a_second_click_by_the_same_approver_counts_once() -> TestResult {
     let first = h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     assert!(first.text().contains("1 of 2"), "{}", first.text());
     let again = h.sandbox.click_label(&bob(), &approval, "Approve").await?;
-    assert!(
-        again.ephemeral() && again.text().contains("already approved") && again.text().contains("1 of 2"),
-        "{}",
-        again.text()
-    );
+    assert!(again.ephemeral() && again.text().contains("already approved") && again.text().contains("1 of 2"), "{}", again.text());
     let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
     assert!(status.text().contains("`qa-approval` OnHold"), "{}", status.text());
     assert_eq!(h.receiver.calls().len(), 1, "deploy must not run on one approval");

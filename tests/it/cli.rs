@@ -10,11 +10,7 @@ fn check(files: &[(&str, &str)]) -> anyhow::Result<(bool, String, String)> {
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text)?;
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster"))
-        .arg("check")
-        .arg(dir.path())
-        .env_remove("TRAINMASTER_PROCESSES")
-        .output()?;
+    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster")).arg("check").arg(dir.path()).env_remove("TRAINMASTER_PROCESSES").output()?;
     let path = dir.path().display().to_string();
     let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&path, "DIR");
     Ok((out.status.success(), clean(&out.stdout), clean(&out.stderr)))
@@ -36,10 +32,7 @@ fn check_reports_each_broken_file_with_its_place() -> anyhow::Result<()> {
     let cases = [
         (
             "unknown-key.yaml",
-            GOOD.replace(
-                "    activities:\n      - id: qa-approval",
-                "    activites:\n      - id: qa-approval",
-            ),
+            GOOD.replace("    activities:\n      - id: qa-approval", "    activites:\n      - id: qa-approval"),
             "DIR/unknown-key.yaml:26:5: unknown field `activites`",
             "did you mean `activities`?",
         ),
@@ -73,15 +66,9 @@ fn check_reports_each_broken_file_with_its_place() -> anyhow::Result<()> {
 
 #[test]
 fn check_reports_errors_from_every_file_at_once() -> anyhow::Result<()> {
-    let (ok, _, stderr) = check(&[
-        ("a.yaml", &GOOD.replace("role:QA", "QA")),
-        ("b.yaml", "name: b\nnotices: {channel: 1}\nphases: []\n"),
-    ])?;
+    let (ok, _, stderr) = check(&[("a.yaml", &GOOD.replace("role:QA", "QA")), ("b.yaml", "name: b\nnotices: {channel: 1}\nphases: []\n")])?;
     assert!(!ok);
-    assert!(
-        stderr.contains("DIR/a.yaml:") && stderr.contains("DIR/b.yaml:3:9: a process needs at least one phase"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("DIR/a.yaml:") && stderr.contains("DIR/b.yaml:3:9: a process needs at least one phase"), "{stderr}");
     assert!(stderr.contains("2 error(s)"), "{stderr}");
     Ok(())
 }
@@ -89,32 +76,21 @@ fn check_reports_errors_from_every_file_at_once() -> anyhow::Result<()> {
 #[test]
 fn serve_without_a_token_says_how_to_get_one_and_exits_2() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster"))
-        .arg("serve")
-        .current_dir(dir.path())
-        .env_remove("DISCORD_TOKEN")
-        .output()?;
+    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster")).arg("serve").current_dir(dir.path()).env_remove("DISCORD_TOKEN").output()?;
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("needs a Discord bot token") && stderr.contains("DISCORD_TOKEN") && stderr.contains("trainmaster demo"),
         "{stderr}"
     );
-    assert!(
-        !dir.path().join("trainmaster.db").exists(),
-        "nothing is created before the token check"
-    );
+    assert!(!dir.path().join("trainmaster.db").exists(), "nothing is created before the token check");
     Ok(())
 }
 
 #[test]
 fn demo_plays_a_release_to_success_without_a_token() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster"))
-        .arg("demo")
-        .current_dir(dir.path())
-        .env_remove("DISCORD_TOKEN")
-        .output()?;
+    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster")).arg("demo").current_dir(dir.path()).env_remove("DISCORD_TOKEN").output()?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for expected in [

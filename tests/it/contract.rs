@@ -95,27 +95,13 @@ pub fn check_requests(requests: &[RecordedRequest]) -> anyhow::Result<()> {
             continue;
         };
         let v = validator(spec, template, &method, schema).context("compiling a request schema")?;
-        let errors: Vec<String> = v
-            .iter_errors(body)
-            .map(|e| format!("at {}: {}", e.instance_path(), e))
-            .take(5)
-            .collect();
+        let errors: Vec<String> = v.iter_errors(body).map(|e| format!("at {}: {}", e.instance_path(), e)).take(5).collect();
         if !errors.is_empty() {
-            problems.push(format!(
-                "{} {}: body does not validate:\n    {}\n    body: {}",
-                r.method,
-                r.path,
-                errors.join("\n    "),
-                body
-            ));
+            problems.push(format!("{} {}: body does not validate:\n    {}\n    body: {}", r.method, r.path, errors.join("\n    "), body));
         }
     }
     if !problems.is_empty() {
-        bail!(
-            "{} request(s) break Discord's API contract:\n{}",
-            problems.len(),
-            problems.join("\n")
-        );
+        bail!("{} request(s) break Discord's API contract:\n{}", problems.len(), problems.join("\n"));
     }
     Ok(())
 }
@@ -127,24 +113,13 @@ fn a_request_off_the_api_is_caught() {
         return;
     }
     let bad = [
-        RecordedRequest {
-            method: "POST".into(),
-            path: "/channels/1/not-a-route".into(),
-            body: None,
-        },
-        RecordedRequest {
-            method: "POST".into(),
-            path: "/channels/1/messages".into(),
-            body: Some(serde_json::json!({"content": 5})),
-        },
+        RecordedRequest { method: "POST".into(), path: "/channels/1/not-a-route".into(), body: None },
+        RecordedRequest { method: "POST".into(), path: "/channels/1/messages".into(), body: Some(serde_json::json!({"content": 5})) },
     ];
     for r in bad {
         assert!(check_requests(std::slice::from_ref(&r)).is_err(), "{r:?} should break the contract");
     }
-    let good = RecordedRequest {
-        method: "POST".into(),
-        path: "/channels/1/messages".into(),
-        body: Some(serde_json::json!({"content": "hi"})),
-    };
+    let good =
+        RecordedRequest { method: "POST".into(), path: "/channels/1/messages".into(), body: Some(serde_json::json!({"content": "hi"})) };
     assert!(check_requests(&[good]).is_ok());
 }

@@ -4,11 +4,11 @@ use super::contract;
 use anyhow::{anyhow, Context};
 use tokio::sync::watch;
 use trainmaster::app::{Application, Settings};
-use trainmaster::discord::BotConfig;
 use trainmaster::engine::Shutdown;
 use trainmaster::sandbox::receiver::WebhookReceiver;
 use trainmaster::sandbox::{roles, Reply, Sandbox, SandboxUser, StoredMessage, CHANNEL_ID, TOKEN};
 use trainmaster::store::{AuditRow, Store};
+use trainmaster::webhook::signing::Secret;
 
 pub type TestResult = anyhow::Result<()>;
 
@@ -25,6 +25,10 @@ pub fn carol() -> SandboxUser {
 pub fn dave() -> SandboxUser {
     SandboxUser::new(12, "dave", &[roles::DEVELOPERS])
 }
+
+/// The CI trigger secret and status API token the harness configures.
+pub const TRIGGER_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const API_TOKEN: &str = "test-api-token";
 
 pub const VALID_INPUTS: &str = r#"version=1.4.0 services=api,web notes="Fixes checkout""#;
 
@@ -73,6 +77,7 @@ pub struct Harness {
     dir: tempfile::TempDir,
     bot: Option<RunningBot>,
     connections: u32,
+    http_addr: Option<std::net::SocketAddr>,
 }
 
 impl Harness {
@@ -87,31 +92,34 @@ impl Harness {
         let dir = tempfile::tempdir()?;
         std::fs::create_dir_all(dir.path().join("processes"))?;
         std::fs::write(dir.path().join("processes/shop.yaml"), process)?;
-        let mut harness = Self {
-            sandbox: Sandbox::start().await?,
-            receiver,
-            dir,
-            bot: None,
-            connections: 0,
-        };
+        let mut harness = Self { sandbox: Sandbox::start().await?, receiver, dir, bot: None, connections: 0, http_addr: None };
         harness.start_bot().await?;
         Ok(harness)
     }
 
-    fn settings(&self) -> Settings {
-        Settings {
-            bot: BotConfig {
-                token: TOKEN.into(),
-                api_base: Some(self.sandbox.base_url()),
-            },
-            database: self.dir.path().join("trainmaster.db"),
-            processes: self.dir.path().join("processes"),
-        }
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let mut settings = Settings::local(
+            TOKEN,
+            Some(self.sandbox.base_url()),
+            self.dir.path().join("trainmaster.db"),
+            self.dir.path().join("processes"),
+        );
+        // The receiver runs on loopback, which the SSRF guard refuses unless allowed.
+        settings.webhook_allow = vec!["127.0.0.1".parse().map_err(|e: String| anyhow!(e))?];
+        settings.trigger_secret = Some(Secret::parse(TRIGGER_SECRET)?);
+        settings.api_token = Some(API_TOKEN.into());
+        Ok(settings)
+    }
+
+    /// The bot's HTTP server, like `http://127.0.0.1:PORT`.
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http_addr.map(|a| a.to_string()).unwrap_or_default())
     }
 
     /// Starts a bot on the harness's database and waits until it is connected.
     pub async fn start_bot(&mut self) -> TestResult {
-        let app = Application::build(&self.settings()).await?;
+        let app = Application::build(&self.settings()?).await?;
+        self.http_addr = Some(app.http_addr()?);
         let (stop, shutdown) = Shutdown::new();
         let task = tokio::spawn(app.run_until_stopped(shutdown));
         self.bot = Some(RunningBot { stop, task });
@@ -134,12 +142,8 @@ impl Harness {
 
     /// `/release create` of `shop` as alice; returns the new release's id.
     pub async fn create(&self, inputs: &str) -> anyhow::Result<String> {
-        let reply = self
-            .slash(&alice(), "create", &[("process", "shop"), ("name", "Week 47"), ("inputs", inputs)])
-            .await?;
-        reply
-            .field("Release id")
-            .ok_or_else(|| anyhow!("no release card in the reply: {}", reply.text()))
+        let reply = self.slash(&alice(), "create", &[("process", "shop"), ("name", "Week 47"), ("inputs", inputs)]).await?;
+        reply.field("Release id").ok_or_else(|| anyhow!("no release card in the reply: {}", reply.text()))
     }
 
     /// Creates and starts a release as alice and waits for its approval request.
@@ -174,4 +178,52 @@ impl Harness {
 /// The actions of an audit trail, in order.
 pub fn actions(rows: &[AuditRow]) -> Vec<String> {
     rows.iter().map(|r| r.action.clone()).collect()
+}
+
+/// Standard Webhooks signing written out in the test, independent of the bot's implementation:
+/// `v1,` + base64(HMAC-SHA256(base64-decoded secret, "id.timestamp.body")).
+pub fn independent_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
+    use base64::Engine as _;
+    use hmac::Mac;
+    let key = base64::engine::general_purpose::STANDARD.decode(secret.trim_start_matches("whsec_")).unwrap_or_default();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// A file holding `TRIGGER_SECRET`, for processes that sign with `secret: file:PATH`.
+pub fn secret_file() -> anyhow::Result<(tempfile::TempDir, String)> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ci.secret");
+    std::fs::write(&path, TRIGGER_SECRET)?;
+    Ok((dir, path.display().to_string()))
+}
+
+/// The `shop` process with `branch-cut` signed by `secret_path` and completed by callback.
+pub fn callback_process(receiver: &WebhookReceiver, secret_path: &str) -> String {
+    shop_process(receiver).replacen(
+        "          url: \"",
+        &format!("          secret: \"file:{secret_path}\"\n          completion: callback\n          url: \""),
+        1,
+    )
+}
+
+/// Sends `body` to the bot's HTTP server, signed with `secret` as `id` at `timestamp`.
+pub async fn post_signed(url: &str, secret: &str, id: &str, timestamp: i64, body: &[u8]) -> anyhow::Result<(u16, serde_json::Value)> {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", independent_signature(secret, id, timestamp, body))
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    Ok((status, response.json().await.unwrap_or(serde_json::Value::Null)))
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
 }

@@ -6,28 +6,12 @@ use trainmaster::sandbox::CHANNEL_ID;
 #[tokio::test]
 async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
     let h = Harness::start().await?;
-    let created = h
-        .slash(
-            &alice(),
-            "create",
-            &[("process", "shop"), ("name", "Week 47"), ("inputs", VALID_INPUTS)],
-        )
-        .await?;
+    let created = h.slash(&alice(), "create", &[("process", "shop"), ("name", "Week 47"), ("inputs", VALID_INPUTS)]).await?;
     assert!(!created.ephemeral());
     assert_eq!(created.field("Status").as_deref(), Some("Draft"));
     let id = created.field("Release id").unwrap_or_default();
-    assert!(
-        created.text().contains("Week 47") && created.text().contains("shop"),
-        "{}",
-        created.text()
-    );
-    assert!(
-        created
-            .field("Inputs")
-            .is_some_and(|i| i.contains("1.4.0") && i.contains("api, web")),
-        "{}",
-        created.text()
-    );
+    assert!(created.text().contains("Week 47") && created.text().contains("shop"), "{}", created.text());
+    assert!(created.field("Inputs").is_some_and(|i| i.contains("1.4.0") && i.contains("api, web")), "{}", created.text());
 
     let started = h.slash(&alice(), "start", &[("release", &id)]).await?;
     assert_eq!(started.field("Status").as_deref(), Some("Running"));
@@ -36,18 +20,12 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
     let calls = h.receiver.wait_for_calls(1).await?;
     assert_eq!(calls[0].path, "/ci/branch-cut");
     assert_eq!(calls[0].idempotency_key.as_deref(), Some(format!("{id}/branch-cut/1").as_str()));
-    assert_eq!(
-        calls[0].body["body"],
-        serde_json::json!({"version": "1.4.0", "services": "api,web", "release": "Week 47"})
-    );
+    assert_eq!(calls[0].body["body"], serde_json::json!({"version": "1.4.0", "services": "api,web", "release": "Week 47"}));
     assert_eq!(calls[0].body["activity_id"], "branch-cut");
     assert_eq!(calls[0].body["attempt"], 1);
 
     let approval = h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs 2").await?;
-    assert_eq!(
-        approval.buttons().iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(),
-        ["Approve", "Reject"]
-    );
+    assert_eq!(approval.buttons().iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(), ["Approve", "Reject"]);
     let first = h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     assert!(first.ephemeral() && first.text().contains("1 of 2"), "{}", first.text());
     let second = h.sandbox.click_label(&carol(), &approval, "Approve").await?;
@@ -66,10 +44,7 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
         "phase `prod` started",
         "phase `prod` finished: Success",
     ] {
-        assert!(
-            notices.iter().any(|n| n.contains(expected)),
-            "no notice with {expected:?} in {notices:#?}"
-        );
+        assert!(notices.iter().any(|n| n.contains(expected)), "no notice with {expected:?} in {notices:#?}");
     }
 
     let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
@@ -100,13 +75,7 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
 #[tokio::test]
 async fn nothing_the_bot_posts_can_ping_anyone() -> TestResult {
     let h = Harness::start().await?;
-    let reply = h
-        .slash(
-            &alice(),
-            "create",
-            &[("process", "shop"), ("name", "@everyone ship it"), ("inputs", VALID_INPUTS)],
-        )
-        .await?;
+    let reply = h.slash(&alice(), "create", &[("process", "shop"), ("name", "@everyone ship it"), ("inputs", VALID_INPUTS)]).await?;
     assert!(reply.text().contains("@\u{200B}everyone"), "{}", reply.text());
     let id = reply.field("Release id").unwrap_or_default();
     h.slash(&alice(), "start", &[("release", &id)]).await?;
@@ -123,11 +92,7 @@ async fn nothing_the_bot_posts_can_ping_anyone() -> TestResult {
         let mentions = body.get("allowed_mentions").or_else(|| body["data"].get("allowed_mentions"));
         let mentions = mentions.unwrap_or_else(|| panic!("{} sends no allowed_mentions: {body}", post.path));
         for list in ["parse", "users", "roles"] {
-            assert!(
-                mentions.get(list).is_none_or(|v| v == &serde_json::json!([])),
-                "{} allows {list}: {body}",
-                post.path
-            );
+            assert!(mentions.get(list).is_none_or(|v| v == &serde_json::json!([])), "{} allows {list}: {body}", post.path);
         }
     }
     h.finish().await
@@ -140,10 +105,6 @@ async fn status_of_an_unknown_release_says_so() -> TestResult {
     assert!(reply.ephemeral());
     assert_eq!(reply.text(), "there is no release 999 in this server");
     let reply = h.slash(&dave(), "start", &[("release", "abc")]).await?;
-    assert!(
-        reply.ephemeral() && reply.text().contains("`abc` is not a release id"),
-        "{}",
-        reply.text()
-    );
+    assert!(reply.ephemeral() && reply.text().contains("`abc` is not a release id"), "{}", reply.text());
     h.finish().await
 }

@@ -36,18 +36,9 @@ async fn a_webhook_call_cut_off_by_a_stop_is_sent_again_with_the_same_key_after_
     let calls = h.receiver.wait_for_calls(2).await?;
     let key = format!("{id}/branch-cut/1");
     assert_eq!(calls[0].idempotency_key.as_deref(), Some(key.as_str()));
-    assert_eq!(
-        calls[1].idempotency_key.as_deref(),
-        Some(key.as_str()),
-        "a re-delivery keeps its key"
-    );
+    assert_eq!(calls[1].idempotency_key.as_deref(), Some(key.as_str()), "a re-delivery keeps its key");
     h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
-    let finished = h
-        .audit(&id)
-        .await?
-        .iter()
-        .filter(|r| r.action == "activity_finished" && r.detail["activity"] == "branch-cut")
-        .count();
+    let finished = h.audit(&id).await?.iter().filter(|r| r.action == "activity_finished" && r.detail["activity"] == "branch-cut").count();
     assert_eq!(finished, 1, "the result is recorded once");
     h.finish().await
 }

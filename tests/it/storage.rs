@@ -19,14 +19,7 @@ async fn audit_rows_cannot_be_changed_or_deleted() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let store = Store::open(&dir.path().join("t.db")).await?;
     let mut tx = store.begin().await?;
-    Store::append_audit(
-        &mut tx,
-        None,
-        &trainmaster::domain::release::AuditActor::System,
-        "test",
-        &serde_json::json!({}),
-    )
-    .await?;
+    Store::append_audit(&mut tx, None, &trainmaster::domain::release::AuditActor::System, "test", &serde_json::json!({})).await?;
     tx.commit().await?;
     let update = sqlx::query("UPDATE audit SET action = 'forged'").execute(store.pool()).await;
     let delete = sqlx::query("DELETE FROM audit").execute(store.pool()).await;

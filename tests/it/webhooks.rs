@@ -15,27 +15,52 @@ async fn a_webhook_that_answers_500_then_times_out_fails_the_release_with_the_re
     let retry = h.sandbox.wait_for_message(CHANNEL_ID, "try 2 is scheduled").await?;
     assert!(retry.content().contains("HTTP 500"), "{}", retry.content());
     let failed = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
-    assert!(
-        failed.content().contains("`branch-cut` failed after 2 tries: no answer within 1s"),
-        "{}",
-        failed.content()
-    );
+    assert!(failed.content().contains("`branch-cut` failed after 2 tries: no answer within 1s"), "{}", failed.content());
 
-    let keys: Vec<_> = h
-        .receiver
-        .calls()
-        .into_iter()
-        .map(|c| c.idempotency_key.unwrap_or_default())
-        .collect();
+    let keys: Vec<_> = h.receiver.calls().into_iter().map(|c| c.idempotency_key.unwrap_or_default()).collect();
     assert_eq!(keys, [format!("{id}/branch-cut/1"), format!("{id}/branch-cut/2")]);
     let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
     assert_eq!(status.field("Status").as_deref(), Some("Failed"));
-    assert!(
-        status.text().contains("`branch-cut` Failed — no answer within 1s"),
-        "{}",
-        status.text()
-    );
+    assert!(status.text().contains("`branch-cut` Failed — no answer within 1s"), "{}", status.text());
     let trail = actions(&h.audit(&id).await?);
     assert!(trail.contains(&"activity_retry_scheduled".to_string()), "{trail:?}");
+    h.finish().await
+}
+
+#[tokio::test]
+async fn a_503_with_retry_after_waits_as_long_as_the_receiver_asks() -> TestResult {
+    let h = Harness::start().await?;
+    h.receiver.script(&[Answer::RetryAfter(503, 2)]);
+    let id = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    let trail = h.audit(&id).await?;
+    let retry = trail.iter().find(|r| r.action == "activity_retry_scheduled");
+    assert_eq!(retry.map(|r| r.detail["delay_secs"].clone()), Some(serde_json::json!(2)), "the backoff is 1s; Retry-After asked for 2s");
+    assert_eq!(h.receiver.calls().len(), 2);
+    h.finish().await
+}
+
+#[tokio::test]
+async fn signed_calls_verify_with_an_independent_implementation_of_the_scheme() -> TestResult {
+    let (_secret_dir, secret_path) = secret_file()?;
+    let receiver = trainmaster::sandbox::receiver::WebhookReceiver::start().await?;
+    let process =
+        shop_process(&receiver).replacen("          url: \"", &format!("          secret: \"file:{secret_path}\"\n          url: \""), 1);
+    let h = Harness::start_with(receiver, &process).await?;
+    let id = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    let call = h.receiver.wait_for_calls(1).await?.remove(0);
+    let webhook_id = call.headers.get("webhook-id").cloned().unwrap_or_default();
+    let timestamp: i64 = call.headers.get("webhook-timestamp").and_then(|t| t.parse().ok()).unwrap_or_default();
+    assert_eq!(webhook_id, format!("{id}/branch-cut/1"), "webhook-id is the idempotency key");
+    assert!((now() - timestamp).abs() < 60);
+    let expected = independent_signature(TRIGGER_SECRET, &webhook_id, timestamp, &call.raw_body);
+    assert_eq!(call.headers.get("webhook-signature"), Some(&expected));
+    // The secret itself never leaves: not in the body, not in the audit trail.
+    let secret_text = TRIGGER_SECRET.trim_start_matches("whsec_");
+    assert!(!String::from_utf8_lossy(&call.raw_body).contains(secret_text));
+    let trail = h.audit(&id).await?;
+    assert!(trail.iter().all(|r| !r.detail.to_string().contains(secret_text)));
     h.finish().await
 }

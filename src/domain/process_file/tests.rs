@@ -18,10 +18,7 @@ fn the_example_process_loads() {
 
 #[test]
 fn an_unknown_key_is_reported_with_its_place_and_a_suggestion() {
-    let src = GOOD.replace(
-        "    activities:\n      - id: qa-approval",
-        "    activites:\n      - id: qa-approval",
-    );
+    let src = GOOD.replace("    activities:\n      - id: qa-approval", "    activites:\n      - id: qa-approval");
     let e = errors(&src);
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].message.contains("activites"), "{}", e[0]);
@@ -67,15 +64,7 @@ fn every_semantic_problem_is_reported_at_once() {
 
 #[test]
 fn garbage_never_panics() {
-    for src in [
-        "",
-        ":",
-        "- - -",
-        "name: [",
-        "\u{0}\u{1}",
-        "phases: 5",
-        "name: x\nnotices: {channel: 0}\nphases: []",
-    ] {
+    for src in ["", ":", "- - -", "name: [", "\u{0}\u{1}", "phases: 5", "name: x\nnotices: {channel: 0}\nphases: []"] {
         assert!(parse("p.yaml", src).is_err(), "{src:?}");
     }
 }

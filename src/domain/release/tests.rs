@@ -47,14 +47,14 @@ fn starting_a_release_calls_the_first_webhook_with_its_rendered_body() {
 fn a_whole_release_runs_to_success() {
     let mut r = draft();
     let _ = r.start(&actor(1, &[]));
-    let fx = r.webhook_result("branch-cut", 1, CallOutcome::Success).unwrap_or_default();
+    let fx = r.webhook_result("branch-cut", 1, CallOutcome::success()).unwrap_or_default();
     assert!(fx.iter().any(|e| matches!(e, Effect::Notify(Notice::ApprovalRequested { .. }))));
     assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold));
     let approved = r.approve(&actor(2, &["QA"]), "qa-approval");
     assert!(matches!(approved, Ok((Progress { approvals: 1, min: 1 }, _))));
     let c = calls(&approved.map(|(_, fx)| fx).unwrap_or_default());
     assert_eq!(c[0].payload["body"]["target"], "prod-eu");
-    let _ = r.webhook_result("deploy", 1, CallOutcome::Success);
+    let _ = r.webhook_result("deploy", 1, CallOutcome::success());
     assert_eq!(r.status, ReleaseStatus::Success);
 }
 
@@ -62,21 +62,11 @@ fn a_whole_release_runs_to_success() {
 fn a_failed_try_is_retried_with_backoff_then_fails_the_release() {
     let mut r = draft();
     let _ = r.start(&actor(1, &[]));
-    let fx = r
-        .webhook_result("branch-cut", 1, CallOutcome::Failure("HTTP 500".into()))
-        .unwrap_or_default();
-    assert_eq!(
-        calls(&fx).iter().map(|c| (c.attempt, c.delay_secs)).collect::<Vec<_>>(),
-        vec![(2, 10)]
-    );
-    let fx = r
-        .webhook_result("branch-cut", 2, CallOutcome::Failure("HTTP 500".into()))
-        .unwrap_or_default();
-    assert_eq!(
-        calls(&fx).iter().map(|c| (c.attempt, c.delay_secs)).collect::<Vec<_>>(),
-        vec![(3, 20)]
-    );
-    let _ = r.webhook_result("branch-cut", 3, CallOutcome::Failure("timed out".into()));
+    let fx = r.webhook_result("branch-cut", 1, CallOutcome::failure("HTTP 500")).unwrap_or_default();
+    assert_eq!(calls(&fx).iter().map(|c| (c.attempt, c.delay_secs)).collect::<Vec<_>>(), vec![(2, 10)]);
+    let fx = r.webhook_result("branch-cut", 2, CallOutcome::failure("HTTP 500")).unwrap_or_default();
+    assert_eq!(calls(&fx).iter().map(|c| (c.attempt, c.delay_secs)).collect::<Vec<_>>(), vec![(3, 20)]);
+    let _ = r.webhook_result("branch-cut", 3, CallOutcome::failure("timed out"));
     assert_eq!(r.status, ReleaseStatus::Failed);
     assert!(r.reason.as_deref().is_some_and(|s| s.contains("timed out")));
 }
@@ -85,9 +75,9 @@ fn a_failed_try_is_retried_with_backoff_then_fails_the_release() {
 fn a_result_for_an_old_try_changes_nothing() {
     let mut r = draft();
     let _ = r.start(&actor(1, &[]));
-    let _ = r.webhook_result("branch-cut", 1, CallOutcome::Failure("HTTP 500".into()));
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::failure("HTTP 500"));
     let before = r.clone();
-    let late = r.webhook_result("branch-cut", 1, CallOutcome::Success);
+    let late = r.webhook_result("branch-cut", 1, CallOutcome::success());
     assert!(matches!(late, Err(CommandError::Stale { got: 1, current: 2, .. })));
     assert_eq!(r, before);
 }
@@ -96,19 +86,10 @@ fn a_result_for_an_old_try_changes_nothing() {
 fn approvals_refuse_the_creator_outsiders_and_second_clicks() {
     let mut r = draft();
     let _ = r.start(&actor(9, &["QA"]));
-    let _ = r.webhook_result("branch-cut", 1, CallOutcome::Success);
-    assert!(matches!(
-        r.approve(&actor(1, &["QA"]), "qa-approval"),
-        Err(CommandError::Refused(Refusal::OwnRelease))
-    ));
-    assert!(matches!(
-        r.approve(&actor(9, &["QA"]), "qa-approval"),
-        Err(CommandError::Refused(Refusal::OwnRelease))
-    ));
-    assert!(matches!(
-        r.approve(&actor(3, &["Developers"]), "qa-approval"),
-        Err(CommandError::Refused(Refusal::NotAnApprover { .. }))
-    ));
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::success());
+    assert!(matches!(r.approve(&actor(1, &["QA"]), "qa-approval"), Err(CommandError::Refused(Refusal::OwnRelease))));
+    assert!(matches!(r.approve(&actor(9, &["QA"]), "qa-approval"), Err(CommandError::Refused(Refusal::OwnRelease))));
+    assert!(matches!(r.approve(&actor(3, &["Developers"]), "qa-approval"), Err(CommandError::Refused(Refusal::NotAnApprover { .. }))));
     assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold));
 }
 
@@ -119,13 +100,10 @@ fn a_second_approval_by_the_same_person_counts_once() {
         spec.min = 2;
     }
     let _ = r.start(&actor(1, &[]));
-    let _ = r.webhook_result("branch-cut", 1, CallOutcome::Success);
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::success());
     assert!(r.approve(&actor(2, &["QA"]), "qa-approval").is_ok());
     let again = r.approve(&actor(2, &["QA"]), "qa-approval");
-    assert!(matches!(
-        again,
-        Err(CommandError::Refused(Refusal::AlreadyCounted { approvals: 1, min: 2 }))
-    ));
+    assert!(matches!(again, Err(CommandError::Refused(Refusal::AlreadyCounted { approvals: 1, min: 2 }))));
     assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold));
 }
 
@@ -133,7 +111,7 @@ fn a_second_approval_by_the_same_person_counts_once() {
 fn a_rejection_fails_the_release() {
     let mut r = draft();
     let _ = r.start(&actor(1, &[]));
-    let _ = r.webhook_result("branch-cut", 1, CallOutcome::Success);
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::success());
     assert!(r.reject(&actor(2, &["QA"]), "qa-approval").is_ok());
     assert_eq!(r.status, ReleaseStatus::Failed);
     assert_eq!(r.phases[1].status, StepStatus::Failed);
@@ -144,9 +122,9 @@ fn an_ignored_failure_ends_in_partial_success() {
     let mut r = draft();
     r.process.phases[2].activities[0].on_failure = OnFailure::Ignore;
     let _ = r.start(&actor(1, &[]));
-    let _ = r.webhook_result("branch-cut", 1, CallOutcome::Success);
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::success());
     let _ = r.approve(&actor(2, &["QA"]), "qa-approval");
-    let _ = r.webhook_result("deploy", 1, CallOutcome::Failure("HTTP 503".into()));
+    let _ = r.webhook_result("deploy", 1, CallOutcome::failure("HTTP 503"));
     assert_eq!(r.status, ReleaseStatus::PartialSuccess);
 }
 
@@ -155,4 +133,35 @@ fn only_a_draft_can_start() {
     let mut r = draft();
     let _ = r.start(&actor(1, &[]));
     assert!(matches!(r.start(&actor(1, &[])), Err(CommandError::NotDraft { .. })));
+}
+
+#[test]
+fn a_longer_retry_after_wins_over_the_backoff() {
+    let mut r = draft();
+    let _ = r.start(&actor(1, &[]));
+    let asked = CallOutcome::Failure { reason: "HTTP 429".into(), retry_after_secs: Some(120) };
+    let fx = r.webhook_result("branch-cut", 1, asked).unwrap_or_default();
+    assert_eq!(calls(&fx).iter().map(|c| c.delay_secs).collect::<Vec<_>>(), vec![120]);
+}
+
+#[test]
+fn outputs_of_an_activity_are_readable_by_later_templates() {
+    let mut r = draft();
+    if let ActivityKind::Webhook(hook) = &mut r.process.phases[2].activities[0].kind {
+        hook.body = json!({"artifact": "{{ activities['branch-cut'].outputs.artifact }}"});
+    }
+    let _ = r.start(&actor(1, &[]));
+    let outputs = json!({"artifact": "https://ci/a.tgz"}).as_object().cloned().unwrap_or_default();
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::Success { outputs });
+    let (_, fx) = r.approve(&actor(2, &["QA"]), "qa-approval").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(calls(&fx)[0].payload["body"]["artifact"], "https://ci/a.tgz");
+}
+
+#[test]
+fn an_accepted_callback_webhook_keeps_running() {
+    let mut r = draft();
+    let _ = r.start(&actor(1, &[]));
+    let fx = r.webhook_result("branch-cut", 1, CallOutcome::Accepted).unwrap_or_default();
+    assert_eq!(status_of(&r, "branch-cut"), Some(StepStatus::Running));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Audit { action: "webhook_accepted", .. })));
 }

@@ -1,1 +1,1 @@
-UPDATE activity_runs SET status = ?, attempt = ?, reason = ? WHERE release_id = ? AND activity_id = ?
+UPDATE activity_runs SET status = ?, attempt = ?, reason = ?, outputs_json = ? WHERE release_id = ? AND activity_id = ?

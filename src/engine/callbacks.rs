@@ -1,0 +1,239 @@
+//! Signed inbound requests: asynchronous completion of `completion: callback` webhooks, and
+//! releases triggered from CI. Every refusal is recorded in the audit trail and changes nothing.
+
+use super::{Engine, EngineError, NewRelease};
+use crate::domain::principal::Actor;
+use crate::domain::process::{ActivityKind, ReleaseKind};
+use crate::domain::release::{AuditActor, CallOutcome, CommandError, Release, ReleaseId};
+use crate::domain::UserId;
+use crate::store::{Store, StoreError};
+use crate::webhook::signing::Secret;
+use crate::webhook::{extract_outputs, resolve_secret};
+use serde::Deserialize;
+use serde_json::json;
+
+/// An unguessable callback token: 32 random bytes, hex.
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The Standard Webhooks headers of an inbound request, as received.
+#[derive(Debug, Clone, Default)]
+pub struct SignedHeaders {
+    pub id: Option<String>,
+    pub timestamp: Option<String>,
+    pub signature: Option<String>,
+}
+
+impl SignedHeaders {
+    /// Verifies the request with `secret`; returns its `webhook-id`.
+    fn verify(&self, secret: &Secret, body: &[u8]) -> Result<String, String> {
+        let id = self.id.as_deref().ok_or("the webhook-id header is missing")?;
+        let ts = self.timestamp.as_deref().ok_or("the webhook-timestamp header is missing")?;
+        let sig = self.signature.as_deref().ok_or("the webhook-signature header is missing")?;
+        secret.verify(id, ts, sig, body, chrono::Utc::now().timestamp()).map_err(|e| e.to_string())?;
+        Ok(id.to_string())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallbackError {
+    #[error("unknown callback token")]
+    UnknownToken,
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("webhook-id `{0}` was already used; a replayed callback is refused")]
+    Replayed(String),
+    #[error("{0}")]
+    BadBody(String),
+    #[error("{0}")]
+    NotRunning(String),
+    #[error("the activity's secret cannot be read; the operators have the details in the log")]
+    SecretUnavailable,
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl From<StoreError> for CallbackError {
+    fn from(e: StoreError) -> Self {
+        CallbackError::Engine(e.into())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallbackBody {
+    status: CallbackStatus,
+    #[serde(default)]
+    outputs: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    log_url: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum CallbackStatus {
+    Success,
+    Failure,
+}
+
+/// What CI sends to create (and optionally start) a release.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerRequest {
+    pub guild_id: String,
+    pub process: String,
+    pub name: String,
+    #[serde(default)]
+    pub inputs: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub start: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TriggerError {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl From<StoreError> for TriggerError {
+    fn from(e: StoreError) -> Self {
+        TriggerError::Engine(e.into())
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("the body is not valid: {e}"))
+}
+
+impl Engine {
+    /// Completes a webhook try from its signed callback.
+    pub async fn callback(&self, token: &str, headers: &SignedHeaders, body: &[u8]) -> Result<ReleaseId, CallbackError> {
+        let mut tx = self.store.begin().await?;
+        let Some(target) = Store::callback_target(&mut tx, token).await? else {
+            let detail = json!({"reason": "unknown callback token"});
+            Store::append_audit(&mut tx, None, &AuditActor::System, "callback_refused", &detail).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            return Err(CallbackError::UnknownToken);
+        };
+        let release_id = target.release;
+        let mut release = Store::load_release(&mut tx, release_id).await?.ok_or(EngineError::NotFound(release_id))?;
+        match self.apply_callback(&mut tx, &mut release, &target, headers, body).await {
+            Ok(effects) => {
+                tx.commit().await.map_err(StoreError::from)?;
+                self.wake_for(&effects);
+                Ok(release_id)
+            }
+            Err(e @ CallbackError::Engine(_)) => Err(e),
+            Err(refusal) => {
+                let detail = json!({"activity": target.activity, "attempt": target.attempt, "webhook_id": headers.id, "reason": refusal.to_string()});
+                Store::append_audit(&mut tx, Some(release_id), &AuditActor::System, "callback_refused", &detail).await?;
+                tx.commit().await.map_err(StoreError::from)?;
+                Err(refusal)
+            }
+        }
+    }
+
+    async fn apply_callback(
+        &self,
+        tx: &mut crate::store::Tx,
+        release: &mut Release,
+        target: &crate::store::CallbackTarget,
+        headers: &SignedHeaders,
+        body: &[u8],
+    ) -> Result<Vec<crate::domain::release::Effect>, CallbackError> {
+        let hook = match release.process.activity(&target.activity).map(|a| &a.kind) {
+            Some(ActivityKind::Webhook(hook)) => hook.clone(),
+            _ => return Err(CallbackError::NotRunning(format!("`{}` is not a webhook activity", target.activity))),
+        };
+        let reference = hook.secret.as_ref().ok_or(CallbackError::SecretUnavailable)?;
+        let secret = resolve_secret(reference).map_err(|why| {
+            tracing::error!(reason = %why, "cannot verify a callback");
+            CallbackError::SecretUnavailable
+        })?;
+        let webhook_id = headers.verify(&secret, body).map_err(CallbackError::Unauthorized)?;
+        if !Store::first_sighting(tx, &webhook_id).await? {
+            return Err(CallbackError::Replayed(webhook_id));
+        }
+        let parsed: CallbackBody = parse_json(body).map_err(CallbackError::BadBody)?;
+        let outcome = match parsed.status {
+            CallbackStatus::Success => {
+                let text = serde_json::Value::Object(parsed.outputs.clone()).to_string();
+                let mut outputs = if hook.outputs.is_empty() {
+                    parsed.outputs
+                } else {
+                    extract_outputs(&hook.outputs, &text).map_err(CallbackError::BadBody)?
+                };
+                if let Some(url) = &parsed.log_url {
+                    outputs.insert("log_url".into(), json!(url));
+                }
+                CallOutcome::Success { outputs }
+            }
+            CallbackStatus::Failure => {
+                let mut reason = parsed.reason.unwrap_or_else(|| "the receiver reported a failure".into());
+                if let Some(url) = &parsed.log_url {
+                    reason.push_str(&format!(" (log: {url})"));
+                }
+                CallOutcome::Failure { reason, retry_after_secs: None }
+            }
+        };
+        self.metrics.record_webhook_outcome(&outcome);
+        match release.webhook_result(&target.activity, target.attempt, outcome) {
+            Ok(mut effects) => {
+                self.save(tx, release, &mut effects).await?;
+                Ok(effects)
+            }
+            Err(e @ CommandError::Stale { .. }) => Err(CallbackError::NotRunning(e.to_string())),
+            Err(e) => Err(CallbackError::Engine(e.into())),
+        }
+    }
+
+    /// Creates (and optionally starts) a release from CI. The caller's `webhook-id` makes it
+    /// idempotent: the same id gets the same release back, with `false` for "not new".
+    pub async fn trigger(&self, secret: &Secret, headers: &SignedHeaders, body: &[u8]) -> Result<(Release, bool), TriggerError> {
+        let webhook_id = headers.verify(secret, body).map_err(TriggerError::Unauthorized)?;
+        let request: TriggerRequest = parse_json(body).map_err(TriggerError::Invalid)?;
+        let guild_id: u64 =
+            request.guild_id.parse().map_err(|_| TriggerError::Invalid(format!("guild_id `{}` is not a server id", request.guild_id)))?;
+        let mut tx = self.store.begin().await?;
+        if let Some(existing) = Store::triggered_release(&mut tx, &webhook_id).await? {
+            let release = Store::load_release(&mut tx, existing).await?.ok_or(EngineError::NotFound(existing))?;
+            return Ok((release, false));
+        }
+        let inputs = request
+            .inputs
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => Ok((k.clone(), s.clone())),
+                serde_json::Value::Array(items) => Ok((
+                    k.clone(),
+                    items.iter().map(|i| i.as_str().map(String::from).unwrap_or_else(|| i.to_string())).collect::<Vec<_>>().join(","),
+                )),
+                serde_json::Value::Number(_) | serde_json::Value::Bool(_) => Ok((k.clone(), v.to_string())),
+                _ => Err(TriggerError::Invalid(format!("input `{k}` must be a string, number, boolean or list"))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let actor = Actor { user: UserId(0), display_name: format!("CI ({webhook_id})"), roles: vec![] };
+        let mut release = self.draft(&actor, NewRelease { guild_id, process: request.process, name: request.name, inputs })?;
+        if let Some(kind) = &request.kind {
+            release.process.kind = ReleaseKind::parse(kind)
+                .ok_or_else(|| TriggerError::Invalid(format!("kind `{kind}` is not one of {}", ReleaseKind::NAMES.join(", "))))?;
+        }
+        Self::insert_draft(&mut tx, &actor, &mut release).await?;
+        Store::insert_trigger(&mut tx, &webhook_id, release.id).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        if request.start {
+            release = self.start_release(guild_id, &actor, release.id).await?;
+        }
+        Ok((release, true))
+    }
+}

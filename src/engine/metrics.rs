@@ -1,0 +1,85 @@
+//! In-process counters and histograms for /metrics (Prometheus text format). Database-backed
+//! gauges (releases by status, outbox depth) are read at scrape time by the HTTP layer.
+
+use crate::domain::release::CallOutcome;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+const BOUNDS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+#[derive(Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; 12],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        for (bound, bucket) in BOUNDS.iter().zip(&self.buckets) {
+            if secs <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (bound, bucket) in BOUNDS.iter().zip(&self.buckets) {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", bucket.load(Ordering::Relaxed));
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum {}", self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6);
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    webhook_success: AtomicU64,
+    webhook_accepted: AtomicU64,
+    webhook_failure: AtomicU64,
+    pub webhook_call_seconds: Histogram,
+    pub interaction_seconds: Histogram,
+}
+
+impl Metrics {
+    pub fn record_webhook_outcome(&self, outcome: &CallOutcome) {
+        let counter = match outcome {
+            CallOutcome::Success { .. } => &self.webhook_success,
+            CallOutcome::Accepted => &self.webhook_accepted,
+            CallOutcome::Failure { .. } => &self.webhook_failure,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus exposition, with the gauges read from the database.
+    pub fn render(&self, releases_by_status: &[(String, i64)], outbox_depth: &[(String, i64)]) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP trainmaster_releases Releases by status.\n# TYPE trainmaster_releases gauge\n");
+        for (status, n) in releases_by_status {
+            let _ = writeln!(out, "trainmaster_releases{{status=\"{status}\"}} {n}");
+        }
+        out.push_str("# HELP trainmaster_outbox_depth Side effects not yet delivered, by topic.\n# TYPE trainmaster_outbox_depth gauge\n");
+        for topic in ["webhook", "chat"] {
+            let n = outbox_depth.iter().find(|(t, _)| t == topic).map(|(_, n)| *n).unwrap_or(0);
+            let _ = writeln!(out, "trainmaster_outbox_depth{{topic=\"{topic}\"}} {n}");
+        }
+        out.push_str(
+            "# HELP trainmaster_webhook_attempts_total Webhook tries by outcome.\n# TYPE trainmaster_webhook_attempts_total counter\n",
+        );
+        for (outcome, counter) in
+            [("success", &self.webhook_success), ("accepted", &self.webhook_accepted), ("failure", &self.webhook_failure)]
+        {
+            let _ = writeln!(out, "trainmaster_webhook_attempts_total{{outcome=\"{outcome}\"}} {}", counter.load(Ordering::Relaxed));
+        }
+        self.webhook_call_seconds.render(&mut out, "trainmaster_webhook_call_duration_seconds", "Duration of one webhook try.");
+        self.interaction_seconds.render(&mut out, "trainmaster_interaction_seconds", "From receiving a command or click to answering it.");
+        out
+    }
+}

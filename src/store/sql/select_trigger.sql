@@ -1,0 +1,1 @@
+SELECT release_id FROM trigger_requests WHERE webhook_id = ?
