@@ -130,9 +130,23 @@ impl From<&Actor> for AuditActor {
 /// What the engine must persist and deliver after a transition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    Audit { actor: AuditActor, action: &'static str, detail: serde_json::Value },
+    Audit {
+        actor: AuditActor,
+        action: &'static str,
+        detail: serde_json::Value,
+    },
     Notify(Notice),
     CallWebhook(WebhookCall),
+    /// A timer: when it fires and try `attempt` of `activity` is still waiting for its callback,
+    /// the try fails for want of one.
+    CallbackDeadline(CallbackDeadline),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackDeadline {
+    pub activity: String,
+    pub attempt: u32,
+    pub after_secs: u64,
 }
 
 /// A message for the process's notices channel, Discord-free; `discord::render` words it.
@@ -305,11 +319,13 @@ impl Release {
                 fx.push(finished_audit(activity, StepStatus::Success, attempt, None));
             }
             CallOutcome::Accepted => {
+                let after_secs = spec.timeout.as_duration().as_secs();
                 fx.push(Effect::Audit {
                     actor: AuditActor::System,
                     action: "webhook_accepted",
-                    detail: json!({"activity": activity, "attempt": attempt}),
+                    detail: json!({"activity": activity, "attempt": attempt, "callback_within_secs": after_secs}),
                 });
+                fx.push(Effect::CallbackDeadline(CallbackDeadline { activity: activity.into(), attempt, after_secs }));
                 return Ok(fx);
             }
             CallOutcome::Failure { reason, retry_after_secs } if attempt < spec.retry.attempts => {
@@ -342,6 +358,17 @@ impl Release {
         }
         self.advance(&mut fx);
         Ok(fx)
+    }
+
+    /// The callback deadline of a try has passed. If that try is still waiting, it fails (and may
+    /// be retried); if it already ended, nothing happens and `None` says so.
+    pub fn callback_deadline_passed(&mut self, activity: &str, attempt: u32) -> Option<Vec<Effect>> {
+        let waiting = self.activity(activity).is_some_and(|a| a.status == StepStatus::Running && a.attempt == attempt);
+        if !waiting || self.status != ReleaseStatus::Running {
+            return None;
+        }
+        let after = self.process.activity(activity).map(|a| a.timeout.to_string()).unwrap_or_default();
+        self.webhook_result(activity, attempt, CallOutcome::failure(format!("no callback within {after}"))).ok()
     }
 
     /// Counts an approval by `actor`; when `min` are in, the release goes on.

@@ -13,7 +13,7 @@ use crate::domain::inputs::{self, InputError};
 use crate::domain::principal::Actor;
 use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
-use crate::domain::release::{AuditActor, CallOutcome, CommandError, Effect, Progress, Release, ReleaseId, WebhookCall};
+use crate::domain::release::{AuditActor, CallOutcome, CallbackDeadline, CommandError, Effect, Progress, Release, ReleaseId, WebhookCall};
 use crate::store::{OutboxItem, Store, StoreError, Topic, Tx};
 use serde_json::json;
 use std::sync::Arc;
@@ -243,6 +243,26 @@ impl Engine {
             }
             Err(e) => return Err(e.into()),
         }
+        Ok(())
+    }
+
+    /// A callback deadline came due: fails the try if it is still waiting, else just completes.
+    pub async fn callback_deadline(&self, item: &OutboxItem, deadline: &CallbackDeadline) -> Result<(), EngineError> {
+        let Some(id) = item.release_id else { return Ok(()) };
+        let mut tx = self.store.begin().await?;
+        if !Store::complete_outbox(&mut tx, item).await? {
+            return Ok(());
+        }
+        let mut release = Store::load_release(&mut tx, id).await?.ok_or(EngineError::NotFound(id))?;
+        let effects = match release.callback_deadline_passed(&deadline.activity, deadline.attempt) {
+            Some(mut effects) => {
+                self.save(&mut tx, &release, &mut effects).await?;
+                effects
+            }
+            None => vec![],
+        };
+        tx.commit().await.map_err(StoreError::from)?;
+        self.wake_for(&effects);
         Ok(())
     }
 

@@ -4,8 +4,7 @@
 //! a restarted worker finds every due row again.
 
 use super::Engine;
-use crate::domain::release::WebhookCall;
-use crate::store::{Store, Topic};
+use crate::store::{Store, Topic, WebhookWork};
 use crate::webhook::WebhookClient;
 use std::future::Future;
 use std::sync::Arc;
@@ -79,8 +78,12 @@ impl WebhookWorker {
         let Some(item) = self.engine.store().claim_outbox(Topic::Webhook, Duration::from_secs(3_700)).await? else {
             return Ok(false);
         };
-        let call: WebhookCall = match serde_json::from_value(item.payload.clone()) {
-            Ok(call) => call,
+        let call = match serde_json::from_value(item.payload.clone()) {
+            Ok(WebhookWork::Call(call)) => call,
+            Ok(WebhookWork::Deadline(deadline)) => {
+                self.engine.callback_deadline(&item, &deadline).await?;
+                return Ok(true);
+            }
             Err(e) => {
                 // Only a schema change without a migration can cause this; retrying cannot help.
                 tracing::error!(key = %item.key, error = %e, "unreadable webhook row; it is set aside");

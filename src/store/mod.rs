@@ -6,7 +6,7 @@ mod outbox;
 mod releases;
 
 pub use hooks::CallbackTarget;
-pub use outbox::{ChatMessage, OutboxItem, Topic};
+pub use outbox::{ChatMessage, OutboxItem, Topic, WebhookWork};
 pub use releases::AuditRow;
 
 use anyhow::Context;

@@ -2,7 +2,7 @@
 //! once by workers that claim rows under a lease and complete them fenced by their claim number.
 
 use super::{now_ms, Store, StoreError, Tx};
-use crate::domain::release::{Notice, Release, ReleaseId, WebhookCall};
+use crate::domain::release::{CallbackDeadline, Notice, Release, ReleaseId, WebhookCall};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::time::Duration;
@@ -20,6 +20,14 @@ impl Topic {
             Topic::Chat => "chat",
         }
     }
+}
+
+/// A row of the webhook topic: a try to send, or a callback deadline to check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookWork {
+    Call(WebhookCall),
+    Deadline(CallbackDeadline),
 }
 
 /// A chat message to post: a notice about a release, for its notices channel.
@@ -63,7 +71,15 @@ pub(super) async fn enqueue_chat(tx: &mut Tx, release: &Release, notice: &Notice
 pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &WebhookCall) -> Result<(), StoreError> {
     let key = WebhookCall::idempotency_key(release, &call.activity, call.attempt);
     let due = now_ms() + (call.delay_secs as i64) * 1_000;
-    let payload = serde_json::to_value(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let payload = serde_json::to_value(WebhookWork::Call(call.clone())).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    insert(tx, Topic::Webhook, &key, release, &payload, due).await
+}
+
+/// Callback deadlines ride the webhook topic: the webhook worker owns everything about a try.
+pub(super) async fn enqueue_deadline(tx: &mut Tx, release: ReleaseId, deadline: &CallbackDeadline) -> Result<(), StoreError> {
+    let key = format!("{}/deadline", WebhookCall::idempotency_key(release, &deadline.activity, deadline.attempt));
+    let due = now_ms() + (deadline.after_secs as i64) * 1_000;
+    let payload = serde_json::to_value(WebhookWork::Deadline(deadline.clone())).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     insert(tx, Topic::Webhook, &key, release, &payload, due).await
 }
 

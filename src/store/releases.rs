@@ -182,6 +182,7 @@ impl super::Store {
                 Effect::Audit { actor, action, detail } => Self::append_audit(tx, Some(release.id), actor, action, detail).await?,
                 Effect::Notify(notice) => outbox::enqueue_chat(tx, release, notice).await?,
                 Effect::CallWebhook(call) => outbox::enqueue_webhook(tx, release.id, call).await?,
+                Effect::CallbackDeadline(deadline) => outbox::enqueue_deadline(tx, release.id, deadline).await?,
             }
         }
         Ok(())

@@ -200,9 +200,10 @@ pub fn secret_file() -> anyhow::Result<(tempfile::TempDir, String)> {
     Ok((dir, path.display().to_string()))
 }
 
-/// The `shop` process with `branch-cut` signed by `secret_path` and completed by callback.
-pub fn callback_process(receiver: &WebhookReceiver, secret_path: &str) -> String {
-    shop_process(receiver).replacen(
+/// The `shop` process with `branch-cut` signed by `secret_path` and completed by a callback
+/// that must come within `timeout`.
+pub fn callback_process(receiver: &WebhookReceiver, secret_path: &str, timeout: &str) -> String {
+    shop_process(receiver).replace("timeout: 1s", &format!("timeout: {timeout}")).replacen(
         "          url: \"",
         &format!("          secret: \"file:{secret_path}\"\n          completion: callback\n          url: \""),
         1,

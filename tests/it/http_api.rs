@@ -9,7 +9,7 @@ use trainmaster::sandbox::CHANNEL_ID;
 async fn a_callback_webhook_completes_only_when_the_receiver_calls_back_signed() -> TestResult {
     let (_secret_dir, secret_path) = secret_file()?;
     let receiver = WebhookReceiver::start().await?;
-    let process = callback_process(&receiver, &secret_path);
+    let process = callback_process(&receiver, &secret_path, "5m");
     let h = Harness::start_with(receiver, &process).await?;
     let id = h.create(VALID_INPUTS).await?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
@@ -134,5 +134,20 @@ async fn health_readiness_and_metrics_after_a_release() -> TestResult {
     }
     let interactions = text.lines().find(|l| l.starts_with("trainmaster_interaction_seconds_count")).unwrap_or_default();
     assert!(interactions.ends_with(" 4"), "two commands and two clicks: {interactions}");
+    h.finish().await
+}
+
+#[tokio::test]
+async fn a_callback_that_never_comes_fails_the_try_at_its_deadline() -> TestResult {
+    let (_secret_dir, secret_path) = secret_file()?;
+    let receiver = WebhookReceiver::start().await?;
+    let process = callback_process(&receiver, &secret_path, "1s");
+    let h = Harness::start_with(receiver, &process).await?;
+    let id = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    let failed = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    assert!(failed.content().contains("`branch-cut` failed after 2 tries: no callback within 1s"), "{}", failed.content());
+    let keys: Vec<_> = h.receiver.calls().into_iter().map(|c| c.idempotency_key.unwrap_or_default()).collect();
+    assert_eq!(keys, [format!("{id}/branch-cut/1"), format!("{id}/branch-cut/2")]);
     h.finish().await
 }

@@ -64,3 +64,19 @@ async fn signed_calls_verify_with_an_independent_implementation_of_the_scheme() 
     assert!(trail.iter().all(|r| !r.detail.to_string().contains(secret_text)));
     h.finish().await
 }
+
+#[tokio::test]
+async fn outputs_mapped_from_a_response_feed_a_later_webhook() -> TestResult {
+    let receiver = trainmaster::sandbox::receiver::WebhookReceiver::start().await?;
+    receiver.script(&[Answer::Json(serde_json::json!({"artifact": {"url": "https://ci.example.com/a-1.4.0.tgz"}}))]);
+    let process = shop_process(&receiver)
+        .replacen("          url: \"", "          outputs: { artifact_url: artifact.url }\n          url: \"", 1)
+        .replace("target: \"{{ inputs.environment }}\"", "target: \"{{ inputs.environment }}\", artifact: \"{{ activities['branch-cut'].outputs.artifact_url }}\"");
+    let h = Harness::start_with(receiver, &process).await?;
+    let (_, approval) = h.start_until_approval().await?;
+    h.sandbox.click_label(&bob(), &approval, "Approve").await?;
+    h.sandbox.click_label(&carol(), &approval, "Approve").await?;
+    let calls = h.receiver.wait_for_calls(2).await?;
+    assert_eq!(calls[1].body["body"], serde_json::json!({"target": "prod", "artifact": "https://ci.example.com/a-1.4.0.tgz"}));
+    h.finish().await
+}

@@ -164,4 +164,18 @@ fn an_accepted_callback_webhook_keeps_running() {
     let fx = r.webhook_result("branch-cut", 1, CallOutcome::Accepted).unwrap_or_default();
     assert_eq!(status_of(&r, "branch-cut"), Some(StepStatus::Running));
     assert!(fx.iter().any(|e| matches!(e, Effect::Audit { action: "webhook_accepted", .. })));
+    let deadline = CallbackDeadline { activity: "branch-cut".into(), attempt: 1, after_secs: 1_800 };
+    assert!(fx.contains(&Effect::CallbackDeadline(deadline)));
+}
+
+#[test]
+fn a_missed_callback_deadline_fails_the_try_and_a_met_one_changes_nothing() {
+    let mut r = draft();
+    let _ = r.start(&actor(1, &[]));
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::Accepted);
+    let fx = r.callback_deadline_passed("branch-cut", 1).unwrap_or_default();
+    assert_eq!(calls(&fx).iter().map(|c| c.attempt).collect::<Vec<_>>(), vec![2], "retried");
+    let _ = r.webhook_result("branch-cut", 2, CallOutcome::success());
+    assert_eq!(r.callback_deadline_passed("branch-cut", 2), None);
+    assert_eq!(status_of(&r, "branch-cut"), Some(StepStatus::Success));
 }
