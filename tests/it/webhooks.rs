@@ -71,7 +71,10 @@ async fn outputs_mapped_from_a_response_feed_a_later_webhook() -> TestResult {
     receiver.script(&[Answer::Json(serde_json::json!({"artifact": {"url": "https://ci.example.com/a-1.4.0.tgz"}}))]);
     let process = shop_process(&receiver)
         .replacen("          url: \"", "          outputs: { artifact_url: artifact.url }\n          url: \"", 1)
-        .replace("target: \"{{ inputs.environment }}\"", "target: \"{{ inputs.environment }}\", artifact: \"{{ activities['branch-cut'].outputs.artifact_url }}\"");
+        .replace(
+            "target: \"{{ inputs.environment }}\"",
+            "target: \"{{ inputs.environment }}\", artifact: \"{{ activities['branch-cut'].outputs.artifact_url }}\"",
+        );
     let h = Harness::start_with(receiver, &process).await?;
     let (_, approval) = h.start_until_approval().await?;
     h.sandbox.click_label(&bob(), &approval, "Approve").await?;

@@ -68,3 +68,25 @@ fn garbage_never_panics() {
         assert!(parse("p.yaml", src).is_err(), "{src:?}");
     }
 }
+
+#[test]
+fn webhook_options_are_checked() {
+    let cases = [
+        ("secret: \"whsec_abc\"", "not a secret reference"),
+        ("method: FETCH", "unknown method `FETCH`"),
+        ("completion: callback", "needs a `secret`"),
+        ("outputs: { url: \"a..b\" }", "not a path into the response"),
+        ("completion: later", "unknown completion `later`"),
+    ];
+    let src = GOOD.replace(
+        "        webhook:\n          url: \"https://cd.example.com/deploy\"",
+        "        webhook:\n          url: \"https://cd.example.com/deploy\"\n  EXTRA",
+    );
+    for (extra, expected) in cases {
+        let file = src.replace("  EXTRA", &format!("          {extra}"));
+        let e = errors(&file);
+        assert!(e.iter().any(|d| d.message.contains(expected)), "{extra}: {e:?}");
+    }
+    let ok = src.replace("  EXTRA", "          secret: \"env:CD_SECRET\"\n          completion: callback\n          method: put\n          outputs: { url: artifact.url }");
+    assert!(parse("p.yaml", &ok).is_ok(), "{:?}", errors(&ok));
+}
