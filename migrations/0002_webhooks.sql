@@ -1,6 +1,9 @@
 -- Webhook outputs, callback completion, inbound replay protection and CI triggers.
 
 ALTER TABLE activity_runs ADD COLUMN outputs_json TEXT NOT NULL DEFAULT '{}';
+-- When an activity first left NotStarted and when it ended (unix ms), for activity durations.
+ALTER TABLE activity_runs ADD COLUMN started_at INTEGER;
+ALTER TABLE activity_runs ADD COLUMN finished_at INTEGER;
 
 -- One unguessable token per webhook try with `completion: callback`; it names the try.
 CREATE TABLE callback_tokens (

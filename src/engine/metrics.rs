@@ -2,6 +2,7 @@
 //! gauges (releases by status, outbox depth) are read at scrape time by the HTTP layer.
 
 use crate::domain::release::CallOutcome;
+use crate::store::ActivityDurations;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -59,8 +60,21 @@ impl Metrics {
     }
 
     /// The Prometheus exposition, with the gauges read from the database.
-    pub fn render(&self, releases_by_status: &[(String, i64)], outbox_depth: &[(String, i64)]) -> String {
+    pub fn render(&self, releases_by_status: &[(String, i64)], outbox_depth: &[(String, i64)], activities: &ActivityDurations) -> String {
         let mut out = String::new();
+        let name = "trainmaster_activity_duration_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} From an activity's start to its end, retries and waiting for people included.\n# TYPE {name} histogram"
+        );
+        for (bound, n) in &activities.buckets {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{le=\"+Inf\"}} {}\n{name}_sum {}\n{name}_count {}",
+            activities.count, activities.sum_secs, activities.count
+        );
         out.push_str("# HELP trainmaster_releases Releases by status.\n# TYPE trainmaster_releases gauge\n");
         for (status, n) in releases_by_status {
             let _ = writeln!(out, "trainmaster_releases{{status=\"{status}\"}} {n}");

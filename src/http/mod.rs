@@ -62,14 +62,15 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 
 async fn metrics(State(state): State<HttpState>) -> Response {
     let store = state.engine.store();
-    let (releases, outbox) = match (store.releases_by_status().await, store.outbox_depth().await) {
-        (Ok(r), Ok(o)) => (r, o),
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::error!(error = %e, "metrics cannot read the database");
-            return error(StatusCode::SERVICE_UNAVAILABLE, "the database cannot be read");
-        }
-    };
-    let text = state.engine.metrics.render(&releases, &outbox);
+    let (releases, outbox, activities) =
+        match (store.releases_by_status().await, store.outbox_depth().await, store.activity_durations().await) {
+            (Ok(r), Ok(o), Ok(a)) => (r, o, a),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                tracing::error!(error = %e, "metrics cannot read the database");
+                return error(StatusCode::SERVICE_UNAVAILABLE, "the database cannot be read");
+            }
+        };
+    let text = state.engine.metrics.render(&releases, &outbox, &activities);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

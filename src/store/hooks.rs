@@ -6,6 +6,15 @@ use crate::domain::release::ReleaseId;
 use chrono::Utc;
 use sqlx::Row;
 
+/// A histogram of finished activities' durations, read from the database.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActivityDurations {
+    /// (upper bound in seconds, activities at or under it)
+    pub buckets: Vec<(u64, i64)>,
+    pub sum_secs: f64,
+    pub count: i64,
+}
+
 /// The webhook try a callback token names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackTarget {
@@ -80,6 +89,26 @@ impl Store {
     pub async fn outbox_depth(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query(include_str!("sql/outbox_depth.sql")).fetch_all(self.pool()).await?;
         rows.iter().map(|r| Ok((r.try_get("topic")?, r.try_get("n")?))).collect()
+    }
+
+    /// Finished activities' durations as (bucket upper bounds in seconds with cumulative counts,
+    /// sum in seconds, count), for /metrics.
+    pub async fn activity_durations(&self) -> Result<ActivityDurations, StoreError> {
+        let row = sqlx::query(include_str!("sql/activity_duration_buckets.sql")).fetch_one(self.pool()).await?;
+        let mut buckets = vec![];
+        for (bound, column) in [
+            (1, "le_1"),
+            (10, "le_10"),
+            (60, "le_60"),
+            (300, "le_300"),
+            (900, "le_900"),
+            (3600, "le_3600"),
+            (14400, "le_14400"),
+            (86400, "le_86400"),
+        ] {
+            buckets.push((bound, row.try_get::<i64, _>(column)?));
+        }
+        Ok(ActivityDurations { buckets, sum_secs: row.try_get("sum_secs")?, count: row.try_get("n")? })
     }
 
     /// Whether the database answers, for /readyz.

@@ -5,7 +5,7 @@ mod hooks;
 mod outbox;
 mod releases;
 
-pub use hooks::CallbackTarget;
+pub use hooks::{ActivityDurations, CallbackTarget};
 pub use outbox::{ChatMessage, OutboxItem, Topic, WebhookWork};
 pub use releases::AuditRow;
 

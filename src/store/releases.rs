@@ -157,6 +157,7 @@ impl super::Store {
                     .bind(serde_json::Value::Object(activity.outputs.clone()).to_string())
                     .bind(release.id.0)
                     .bind(&activity.id)
+                    .bind(super::now_ms())
                     .execute(&mut **tx)
                     .await?;
                 for d in &activity.decisions {

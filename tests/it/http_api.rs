@@ -127,6 +127,8 @@ async fn health_readiness_and_metrics_after_a_release() -> TestResult {
         "trainmaster_webhook_attempts_total{outcome=\"success\"} 2",
         "trainmaster_webhook_attempts_total{outcome=\"failure\"} 0",
         "trainmaster_webhook_call_duration_seconds_count 2",
+        "trainmaster_activity_duration_seconds_count 3",
+        "trainmaster_activity_duration_seconds_bucket{le=\"86400\"} 3",
         "trainmaster_outbox_depth{topic=\"webhook\"} 0",
         "# TYPE trainmaster_interaction_seconds histogram",
     ] {
