@@ -15,6 +15,10 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+/// Webhook tries delivered at once. Claims are atomic, so workers never share a row; a release
+/// has at most one try in flight, so this is parallelism across releases.
+pub const WEBHOOK_WORKERS: usize = 8;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub bot: BotConfig,
@@ -98,6 +102,8 @@ impl Application {
     /// connection ends.
     pub async fn run_until_stopped(mut self, mut shutdown: Shutdown) -> anyhow::Result<()> {
         let webhooks = WebhookWorker::new(self.engine.clone(), WebhookClient::new(self.webhook_policy.clone())?);
+        let more_webhook_workers: Vec<_> =
+            (1..WEBHOOK_WORKERS).map(|_| tokio::spawn(webhooks.clone().run_until_stopped(shutdown.clone()))).collect();
         let notifier = Notifier::new(self.engine.clone(), self.client.http.clone());
         let mut http_shutdown = shutdown.clone();
         let server =
@@ -119,7 +125,7 @@ impl Application {
         shards.shutdown_all().await;
         // Workers see the same shutdown; one stuck in a call is cut off. Its outbox row stays
         // claimed until the lease runs out, then is delivered again with the same key.
-        for worker in workers {
+        for worker in workers.into_iter().chain(more_webhook_workers) {
             let abort = worker.abort_handle();
             if tokio::time::timeout(std::time::Duration::from_secs(2), worker).await.is_err() {
                 abort.abort();

@@ -4,6 +4,7 @@
 //! `domain` is pure; `store`, `engine`, `webhook`, `discord` and `sandbox` are adapters around it.
 
 pub mod app;
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod discord;

@@ -25,10 +25,33 @@ enum Command {
     Serve,
     /// Play a release end to end against a built-in Discord sandbox; no token, no network.
     Demo,
+    /// Print performance figures (use a release build): `bench engine` or `bench interactions`.
+    Bench {
+        #[command(subcommand)]
+        which: Bench,
+    },
     /// Validate process files; exits non-zero with file:line:col messages on errors.
     Check {
         /// Directory of process files (default: the configured processes directory).
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// N releases × M webhook activities against a local receiver.
+    Engine {
+        #[arg(long, default_value_t = 1000)]
+        releases: usize,
+        #[arg(long, default_value_t = 10)]
+        activities: usize,
+    },
+    /// `/release status` through the sandbox at a steady rate; acknowledgement latency.
+    Interactions {
+        #[arg(long, default_value_t = 100)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
     },
 }
 
@@ -43,7 +66,7 @@ To try Trainmaster without a token, run: trainmaster demo";
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo prints a transcript; only errors belong beside it.
-    let default_filter = if matches!(cli.command, Command::Demo) { "error" } else { "warn,trainmaster=info" };
+    let default_filter = if matches!(cli.command, Command::Demo | Command::Bench { .. }) { "error" } else { "warn,trainmaster=info" };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()))
         .with_writer(std::io::stderr)
@@ -68,6 +91,22 @@ async fn main() -> ExitCode {
             }
         },
         Command::Serve => serve(config).await,
+        Command::Bench { which } => {
+            let figures = match which {
+                Bench::Engine { releases, activities } => trainmaster::bench::engine(releases, activities).await,
+                Bench::Interactions { rate, seconds } => trainmaster::bench::interactions(rate, seconds).await,
+            };
+            match figures {
+                Ok(text) => {
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("bench failed: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 

@@ -82,6 +82,8 @@ impl Engine {
 
     fn wake_for(&self, effects: &[Effect]) {
         if effects.iter().any(|e| matches!(e, Effect::CallWebhook(_))) {
+            // Wake every idle webhook worker; the stored permit covers one that is busy now.
+            self.webhook_wake.notify_waiters();
             self.webhook_wake.notify_one();
         }
         if effects.iter().any(|e| matches!(e, Effect::Notify(_))) {

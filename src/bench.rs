@@ -1,0 +1,147 @@
+//! `trainmaster bench engine|interactions`: benchmarks as programs that print figures (DESIGN.md
+//! budgets: 1,000 releases × 10 webhook activities in ≤ 15 s and ≤ 250 MB RSS; interactions
+//! acknowledged with p99 ≤ 20 ms at 100/s). Run them on a release build.
+
+use crate::app::{Application, Settings};
+use crate::domain::principal::Actor;
+use crate::domain::release::ReleaseStatus;
+use crate::domain::UserId;
+use crate::engine::{NewRelease, Shutdown};
+use crate::sandbox::receiver::WebhookReceiver;
+use crate::sandbox::{roles, Sandbox, SandboxUser, CHANNEL_ID, TOKEN};
+use crate::webhook::guard::AllowRule;
+use anyhow::{anyhow, Context};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// Peak resident set size of this process, from /proc (Linux).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn process_with_webhooks(receiver: &WebhookReceiver, activities: usize) -> String {
+    let mut text = format!("name: bench\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: work\n    activities:\n");
+    for i in 0..activities {
+        let _ = writeln!(text, "      - id: step-{i}\n        webhook: {{ url: \"{}\", body: {{ n: \"{i}\" }} }}", receiver.url("/hook"));
+    }
+    text
+}
+
+async fn app_on(dir: &std::path::Path, process: &str, sandbox: &Sandbox) -> anyhow::Result<Application> {
+    let processes = dir.join("processes");
+    std::fs::create_dir_all(&processes)?;
+    std::fs::write(processes.join("bench.yaml"), process)?;
+    let mut settings = Settings::local(TOKEN, Some(sandbox.base_url()), dir.join("bench.db"), processes);
+    settings.webhook_allow = vec![AllowRule::Net("127.0.0.1/32".parse()?)];
+    Application::build(&settings).await
+}
+
+/// Runs `releases` releases of `activities` webhook activities each to the end.
+pub async fn engine(releases: usize, activities: usize) -> anyhow::Result<String> {
+    let sandbox = Sandbox::start().await?;
+    let receiver = WebhookReceiver::start().await?;
+    let dir = tempfile::tempdir()?;
+    let app = app_on(dir.path(), &process_with_webhooks(&receiver, activities), &sandbox).await?;
+    let engine = app.engine().clone();
+    let (stop, shutdown) = Shutdown::new();
+    let running = tokio::spawn(app.run_until_stopped(shutdown));
+    sandbox.wait_ready(1).await?;
+
+    let actor = Actor { user: UserId(1), display_name: "bench".into(), roles: vec![] };
+    let started = Instant::now();
+    let mut ids = Vec::with_capacity(releases);
+    for i in 0..releases {
+        let new = NewRelease { guild_id: crate::sandbox::GUILD_ID, process: "bench".into(), name: format!("bench {i}"), inputs: vec![] };
+        let release = engine.create_release(&actor, new).await?;
+        engine.start_release(crate::sandbox::GUILD_ID, &actor, release.id).await?;
+        ids.push(release.id);
+    }
+    let queued = started.elapsed();
+    let expected = releases * activities;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let done = receiver.calls().len();
+        if done >= expected {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(anyhow!("only {done} of {expected} webhook calls after 10 minutes"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The last call's result is recorded just after the receiver answers it.
+    for id in &ids {
+        while !engine.release(crate::sandbox::GUILD_ID, *id).await?.status.is_finished() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let wall = started.elapsed();
+    let succeeded = {
+        let mut n = 0;
+        for id in &ids {
+            n += usize::from(engine.release(crate::sandbox::GUILD_ID, *id).await?.status == ReleaseStatus::Success);
+        }
+        n
+    };
+    let _ = stop.send(true);
+    running.await.context("the bot task failed")??;
+    let mut out = String::new();
+    writeln!(out, "engine: {releases} releases × {activities} webhook activities against a local receiver")?;
+    writeln!(out, "  created and started in {:.2} s", queued.as_secs_f64())?;
+    writeln!(out, "  wall time to the last release's end: {:.2} s", wall.as_secs_f64())?;
+    writeln!(out, "  activities/s: {:.0}", expected as f64 / wall.as_secs_f64())?;
+    writeln!(out, "  per activity: {:.3} ms of wall time", wall.as_secs_f64() * 1e3 / expected as f64)?;
+    writeln!(out, "  releases that ended in Success: {succeeded} of {releases}")?;
+    writeln!(out, "  peak RSS: {:.1} MB", peak_rss_mb().unwrap_or(f64::NAN))?;
+    Ok(out)
+}
+
+/// Sends `/release status` at `rate` per second for `seconds` and reports acknowledgement latency.
+pub async fn interactions(rate: u32, seconds: u32) -> anyhow::Result<String> {
+    let sandbox = std::sync::Arc::new(Sandbox::start().await?);
+    let receiver = WebhookReceiver::start().await?;
+    let dir = tempfile::tempdir()?;
+    let app = app_on(dir.path(), &process_with_webhooks(&receiver, 1), &sandbox).await?;
+    let engine = app.engine().clone();
+    let (stop, shutdown) = Shutdown::new();
+    let running = tokio::spawn(app.run_until_stopped(shutdown));
+    sandbox.wait_ready(1).await?;
+    let actor = Actor { user: UserId(1), display_name: "bench".into(), roles: vec![] };
+    let new = NewRelease { guild_id: crate::sandbox::GUILD_ID, process: "bench".into(), name: "bench".into(), inputs: vec![] };
+    let id = engine.create_release(&actor, new).await?.id.to_string();
+
+    let viewer = SandboxUser::new(20, "viewer", &[roles::DEVELOPERS]);
+    let idle_rss = peak_rss_mb();
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let mut ticker = tokio::time::interval(interval);
+    let mut tasks = vec![];
+    for _ in 0..rate * seconds {
+        ticker.tick().await;
+        let (sandbox, viewer, id) = (sandbox.clone(), viewer.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            sandbox.slash(&viewer, "release", "status", &[("release", &id)]).await.map(|_| sent.elapsed())
+        }));
+    }
+    let mut latencies = vec![];
+    for task in tasks {
+        latencies.push(task.await??);
+    }
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1).min(latencies.len() - 1)];
+    let _ = stop.send(true);
+    running.await.context("the bot task failed")??;
+    let mut out = String::new();
+    writeln!(out, "interactions: {} × /release status at {rate}/s, dispatch → interaction callback", latencies.len())?;
+    writeln!(out, "  p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms", ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.99)), ms(pct(1.0)))?;
+    writeln!(out, "  peak RSS before the load (bot, sandbox and receiver in one process): {:.1} MB", idle_rss.unwrap_or(f64::NAN))?;
+    writeln!(out, "  peak RSS after: {:.1} MB", peak_rss_mb().unwrap_or(f64::NAN))?;
+    Ok(out)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
