@@ -90,3 +90,31 @@ fn webhook_options_are_checked() {
     let ok = src.replace("  EXTRA", "          secret: \"env:CD_SECRET\"\n          completion: callback\n          method: put\n          outputs: { url: artifact.url }");
     assert!(parse("p.yaml", &ok).is_ok(), "{:?}", errors(&ok));
 }
+
+/// Thousands of mutated copies of a real file (characters dropped, duplicated, swapped for YAML
+/// punctuation): the loader answers every one with a process or diagnostics, never a panic.
+#[test]
+fn mutated_files_never_panic_the_loader() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(47);
+    let source: Vec<char> = GOOD.chars().collect();
+    let punctuation = [':', '-', '{', '}', '[', ']', '"', '\'', '\n', ' ', '#', '&', '*', '!', '|', '>', '%', '@', '\t', '\u{0}'];
+    for _ in 0..3_000 {
+        let mut text = source.clone();
+        for _ in 0..rng.random_range(1..6) {
+            let at = rng.random_range(0..text.len());
+            match rng.random_range(0..3) {
+                0 => {
+                    text.remove(at);
+                }
+                1 => text.insert(at, punctuation[rng.random_range(0..punctuation.len())]),
+                _ => text[at] = punctuation[rng.random_range(0..punctuation.len())],
+            }
+        }
+        let text: String = text.into_iter().collect();
+        if let Err(diagnostics) = parse("fuzz.yaml", &text) {
+            assert!(!diagnostics.is_empty());
+            assert!(diagnostics.iter().all(|d| d.line >= 1 && !d.message.is_empty()), "{diagnostics:?}");
+        }
+    }
+}
