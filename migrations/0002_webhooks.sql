@@ -26,3 +26,6 @@ CREATE TABLE trigger_requests (
     release_id INTEGER NOT NULL REFERENCES releases (id) ON DELETE CASCADE,
     created_at TEXT    NOT NULL
 );
+
+-- Chat rows are numbered per release when enqueued; without this the count scans the outbox.
+CREATE INDEX outbox_by_release ON outbox (release_id, topic);

@@ -187,9 +187,10 @@ impl Engine {
             }
         };
         self.metrics.record_webhook_outcome(&outcome);
+        let before = release.clone();
         match release.webhook_result(&target.activity, target.attempt, outcome) {
             Ok(mut effects) => {
-                self.save(tx, release, &mut effects).await?;
+                self.save(tx, &before, release, &mut effects).await?;
                 Ok(effects)
             }
             Err(e @ CommandError::Stale { .. }) => Err(CallbackError::NotRunning(e.to_string())),

@@ -189,8 +189,9 @@ impl Engine {
     ) -> Result<Release, EngineError> {
         let mut tx = self.store.begin().await?;
         let mut release = Store::load_release(&mut tx, id).await?.filter(|r| r.guild_id == guild_id).ok_or(EngineError::NotFound(id))?;
+        let before = release.clone();
         let mut effects = command(&mut release)?;
-        self.save(&mut tx, &release, &mut effects).await?;
+        self.save(&mut tx, &before, &release, &mut effects).await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.wake_for(&effects);
         Ok(release)
@@ -199,7 +200,7 @@ impl Engine {
     /// Saves a transition. A webhook try that completes by callback gets its unguessable token
     /// here (randomness stays out of the domain): the token goes into the request body as
     /// `callback_url` before the outbox row is written, so every delivery sends the same bytes.
-    pub(crate) async fn save(&self, tx: &mut Tx, release: &Release, effects: &mut [Effect]) -> Result<(), EngineError> {
+    pub(crate) async fn save(&self, tx: &mut Tx, before: &Release, release: &Release, effects: &mut [Effect]) -> Result<(), EngineError> {
         for effect in effects.iter_mut() {
             if let Effect::CallWebhook(call) = effect {
                 if call.completion == Completion::Callback {
@@ -209,7 +210,7 @@ impl Engine {
                 }
             }
         }
-        Store::save_release(tx, release, effects).await?;
+        Store::save_release(tx, before, release, effects).await?;
         Ok(())
     }
 
@@ -232,9 +233,10 @@ impl Engine {
             CallOutcome::Failure { reason, .. } => Some(reason.clone()),
             _ => None,
         };
+        let before = release.clone();
         match release.webhook_result(&call.activity, call.attempt, outcome) {
             Ok(mut effects) => {
-                self.save(&mut tx, &release, &mut effects).await?;
+                self.save(&mut tx, &before, &release, &mut effects).await?;
                 tx.commit().await.map_err(StoreError::from)?;
                 self.wake_for(&effects);
             }
@@ -256,9 +258,10 @@ impl Engine {
             return Ok(());
         }
         let mut release = Store::load_release(&mut tx, id).await?.ok_or(EngineError::NotFound(id))?;
+        let before = release.clone();
         let effects = match release.callback_deadline_passed(&deadline.activity, deadline.attempt) {
             Some(mut effects) => {
-                self.save(&mut tx, &release, &mut effects).await?;
+                self.save(&mut tx, &before, &release, &mut effects).await?;
                 effects
             }
             None => vec![],

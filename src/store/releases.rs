@@ -132,7 +132,9 @@ impl super::Store {
     }
 
     /// Saves the state of `release` and persists `effects` (audit rows, outbox rows).
-    pub async fn save_release(tx: &mut Tx, release: &Release, effects: &[Effect]) -> Result<(), StoreError> {
+    /// Only rows that differ from `before` (the release as loaded) are written: a transition
+    /// usually touches one or two activities, and each statement costs inside the write lock.
+    pub async fn save_release(tx: &mut Tx, before: &Release, release: &Release, effects: &[Effect]) -> Result<(), StoreError> {
         let now = Utc::now().to_rfc3339();
         sqlx::query(include_str!("sql/update_release.sql"))
             .bind(release.status.as_str())
@@ -143,6 +145,10 @@ impl super::Store {
             .execute(&mut **tx)
             .await?;
         for phase in &release.phases {
+            let old_phase = before.phases.iter().find(|p| p.id == phase.id);
+            if old_phase.is_some_and(|p| p.status == phase.status && p.activities == phase.activities) {
+                continue;
+            }
             sqlx::query(include_str!("sql/update_phase_run.sql"))
                 .bind(phase.status.as_str())
                 .bind(release.id.0)
@@ -150,6 +156,10 @@ impl super::Store {
                 .execute(&mut **tx)
                 .await?;
             for activity in &phase.activities {
+                let old = old_phase.and_then(|p| p.activities.iter().find(|a| a.id == activity.id));
+                if old == Some(activity) {
+                    continue;
+                }
                 sqlx::query(include_str!("sql/update_activity_run.sql"))
                     .bind(activity.status.as_str())
                     .bind(activity.attempt as i64)
@@ -160,7 +170,7 @@ impl super::Store {
                     .bind(super::now_ms())
                     .execute(&mut **tx)
                     .await?;
-                for d in &activity.decisions {
+                for d in activity.decisions.iter().filter(|d| old.is_none_or(|o| !o.decisions.contains(d))) {
                     sqlx::query(include_str!("sql/insert_decision.sql"))
                         .bind(release.id.0)
                         .bind(&activity.id)
