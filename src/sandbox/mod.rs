@@ -194,17 +194,7 @@ impl Sandbox {
 
     /// Waits until `check` finds what it looks for in the sandbox's state.
     async fn wait_for<T>(&self, what: &str, check: impl Fn(&World) -> Option<T>) -> anyhow::Result<T> {
-        let mut version = self.shared.version.subscribe();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            if let Some(found) = check(&self.shared.world()) {
-                return Ok(found);
-            }
-            match tokio::time::timeout_at(deadline, version.changed()).await {
-                Ok(Ok(())) => continue,
-                _ => return Err(anyhow!("timed out after {WAIT:?} waiting for {what}")),
-            }
-        }
+        wait_until(&self.shared.version, what, || check(&self.shared.world())).await
     }
 
     /// Waits until the bot has identified `times` times in all and registered its commands.
@@ -273,6 +263,21 @@ impl Sandbox {
     /// Every REST request the bot sent so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.world().requests.clone()
+    }
+}
+
+/// Re-runs `check` each time `version` changes until it finds something, for at most `WAIT`.
+/// Waiting on changes, not sleeping, keeps tests fast and never guesses at timing.
+pub(crate) async fn wait_until<T>(version: &watch::Sender<u64>, what: &str, check: impl Fn() -> Option<T>) -> anyhow::Result<T> {
+    let mut changes = version.subscribe();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(found) = check() {
+            return Ok(found);
+        }
+        if !matches!(tokio::time::timeout_at(deadline, changes.changed()).await, Ok(Ok(()))) {
+            return Err(anyhow!("timed out after {WAIT:?} waiting for {what}"));
+        }
     }
 }
 

@@ -92,17 +92,10 @@ impl WebhookReceiver {
 
     /// Waits until at least `n` calls arrived.
     pub async fn wait_for_calls(&self, n: usize) -> anyhow::Result<Vec<ReceivedCall>> {
-        let mut version = self.shared.version.subscribe();
-        let deadline = tokio::time::Instant::now() + super::WAIT;
-        loop {
-            let calls = self.calls();
-            if calls.len() >= n {
-                return Ok(calls);
-            }
-            if !matches!(tokio::time::timeout_at(deadline, version.changed()).await, Ok(Ok(()))) {
-                return Err(anyhow!("timed out waiting for {n} webhook calls; got {}", calls.len()));
-            }
-        }
+        let what = format!("{n} webhook calls");
+        super::wait_until(&self.shared.version, &what, || Some(self.calls()).filter(|calls| calls.len() >= n))
+            .await
+            .map_err(|e| anyhow!("{e}; got {}", self.calls().len()))
     }
 }
 
