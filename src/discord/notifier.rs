@@ -35,6 +35,12 @@ impl Notifier {
         };
         match self.post(&item, &message).await {
             Ok(()) => self.engine.chat_delivered(&item).await?,
+            Err(e) if is_permanent(&e) => {
+                // Retrying cannot fix a missing channel or permission: record it for the
+                // operators and move on; the release itself is unaffected.
+                tracing::error!(key = %item.key, channel = message.channel_id, error = %e, "Discord refused a notice; it is set aside");
+                self.engine.set_aside(&item, &format!("Discord refused the message in channel {}: {e}", message.channel_id)).await?;
+            }
             Err(e) => {
                 let delay = Duration::from_secs(2u64.saturating_pow(item.claims.clamp(1, 8) as u32));
                 tracing::warn!(key = %item.key, error = %e, retry_in = ?delay, "cannot post a notice; will retry");
@@ -44,6 +50,7 @@ impl Notifier {
         Ok(true)
     }
 
+    /// Posts one notice.
     async fn post(&self, item: &OutboxItem, message: &ChatMessage) -> Result<(), serenity::Error> {
         let channel = serenity::ChannelId::new(message.channel_id.max(1));
         let builder = render::notice_message(message).nonce(serenity::Nonce::String(format!("tm{}", item.id))).enforce_nonce(true);
@@ -54,5 +61,14 @@ impl Notifier {
     pub async fn run_until_stopped(self, shutdown: Shutdown) {
         let (wake, store) = (self.engine.chat_wake.clone(), self.engine.store().clone());
         drain_loop(shutdown, wake, store, Topic::Chat, || self.try_execute_task()).await;
+    }
+}
+
+/// A 4xx other than 429 (rate limited) will not change by retrying: unknown channel, missing
+/// access or permissions, invalid body.
+fn is_permanent(e: &serenity::Error) -> bool {
+    match e {
+        serenity::Error::Http(http) => http.status_code().is_some_and(|s| s.is_client_error() && s.as_u16() != 429),
+        _ => false,
     }
 }

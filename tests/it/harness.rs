@@ -228,3 +228,20 @@ pub async fn post_signed(url: &str, secret: &str, id: &str, timestamp: i64, body
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
+
+impl Harness {
+    /// Waits (bounded) until the audit trail of `id` has a row with `action`. The trail is in
+    /// SQLite, which has no change feed, so this re-reads it until the row appears.
+    pub async fn wait_for_audit(&self, id: &str, action: &str) -> anyhow::Result<AuditRow> {
+        let deadline = tokio::time::Instant::now() + trainmaster::sandbox::WAIT;
+        loop {
+            if let Some(row) = self.audit(id).await?.into_iter().find(|r| r.action == action) {
+                return Ok(row);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(anyhow!("no {action} in the audit trail of release {id}"));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}

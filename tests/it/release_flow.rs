@@ -108,3 +108,23 @@ async fn status_of_an_unknown_release_says_so() -> TestResult {
     assert!(reply.ephemeral() && reply.text().contains("`abc` is not a release id"), "{}", reply.text());
     h.finish().await
 }
+
+#[tokio::test]
+async fn a_notice_discord_refuses_is_set_aside_and_the_release_goes_on() -> TestResult {
+    let receiver = trainmaster::sandbox::receiver::WebhookReceiver::start().await?;
+    let process = shop_process(&receiver).replace(&CHANNEL_ID.to_string(), "123456789");
+    let h = Harness::start_with(receiver, &process).await?;
+    let id = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    let set_aside = h.wait_for_audit(&id, "delivery_set_aside").await?;
+    assert!(
+        set_aside.detail["why"].as_str().is_some_and(|w| w.contains("channel 123456789") && w.contains("Unknown Channel")),
+        "{}",
+        set_aside.detail
+    );
+    h.receiver.wait_for_calls(1).await?;
+    h.wait_for_audit(&id, "activity_finished").await?;
+    let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
+    assert!(status.text().contains("`branch-cut` Success"), "{}", status.text());
+    h.finish().await
+}
