@@ -4,13 +4,18 @@
 use super::{Engine, EngineError, NewRelease};
 use crate::domain::principal::Actor;
 use crate::domain::process::{ActivityKind, ReleaseKind};
-use crate::domain::release::{AuditActor, CallOutcome, CommandError, Release, ReleaseId};
+use crate::domain::release::{AuditActor, CallOutcome, CommandError, Release, ReleaseId, ReleaseStatus};
 use crate::domain::UserId;
 use crate::store::{Store, StoreError};
 use crate::webhook::signing::Secret;
 use crate::webhook::{extract_outputs, resolve_secret};
 use serde::Deserialize;
 use serde_json::json;
+
+/// Who acts for a CI trigger: no Discord user, named after the request.
+fn ci_actor(webhook_id: &str) -> Actor {
+    Actor { user: UserId(0), display_name: format!("CI ({webhook_id})"), roles: vec![] }
+}
 
 /// An unguessable callback token: 32 random bytes, hex.
 pub fn new_token() -> String {
@@ -208,6 +213,13 @@ impl Engine {
         let mut tx = self.store.begin().await?;
         if let Some(existing) = Store::triggered_release(&mut tx, &webhook_id).await? {
             let release = Store::load_release(&mut tx, existing).await?.ok_or(EngineError::NotFound(existing))?;
+            drop(tx);
+            // A retry of a request whose start did not happen (the first attempt failed after
+            // creating) completes it; a release already started is returned as it is.
+            if request.start && release.status == ReleaseStatus::Draft {
+                let actor = ci_actor(&webhook_id);
+                return Ok((self.start_release(release.guild_id, &actor, release.id).await?, false));
+            }
             return Ok((release, false));
         }
         let inputs = request
@@ -223,7 +235,7 @@ impl Engine {
                 _ => Err(TriggerError::Invalid(format!("input `{k}` must be a string, number, boolean or list"))),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let actor = Actor { user: UserId(0), display_name: format!("CI ({webhook_id})"), roles: vec![] };
+        let actor = ci_actor(&webhook_id);
         let mut release = self.draft(&actor, NewRelease { guild_id, process: request.process, name: request.name, inputs })?;
         if let Some(kind) = &request.kind {
             release.process.kind = ReleaseKind::parse(kind)

@@ -153,3 +153,25 @@ async fn a_callback_that_never_comes_fails_the_try_at_its_deadline() -> TestResu
     assert_eq!(keys, [format!("{id}/branch-cut/1"), format!("{id}/branch-cut/2")]);
     h.finish().await
 }
+
+#[tokio::test]
+async fn a_retried_trigger_finishes_a_start_that_did_not_happen() -> TestResult {
+    let h = Harness::start().await?;
+    let url = h.http_url("/hooks/releases");
+    let request = |start: bool| {
+        json!({
+            "guild_id": trainmaster::sandbox::GUILD_ID.to_string(), "process": "shop", "name": "From CI", "kind": "hotfix",
+            "inputs": {"version": "2.0.1", "services": "api"}, "start": start
+        })
+        .to_string()
+    };
+    let (status, first) = post_signed(&url, TRIGGER_SECRET, "ci-run-90", now(), request(false).as_bytes()).await?;
+    assert_eq!((status, first["status"].as_str()), (201, Some("Draft")), "{first}");
+    let (status, again) = post_signed(&url, TRIGGER_SECRET, "ci-run-90", now(), request(true).as_bytes()).await?;
+    assert_eq!((status, again["status"].as_str(), again["id"].clone()), (200, Some("Running"), first["id"].clone()), "{again}");
+    let api: serde_json::Value =
+        reqwest::Client::new().get(h.http_url(&format!("/releases/{}", first["id"]))).bearer_auth(API_TOKEN).send().await?.json().await?;
+    assert_eq!(api["kind"], "hotfix");
+    assert_eq!(h.count_releases().await?, 1);
+    h.finish().await
+}
