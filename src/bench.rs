@@ -145,3 +145,50 @@ pub async fn interactions(rate: u32, seconds: u32) -> anyhow::Result<String> {
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
+
+/// Seeds `releases` finished releases, then measures a fresh start: from building the
+/// application to the bot being connected with its commands registered.
+pub async fn startup(releases: usize) -> anyhow::Result<String> {
+    let sandbox = Sandbox::start().await?;
+    let receiver = WebhookReceiver::start().await?;
+    let dir = tempfile::tempdir()?;
+    let process = process_with_webhooks(&receiver, 3);
+    let seeded = Instant::now();
+    {
+        let app = app_on(dir.path(), &process, &sandbox).await?;
+        let engine = app.engine();
+        let template = engine.catalog().get("bench").cloned().ok_or_else(|| anyhow!("the bench process did not load"))?;
+        let store = engine.store();
+        let mut tx = store.begin().await?;
+        for i in 0..releases {
+            let mut release = crate::domain::release::Release::new_draft(
+                crate::domain::release::ReleaseId(0),
+                crate::sandbox::GUILD_ID,
+                format!("seed {i}"),
+                template.clone(),
+                Default::default(),
+                UserId(1),
+                chrono::Utc::now(),
+            );
+            release.status = ReleaseStatus::Success;
+            crate::store::Store::insert_release(&mut tx, &release).await?;
+        }
+        tx.commit().await?;
+    }
+    let seeding = seeded.elapsed();
+    let sandbox = Sandbox::start().await?;
+    let started = Instant::now();
+    let app = app_on(dir.path(), &process, &sandbox).await?;
+    let (stop, shutdown) = Shutdown::new();
+    let running = tokio::spawn(app.run_until_stopped(shutdown));
+    sandbox.wait_ready(1).await?;
+    let ready = started.elapsed();
+    let rss = peak_rss_mb();
+    let _ = stop.send(true);
+    running.await.context("the bot task failed")??;
+    let mut out = String::new();
+    writeln!(out, "startup: {releases} releases in the database (seeded in {:.1} s)", seeding.as_secs_f64())?;
+    writeln!(out, "  start to ready (connected, commands registered): {:.0} ms", ms(ready))?;
+    writeln!(out, "  peak RSS (seeding included, sandbox in the same process): {:.1} MB", rss.unwrap_or(f64::NAN))?;
+    Ok(out)
+}

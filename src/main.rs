@@ -25,6 +25,12 @@ enum Command {
     Serve,
     /// Play a release end to end against a built-in Discord sandbox; no token, no network.
     Demo,
+    /// Run the built-in Discord sandbox on its own, for `serve` with TRAINMASTER_DISCORD_API.
+    Sandbox {
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
     /// Print performance figures (use a release build): `bench engine` or `bench interactions`.
     Bench {
         #[command(subcommand)]
@@ -45,6 +51,11 @@ enum Bench {
         releases: usize,
         #[arg(long, default_value_t = 10)]
         activities: usize,
+    },
+    /// Start to ready with many releases in the database.
+    Startup {
+        #[arg(long, default_value_t = 100_000)]
+        releases: usize,
     },
     /// `/release status` through the sandbox at a steady rate; acknowledgement latency.
     Interactions {
@@ -91,10 +102,27 @@ async fn main() -> ExitCode {
             }
         },
         Command::Serve => serve(config).await,
+        Command::Sandbox { port } => match trainmaster::sandbox::Sandbox::start_on(port).await {
+            Ok(sandbox) => {
+                println!("sandbox Discord API at {}", sandbox.base_url());
+                println!(
+                    "run: TRAINMASTER_DISCORD_API={} DISCORD_TOKEN={} trainmaster serve",
+                    sandbox.base_url(),
+                    trainmaster::sandbox::TOKEN
+                );
+                let _ = tokio::signal::ctrl_c().await;
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Bench { which } => {
             let figures = match which {
                 Bench::Engine { releases, activities } => trainmaster::bench::engine(releases, activities).await,
                 Bench::Interactions { rate, seconds } => trainmaster::bench::interactions(rate, seconds).await,
+                Bench::Startup { releases } => trainmaster::bench::startup(releases).await,
             };
             match figures {
                 Ok(text) => {

@@ -31,7 +31,6 @@ pub async fn build_client(config: &BotConfig, engine: Engine, gateway_connected:
         event_handler: |framework, event| Box::pin(on_event(framework, event)),
         // Nothing the bot says pings anyone unless it names them on purpose.
         allowed_mentions: Some(serenity::CreateAllowedMentions::new()),
-        initialize_owners: false,
         pre_command: |ctx| {
             Box::pin(async move {
                 ctx.set_invocation_data(Instant::now()).await;
@@ -48,6 +47,9 @@ pub async fn build_client(config: &BotConfig, engine: Engine, gateway_connected:
     };
     let framework = poise::Framework::builder()
         .options(options)
+        // The builder's flag wins over the options' one: owners are not used, so no
+        // GET /oauth2/applications/@me at start.
+        .initialize_owners(false)
         .setup(move |ctx, ready, framework| {
             Box::pin(async move {
                 poise::builtins::register_globally(ctx, &framework.options().commands).await?;

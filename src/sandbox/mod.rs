@@ -173,7 +173,13 @@ impl Drop for Sandbox {
 impl Sandbox {
     /// Starts on a free loopback port.
     pub async fn start() -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind the sandbox")?;
+        Self::start_on(0).await
+    }
+
+    /// Starts on `port` of 127.0.0.1 (0: a free one).
+    pub async fn start_on(port: u16) -> anyhow::Result<Self> {
+        let listener =
+            tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("cannot bind the sandbox to port {port}"))?;
         let addr = listener.local_addr()?;
         let (version, _) = watch::channel(0);
         let shared = Arc::new(Shared { world: Mutex::new(World::default()), version, addr });
