@@ -52,13 +52,17 @@ CREATE TABLE decisions (
 );
 
 -- Append-only: written in the same transaction as the state change it records.
+-- Hash-chained: hash = SHA-256(prev_hash, the row's stored fields), ids without gaps, so an
+-- edited, deleted or reordered row breaks the chain (`trainmaster audit verify`).
 CREATE TABLE audit (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          INTEGER PRIMARY KEY,
     release_id  INTEGER,
     at          TEXT    NOT NULL,
     actor_json  TEXT    NOT NULL,
     action      TEXT    NOT NULL,
-    detail_json TEXT    NOT NULL
+    detail_json TEXT    NOT NULL,
+    prev_hash   TEXT    NOT NULL,
+    hash        TEXT    NOT NULL UNIQUE
 );
 CREATE INDEX audit_by_release ON audit (release_id, id);
 CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit

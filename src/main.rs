@@ -7,7 +7,9 @@ use trainmaster::app::{Application, Settings};
 use trainmaster::config::Config;
 use trainmaster::discord::BotConfig;
 use trainmaster::domain::process_file;
+use trainmaster::domain::release::ReleaseId;
 use trainmaster::engine::Shutdown;
+use trainmaster::store::{AuditRow, Store};
 
 #[derive(Parser)]
 #[command(name = "trainmaster", version, about = "Release orchestration that lives in Discord")]
@@ -31,6 +33,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Check or export the audit trail.
+    Audit {
+        #[command(subcommand)]
+        which: Audit,
+    },
     /// Print performance figures (use a release build): `bench engine` or `bench interactions`.
     Bench {
         #[command(subcommand)]
@@ -41,6 +48,25 @@ enum Command {
         /// Directory of process files (default: the configured processes directory).
         dir: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum Audit {
+    /// Walk the hash chain; exits 1 naming the first broken row.
+    Verify,
+    /// Print one release's trail.
+    Export {
+        #[arg(long)]
+        release: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+    Csv,
 }
 
 #[derive(Subcommand)]
@@ -102,6 +128,7 @@ async fn main() -> ExitCode {
             }
         },
         Command::Serve => serve(config).await,
+        Command::Audit { which } => audit(&config, which).await,
         Command::Sandbox { port } => match trainmaster::sandbox::Sandbox::start_on(port).await {
             Ok(sandbox) => {
                 println!("sandbox Discord API at {}", sandbox.base_url());
@@ -195,4 +222,83 @@ async fn serve(config: Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn audit(config: &Config, which: Audit) -> ExitCode {
+    if !config.database.exists() {
+        eprintln!("error: there is no database at {}", config.database.display());
+        return ExitCode::from(2);
+    }
+    let store = match Store::open(&config.database).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match which {
+        Audit::Verify => match store.verify_audit().await {
+            Ok(Ok((rows, head))) => {
+                println!("ok: {rows} audit rows, chain intact, head {head}");
+                ExitCode::SUCCESS
+            }
+            Ok(Err(broken)) => {
+                eprintln!("audit chain broken: {broken}");
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Audit::Export { release, format } => {
+            let id: ReleaseId = match release.parse() {
+                Ok(id) => id,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let rows = match store.audit_of(id).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            print!("{}", export(&rows, format));
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The trail as JSON lines or CSV. Rows hold secret references at most, never secrets.
+fn export(rows: &[AuditRow], format: ExportFormat) -> String {
+    let csv = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut out = String::new();
+    if matches!(format, ExportFormat::Csv) {
+        out.push_str("id,release_id,at,actor,action,detail,hash\n");
+    }
+    for r in rows {
+        let line = match format {
+            ExportFormat::Jsonl => serde_json::json!({
+                "id": r.id, "release_id": r.release_id, "at": r.at, "actor": r.actor,
+                "action": r.action, "detail": r.detail, "hash": r.hash,
+            })
+            .to_string(),
+            ExportFormat::Csv => [
+                r.id.to_string(),
+                r.release_id.map(|i| i.to_string()).unwrap_or_default(),
+                csv(&r.at),
+                csv(&r.actor.to_string()),
+                csv(&r.action),
+                csv(&r.detail.to_string()),
+                r.hash.clone(),
+            ]
+            .join(","),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }

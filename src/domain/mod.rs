@@ -2,6 +2,7 @@
 //! Everything here is deterministic given its inputs (time comes in as an argument).
 
 pub mod approval;
+pub mod audit;
 pub mod duration;
 pub mod inputs;
 pub mod principal;

@@ -1,13 +1,14 @@
 //! SQLite through sqlx: connection, migrations, the release repository, the audit trail and the
 //! outbox. Every read-then-write transaction starts with `BEGIN IMMEDIATE` (see `Store::begin`).
 
+mod audit;
 mod hooks;
 mod outbox;
 mod releases;
 
+pub use audit::AuditRow;
 pub use hooks::{ActivityDurations, CallbackTarget};
 pub use outbox::{ChatMessage, OutboxItem, Topic, WebhookWork};
-pub use releases::AuditRow;
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

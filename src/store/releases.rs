@@ -2,7 +2,7 @@
 
 use super::{outbox, StoreError, Tx};
 use crate::domain::inputs::Inputs;
-use crate::domain::release::{ActivityRun, AuditActor, Decision, Effect, PhaseRun, Release, ReleaseId, ReleaseStatus, StepStatus};
+use crate::domain::release::{ActivityRun, Decision, Effect, PhaseRun, Release, ReleaseId, ReleaseStatus, StepStatus};
 use crate::domain::{Process, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -17,17 +17,6 @@ fn to_i64(id: u64) -> i64 {
 
 fn to_u64(id: i64) -> u64 {
     id as u64
-}
-
-/// One row of the audit trail.
-#[derive(Debug, Clone)]
-pub struct AuditRow {
-    pub id: i64,
-    pub release_id: Option<i64>,
-    pub at: String,
-    pub actor: serde_json::Value,
-    pub action: String,
-    pub detail: serde_json::Value,
 }
 
 impl super::Store {
@@ -197,41 +186,6 @@ impl super::Store {
             }
         }
         Ok(())
-    }
-
-    pub async fn append_audit(
-        tx: &mut Tx,
-        release: Option<ReleaseId>,
-        actor: &AuditActor,
-        action: &str,
-        detail: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        sqlx::query(include_str!("sql/insert_audit.sql"))
-            .bind(release.map(|r| r.0))
-            .bind(Utc::now().to_rfc3339())
-            .bind(serde_json::to_string(actor).map_err(corrupt)?)
-            .bind(action)
-            .bind(detail.to_string())
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
-    /// The audit trail of one release, oldest first.
-    pub async fn audit_of(&self, release: ReleaseId) -> Result<Vec<AuditRow>, StoreError> {
-        let rows = sqlx::query(include_str!("sql/select_audit.sql")).bind(release.0).fetch_all(self.pool()).await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(AuditRow {
-                    id: row.try_get("id")?,
-                    release_id: row.try_get("release_id")?,
-                    at: row.try_get("at")?,
-                    actor: serde_json::from_str(row.try_get("actor_json")?).map_err(corrupt)?,
-                    action: row.try_get("action")?,
-                    detail: serde_json::from_str(row.try_get("detail_json")?).map_err(corrupt)?,
-                })
-            })
-            .collect()
     }
 }
 

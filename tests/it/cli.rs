@@ -103,3 +103,48 @@ fn demo_plays_a_release_to_success_without_a_token() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn audit_verify_and_export_work_on_the_database_file() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("trainmaster.db");
+    {
+        let store = trainmaster::store::Store::open(&db).await?;
+        let mut tx = store.begin().await?;
+        let actor = trainmaster::domain::release::AuditActor::System;
+        let release = Some(trainmaster::domain::release::ReleaseId(5));
+        trainmaster::store::Store::append_audit(&mut tx, release, &actor, "first", &serde_json::json!({"a": "x,\"y\""})).await?;
+        trainmaster::store::Store::append_audit(&mut tx, None, &actor, "second", &serde_json::json!({})).await?;
+        tx.commit().await?;
+    }
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_trainmaster")).args(args).current_dir(dir.path()).env("TRAINMASTER_DATABASE", &db).output()
+    };
+    let ok = run(&["audit", "verify"])?;
+    assert!(ok.status.success() && String::from_utf8_lossy(&ok.stdout).contains("ok: 2 audit rows"), "{ok:?}");
+    let jsonl = String::from_utf8(run(&["audit", "export", "--release", "5"])?.stdout)?;
+    let lines: Vec<serde_json::Value> = jsonl.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    assert_eq!((lines.len(), lines[0]["action"].as_str(), lines[0]["detail"]["a"].as_str()), (1, Some("first"), Some("x,\"y\"")));
+    let csv = String::from_utf8(run(&["audit", "export", "--release", "5", "--format", "csv"])?.stdout)?;
+    assert!(csv.starts_with("id,release_id,at,actor,action,detail,hash\n1,5,"), "{csv}");
+    assert!(csv.contains(r#""{""a"":""x,\""y\""""}""#), "{csv}");
+
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await?;
+    sqlx::query("DROP TRIGGER audit_is_append_only_update").execute(&pool).await?;
+    sqlx::query("UPDATE audit SET action = 'forged' WHERE id = 1").execute(&pool).await?;
+    pool.close().await;
+    let broken = run(&["audit", "verify"])?;
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("row 1 was altered"), "{broken:?}");
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_trainmaster"))
+        .args(["audit", "verify"])
+        .current_dir(dir.path())
+        .env("TRAINMASTER_DATABASE", dir.path().join("nope.db"))
+        .output()?;
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(!dir.path().join("nope.db").exists(), "verify must not create a database");
+    let bad_id = run(&["audit", "export", "--release", "x"])?;
+    assert_eq!(bad_id.status.code(), Some(2));
+    Ok(())
+}

@@ -27,3 +27,37 @@ async fn audit_rows_cannot_be_changed_or_deleted() -> anyhow::Result<()> {
     assert!(delete.is_err_and(|e| e.to_string().contains("append-only")));
     Ok(())
 }
+
+async fn store_with_rows(n: usize) -> anyhow::Result<(tempfile::TempDir, Store)> {
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&dir.path().join("t.db")).await?;
+    for i in 0..n {
+        let mut tx = store.begin().await?;
+        Store::append_audit(&mut tx, None, &trainmaster::domain::release::AuditActor::System, "test", &serde_json::json!({"n": i})).await?;
+        tx.commit().await?;
+    }
+    Ok((dir, store))
+}
+
+#[tokio::test]
+async fn the_audit_chain_verifies_and_names_an_edited_row() -> anyhow::Result<()> {
+    let (_dir, store) = store_with_rows(4).await?;
+    let intact = store.verify_audit().await?;
+    assert!(matches!(intact, Ok((4, _))), "{intact:?}");
+    // Someone with the file drops the guard and rewrites history.
+    sqlx::query("DROP TRIGGER audit_is_append_only_update").execute(store.pool()).await?;
+    sqlx::query("UPDATE audit SET detail_json = '{\"n\":99}' WHERE id = 3").execute(store.pool()).await?;
+    let broken = store.verify_audit().await?;
+    assert_eq!(broken.map_err(|e| e.to_string()), Err("row 3 was altered: its content no longer matches its hash".to_string()));
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_audit_chain_names_a_deleted_row() -> anyhow::Result<()> {
+    let (_dir, store) = store_with_rows(4).await?;
+    sqlx::query("DROP TRIGGER audit_is_append_only_delete").execute(store.pool()).await?;
+    sqlx::query("DELETE FROM audit WHERE id = 2").execute(store.pool()).await?;
+    let broken = store.verify_audit().await?;
+    assert!(broken.is_err_and(|e| e.to_string().contains("ids jump from 1 to 3")));
+    Ok(())
+}

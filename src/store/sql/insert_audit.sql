@@ -1,1 +1,1 @@
-INSERT INTO audit (release_id, at, actor_json, action, detail_json) VALUES (?, ?, ?, ?, ?)
+INSERT INTO audit (id, release_id, at, actor_json, action, detail_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)

@@ -1,0 +1,127 @@
+//! The audit trail: appended in the caller's write transaction (so the chain's head cannot move
+//! underneath it), read per release, verified end to end.
+
+use super::{Store, StoreError, Tx};
+use crate::domain::audit::{self, ChainBreak, StoredRow};
+use crate::domain::release::{AuditActor, ReleaseId};
+use chrono::Utc;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+/// One row of the audit trail.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub id: i64,
+    pub release_id: Option<i64>,
+    pub at: String,
+    pub actor: serde_json::Value,
+    pub action: String,
+    pub detail: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// A row as stored, text for text, for hashing.
+struct RawRow {
+    id: i64,
+    release_id: Option<i64>,
+    at: String,
+    actor_json: String,
+    action: String,
+    detail_json: String,
+    prev_hash: String,
+    hash: String,
+}
+
+impl RawRow {
+    fn read(row: &SqliteRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            release_id: row.try_get("release_id")?,
+            at: row.try_get("at")?,
+            actor_json: row.try_get("actor_json")?,
+            action: row.try_get("action")?,
+            detail_json: row.try_get("detail_json")?,
+            prev_hash: row.try_get("prev_hash")?,
+            hash: row.try_get("hash")?,
+        })
+    }
+
+    fn stored(&self) -> StoredRow<'_> {
+        StoredRow {
+            id: self.id,
+            release_id: self.release_id,
+            at: &self.at,
+            actor_json: &self.actor_json,
+            action: &self.action,
+            detail_json: &self.detail_json,
+        }
+    }
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+impl Store {
+    /// Appends one row, chained to the current head. Runs inside the caller's `BEGIN IMMEDIATE`
+    /// transaction, which holds the write lock, so no other row can take the same place.
+    pub async fn append_audit(
+        tx: &mut Tx,
+        release: Option<ReleaseId>,
+        actor: &AuditActor,
+        action: &str,
+        detail: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let head = sqlx::query(include_str!("sql/audit_head.sql")).fetch_optional(&mut **tx).await?;
+        let (previous_id, prev_hash) = match head {
+            Some(row) => (row.try_get::<i64, _>("id")?, row.try_get::<String, _>("hash")?),
+            None => (0, audit::GENESIS.to_string()),
+        };
+        let actor_json = serde_json::to_string(actor).map_err(corrupt)?;
+        let detail_json = detail.to_string();
+        let at = Utc::now().to_rfc3339();
+        let id = previous_id + 1;
+        let row = StoredRow { id, release_id: release.map(|r| r.0), at: &at, actor_json: &actor_json, action, detail_json: &detail_json };
+        let hash = audit::chain_hash(&prev_hash, &row);
+        sqlx::query(include_str!("sql/insert_audit.sql"))
+            .bind(id)
+            .bind(row.release_id)
+            .bind(&at)
+            .bind(&actor_json)
+            .bind(action)
+            .bind(&detail_json)
+            .bind(&prev_hash)
+            .bind(&hash)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The audit trail of one release, oldest first.
+    pub async fn audit_of(&self, release: ReleaseId) -> Result<Vec<AuditRow>, StoreError> {
+        let rows = sqlx::query(include_str!("sql/select_audit.sql")).bind(release.0).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                let raw = RawRow::read(row)?;
+                Ok(AuditRow {
+                    id: raw.id,
+                    release_id: raw.release_id,
+                    actor: serde_json::from_str(&raw.actor_json).map_err(corrupt)?,
+                    detail: serde_json::from_str(&raw.detail_json).map_err(corrupt)?,
+                    at: raw.at,
+                    action: raw.action,
+                    prev_hash: raw.prev_hash,
+                    hash: raw.hash,
+                })
+            })
+            .collect()
+    }
+
+    /// Walks the whole chain. `Ok((rows, head hash))`, or the first break.
+    pub async fn verify_audit(&self) -> Result<Result<(usize, String), ChainBreak>, StoreError> {
+        let rows = sqlx::query(include_str!("sql/select_all_audit.sql")).fetch_all(self.pool()).await?;
+        let raw: Vec<RawRow> = rows.iter().map(RawRow::read).collect::<Result<_, _>>()?;
+        Ok(audit::verify(raw.iter().map(|r| (r.stored(), r.prev_hash.as_str(), r.hash.as_str()))))
+    }
+}

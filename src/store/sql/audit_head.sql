@@ -1,0 +1,1 @@
+SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1

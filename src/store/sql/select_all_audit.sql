@@ -1,0 +1,1 @@
+SELECT id, release_id, at, actor_json, action, detail_json, prev_hash, hash FROM audit ORDER BY id
