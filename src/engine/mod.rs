@@ -81,7 +81,8 @@ impl Engine {
     }
 
     fn wake_for(&self, effects: &[Effect]) {
-        if effects.iter().any(|e| matches!(e, Effect::CallWebhook(_))) {
+        // A deadline wakes the workers too, so they re-read when the next row is due.
+        if effects.iter().any(|e| matches!(e, Effect::CallWebhook(_) | Effect::CallbackDeadline(_))) {
             // Wake every idle webhook worker; the stored permit covers one that is busy now.
             self.webhook_wake.notify_waiters();
             self.webhook_wake.notify_one();
