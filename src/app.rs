@@ -31,6 +31,8 @@ pub struct Settings {
     pub trigger_secret: Option<Secret>,
     pub api_token: Option<String>,
     pub webhook_allow: Vec<AllowRule>,
+    /// Where the audit chain's head is posted at each release's end.
+    pub audit_channel: Option<u64>,
 }
 
 impl Settings {
@@ -46,6 +48,7 @@ impl Settings {
             trigger_secret: None,
             api_token: None,
             webhook_allow: vec![],
+            audit_channel: None,
         }
     }
 }
@@ -73,7 +76,7 @@ impl Application {
         if resumed > 0 {
             tracing::warn!(deliveries = resumed, "resuming deliveries a previous run left unfinished");
         }
-        let engine = Engine::new(store, catalog, &public_url);
+        let engine = Engine::new(store, catalog, &public_url).with_audit_channel(settings.audit_channel);
         let gateway_connected = Arc::new(AtomicBool::new(false));
         let client = discord::build_client(&settings.bot, engine.clone(), gateway_connected.clone())
             .await

@@ -10,6 +10,7 @@
 //! | public base URL (callbacks) | `public_url` | `TRAINMASTER_PUBLIC_URL` | `http://<http>` |
 //! | CI trigger secret (`whsec_…`) | `trigger_secret` | `TRAINMASTER_TRIGGER_SECRET` | none: triggers refused |
 //! | status API bearer token | `api_token` | `TRAINMASTER_API_TOKEN` | none: status API refused |
+//! | audit channel (head hash at each release's end) | `audit_channel` | `TRAINMASTER_AUDIT_CHANNEL` | none |
 //! | webhook allow-list | `webhook_allow` (list) | `TRAINMASTER_WEBHOOK_ALLOW` (comma-separated) | empty |
 
 use crate::webhook::guard::AllowRule;
@@ -31,6 +32,7 @@ struct FileConfig {
     trigger_secret: Option<String>,
     api_token: Option<String>,
     webhook_allow: Option<Vec<String>>,
+    audit_channel: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +46,7 @@ pub struct Config {
     pub trigger_secret: Option<Secret>,
     pub api_token: Option<String>,
     pub webhook_allow: Vec<AllowRule>,
+    pub audit_channel: Option<u64>,
 }
 
 impl Config {
@@ -70,7 +73,12 @@ impl Config {
             .iter()
             .map(|s| s.parse::<AllowRule>().map_err(|e| anyhow::anyhow!("webhook_allow: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let audit_channel = env("TRAINMASTER_AUDIT_CHANNEL")
+            .or(from_file.audit_channel)
+            .map(|c| c.trim().parse::<u64>().map_err(|_| anyhow::anyhow!("audit_channel `{c}` is not a channel id")))
+            .transpose()?;
         Ok(Self {
+            audit_channel,
             discord_token: env("DISCORD_TOKEN").or(from_file.discord_token),
             discord_api: env("TRAINMASTER_DISCORD_API").or(from_file.discord_api),
             database: env("TRAINMASTER_DATABASE").map(PathBuf::from).or(from_file.database).unwrap_or_else(|| "trainmaster.db".into()),

@@ -200,6 +200,7 @@ async fn serve(config: Config) -> ExitCode {
         trigger_secret: config.trigger_secret.clone(),
         api_token: config.api_token.clone(),
         webhook_allow: config.webhook_allow.clone(),
+        audit_channel: config.audit_channel,
     };
     let app = match Application::build(&settings).await {
         Ok(app) => app,

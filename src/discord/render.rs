@@ -101,6 +101,9 @@ pub fn notice_text(message: &ChatMessage) -> String {
         Notice::ActivityRetrying { activity, attempt, reason } => {
             format!("🔁 {release}: `{activity}` failed ({}); try {attempt} is scheduled.", inert(reason))
         }
+        Notice::AuditHead { row, hash } => {
+            format!("🔒 Audit trail head after release {release} ended: row {row}, SHA-256 `{hash}`. Keep this message: `trainmaster audit verify` must reach the same head.")
+        }
         Notice::ReleaseFinished { status, reason } => {
             let emoji = match status {
                 ReleaseStatus::Success => "🏁",

@@ -153,12 +153,36 @@ pub struct CallbackDeadline {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Notice {
-    ReleaseStarted { by: String },
-    PhaseStarted { phase: String },
-    PhaseFinished { phase: String, status: StepStatus },
-    ApprovalRequested { activity: String, approvers: Vec<String>, min: u32 },
-    ActivityRetrying { activity: String, attempt: u32, reason: String },
-    ReleaseFinished { status: ReleaseStatus, reason: Option<String> },
+    ReleaseStarted {
+        by: String,
+    },
+    PhaseStarted {
+        phase: String,
+    },
+    PhaseFinished {
+        phase: String,
+        status: StepStatus,
+    },
+    ApprovalRequested {
+        activity: String,
+        approvers: Vec<String>,
+        min: u32,
+    },
+    ActivityRetrying {
+        activity: String,
+        attempt: u32,
+        reason: String,
+    },
+    ReleaseFinished {
+        status: ReleaseStatus,
+        reason: Option<String>,
+    },
+    /// The audit chain's head as the release ended, for the audit channel: once posted, a
+    /// rewritten database can no longer match what the channel shows.
+    AuditHead {
+        row: i64,
+        hash: String,
+    },
 }
 
 /// One webhook try, rendered in full when it is decided so a replay sends the same bytes.

@@ -13,8 +13,10 @@ use crate::domain::inputs::{self, InputError};
 use crate::domain::principal::Actor;
 use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
-use crate::domain::release::{AuditActor, CallOutcome, CallbackDeadline, CommandError, Effect, Progress, Release, ReleaseId, WebhookCall};
-use crate::store::{OutboxItem, Store, StoreError, Topic, Tx};
+use crate::domain::release::{
+    AuditActor, CallOutcome, CallbackDeadline, CommandError, Effect, Notice, Progress, Release, ReleaseId, WebhookCall,
+};
+use crate::store::{enqueue_chat_to, OutboxItem, Store, StoreError, Topic, Tx};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +60,8 @@ pub struct Engine {
     /// `https://trainmaster.example.com`.
     callback_base: Arc<str>,
     pub metrics: Arc<Metrics>,
+    /// Where the audit chain's head is published at each release's end.
+    audit_channel: Option<u64>,
 }
 
 impl Engine {
@@ -69,7 +73,14 @@ impl Engine {
             chat_wake: Arc::new(Notify::new()),
             callback_base: callback_base.trim_end_matches('/').into(),
             metrics: Arc::new(Metrics::default()),
+            audit_channel: None,
         }
+    }
+
+    /// Publishes the audit chain's head to `channel` whenever a release ends.
+    pub fn with_audit_channel(mut self, channel: Option<u64>) -> Self {
+        self.audit_channel = channel;
+        self
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -212,6 +223,12 @@ impl Engine {
             }
         }
         Store::save_release(tx, before, release, effects).await?;
+        if let Some(channel) = self.audit_channel.filter(|_| release.status.is_finished() && !before.status.is_finished()) {
+            // Read after this transition's own rows: the head covers the release's last entry.
+            if let Some((row, hash)) = Store::audit_head(tx).await? {
+                enqueue_chat_to(tx, release, channel, &Notice::AuditHead { row, hash }).await?;
+            }
+        }
         Ok(())
     }
 

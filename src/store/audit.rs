@@ -73,11 +73,7 @@ impl Store {
         action: &str,
         detail: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        let head = sqlx::query(include_str!("sql/audit_head.sql")).fetch_optional(&mut **tx).await?;
-        let (previous_id, prev_hash) = match head {
-            Some(row) => (row.try_get::<i64, _>("id")?, row.try_get::<String, _>("hash")?),
-            None => (0, audit::GENESIS.to_string()),
-        };
+        let (previous_id, prev_hash) = Self::audit_head(tx).await?.unwrap_or((0, audit::GENESIS.to_string()));
         let actor_json = serde_json::to_string(actor).map_err(corrupt)?;
         let detail_json = detail.to_string();
         let at = Utc::now().to_rfc3339();
@@ -96,6 +92,12 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+
+    /// The chain's head: the last row's id and hash.
+    pub async fn audit_head(tx: &mut Tx) -> Result<Option<(i64, String)>, StoreError> {
+        let head = sqlx::query(include_str!("sql/audit_head.sql")).fetch_optional(&mut **tx).await?;
+        head.map(|row| Ok((row.try_get("id")?, row.try_get("hash")?))).transpose()
     }
 
     /// The audit trail of one release, oldest first.

@@ -8,7 +8,7 @@ mod releases;
 
 pub use audit::AuditRow;
 pub use hooks::{ActivityDurations, CallbackTarget};
-pub use outbox::{ChatMessage, OutboxItem, Topic, WebhookWork};
+pub use outbox::{enqueue_chat_to, ChatMessage, OutboxItem, Topic, WebhookWork};
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

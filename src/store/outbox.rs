@@ -50,13 +50,13 @@ pub struct OutboxItem {
 }
 
 pub(super) async fn enqueue_chat(tx: &mut Tx, release: &Release, notice: &Notice) -> Result<(), StoreError> {
+    enqueue_chat_to(tx, release, release.process.notices_channel, notice).await
+}
+
+/// A notice about `release` for a channel other than its process's notices channel.
+pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: u64, notice: &Notice) -> Result<(), StoreError> {
     let n: i64 = sqlx::query_scalar(include_str!("sql/count_chat_rows.sql")).bind(release.id.0).fetch_one(&mut **tx).await?;
-    let message = ChatMessage {
-        channel_id: release.process.notices_channel,
-        release_id: release.id,
-        release_name: release.name.clone(),
-        notice: notice.clone(),
-    };
+    let message = ChatMessage { channel_id, release_id: release.id, release_name: release.name.clone(), notice: notice.clone() };
     insert(
         tx,
         Topic::Chat,

@@ -69,6 +69,13 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
     }
     assert_eq!(trail.first().map(String::as_str), Some("release_created"));
     assert_eq!(trail.last().map(String::as_str), Some("release_finished"));
+
+    // The chain's head as the release ended is published, and matches the stored chain.
+    let last = h.audit(&id).await?.pop().map(|r| (r.id, r.hash)).unwrap_or_default();
+    let published = h.sandbox.wait_for_message(CHANNEL_ID, "Audit trail head").await?;
+    assert!(published.content().contains(&format!("row {}, SHA-256 `{}`", last.0, last.1)), "{}", published.content());
+    let verified = h.store().await?.verify_audit().await?;
+    assert!(verified.as_ref().is_ok_and(|(_, head)| *head == last.1), "{verified:?}");
     h.finish().await
 }
 
