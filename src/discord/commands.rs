@@ -11,7 +11,7 @@ pub fn commands() -> Vec<poise::Command<Data, BotError>> {
 }
 
 /// Create, start and follow releases
-#[poise::command(slash_command, guild_only, subcommands("create", "start", "status"), subcommand_required)]
+#[poise::command(slash_command, guild_only, subcommands("create", "start", "status", "log"), subcommand_required)]
 async fn release(_ctx: Context<'_>) -> Result<(), BotError> {
     Ok(())
 }
@@ -68,5 +68,15 @@ async fn status(ctx: Context<'_>, #[description = "Release id, like 42"] release
     let id = release_id(&release)?;
     let release = ctx.data().engine.release(guild_id, id).await?;
     ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true)).await?;
+    Ok(())
+}
+
+/// Show the audit trail of a release: who did what, when
+#[poise::command(slash_command, guild_only)]
+async fn log(ctx: Context<'_>, #[description = "Release id, like 42"] release: String) -> Result<(), BotError> {
+    let guild_id = guild(&ctx)?;
+    let id = release_id(&release)?;
+    let (release, rows) = ctx.data().engine.audit_trail(guild_id, id).await?;
+    ctx.send(poise::CreateReply::default().content(render::audit_log(&release, &rows)).ephemeral(true)).await?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use super::buttons::{custom_id, Decision};
 use crate::domain::release::{Notice, Release, ReleaseStatus, StepStatus};
-use crate::store::ChatMessage;
+use crate::store::{AuditRow, ChatMessage};
 use poise::serenity_prelude as serenity;
 
 /// Discord's limits on message content and embed field values.
@@ -135,6 +135,46 @@ pub fn notice_message(message: &ChatMessage) -> serenity::CreateMessage {
     out
 }
 
+/// The audit trail as chat lines, newest kept when it must be cut to fit one message.
+pub fn audit_log(release: &Release, rows: &[AuditRow]) -> String {
+    let header = format!("**Audit trail of release {} · {}** ({} entries)", release.id, inert(&release.name), rows.len());
+    let footer = format!("The whole trail: `trainmaster audit export --release {}`", release.id);
+    let lines: Vec<String> = rows.iter().map(audit_line).collect();
+    // Keep the newest lines that fit beside the header and footer.
+    let mut budget = CONTENT_LIMIT.saturating_sub(header.chars().count() + footer.chars().count() + 60);
+    let mut kept = vec![];
+    for line in lines.iter().rev() {
+        let cost = line.chars().count() + 1;
+        if cost > budget {
+            break;
+        }
+        budget -= cost;
+        kept.push(line.as_str());
+    }
+    kept.reverse();
+    let mut out = header;
+    if kept.len() < lines.len() {
+        out.push_str(&format!("\n… {} older entries not shown", lines.len() - kept.len()));
+    }
+    for line in kept {
+        out.push('\n');
+        out.push_str(line);
+    }
+    out.push('\n');
+    out.push_str(&footer);
+    truncate(&out, CONTENT_LIMIT)
+}
+
+fn audit_line(row: &AuditRow) -> String {
+    let when = chrono::DateTime::parse_from_rfc3339(&row.at).map(|t| format!("<t:{}:T>", t.timestamp())).unwrap_or_else(|_| row.at.clone());
+    let who = match row.actor["type"].as_str() {
+        Some("user") => inert(row.actor["name"].as_str().unwrap_or("someone")),
+        _ => "Trainmaster".to_string(),
+    };
+    let detail = truncate(&inert(&row.detail.to_string()), 160);
+    format!("`{}` {when} {who} · **{}** {detail}", row.id, row.action)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +182,37 @@ mod tests {
     #[test]
     fn mentions_in_user_text_are_made_inert() {
         assert_eq!(inert("@everyone ship"), "@\u{200B}everyone ship");
+    }
+
+    #[test]
+    fn a_long_audit_log_keeps_the_newest_entries_within_the_limit() {
+        let process = crate::domain::process_file::parse("p.yaml", include_str!("../../processes/weekly-production.yaml"))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let release = Release::new_draft(
+            crate::domain::ReleaseId(3),
+            1,
+            "R".into(),
+            process,
+            Default::default(),
+            crate::domain::UserId(1),
+            chrono::Utc::now(),
+        );
+        let rows: Vec<AuditRow> = (1..=200)
+            .map(|i| AuditRow {
+                id: i,
+                release_id: Some(3),
+                at: "2026-11-23T10:00:00+00:00".into(),
+                actor: serde_json::json!({"type": "system"}),
+                action: format!("action_{i}"),
+                detail: serde_json::json!({"n": i}),
+                prev_hash: String::new(),
+                hash: String::new(),
+            })
+            .collect();
+        let text = audit_log(&release, &rows);
+        assert!(text.chars().count() <= 2_000);
+        assert!(text.contains("**action_200**") && !text.contains("**action_1**"));
+        assert!(text.contains("older entries not shown") && text.contains("audit export --release 3"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::domain::process_file::Catalog;
 use crate::domain::release::{
     AuditActor, CallOutcome, CallbackDeadline, CommandError, Effect, Notice, Progress, Release, ReleaseId, WebhookCall,
 };
-use crate::store::{enqueue_chat_to, OutboxItem, Store, StoreError, Topic, Tx};
+use crate::store::{enqueue_chat_to, AuditRow, OutboxItem, Store, StoreError, Topic, Tx};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -138,6 +138,13 @@ impl Engine {
     /// A release of `guild`, as it is now.
     pub async fn release(&self, guild_id: u64, id: ReleaseId) -> Result<Release, EngineError> {
         Some(self.release_in_any_guild(id).await?).filter(|r| r.guild_id == guild_id).ok_or(EngineError::NotFound(id))
+    }
+
+    /// A release of `guild` with its audit trail, oldest first.
+    pub async fn audit_trail(&self, guild_id: u64, id: ReleaseId) -> Result<(Release, Vec<AuditRow>), EngineError> {
+        let release = self.release(guild_id, id).await?;
+        let rows = self.store.audit_of(id).await?;
+        Ok((release, rows))
     }
 
     /// A release whatever its guild: for the operators' status API only.

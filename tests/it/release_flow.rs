@@ -135,3 +135,27 @@ async fn a_notice_discord_refuses_is_set_aside_and_the_release_goes_on() -> Test
     assert!(status.text().contains("`branch-cut` Success"), "{}", status.text());
     h.finish().await
 }
+
+#[tokio::test]
+async fn release_log_shows_who_did_what_and_when() -> TestResult {
+    let h = Harness::start().await?;
+    let (id, approval) = h.start_until_approval().await?;
+    h.sandbox.click_label(&dave(), &approval, "Approve").await?;
+    h.sandbox.click_label(&bob(), &approval, "Approve").await?;
+    let log = h.slash(&dave(), "log", &[("release", &id)]).await?;
+    assert!(log.ephemeral());
+    let text = log.text();
+    for expected in [
+        "Audit trail of release",
+        "alice · **release_created**",
+        "alice · **release_started**",
+        "dave · **approval_refused**",
+        "bob · **approval_given**",
+        "<t:",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in\n{text}");
+    }
+    let unknown = h.slash(&dave(), "log", &[("release", "404")]).await?;
+    assert_eq!(unknown.text(), "there is no release 404 in this server");
+    h.finish().await
+}
