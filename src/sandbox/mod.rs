@@ -38,11 +38,19 @@ pub struct SandboxUser {
     pub id: u64,
     pub name: String,
     pub roles: Vec<u64>,
+    /// The server the person acts in; the sandbox guild unless `in_guild` says otherwise.
+    pub guild_id: u64,
 }
 
 impl SandboxUser {
     pub fn new(id: u64, name: &str, roles: &[u64]) -> Self {
-        Self { id, name: name.into(), roles: roles.to_vec() }
+        Self { id, name: name.into(), roles: roles.to_vec(), guild_id: GUILD_ID }
+    }
+
+    /// The same person acting from another server (for isolation tests).
+    pub fn in_guild(mut self, guild_id: u64) -> Self {
+        self.guild_id = guild_id;
+        self
     }
 }
 

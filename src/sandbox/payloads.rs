@@ -101,10 +101,10 @@ fn interaction_base(id: u64, kind: u8, token: &str, u: &SandboxUser) -> Value {
     json!({
         "id": id.to_string(), "application_id": APPLICATION_ID.to_string(), "type": kind,
         "token": token, "version": 1, "locale": "en-US", "guild_locale": "en-US",
-        "guild_id": GUILD_ID.to_string(), "channel_id": CHANNEL_ID.to_string(),
+        "guild_id": u.guild_id.to_string(), "channel_id": CHANNEL_ID.to_string(),
         "channel": {"id": CHANNEL_ID.to_string(), "type": 0, "name": "releases", "permissions": "2248473465835073"},
         "member": member(u), "app_permissions": "2248473465835073", "entitlements": [],
-        "authorizing_integration_owners": {"0": GUILD_ID.to_string()}, "context": 0,
+        "authorizing_integration_owners": {"0": u.guild_id.to_string()}, "context": 0,
         "attachment_size_limit": 8_388_608
     })
 }
@@ -122,7 +122,7 @@ pub fn slash_command(
     let mut i = interaction_base(id, 2, token, u);
     let options: Vec<Value> = options.iter().map(|(name, value)| json!({"name": name, "type": 3, "value": value})).collect();
     i["data"] = json!({
-        "id": command_id.to_string(), "name": command, "type": 1, "guild_id": GUILD_ID.to_string(),
+        "id": command_id.to_string(), "name": command, "type": 1, "guild_id": u.guild_id.to_string(),
         "options": [{"name": subcommand, "type": 1, "options": options}]
     });
     i
@@ -142,7 +142,7 @@ mod tests {
     use poise::serenity_prelude as serenity;
 
     fn alice() -> SandboxUser {
-        SandboxUser { id: 500, name: "alice".into(), roles: vec![super::super::roles::QA] }
+        SandboxUser::new(500, "alice", &[super::super::roles::QA])
     }
 
     fn parses<T: serde::de::DeserializeOwned>(v: Value) {

@@ -69,3 +69,21 @@ async fn a_rejection_fails_the_release() -> TestResult {
     assert!(trail.contains(&"approval_rejected".to_string()), "{trail:?}");
     h.finish().await
 }
+
+#[tokio::test]
+async fn another_server_can_neither_see_nor_touch_a_release() -> TestResult {
+    let h = Harness::start().await?;
+    let (id, approval) = h.start_until_approval().await?;
+    // Same role names, same user ids even: only the server differs.
+    let outsider = bob().in_guild(200_000_000_000_000_999);
+    let not_here = format!("there is no release {id} in this server");
+    for subcommand in ["status", "start", "log"] {
+        let reply = h.slash(&outsider, subcommand, &[("release", &id)]).await?;
+        assert!(reply.ephemeral() && reply.text() == not_here, "{subcommand}: {}", reply.text());
+    }
+    let click = h.sandbox.click_label(&outsider, &approval, "Approve").await?;
+    assert_eq!(click.text(), not_here);
+    let given = h.audit(&id).await?.iter().filter(|r| r.action == "approval_given").count();
+    assert_eq!(given, 0);
+    h.finish().await
+}
