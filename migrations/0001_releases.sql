@@ -79,9 +79,10 @@ CREATE TABLE outbox (
     release_id   INTEGER REFERENCES releases (id) ON DELETE CASCADE,
     payload_json TEXT    NOT NULL,
     available_at INTEGER NOT NULL, -- unix milliseconds
+    priority     INTEGER NOT NULL DEFAULT 0, -- 1 for hotfix releases: served first when work queues up
     lease_until  INTEGER,
     claims       INTEGER NOT NULL DEFAULT 0,
     done_at      INTEGER,
     last_error   TEXT
 );
-CREATE INDEX outbox_due ON outbox (topic, available_at) WHERE done_at IS NULL;
+CREATE INDEX outbox_due ON outbox (topic, priority DESC, available_at) WHERE done_at IS NULL;

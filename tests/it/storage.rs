@@ -61,3 +61,51 @@ async fn the_audit_chain_names_a_deleted_row() -> anyhow::Result<()> {
     assert!(broken.is_err_and(|e| e.to_string().contains("ids jump from 1 to 3")));
     Ok(())
 }
+
+#[tokio::test]
+async fn hotfix_work_is_claimed_before_earlier_standard_work() -> anyhow::Result<()> {
+    use trainmaster::domain::process::ReleaseKind;
+    use trainmaster::domain::release::{Effect, Release, ReleaseId, WebhookCall};
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&dir.path().join("t.db")).await?;
+    let standard = trainmaster::domain::process_file::parse("p.yaml", include_str!("../../processes/weekly-production.yaml"))
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut hotfix = standard.clone();
+    hotfix.kind = ReleaseKind::Hotfix;
+    let call = |activity: &str| WebhookCall {
+        activity: activity.into(),
+        attempt: 1,
+        method: trainmaster::domain::process::HttpMethod::Post,
+        url: "https://ci.example.com".into(),
+        headers: Default::default(),
+        payload: serde_json::json!({}),
+        secret: None,
+        outputs: Default::default(),
+        completion: trainmaster::domain::process::Completion::Response,
+        timeout_secs: 30,
+        delay_secs: 0,
+    };
+    let mut ids = vec![];
+    for (process, name) in [(standard, "standard"), (hotfix, "hotfix")] {
+        let mut release = Release::new_draft(
+            ReleaseId(0),
+            1,
+            name.into(),
+            process,
+            Default::default(),
+            trainmaster::domain::UserId(1),
+            chrono::Utc::now(),
+        );
+        let mut tx = store.begin().await?;
+        release.id = Store::insert_release(&mut tx, &release).await?;
+        Store::persist_effects(&mut tx, &release, &[Effect::CallWebhook(call(name))]).await?;
+        tx.commit().await?;
+        ids.push(release.id);
+    }
+    let lease = std::time::Duration::from_secs(60);
+    let first = store.claim_outbox(trainmaster::store::Topic::Webhook, lease).await?.map(|i| i.key);
+    let second = store.claim_outbox(trainmaster::store::Topic::Webhook, lease).await?.map(|i| i.key);
+    assert_eq!(first, Some(format!("{}/hotfix/1", ids[1])));
+    assert_eq!(second, Some(format!("{}/standard/1", ids[0])));
+    Ok(())
+}
