@@ -172,11 +172,10 @@ impl Engine {
         let parsed: CallbackBody = parse_json(body).map_err(CallbackError::BadBody)?;
         let outcome = match parsed.status {
             CallbackStatus::Success => {
-                let text = serde_json::Value::Object(parsed.outputs.clone()).to_string();
                 let mut outputs = if hook.outputs.is_empty() {
                     parsed.outputs
                 } else {
-                    extract_outputs(&hook.outputs, &text).map_err(CallbackError::BadBody)?
+                    extract_outputs(&hook.outputs, &serde_json::Value::Object(parsed.outputs)).map_err(CallbackError::BadBody)?
                 };
                 if let Some(url) = &parsed.log_url {
                     outputs.insert("log_url".into(), json!(url));

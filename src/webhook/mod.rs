@@ -101,10 +101,13 @@ impl WebhookClient {
         };
         let status = response.status();
         if status.is_success() {
+            // With callback completion the outputs come with the callback, not this answer.
+            if call.completion == Completion::Callback {
+                return CallOutcome::Accepted;
+            }
             let text = response.text().await.unwrap_or_default();
-            return match extract_outputs(&call.outputs, &text) {
+            return match outputs_from_answer(&call.outputs, &text) {
                 Err(why) => CallOutcome::failure(why),
-                Ok(_) if call.completion == Completion::Callback => CallOutcome::Accepted,
                 Ok(outputs) => CallOutcome::Success { outputs },
             };
         }
@@ -153,17 +156,25 @@ fn parse_retry_after(value: &str) -> Option<u64> {
     Some((when.timestamp() - chrono::Utc::now().timestamp()).max(0) as u64)
 }
 
-/// Takes each mapped output (`name: dotted.path`) from a JSON answer.
-pub fn extract_outputs(
+/// Outputs from a webhook's answer text; the answer need only be JSON when outputs are mapped.
+fn outputs_from_answer(
     mapping: &std::collections::BTreeMap<String, String>,
     text: &str,
 ) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-    let mut outputs = serde_json::Map::new();
     if mapping.is_empty() {
-        return Ok(outputs);
+        return Ok(serde_json::Map::new());
     }
     let json: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("the answer is not JSON ({e}), so outputs cannot be read"))?;
+    extract_outputs(mapping, &json)
+}
+
+/// Takes each mapped output (`name: dotted.path`) from a JSON value.
+pub fn extract_outputs(
+    mapping: &std::collections::BTreeMap<String, String>,
+    json: &serde_json::Value,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let mut outputs = serde_json::Map::new();
     for (name, path) in mapping {
         let pointer = format!("/{}", path.split('.').collect::<Vec<_>>().join("/"));
         let value = json.pointer(&pointer).ok_or_else(|| format!("the answer has no `{path}` for output `{name}`"))?;
@@ -186,9 +197,10 @@ mod tests {
     #[test]
     fn outputs_are_read_by_dotted_path() {
         let mapping = [("url".to_string(), "artifact.url".to_string())].into();
-        let out = extract_outputs(&mapping, r#"{"artifact": {"url": "https://x/a.tgz"}}"#);
+        let out = outputs_from_answer(&mapping, r#"{"artifact": {"url": "https://x/a.tgz"}}"#);
         assert_eq!(out.ok().and_then(|o| o.get("url").cloned()), Some(serde_json::json!("https://x/a.tgz")));
-        assert!(extract_outputs(&mapping, "{}").is_err_and(|e| e.contains("artifact.url")));
-        assert!(extract_outputs(&mapping, "<html>").is_err());
+        assert!(outputs_from_answer(&mapping, "{}").is_err_and(|e| e.contains("artifact.url")));
+        assert!(outputs_from_answer(&mapping, "<html>").is_err());
+        assert_eq!(outputs_from_answer(&Default::default(), "<html>"), Ok(serde_json::Map::new()));
     }
 }

@@ -86,3 +86,15 @@ async fn the_allow_list_lets_a_teams_internal_host_through() -> anyhow::Result<(
     assert_eq!(receiver.calls().len(), 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_callback_webhook_is_accepted_without_its_outputs_in_the_answer() -> anyhow::Result<()> {
+    let receiver = WebhookReceiver::start().await?;
+    let client = WebhookClient::new(AddressPolicy::new(vec!["127.0.0.1".parse().map_err(|e: String| anyhow::anyhow!(e))?]))?;
+    let mut call = call_to(&receiver.url("/hook"));
+    call.completion = Completion::Callback;
+    call.outputs = [("artifact".to_string(), "artifact.url".to_string())].into();
+    // The receiver answers 200 with no body: the outputs will come with the callback.
+    assert_eq!(client.call("k", &call).await, CallOutcome::Accepted);
+    Ok(())
+}
