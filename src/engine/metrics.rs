@@ -29,15 +29,19 @@ impl Histogram {
     }
 
     fn render(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        for (bound, bucket) in BOUNDS.iter().zip(&self.buckets) {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", bucket.load(Ordering::Relaxed));
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "{name}_sum {}", self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6);
-        let _ = writeln!(out, "{name}_count {count}");
+        let buckets = BOUNDS.iter().zip(&self.buckets).map(|(bound, b)| (bound.to_string(), b.load(Ordering::Relaxed)));
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        write_histogram(out, name, help, buckets, sum, self.count.load(Ordering::Relaxed));
     }
+}
+
+/// One histogram in Prometheus text: cumulative buckets by upper bound, `+Inf`, sum and count.
+fn write_histogram(out: &mut String, name: &str, help: &str, buckets: impl Iterator<Item = (String, u64)>, sum: f64, count: u64) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    for (bound, n) in buckets {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {n}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}\n{name}_sum {sum}\n{name}_count {count}");
 }
 
 #[derive(Default)]
@@ -62,18 +66,13 @@ impl Metrics {
     /// The Prometheus exposition, with the gauges read from the database.
     pub fn render(&self, releases_by_status: &[(String, i64)], outbox_depth: &[(String, i64)], activities: &ActivityDurations) -> String {
         let mut out = String::new();
-        let name = "trainmaster_activity_duration_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} From an activity's start to its end, retries and waiting for people included.\n# TYPE {name} histogram"
-        );
-        for (bound, n) in &activities.buckets {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {n}");
-        }
-        let _ = writeln!(
-            out,
-            "{name}_bucket{{le=\"+Inf\"}} {}\n{name}_sum {}\n{name}_count {}",
-            activities.count, activities.sum_secs, activities.count
+        write_histogram(
+            &mut out,
+            "trainmaster_activity_duration_seconds",
+            "From an activity's start to its end, retries and waiting for people included.",
+            activities.buckets.iter().map(|(bound, n)| (bound.to_string(), *n as u64)),
+            activities.sum_secs,
+            activities.count as u64,
         );
         out.push_str("# HELP trainmaster_releases Releases by status.\n# TYPE trainmaster_releases gauge\n");
         for (status, n) in releases_by_status {
