@@ -1,4 +1,4 @@
-//! `/release create|start|status`.
+//! `/release create|start|status|log`.
 
 use super::render;
 use super::{actor_of, BotError, Context, Data};
