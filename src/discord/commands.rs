@@ -44,7 +44,7 @@ async fn create(
     let guild_id = guild(&ctx)?;
     let actor = actor(&ctx).await;
     let inputs = parse_pairs(inputs.as_deref().unwrap_or_default()).map_err(|e| BotError::User(e.to_string()))?;
-    let new = NewRelease { guild_id, process, name, inputs };
+    let new = NewRelease { guild_id, process, name, inputs, input_set: None };
     let release = ctx.data().engine.create_release(&actor, new).await?;
     ctx.send(poise::CreateReply::default().embed(render::release_card(&release))).await?;
     Ok(())

@@ -101,6 +101,8 @@ pub fn notice_text(message: &ChatMessage) -> String {
         Notice::ActivityRetrying { activity, attempt, reason } => {
             format!("🔁 {release}: `{activity}` failed ({}); try {attempt} is scheduled.", inert(reason))
         }
+        Notice::Message { text, .. } => format!("📣 {release}: {}", inert(text)),
+        Notice::RollbackStarted { reason } => format!("⏪ {release}: rolling back. {}", inert(reason)),
         Notice::AuditHead { row, hash } => {
             format!("🔒 Audit trail head after release {release} ended: row {row}, SHA-256 `{hash}`. Keep this message: `trainmaster audit verify` must reach the same head.")
         }

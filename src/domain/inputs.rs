@@ -116,12 +116,13 @@ pub fn validate(process: &Process, pairs: Vec<(String, String)>) -> Result<Input
             return Err(InputError::Duplicate(key));
         }
     }
+    let tz = process.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC);
     let mut out = BTreeMap::new();
     for spec in &process.inputs {
         let raw = given.remove(&spec.name).or_else(|| spec.default.clone());
         match raw {
             Some(raw) if !raw.trim().is_empty() || !spec.required => {
-                out.insert(spec.name.clone(), check_value(spec, raw)?);
+                out.insert(spec.name.clone(), check_value(spec, raw, tz)?);
             }
             _ if spec.required => {
                 return Err(InputError::Missing { name: spec.name.clone(), expected: describe(spec) });
@@ -147,6 +148,8 @@ pub fn describe(spec: &InputSpec) -> String {
         InputType::Bool => "`true` or `false`".into(),
         InputType::List => "a comma-separated list, like `api,web`".into(),
         InputType::Choice { options } => format!("one of {}", options.join(", ")),
+        InputType::Datetime => "a time, like `2026-12-03 14:00` or `2026-12-03T13:00:00Z`".into(),
+        InputType::Duration => "a duration, like `2h` or `1h30m`".into(),
     };
     let mut out = format!("write `{}=<{}>`", spec.name, what);
     if let Some(p) = &spec.pattern {
@@ -158,7 +161,9 @@ pub fn describe(spec: &InputSpec) -> String {
     out
 }
 
-fn check_value(spec: &InputSpec, raw: String) -> Result<InputValue, InputError> {
+/// Checks one value against its spec. Datetimes without an offset are read in `tz` and kept in
+/// RFC 3339 (UTC), so templates and time locks see one unambiguous form.
+pub fn check_value(spec: &InputSpec, raw: String, tz: chrono_tz::Tz) -> Result<InputValue, InputError> {
     let name = spec.name.clone();
     let type_error = |expected| InputError::Type { name: name.clone(), value: raw.clone(), expected };
     let value = match &spec.ty {
@@ -178,6 +183,11 @@ fn check_value(spec: &InputSpec, raw: String) -> Result<InputValue, InputError> 
             InputValue::Text(raw.clone())
         }
         InputType::List => InputValue::List(raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()),
+        InputType::Datetime => InputValue::Text(parse_datetime(raw.trim(), tz).map_err(type_error)?.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        InputType::Duration => {
+            raw.trim().parse::<super::HumanDuration>().map_err(|_| type_error("write a duration, like `2h` or `1h30m`"))?;
+            InputValue::Text(raw.trim().to_string())
+        }
     };
     if let Some(pattern) = &spec.pattern {
         // Anchored: the whole value (each item of a list) must match.
@@ -197,9 +207,32 @@ fn check_value(spec: &InputSpec, raw: String) -> Result<InputValue, InputError> 
     Ok(value)
 }
 
+/// RFC 3339, or `YYYY-MM-DD HH:MM` in `tz`.
+pub fn parse_datetime(text: &str, tz: chrono_tz::Tz) -> Result<chrono::DateTime<chrono::Utc>, &'static str> {
+    use chrono::TimeZone;
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M")
+        .map_err(|_| "write a time like `2026-12-03 14:00` (in the process's time zone) or `2026-12-03T13:00:00Z`")?;
+    match tz.from_local_datetime(&naive).earliest() {
+        Some(t) => Ok(t.with_timezone(&chrono::Utc)),
+        None => Err("that local time does not exist (the clocks jump over it); pick another time"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn datetimes_are_read_in_the_process_time_zone_and_kept_in_utc() {
+        let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap_or(chrono_tz::UTC);
+        let t = parse_datetime("2026-12-03 14:00", berlin).map(|t| t.to_rfc3339());
+        assert_eq!(t.as_deref(), Ok("2026-12-03T13:00:00+00:00"));
+        assert!(parse_datetime("2026-03-29 02:30", berlin).is_err(), "a time in the daylight-saving gap does not exist");
+        assert!(parse_datetime("next thursday", berlin).is_err());
+    }
 
     #[test]
     fn reads_plain_quoted_and_list_values() {

@@ -6,20 +6,46 @@ use super::{HumanDuration, Principal};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The model's shape, stored with every pinned process. Processes pinned before phases and
+/// activities carried `depends_on` (model 0) ran strictly in file order; `upgrade` makes that
+/// order explicit so the engine only ever sees a DAG.
+pub const MODEL_VERSION: u32 = 2;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Process {
+    #[serde(default)]
+    pub model: u32,
     pub name: String,
     pub description: String,
     pub kind: ReleaseKind,
     /// Content hash of the file the process came from (first 16 hex digits of SHA-256).
     pub version: String,
+    /// IANA time zone in which `not_before` times, datetime inputs and the cadence are read.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+    /// A 5-field cron expression in `time_zone` for release groups (acted on when they land).
+    #[serde(default)]
+    pub cadence: Option<String>,
     pub inputs: Vec<InputSpec>,
-    /// Process variables: minijinja templates over `inputs`, rendered when the release starts.
+    /// Named sets of input values `/release create` can start from (Harness's "input store").
+    #[serde(default)]
+    pub input_sets: BTreeMap<String, BTreeMap<String, String>>,
+    /// Process variables: minijinja templates over `inputs`, rendered when they are read.
     pub variables: BTreeMap<String, String>,
     pub release_manager: Option<Principal>,
+    /// People and roles told about the release (named on its notices).
+    #[serde(default)]
+    pub stakeholders: Vec<Principal>,
     /// The channel that gets the release's notices and approval requests.
     pub notices_channel: u64,
     pub phases: Vec<Phase>,
+    /// Activities run when an activity with `on_failure: rollback` fails.
+    #[serde(default)]
+    pub rollback: Vec<Activity>,
+}
+
+fn utc() -> String {
+    "UTC".into()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,16 +91,29 @@ pub enum InputType {
     Bool,
     List,
     Choice { options: Vec<String> },
+    /// A point in time: RFC 3339, or `YYYY-MM-DD HH:MM` in the process's time zone.
+    Datetime,
+    /// A human duration, like `2h` or `1h30m`.
+    Duration,
 }
 
 impl InputType {
-    pub const NAMES: [&'static str; 6] = ["string", "text", "number", "bool", "list", "choice"];
+    pub const NAMES: [&'static str; 8] = ["string", "text", "number", "bool", "choice", "list", "datetime", "duration"];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Phase {
     pub id: String,
     pub owner: Option<Principal>,
+    /// Phases that must end before this one starts. Always explicit here: a file that writes no
+    /// `depends_on` in a list gets each item depending on the one before it.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    /// A minijinja expression; when it is false the phase and its activities are Skipped.
+    #[serde(default)]
+    pub when: Option<String>,
     pub activities: Vec<Activity>,
 }
 
@@ -82,10 +121,27 @@ pub struct Phase {
 pub struct Activity {
     pub id: String,
     pub kind: ActivityKind,
-    /// How long one webhook try may take before it counts as failed.
+    #[serde(default)]
+    pub owner: Option<Principal>,
+    /// Sibling activities (same phase) that must end before this one starts.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    #[serde(default)]
+    pub when: Option<String>,
+    /// Webhook: how long one try may take (or wait for its callback). Check: how long the gate
+    /// may stay closed before the activity fails.
     pub timeout: HumanDuration,
     pub retry: Retry,
     pub on_failure: OnFailure,
+    /// A failure of a non-critical activity makes the release PartialSuccess instead of Failed.
+    #[serde(default = "yes")]
+    pub critical: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,15 +149,102 @@ pub struct Activity {
 pub enum ActivityKind {
     Webhook(WebhookSpec),
     Approval(ApprovalSpec),
+    Wait(WaitSpec),
+    Manual(ManualSpec),
+    Notice(NoticeSpec),
+    Check(CheckSpec),
+    Subprocess(SubprocessSpec),
 }
 
 impl ActivityKind {
+    pub const NAMES: [&'static str; 7] = ["webhook", "approval", "wait", "manual", "notice", "check", "subprocess"];
+
     pub fn name(&self) -> &'static str {
         match self {
             ActivityKind::Webhook(_) => "webhook",
             ActivityKind::Approval(_) => "approval",
+            ActivityKind::Wait(_) => "wait",
+            ActivityKind::Manual(_) => "manual",
+            ActivityKind::Notice(_) => "notice",
+            ActivityKind::Check(_) => "check",
+            ActivityKind::Subprocess(_) => "subprocess",
         }
     }
+}
+
+/// A time lock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitSpec {
+    /// Wait this long after the activity starts.
+    Duration(HumanDuration),
+    /// Wait until the next such time in the process's time zone.
+    NotBefore(WeeklyTime),
+    /// Wait until the time a template renders to (RFC 3339), e.g. `{{ inputs.window }}`.
+    Until(String),
+}
+
+/// `thu 14:00` (the next Thursday at 14:00) or `14:00` (the next 14:00, any day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeeklyTime {
+    /// 0 = Monday … 6 = Sunday; `None` for every day.
+    pub weekday: Option<u8>,
+    pub hour: u8,
+    pub minute: u8,
+}
+
+impl std::str::FromStr for WeeklyTime {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let bad = || format!("`{s}` is not a time: write `HH:MM` or a weekday and a time, like `thu 14:00`");
+        let text = s.trim().to_ascii_lowercase();
+        let (day, time) = match text.split_once(' ') {
+            Some((day, time)) => {
+                let day = day.get(..3).filter(|_| day.len() >= 3).ok_or_else(bad)?;
+                (Some(DAYS.iter().position(|d| *d == day).ok_or_else(bad)? as u8), time.trim())
+            }
+            None => (None, text.as_str()),
+        };
+        let (h, m) = time.split_once(':').ok_or_else(bad)?;
+        let hour: u8 = h.parse().ok().filter(|h| *h < 24).ok_or_else(bad)?;
+        let minute: u8 = m.parse().ok().filter(|n| *n < 60 && m.len() == 2).ok_or_else(bad)?;
+        Ok(WeeklyTime { weekday: day, hour, minute })
+    }
+}
+
+/// A task a person does and marks done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManualSpec {
+    /// What to do, as a checklist (one item per line); a minijinja template.
+    pub checklist: String,
+}
+
+/// A message posted to a channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoticeSpec {
+    /// A minijinja template.
+    pub message: String,
+    /// Defaults to the process's notices channel.
+    pub channel: Option<u64>,
+}
+
+/// A metric gate: GET `url` every `interval` until `condition` holds over the JSON answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckSpec {
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    pub interval: HumanDuration,
+    /// A minijinja expression over `response` (the parsed JSON answer) and the usual names.
+    pub condition: String,
+}
+
+/// Another process run as a child release; its result is this activity's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubprocessSpec {
+    pub process: String,
+    /// The child's inputs: name → minijinja template over this release's names.
+    pub inputs: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,13 +364,20 @@ pub struct ApprovalSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Retry {
     pub attempts: u32,
-    /// Wait before the second try; each further try waits twice as long (plus jitter).
+    /// Wait before the second try; each further try waits twice as long, with jitter.
     pub backoff: HumanDuration,
+    /// No wait is longer than this.
+    #[serde(default = "one_hour")]
+    pub max_backoff: HumanDuration,
+}
+
+fn one_hour() -> HumanDuration {
+    HumanDuration::from_secs(3_600)
 }
 
 impl Default for Retry {
     fn default() -> Self {
-        Self { attempts: 1, backoff: HumanDuration::from_secs(10) }
+        Self { attempts: 1, backoff: HumanDuration::from_secs(10), max_backoff: one_hour() }
     }
 }
 
@@ -238,14 +388,61 @@ pub enum OnFailure {
     Fail,
     /// The activity is marked Ignored and the release goes on; it ends PartialSuccess.
     Ignore,
+    /// The release stops and runs the process's `rollback` activities; it ends Failed.
+    Rollback,
 }
 
 impl Process {
+    /// An activity of the main flow or of the rollback.
     pub fn activity(&self, id: &str) -> Option<&Activity> {
-        self.phases.iter().flat_map(|p| p.activities.iter()).find(|a| a.id == id)
+        self.phases.iter().flat_map(|p| p.activities.iter()).chain(self.rollback.iter()).find(|a| a.id == id)
+    }
+
+    pub fn phase_of(&self, activity: &str) -> Option<&Phase> {
+        self.phases.iter().find(|p| p.activities.iter().any(|a| a.id == activity))
+    }
+
+    /// Whether this version of the engine can run every activity of the process. Activity kinds
+    /// that are checked but not run yet are refused before a release exists, never mid-run.
+    pub fn runnable(&self) -> Result<(), String> {
+        let all = self.phases.iter().flat_map(|p| p.activities.iter()).chain(self.rollback.iter());
+        match all.into_iter().find(|a| matches!(a.kind, ActivityKind::Manual(_) | ActivityKind::Check(_) | ActivityKind::Subprocess(_))) {
+            None => Ok(()),
+            Some(a) => Err(format!(
+                "process `{}` cannot be run yet: activity `{}` is a `{}` activity, which this version of Trainmaster checks but does not run (webhook, approval, wait and notice activities run)",
+                self.name,
+                a.id,
+                a.kind.name()
+            )),
+        }
+    }
+
+    /// Brings a process pinned by an older model to this one (see `MODEL_VERSION`).
+    pub fn upgrade(mut self) -> Self {
+        if self.model < MODEL_VERSION {
+            chain_in_file_order(&mut self.phases, |p| (&p.id, &mut p.depends_on));
+            for phase in &mut self.phases {
+                chain_in_file_order(&mut phase.activities, |a| (&a.id, &mut a.depends_on));
+            }
+            self.model = MODEL_VERSION;
+        }
+        self
     }
 
     pub fn input(&self, name: &str) -> Option<&InputSpec> {
         self.inputs.iter().find(|i| i.name == name)
+    }
+}
+
+/// When no item of a list says what it depends on, each depends on the one before it.
+pub fn chain_in_file_order<T>(items: &mut [T], deps: impl Fn(&mut T) -> (&String, &mut Vec<String>)) {
+    let mut previous: Option<String> = None;
+    for item in items.iter_mut() {
+        let (id, depends_on) = deps(item);
+        let id = id.clone();
+        if let Some(p) = previous.take() {
+            *depends_on = vec![p];
+        }
+        previous = Some(id);
     }
 }

@@ -48,6 +48,12 @@ impl Names {
         Self(names)
     }
 
+    /// These names and more.
+    pub fn with(mut self, more: impl IntoIterator<Item = String>) -> Self {
+        self.0.extend(more);
+        self
+    }
+
     /// A name is readable when it is known, leads to a known name (`inputs`), or reaches
     /// inside one (`inputs.services.0`).
     fn allows(&self, name: &str) -> bool {
@@ -69,6 +75,27 @@ pub fn check(source: &str, known: &Names) -> Result<(), TemplateError> {
         None => Ok(()),
         Some(name) => Err(TemplateError::Unknown { name, known: known.0.iter().cloned().collect::<Vec<_>>().join(", ") }),
     }
+}
+
+/// Checks that the expression `source` (a `when:` or a check's condition) parses and reads
+/// only `known` names.
+pub fn check_expression(source: &str, known: &Names) -> Result<(), TemplateError> {
+    let env = environment();
+    let expr = env.compile_expression(source).map_err(|e| TemplateError::Syntax(plain(&e)))?;
+    let mut unknown: Vec<String> = expr.undeclared_variables(true).into_iter().filter(|n| !known.allows(n)).collect();
+    unknown.sort();
+    match unknown.into_iter().next() {
+        None => Ok(()),
+        Some(name) => Err(TemplateError::Unknown { name, known: known.0.iter().cloned().collect::<Vec<_>>().join(", ") }),
+    }
+}
+
+/// Evaluates the expression `source` against `context` as true or false.
+pub fn evaluate<C: Serialize>(source: &str, context: &C) -> Result<bool, TemplateError> {
+    let env = environment();
+    let expr = env.compile_expression(source).map_err(|e| TemplateError::Syntax(plain(&e)))?;
+    let value = expr.eval(context).map_err(|e| TemplateError::Render(plain(&e)))?;
+    Ok(value.is_true())
 }
 
 /// Renders one template against `context`.

@@ -98,6 +98,9 @@ pub struct TriggerRequest {
     pub kind: Option<String>,
     #[serde(default)]
     pub start: bool,
+    /// A named input set of the process; `inputs` override its values.
+    #[serde(default)]
+    pub input_set: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,7 +195,7 @@ impl Engine {
         };
         self.metrics.record_webhook_outcome(&outcome);
         let before = release.clone();
-        match release.webhook_result(&target.activity, target.attempt, outcome) {
+        match release.webhook_result(&target.activity, target.attempt, outcome, chrono::Utc::now()) {
             Ok(mut effects) => {
                 self.save(tx, &before, release, &mut effects).await?;
                 Ok(effects)
@@ -235,7 +238,7 @@ impl Engine {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let actor = ci_actor(&webhook_id);
-        let mut release = self.draft(&actor, NewRelease { guild_id, process: request.process, name: request.name, inputs })?;
+        let mut release = self.draft(&actor, NewRelease { guild_id, process: request.process, name: request.name, inputs, input_set: request.input_set })?;
         if let Some(kind) = &request.kind {
             release.process.kind = ReleaseKind::parse(kind)
                 .ok_or_else(|| TriggerError::Invalid(format!("kind `{kind}` is not one of {}", ReleaseKind::NAMES.join(", "))))?;

@@ -14,7 +14,7 @@ use crate::domain::principal::Actor;
 use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
 use crate::domain::release::{
-    AuditActor, CallOutcome, CallbackDeadline, CommandError, Effect, Notice, Progress, Release, ReleaseId, WebhookCall,
+    AuditActor, CallOutcome, Timer, CommandError, Effect, Notice, Progress, Release, ReleaseId, WebhookCall,
 };
 use crate::store::{enqueue_chat_to, AuditRow, OutboxItem, Store, StoreError, Topic, Tx};
 use serde_json::json;
@@ -28,6 +28,10 @@ pub enum EngineError {
     UnknownProcess { name: String, known: String },
     #[error("a release needs a name")]
     EmptyName,
+    #[error("process `{process}` has no input set `{name}`; {known}")]
+    UnknownInputSet { process: String, name: String, known: String },
+    #[error("{0}")]
+    NotRunnable(String),
     #[error(transparent)]
     Inputs(#[from] InputError),
     #[error("there is no release {0} in this server")]
@@ -46,6 +50,8 @@ pub struct NewRelease {
     pub name: String,
     /// `key=value` pairs, as parsed from chat or taken from a trigger's JSON.
     pub inputs: Vec<(String, String)>,
+    /// A named input set of the process to start from; `inputs` override its values.
+    pub input_set: Option<String>,
 }
 
 #[derive(Clone)]
@@ -93,7 +99,7 @@ impl Engine {
 
     fn wake_for(&self, effects: &[Effect]) {
         // A deadline wakes the workers too, so they re-read when the next row is due.
-        if effects.iter().any(|e| matches!(e, Effect::CallWebhook(_) | Effect::CallbackDeadline(_))) {
+        if effects.iter().any(|e| matches!(e, Effect::CallWebhook(_) | Effect::Timer(_))) {
             // Wake every idle webhook worker; the stored permit covers one that is busy now.
             self.webhook_wake.notify_waiters();
             self.webhook_wake.notify_one();
@@ -113,7 +119,22 @@ impl Engine {
         if name.is_empty() {
             return Err(EngineError::EmptyName);
         }
-        let inputs = inputs::validate(process, new.inputs)?;
+        process.runnable().map_err(EngineError::NotRunnable)?;
+        let mut pairs = new.inputs;
+        if let Some(set) = &new.input_set {
+            let values = process.input_sets.get(set).ok_or_else(|| EngineError::UnknownInputSet {
+                process: process.name.clone(),
+                name: set.clone(),
+                known: match process.input_sets.len() {
+                    0 => "it has none".to_string(),
+                    _ => format!("it has {}", process.input_sets.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")),
+                },
+            })?;
+            let given: Vec<String> = pairs.iter().map(|(k, _)| k.clone()).collect();
+            let from_set = values.iter().filter(|(k, _)| !given.contains(k)).map(|(k, v)| (k.clone(), v.clone()));
+            pairs = from_set.chain(pairs).collect();
+        }
+        let inputs = inputs::validate(process, pairs)?;
         let release =
             Release::new_draft(ReleaseId(0), new.guild_id, name.to_string(), process.clone(), inputs, actor.user, chrono::Utc::now());
         Ok(release)
@@ -155,7 +176,7 @@ impl Engine {
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn start_release(&self, guild_id: u64, actor: &Actor, id: ReleaseId) -> Result<Release, EngineError> {
-        self.transition(guild_id, id, |r| r.start(actor)).await
+        self.transition(guild_id, id, |r| r.start(actor, chrono::Utc::now())).await
     }
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
@@ -163,7 +184,7 @@ impl Engine {
         let mut progress = None;
         let release = self
             .audited_refusal(guild_id, actor, id, activity, |r| {
-                let (p, fx) = r.approve(actor, activity)?;
+                let (p, fx) = r.approve(actor, activity, chrono::Utc::now())?;
                 progress = Some(p);
                 Ok(fx)
             })
@@ -174,7 +195,7 @@ impl Engine {
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn reject(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<Release, EngineError> {
-        self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity)).await
+        self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity, chrono::Utc::now())).await
     }
 
     /// Like `transition`, but a refused decision is written to the audit trail before the
@@ -259,7 +280,7 @@ impl Engine {
             _ => None,
         };
         let before = release.clone();
-        match release.webhook_result(&call.activity, call.attempt, outcome) {
+        match release.webhook_result(&call.activity, call.attempt, outcome, chrono::Utc::now()) {
             Ok(mut effects) => {
                 self.save(&mut tx, &before, &release, &mut effects).await?;
                 tx.commit().await.map_err(StoreError::from)?;
@@ -276,7 +297,7 @@ impl Engine {
     }
 
     /// A callback deadline came due: fails the try if it is still waiting, else just completes.
-    pub async fn callback_deadline(&self, item: &OutboxItem, deadline: &CallbackDeadline) -> Result<(), EngineError> {
+    pub async fn callback_deadline(&self, item: &OutboxItem, deadline: &Timer) -> Result<(), EngineError> {
         let Some(id) = item.release_id else { return Ok(()) };
         let mut tx = self.store.begin().await?;
         if !Store::complete_outbox(&mut tx, item).await? {
@@ -284,7 +305,7 @@ impl Engine {
         }
         let mut release = Store::load_release(&mut tx, id).await?.ok_or(EngineError::NotFound(id))?;
         let before = release.clone();
-        let effects = match release.callback_deadline_passed(&deadline.activity, deadline.attempt) {
+        let effects = match release.timer_fired(&deadline.activity, deadline.attempt, chrono::Utc::now()) {
             Some(mut effects) => {
                 self.save(&mut tx, &before, &release, &mut effects).await?;
                 effects

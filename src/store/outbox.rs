@@ -2,7 +2,7 @@
 //! once by workers that claim rows under a lease and complete them fenced by their claim number.
 
 use super::{now_ms, Store, StoreError, Tx};
-use crate::domain::release::{CallbackDeadline, Notice, Release, ReleaseId, WebhookCall};
+use crate::domain::release::{Timer, Notice, Release, ReleaseId, WebhookCall};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::time::Duration;
@@ -27,7 +27,7 @@ impl Topic {
 #[serde(rename_all = "snake_case")]
 pub enum WebhookWork {
     Call(WebhookCall),
-    Deadline(CallbackDeadline),
+    Deadline(Timer),
 }
 
 /// A chat message to post: a notice about a release, for its notices channel.
@@ -76,7 +76,7 @@ pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &Webh
 }
 
 /// Callback deadlines ride the webhook topic: the webhook worker owns everything about a try.
-pub(super) async fn enqueue_deadline(tx: &mut Tx, release: ReleaseId, deadline: &CallbackDeadline) -> Result<(), StoreError> {
+pub(super) async fn enqueue_deadline(tx: &mut Tx, release: ReleaseId, deadline: &Timer) -> Result<(), StoreError> {
     let key = format!("{}/deadline", WebhookCall::idempotency_key(release, &deadline.activity, deadline.attempt));
     let due = now_ms() + (deadline.after_secs as i64) * 1_000;
     let payload = serde_json::to_value(WebhookWork::Deadline(deadline.clone())).map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -2,7 +2,7 @@
 
 use super::{outbox, StoreError, Tx};
 use crate::domain::inputs::Inputs;
-use crate::domain::release::{ActivityRun, Decision, Effect, PhaseRun, Release, ReleaseId, ReleaseStatus, StepStatus};
+use crate::domain::release::{ActivityRun, Decision, Effect, Notice, PhaseRun, Release, ReleaseId, ReleaseStatus, StepStatus};
 use crate::domain::{Process, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -71,7 +71,7 @@ impl super::Store {
         let Some(row) = sqlx::query(include_str!("sql/select_release.sql")).bind(id.0).fetch_optional(&mut **tx).await? else {
             return Ok(None);
         };
-        let process: Process = serde_json::from_str(row.try_get("process_json")?).map_err(corrupt)?;
+        let process: Process = serde_json::from_str::<Process>(row.try_get("process_json")?).map_err(corrupt)?.upgrade();
         let inputs: Inputs = serde_json::from_str(row.try_get("inputs_json")?).map_err(corrupt)?;
         let status: String = row.try_get("status")?;
         let created_at: String = row.try_get("created_at")?;
@@ -180,9 +180,12 @@ impl super::Store {
         for effect in effects {
             match effect {
                 Effect::Audit { actor, action, detail } => Self::append_audit(tx, Some(release.id), actor, action, detail).await?,
+                Effect::Notify(notice @ Notice::Message { channel: Some(channel), .. }) => {
+                    outbox::enqueue_chat_to(tx, release, *channel, notice).await?
+                }
                 Effect::Notify(notice) => outbox::enqueue_chat(tx, release, notice).await?,
                 Effect::CallWebhook(call) => outbox::enqueue_webhook(tx, release.id, call).await?,
-                Effect::CallbackDeadline(deadline) => outbox::enqueue_deadline(tx, release.id, deadline).await?,
+                Effect::Timer(deadline) => outbox::enqueue_deadline(tx, release.id, deadline).await?,
             }
         }
         Ok(())

@@ -34,7 +34,7 @@ fn status_of(r: &Release, id: &str) -> Option<StepStatus> {
 #[test]
 fn starting_a_release_calls_the_first_webhook_with_its_rendered_body() {
     let mut r = draft();
-    let fx = r.start(&actor(1, &[])).unwrap_or_default();
+    let fx = r.start(&actor(1, &[]), Utc::now()).unwrap_or_default();
     assert_eq!(r.status, ReleaseStatus::Running);
     let c = calls(&fx);
     assert_eq!(c.len(), 1);
@@ -46,27 +46,30 @@ fn starting_a_release_calls_the_first_webhook_with_its_rendered_body() {
 #[test]
 fn a_whole_release_runs_to_success() {
     let mut r = draft();
-    let _ = r.start(&actor(1, &[]));
-    let fx = r.webhook_result("branch-cut", 1, CallOutcome::success()).unwrap_or_default();
+    let _ = r.start(&actor(1, &[]), Utc::now());
+    let fx = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now()).unwrap_or_default();
     assert!(fx.iter().any(|e| matches!(e, Effect::Notify(Notice::ApprovalRequested { .. }))));
     assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold));
-    let approved = r.approve(&actor(2, &["QA"]), "qa-approval");
+    let approved = r.approve(&actor(2, &["QA"]), "qa-approval", Utc::now());
     assert!(matches!(approved, Ok((Progress { approvals: 1, min: 1 }, _))));
     let c = calls(&approved.map(|(_, fx)| fx).unwrap_or_default());
     assert_eq!(c[0].payload["body"]["target"], "prod-eu");
-    let _ = r.webhook_result("deploy", 1, CallOutcome::success());
+    let _ = r.webhook_result("deploy", 1, CallOutcome::success(), Utc::now());
     assert_eq!(r.status, ReleaseStatus::Success);
 }
 
 #[test]
 fn a_failed_try_is_retried_with_backoff_then_fails_the_release() {
     let mut r = draft();
-    let _ = r.start(&actor(1, &[]));
-    let fx = r.webhook_result("branch-cut", 1, CallOutcome::failure("HTTP 500")).unwrap_or_default();
-    assert_eq!(calls(&fx).iter().map(|c| (c.attempt, c.delay_secs)).collect::<Vec<_>>(), vec![(2, 10)]);
-    let fx = r.webhook_result("branch-cut", 2, CallOutcome::failure("HTTP 500")).unwrap_or_default();
-    assert_eq!(calls(&fx).iter().map(|c| (c.attempt, c.delay_secs)).collect::<Vec<_>>(), vec![(3, 20)]);
-    let _ = r.webhook_result("branch-cut", 3, CallOutcome::failure("timed out"));
+    let _ = r.start(&actor(1, &[]), Utc::now());
+    // backoff 10s: the first retry waits 5–10 s, the second 10–20 s (jitter in the upper half).
+    let fx = r.webhook_result("branch-cut", 1, CallOutcome::failure("HTTP 500"), Utc::now()).unwrap_or_default();
+    let first = calls(&fx);
+    assert!(matches!(first.as_slice(), [c] if c.attempt == 2 && (5..=10).contains(&c.delay_secs)), "{first:?}");
+    let fx = r.webhook_result("branch-cut", 2, CallOutcome::failure("HTTP 500"), Utc::now()).unwrap_or_default();
+    let second = calls(&fx);
+    assert!(matches!(second.as_slice(), [c] if c.attempt == 3 && (10..=20).contains(&c.delay_secs)), "{second:?}");
+    let _ = r.webhook_result("branch-cut", 3, CallOutcome::failure("timed out"), Utc::now());
     assert_eq!(r.status, ReleaseStatus::Failed);
     assert!(r.reason.as_deref().is_some_and(|s| s.contains("timed out")));
 }
@@ -74,10 +77,10 @@ fn a_failed_try_is_retried_with_backoff_then_fails_the_release() {
 #[test]
 fn a_result_for_an_old_try_changes_nothing() {
     let mut r = draft();
-    let _ = r.start(&actor(1, &[]));
-    let _ = r.webhook_result("branch-cut", 1, CallOutcome::failure("HTTP 500"));
+    let _ = r.start(&actor(1, &[]), Utc::now());
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::failure("HTTP 500"), Utc::now());
     let before = r.clone();
-    let late = r.webhook_result("branch-cut", 1, CallOutcome::success());
+    let late = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now());
     assert!(matches!(late, Err(CommandError::Stale { got: 1, current: 2, .. })));
     assert_eq!(r, before);
 }
@@ -85,11 +88,11 @@ fn a_result_for_an_old_try_changes_nothing() {
 #[test]
 fn approvals_refuse_the_creator_outsiders_and_second_clicks() {
     let mut r = draft();
-    let _ = r.start(&actor(9, &["QA"]));
-    let _ = r.webhook_result("branch-cut", 1, CallOutcome::success());
-    assert!(matches!(r.approve(&actor(1, &["QA"]), "qa-approval"), Err(CommandError::Refused(Refusal::OwnRelease))));
-    assert!(matches!(r.approve(&actor(9, &["QA"]), "qa-approval"), Err(CommandError::Refused(Refusal::OwnRelease))));
-    assert!(matches!(r.approve(&actor(3, &["Developers"]), "qa-approval"), Err(CommandError::Refused(Refusal::NotAnApprover { .. }))));
+    let _ = r.start(&actor(9, &["QA"]), Utc::now());
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now());
+    assert!(matches!(r.approve(&actor(1, &["QA"]), "qa-approval", Utc::now()), Err(CommandError::Refused(Refusal::OwnRelease))));
+    assert!(matches!(r.approve(&actor(9, &["QA"]), "qa-approval", Utc::now()), Err(CommandError::Refused(Refusal::OwnRelease))));
+    assert!(matches!(r.approve(&actor(3, &["Developers"]), "qa-approval", Utc::now()), Err(CommandError::Refused(Refusal::NotAnApprover { .. }))));
     assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold));
 }
 
@@ -99,10 +102,10 @@ fn a_second_approval_by_the_same_person_counts_once() {
     if let Some(ActivityKind::Approval(spec)) = r.process.phases[1].activities.first_mut().map(|a| &mut a.kind) {
         spec.min = 2;
     }
-    let _ = r.start(&actor(1, &[]));
-    let _ = r.webhook_result("branch-cut", 1, CallOutcome::success());
-    assert!(r.approve(&actor(2, &["QA"]), "qa-approval").is_ok());
-    let again = r.approve(&actor(2, &["QA"]), "qa-approval");
+    let _ = r.start(&actor(1, &[]), Utc::now());
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now());
+    assert!(r.approve(&actor(2, &["QA"]), "qa-approval", Utc::now()).is_ok());
+    let again = r.approve(&actor(2, &["QA"]), "qa-approval", Utc::now());
     assert!(matches!(again, Err(CommandError::Refused(Refusal::AlreadyCounted { approvals: 1, min: 2 }))));
     assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold));
 }
@@ -110,9 +113,9 @@ fn a_second_approval_by_the_same_person_counts_once() {
 #[test]
 fn a_rejection_fails_the_release() {
     let mut r = draft();
-    let _ = r.start(&actor(1, &[]));
-    let _ = r.webhook_result("branch-cut", 1, CallOutcome::success());
-    assert!(r.reject(&actor(2, &["QA"]), "qa-approval").is_ok());
+    let _ = r.start(&actor(1, &[]), Utc::now());
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now());
+    assert!(r.reject(&actor(2, &["QA"]), "qa-approval", Utc::now()).is_ok());
     assert_eq!(r.status, ReleaseStatus::Failed);
     assert_eq!(r.phases[1].status, StepStatus::Failed);
 }
@@ -121,26 +124,26 @@ fn a_rejection_fails_the_release() {
 fn an_ignored_failure_ends_in_partial_success() {
     let mut r = draft();
     r.process.phases[2].activities[0].on_failure = OnFailure::Ignore;
-    let _ = r.start(&actor(1, &[]));
-    let _ = r.webhook_result("branch-cut", 1, CallOutcome::success());
-    let _ = r.approve(&actor(2, &["QA"]), "qa-approval");
-    let _ = r.webhook_result("deploy", 1, CallOutcome::failure("HTTP 503"));
+    let _ = r.start(&actor(1, &[]), Utc::now());
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now());
+    let _ = r.approve(&actor(2, &["QA"]), "qa-approval", Utc::now());
+    let _ = r.webhook_result("deploy", 1, CallOutcome::failure("HTTP 503"), Utc::now());
     assert_eq!(r.status, ReleaseStatus::PartialSuccess);
 }
 
 #[test]
 fn only_a_draft_can_start() {
     let mut r = draft();
-    let _ = r.start(&actor(1, &[]));
-    assert!(matches!(r.start(&actor(1, &[])), Err(CommandError::NotDraft { .. })));
+    let _ = r.start(&actor(1, &[]), Utc::now());
+    assert!(matches!(r.start(&actor(1, &[]), Utc::now()), Err(CommandError::NotDraft { .. })));
 }
 
 #[test]
 fn a_longer_retry_after_wins_over_the_backoff() {
     let mut r = draft();
-    let _ = r.start(&actor(1, &[]));
+    let _ = r.start(&actor(1, &[]), Utc::now());
     let asked = CallOutcome::Failure { reason: "HTTP 429".into(), retry_after_secs: Some(120) };
-    let fx = r.webhook_result("branch-cut", 1, asked).unwrap_or_default();
+    let fx = r.webhook_result("branch-cut", 1, asked, Utc::now()).unwrap_or_default();
     assert_eq!(calls(&fx).iter().map(|c| c.delay_secs).collect::<Vec<_>>(), vec![120]);
 }
 
@@ -150,32 +153,47 @@ fn outputs_of_an_activity_are_readable_by_later_templates() {
     if let ActivityKind::Webhook(hook) = &mut r.process.phases[2].activities[0].kind {
         hook.body = json!({"artifact": "{{ activities['branch-cut'].outputs.artifact }}"});
     }
-    let _ = r.start(&actor(1, &[]));
+    let _ = r.start(&actor(1, &[]), Utc::now());
     let outputs = json!({"artifact": "https://ci/a.tgz"}).as_object().cloned().unwrap_or_default();
-    let _ = r.webhook_result("branch-cut", 1, CallOutcome::Success { outputs });
-    let (_, fx) = r.approve(&actor(2, &["QA"]), "qa-approval").unwrap_or_else(|e| panic!("{e}"));
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::Success { outputs }, Utc::now());
+    let (_, fx) = r.approve(&actor(2, &["QA"]), "qa-approval", Utc::now()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(calls(&fx)[0].payload["body"]["artifact"], "https://ci/a.tgz");
 }
 
 #[test]
 fn an_accepted_callback_webhook_keeps_running() {
     let mut r = draft();
-    let _ = r.start(&actor(1, &[]));
-    let fx = r.webhook_result("branch-cut", 1, CallOutcome::Accepted).unwrap_or_default();
+    let _ = r.start(&actor(1, &[]), Utc::now());
+    let fx = r.webhook_result("branch-cut", 1, CallOutcome::Accepted, Utc::now()).unwrap_or_default();
     assert_eq!(status_of(&r, "branch-cut"), Some(StepStatus::Running));
     assert!(fx.iter().any(|e| matches!(e, Effect::Audit { action: "webhook_accepted", .. })));
-    let deadline = CallbackDeadline { activity: "branch-cut".into(), attempt: 1, after_secs: 1_800 };
-    assert!(fx.contains(&Effect::CallbackDeadline(deadline)));
+    let deadline = Timer { activity: "branch-cut".into(), attempt: 1, after_secs: 1_800 };
+    assert!(fx.contains(&Effect::Timer(deadline)));
 }
 
 #[test]
 fn a_missed_callback_deadline_fails_the_try_and_a_met_one_changes_nothing() {
     let mut r = draft();
-    let _ = r.start(&actor(1, &[]));
-    let _ = r.webhook_result("branch-cut", 1, CallOutcome::Accepted);
-    let fx = r.callback_deadline_passed("branch-cut", 1).unwrap_or_default();
+    let _ = r.start(&actor(1, &[]), Utc::now());
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::Accepted, Utc::now());
+    let fx = r.timer_fired("branch-cut", 1, Utc::now()).unwrap_or_default();
     assert_eq!(calls(&fx).iter().map(|c| c.attempt).collect::<Vec<_>>(), vec![2], "retried");
-    let _ = r.webhook_result("branch-cut", 2, CallOutcome::success());
-    assert_eq!(r.callback_deadline_passed("branch-cut", 2), None);
+    let _ = r.webhook_result("branch-cut", 2, CallOutcome::success(), Utc::now());
+    assert_eq!(r.timer_fired("branch-cut", 2, Utc::now()), None);
     assert_eq!(status_of(&r, "branch-cut"), Some(StepStatus::Success));
+}
+
+#[test]
+fn backoff_doubles_is_capped_and_jitters_by_try() {
+    use crate::domain::process::Retry;
+    use crate::domain::HumanDuration;
+    let retry = Retry { attempts: 10, backoff: HumanDuration::from_secs(10), max_backoff: HumanDuration::from_secs(60) };
+    let waits: Vec<u64> = (1..=6).map(|n| backoff(&retry, n, "7/deploy/1").as_secs()).collect();
+    for (n, wait) in waits.iter().enumerate() {
+        let full = (10u64 << n).min(60);
+        assert!((full / 2..=full).contains(wait), "try {}: {wait} s outside {}..={full}", n + 1, full / 2);
+    }
+    assert_eq!(backoff(&retry, 3, "7/deploy/3"), backoff(&retry, 3, "7/deploy/3"), "the same try waits the same");
+    let spread: std::collections::BTreeSet<u128> = (0..50).map(|i| backoff(&retry, 3, &format!("{i}/deploy/3")).as_millis()).collect();
+    assert!(spread.len() > 40, "releases failing together retry at different times: {} distinct waits", spread.len());
 }

@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+mod flow;
+pub use flow::{next_weekly, ROLLBACK};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ReleaseId(pub i64);
 
@@ -105,6 +108,12 @@ pub struct ActivityRun {
     pub outputs: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ActivityRun {
+    fn new(id: &str) -> Self {
+        Self { id: id.into(), status: StepStatus::NotStarted, attempt: 0, reason: None, decisions: vec![], outputs: Default::default() }
+    }
+}
+
 /// One person's counted decision on an approval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
@@ -137,13 +146,13 @@ pub enum Effect {
     },
     Notify(Notice),
     CallWebhook(WebhookCall),
-    /// A timer: when it fires and try `attempt` of `activity` is still waiting for its callback,
-    /// the try fails for want of one.
-    CallbackDeadline(CallbackDeadline),
+    /// A timer for try `attempt` of `activity`: a wait's time lock, or the deadline of a webhook
+    /// waiting for its callback. Fired through `Release::timer_fired`.
+    Timer(Timer),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallbackDeadline {
+pub struct Timer {
     pub activity: String,
     pub attempt: u32,
     pub after_secs: u64,
@@ -171,6 +180,14 @@ pub enum Notice {
     ActivityRetrying {
         activity: String,
         attempt: u32,
+        reason: String,
+    },
+    /// A `notice` activity's rendered message, for its channel (the notices channel when `None`).
+    Message {
+        channel: Option<u64>,
+        text: String,
+    },
+    RollbackStarted {
         reason: String,
     },
     ReleaseFinished {
@@ -269,17 +286,18 @@ impl Release {
                 activities: p
                     .activities
                     .iter()
-                    .map(|a| ActivityRun {
-                        id: a.id.clone(),
-                        status: StepStatus::NotStarted,
-                        attempt: 0,
-                        reason: None,
-                        decisions: vec![],
-                        outputs: Default::default(),
-                    })
+                    .map(|a| ActivityRun::new(&a.id))
                     .collect(),
             })
             .collect();
+        let mut phases: Vec<PhaseRun> = phases;
+        if !process.rollback.is_empty() {
+            phases.push(PhaseRun {
+                id: ROLLBACK.into(),
+                status: StepStatus::NotStarted,
+                activities: process.rollback.iter().map(|a| ActivityRun::new(&a.id)).collect(),
+            });
+        }
         Self {
             id,
             guild_id,
@@ -312,7 +330,7 @@ impl Release {
     }
 
     /// Draft → Running, and the first activity begins.
-    pub fn start(&mut self, actor: &Actor) -> Result<Vec<Effect>, CommandError> {
+    pub fn start(&mut self, actor: &Actor, now: DateTime<Utc>) -> Result<Vec<Effect>, CommandError> {
         if self.status != ReleaseStatus::Draft {
             return Err(CommandError::NotDraft { id: self.id, status: self.status });
         }
@@ -322,13 +340,19 @@ impl Release {
             Effect::Audit { actor: actor.into(), action: "release_started", detail: json!({}) },
             Effect::Notify(Notice::ReleaseStarted { by: actor.display_name.clone() }),
         ];
-        self.advance(&mut fx);
+        self.advance(&mut fx, now);
         Ok(fx)
     }
 
     /// Applies the result of webhook try `attempt` of `activity`. Results for an older try, or
     /// for an activity that is no longer running, are refused as `Stale` and change nothing.
-    pub fn webhook_result(&mut self, activity: &str, attempt: u32, outcome: CallOutcome) -> Result<Vec<Effect>, CommandError> {
+    pub fn webhook_result(
+        &mut self,
+        activity: &str,
+        attempt: u32,
+        outcome: CallOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>, CommandError> {
         let release = self.id;
         let spec = self.process.activity(activity).cloned().ok_or_else(|| CommandError::NoSuchActivity(release, activity.into()))?;
         let run = self.activity_mut(activity).ok_or_else(|| CommandError::NoSuchActivity(release, activity.into()))?;
@@ -338,9 +362,8 @@ impl Release {
         let mut fx = vec![];
         match outcome {
             CallOutcome::Success { outputs } => {
-                run.status = StepStatus::Success;
-                run.outputs = outputs;
-                fx.push(finished_audit(activity, StepStatus::Success, attempt, None));
+                self.activity_succeeded(activity, attempt, outputs, &mut fx);
+                self.advance(&mut fx, now);
             }
             CallOutcome::Accepted => {
                 let after_secs = spec.timeout.as_duration().as_secs();
@@ -349,54 +372,53 @@ impl Release {
                     action: "webhook_accepted",
                     detail: json!({"activity": activity, "attempt": attempt, "callback_within_secs": after_secs}),
                 });
-                fx.push(Effect::CallbackDeadline(CallbackDeadline { activity: activity.into(), attempt, after_secs }));
-                return Ok(fx);
+                fx.push(Effect::Timer(Timer { activity: activity.into(), attempt, after_secs }));
             }
             CallOutcome::Failure { reason, retry_after_secs } if attempt < spec.retry.attempts => {
                 // The receiver's Retry-After wins when it asks for a longer wait than the backoff.
                 let asked = Duration::from_secs(retry_after_secs.unwrap_or(0)).min(Duration::from_secs(3_600));
-                let delay = backoff(spec.retry.backoff.as_duration(), attempt).max(asked);
+                let key = WebhookCall::idempotency_key(release, activity, attempt);
+                let delay = backoff(&spec.retry, attempt, &key).max(asked);
                 fx.push(Effect::Audit {
                     actor: AuditActor::System,
                     action: "activity_retry_scheduled",
                     detail: json!({"activity": activity, "failed_attempt": attempt, "reason": reason, "delay_secs": delay.as_secs()}),
                 });
                 fx.push(Effect::Notify(Notice::ActivityRetrying { activity: activity.into(), attempt: attempt + 1, reason }));
-                self.begin_webhook_try(activity, attempt + 1, delay, &mut fx);
-                return Ok(fx);
+                self.begin_webhook_try(activity, attempt + 1, delay, &mut fx, now);
             }
             CallOutcome::Failure { reason, .. } => {
-                let status = match spec.on_failure {
-                    OnFailure::Fail => StepStatus::Failed,
-                    OnFailure::Ignore => StepStatus::Ignored,
-                };
-                run.status = status;
-                run.reason = Some(reason.clone());
-                fx.push(finished_audit(activity, status, attempt, Some(&reason)));
-                if status == StepStatus::Failed {
-                    let why = format!("activity `{activity}` failed after {attempt} tries: {reason}");
-                    self.fail(why, &mut fx);
-                    return Ok(fx);
-                }
+                self.activity_failed(activity, attempt, reason, &mut fx, now);
             }
         }
-        self.advance(&mut fx);
         Ok(fx)
     }
 
-    /// The callback deadline of a try has passed. If that try is still waiting, it fails (and may
-    /// be retried); if it already ended, nothing happens and `None` says so.
-    pub fn callback_deadline_passed(&mut self, activity: &str, attempt: u32) -> Option<Vec<Effect>> {
-        let waiting = self.activity(activity).is_some_and(|a| a.status == StepStatus::Running && a.attempt == attempt);
-        if !waiting || self.status != ReleaseStatus::Running {
+    /// A timer of try `attempt` of `activity` fired. A wait that is still waiting succeeds; a
+    /// webhook still waiting for its callback fails (and may be retried). If that try already
+    /// ended, nothing happens and `None` says so.
+    pub fn timer_fired(&mut self, activity: &str, attempt: u32, now: DateTime<Utc>) -> Option<Vec<Effect>> {
+        let run = self.activity(activity)?;
+        if run.attempt != attempt || self.status != ReleaseStatus::Running {
             return None;
         }
-        let after = self.process.activity(activity).map(|a| a.timeout.to_string()).unwrap_or_default();
-        self.webhook_result(activity, attempt, CallOutcome::failure(format!("no callback within {after}"))).ok()
+        match (&self.process.activity(activity)?.kind, run.status) {
+            (ActivityKind::Wait(_), StepStatus::Waiting) => {
+                let mut fx = vec![];
+                self.activity_succeeded(activity, attempt, Default::default(), &mut fx);
+                self.advance(&mut fx, now);
+                Some(fx)
+            }
+            (ActivityKind::Webhook(_), StepStatus::Running) => {
+                let after = self.process.activity(activity).map(|a| a.timeout.to_string()).unwrap_or_default();
+                self.webhook_result(activity, attempt, CallOutcome::failure(format!("no callback within {after}")), now).ok()
+            }
+            _ => None,
+        }
     }
 
     /// Counts an approval by `actor`; when `min` are in, the release goes on.
-    pub fn approve(&mut self, actor: &Actor, activity: &str) -> Result<(Progress, Vec<Effect>), CommandError> {
+    pub fn approve(&mut self, actor: &Actor, activity: &str, now: DateTime<Utc>) -> Result<(Progress, Vec<Effect>), CommandError> {
         let (spec, run) = self.approval_in_progress(activity)?;
         approval::check_may_decide(&spec, run, actor, self.created_by, self.started_by)?;
         let min = spec.min;
@@ -411,15 +433,15 @@ impl Release {
             detail: json!({"activity": activity, "approvals": approvals, "min": min}),
         }];
         if approvals >= min {
-            run.status = StepStatus::Success;
-            fx.push(finished_audit(activity, StepStatus::Success, run.attempt, None));
-            self.advance(&mut fx);
+            let attempt = run.attempt;
+            self.activity_succeeded(activity, attempt, Default::default(), &mut fx);
+            self.advance(&mut fx, now);
         }
         Ok((Progress { approvals, min }, fx))
     }
 
     /// A rejection by an approver fails the activity and the release.
-    pub fn reject(&mut self, actor: &Actor, activity: &str) -> Result<Vec<Effect>, CommandError> {
+    pub fn reject(&mut self, actor: &Actor, activity: &str, now: DateTime<Utc>) -> Result<Vec<Effect>, CommandError> {
         let (spec, run) = self.approval_in_progress(activity)?;
         approval::check_may_decide(&spec, run, actor, self.created_by, self.started_by)?;
         let reason = format!("rejected by {}", actor.display_name);
@@ -427,13 +449,9 @@ impl Release {
             return Err(CommandError::NoSuchActivity(self.id, activity.into()));
         };
         run.decisions.push(Decision { user: actor.user, name: actor.display_name.clone(), approve: false });
-        run.status = StepStatus::Failed;
-        run.reason = Some(reason.clone());
-        let mut fx = vec![
-            Effect::Audit { actor: actor.into(), action: "approval_rejected", detail: json!({"activity": activity}) },
-            finished_audit(activity, StepStatus::Failed, run.attempt, Some(&reason)),
-        ];
-        self.fail(format!("approval `{activity}` {reason}"), &mut fx);
+        let attempt = run.attempt;
+        let mut fx = vec![Effect::Audit { actor: actor.into(), action: "approval_rejected", detail: json!({"activity": activity}) }];
+        self.activity_failed(activity, attempt, reason, &mut fx, now);
         Ok(fx)
     }
 
@@ -450,86 +468,12 @@ impl Release {
         Ok((spec, run))
     }
 
-    /// Fails the current phase and the release with `reason`.
-    fn fail(&mut self, reason: String, fx: &mut Vec<Effect>) {
-        if let Some(phase) = self.phases.iter_mut().find(|p| p.status == StepStatus::Running) {
-            finish_phase(phase, StepStatus::Failed, fx);
-        }
-        self.finish(ReleaseStatus::Failed, Some(reason), fx);
-    }
-
-    fn finish(&mut self, status: ReleaseStatus, reason: Option<String>, fx: &mut Vec<Effect>) {
-        self.status = status;
-        self.reason = reason.clone();
-        fx.push(Effect::Audit {
-            actor: AuditActor::System,
-            action: "release_finished",
-            detail: json!({"status": status, "reason": reason}),
-        });
-        fx.push(Effect::Notify(Notice::ReleaseFinished { status, reason }));
-    }
-
-    /// Moves the release forward as far as it can go without waiting: phases in order,
-    /// activities in order within a phase.
-    fn advance(&mut self, fx: &mut Vec<Effect>) {
-        while self.status == ReleaseStatus::Running {
-            let Some(pi) = self.phases.iter().position(|p| !p.status.is_terminal()) else {
-                let partial = self
-                    .phases
-                    .iter()
-                    .flat_map(|p| p.activities.iter())
-                    .any(|a| matches!(a.status, StepStatus::Ignored | StepStatus::Skipped));
-                let status = if partial { ReleaseStatus::PartialSuccess } else { ReleaseStatus::Success };
-                self.finish(status, None, fx);
-                return;
-            };
-            let phase = &mut self.phases[pi];
-            if phase.status == StepStatus::NotStarted {
-                phase.status = StepStatus::Running;
-                fx.push(Effect::Audit { actor: AuditActor::System, action: "phase_started", detail: json!({"phase": phase.id}) });
-                fx.push(Effect::Notify(Notice::PhaseStarted { phase: phase.id.clone() }));
-            }
-            match phase.activities.iter().position(|a| !a.status.is_terminal()) {
-                None => finish_phase(phase, StepStatus::Success, fx),
-                Some(ai) if phase.activities[ai].status == StepStatus::NotStarted => {
-                    let id = phase.activities[ai].id.clone();
-                    self.begin_activity(&id, fx);
-                }
-                // Running or waiting for people: nothing more to do until a result comes in.
-                Some(_) => return,
-            }
-        }
-    }
-
-    fn begin_activity(&mut self, id: &str, fx: &mut Vec<Effect>) {
-        let Some(spec) = self.process.activity(id).cloned() else { return };
-        fx.push(Effect::Audit {
-            actor: AuditActor::System,
-            action: "activity_started",
-            detail: json!({"activity": id, "kind": spec.kind.name()}),
-        });
-        match &spec.kind {
-            ActivityKind::Webhook(_) => self.begin_webhook_try(id, 1, Duration::ZERO, fx),
-            ActivityKind::Approval(a) => {
-                if let Some(run) = self.activity_mut(id) {
-                    run.status = StepStatus::OnHold;
-                    run.attempt = 1;
-                }
-                fx.push(Effect::Notify(Notice::ApprovalRequested {
-                    activity: id.into(),
-                    approvers: a.approvers.iter().map(|p| p.to_string()).collect(),
-                    min: a.min,
-                }));
-            }
-        }
-    }
-
     /// Renders try `attempt` of a webhook activity and asks for it to be called after `delay`.
     /// A template that fails to render fails the activity: retrying cannot fix it.
-    fn begin_webhook_try(&mut self, id: &str, attempt: u32, delay: Duration, fx: &mut Vec<Effect>) {
+    fn begin_webhook_try(&mut self, id: &str, attempt: u32, delay: Duration, fx: &mut Vec<Effect>, now: DateTime<Utc>) {
         let Some(spec) = self.process.activity(id).cloned() else { return };
         let ActivityKind::Webhook(hook) = &spec.kind else { return };
-        let rendered = self.template_context().and_then(|ctx| {
+        let rendered = self.scope_context(self.process.phase_of(id), Some(&spec)).and_then(|ctx| {
             let url = template::render(&hook.url, &ctx)?;
             let body = template::render_json(&hook.body, &ctx)?;
             let headers = hook
@@ -568,42 +512,8 @@ impl Release {
                     delay_secs: delay.as_secs(),
                 }));
             }
-            Err(e) => {
-                let reason = format!("cannot render the webhook request: {e}");
-                run.status = StepStatus::Failed;
-                run.reason = Some(reason.clone());
-                fx.push(finished_audit(id, StepStatus::Failed, attempt, Some(&reason)));
-                if spec.on_failure == OnFailure::Ignore {
-                    if let Some(run) = self.activity_mut(id) {
-                        run.status = StepStatus::Ignored;
-                    }
-                    self.advance(fx);
-                } else {
-                    self.fail(format!("activity `{id}` failed: {reason}"), fx);
-                }
-            }
+            Err(e) => self.activity_failed(id, attempt, format!("cannot render the webhook request: {e}"), fx, now),
         }
-    }
-
-    /// What templates can read: `inputs`, `vars` (rendered from inputs) and `release`.
-    pub fn template_context(&self) -> Result<serde_json::Value, template::TemplateError> {
-        let activities: serde_json::Map<String, serde_json::Value> = self
-            .phases
-            .iter()
-            .flat_map(|p| p.activities.iter())
-            .map(|a| (a.id.clone(), json!({"status": a.status, "outputs": a.outputs})))
-            .collect();
-        let mut ctx = json!({
-            "inputs": self.inputs,
-            "release": {"id": self.id.0, "name": self.name, "kind": self.process.kind},
-            "activities": activities,
-        });
-        let mut vars = serde_json::Map::new();
-        for (name, source) in &self.process.variables {
-            vars.insert(name.clone(), serde_json::Value::String(template::render(source, &ctx)?));
-        }
-        ctx["vars"] = serde_json::Value::Object(vars);
-        Ok(ctx)
     }
 }
 
@@ -621,10 +531,18 @@ fn finished_audit(activity: &str, status: StepStatus, attempt: u32, reason: Opti
     }
 }
 
-/// `base` doubled for each failed try, capped at one hour.
-pub fn backoff(base: Duration, failed_attempt: u32) -> Duration {
+/// The wait after failed try `failed_attempt`: `backoff` doubled for each failed try, capped at
+/// `max_backoff`, then jittered into its upper half so many releases failing together do not
+/// retry together. The jitter comes from `key` (the try's idempotency key), not from a random
+/// source, so the domain stays deterministic and a replayed decision waits the same.
+pub fn backoff(retry: &super::process::Retry, failed_attempt: u32, key: &str) -> Duration {
     let factor = 2u32.saturating_pow(failed_attempt.saturating_sub(1));
-    base.saturating_mul(factor).min(Duration::from_secs(3_600))
+    let full = retry.backoff.as_duration().saturating_mul(factor).min(retry.max_backoff.as_duration());
+    let half = full / 2;
+    // FNV-1a: a stable spread of the key over [0, 1).
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let fraction = (hash >> 11) as f64 / (1u64 << 53) as f64;
+    half + half.mul_f64(fraction)
 }
 
 #[cfg(test)]

@@ -1,0 +1,279 @@
+//! Checks one activity: its kind's options, templates, failure handling.
+
+use super::raw::*;
+use super::Checker;
+use crate::domain::process::*;
+use crate::domain::template::Names;
+use crate::domain::{HumanDuration, Principal};
+
+/// What an activity's templates may read, and where it sits.
+pub struct Scope<'a> {
+    /// Names for templates (URLs, bodies, messages): inputs, vars, outputs of what ran before.
+    pub names: &'a Names,
+    pub in_rollback: bool,
+    pub has_rollback: bool,
+}
+
+/// A `subprocess` activity's reference to another process, checked once all files are loaded.
+#[derive(Debug, Clone)]
+pub struct SubprocessRef {
+    pub activity: String,
+    pub process: String,
+    pub inputs: Vec<String>,
+    pub line: u64,
+    pub column: u64,
+}
+
+const KIND_HINT: &str = "write exactly one of `webhook:`, `approval:`, `wait:`, `manual:`, `notice:`, `check:`, `subprocess:`";
+
+pub fn check_activity(c: &mut Checker, raw: &At<RawActivity>, scope: &Scope, refs: &mut Vec<SubprocessRef>) -> Option<Activity> {
+    let a = &raw.value;
+    let id = &a.id.value;
+    let given: Vec<&'static str> = [
+        a.webhook.is_some().then_some("webhook"),
+        a.approval.is_some().then_some("approval"),
+        a.wait.is_some().then_some("wait"),
+        a.manual.is_some().then_some("manual"),
+        a.notice.is_some().then_some("notice"),
+        a.check.is_some().then_some("check"),
+        a.subprocess.is_some().then_some("subprocess"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if given.len() > 1 {
+        c.at(raw, format!("activity `{id}` has {} kinds: {}", given.len(), given.join(", ")), Some(format!("{KIND_HINT}; split it")));
+        return None;
+    }
+    let names = scope.names;
+    let kind = if let Some(w) = &a.webhook {
+        ActivityKind::Webhook(check_webhook(c, w, names))
+    } else if let Some(ap) = &a.approval {
+        ActivityKind::Approval(check_approval(c, ap))
+    } else if let Some(w) = &a.wait {
+        ActivityKind::Wait(check_wait(c, w, names)?)
+    } else if let Some(m) = &a.manual {
+        c.template(&m.value.checklist, &m.value.checklist.value, names);
+        ActivityKind::Manual(ManualSpec { checklist: m.value.checklist.value.clone() })
+    } else if let Some(n) = &a.notice {
+        c.template(&n.value.message, &n.value.message.value, names);
+        let channel = n.value.channel.as_ref().map(|ch| c.channel(ch));
+        ActivityKind::Notice(NoticeSpec { message: n.value.message.value.clone(), channel })
+    } else if let Some(ch) = &a.check {
+        ActivityKind::Check(check_check(c, ch, names))
+    } else if let Some(s) = &a.subprocess {
+        let sp = &s.value;
+        if !super::valid_id(&sp.process.value) {
+            c.at(&sp.process, format!("`{}` is not a process name", sp.process.value), Some(super::ID_RULE.into()));
+        }
+        for value in sp.inputs.values() {
+            c.template(value, &value.value, names);
+        }
+        refs.push(SubprocessRef {
+            activity: id.clone(),
+            process: sp.process.value.clone(),
+            inputs: sp.inputs.keys().cloned().collect(),
+            line: sp.process.line,
+            column: sp.process.column,
+        });
+        ActivityKind::Subprocess(SubprocessSpec {
+            process: sp.process.value.clone(),
+            inputs: sp.inputs.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+        })
+    } else {
+        c.at(raw, format!("activity `{id}` has no kind"), Some(KIND_HINT.into()));
+        return None;
+    };
+
+    let takes_timeout = matches!(kind, ActivityKind::Webhook(_) | ActivityKind::Check(_));
+    let default_timeout = HumanDuration::from_secs(if matches!(kind, ActivityKind::Check(_)) { 3_600 } else { 30 });
+    if let (Some(t), false) = (&a.timeout, takes_timeout) {
+        c.at(
+            t,
+            format!("`timeout` has no meaning for a {} activity", kind.name()),
+            Some("`timeout` applies to webhook and check activities; a wait says how long with `wait: {duration: ...}`".into()),
+        );
+    }
+    let timeout = a.timeout.as_ref().and_then(|t| c.duration(t)).unwrap_or(default_timeout);
+    let mut retry = Retry::default();
+    if let Some(r) = &a.retry {
+        if !matches!(kind, ActivityKind::Webhook(_)) {
+            c.at(r, format!("`retry` has no meaning for a {} activity", kind.name()), Some("`retry` applies to webhook activities".into()));
+        }
+        if r.value.attempts.value == 0 {
+            c.at(&r.value.attempts, "`attempts` counts every try and must be at least 1", None);
+        }
+        retry.attempts = r.value.attempts.value.max(1);
+        if let Some(b) = r.value.backoff.as_ref().and_then(|b| c.duration(b)) {
+            retry.backoff = b;
+        }
+        if let Some(m) = &r.value.max_backoff {
+            if let Some(max) = c.duration(m) {
+                if max < retry.backoff {
+                    c.at(m, format!("`max_backoff` ({max}) is shorter than `backoff` ({})", retry.backoff), None);
+                }
+                retry.max_backoff = max;
+            }
+        }
+    }
+    let on_failure = match a.on_failure.as_ref() {
+        None => OnFailure::Fail,
+        Some(o) => match o.value.as_str() {
+            "fail" => OnFailure::Fail,
+            "ignore" => OnFailure::Ignore,
+            "rollback" if scope.in_rollback => {
+                c.at(o, "a rollback activity cannot trigger a rollback", Some("write `fail` or `ignore`".into()));
+                OnFailure::Fail
+            }
+            "rollback" if !scope.has_rollback => {
+                c.at(
+                    o,
+                    format!("activity `{id}` rolls back on failure, but the process has no `rollback:` section"),
+                    Some("add `rollback: {activities: [...]}` at the top level, or write `fail` or `ignore`".into()),
+                );
+                OnFailure::Rollback
+            }
+            "rollback" => OnFailure::Rollback,
+            other => {
+                c.at(o, format!("unknown on_failure `{other}`"), Some("write `fail`, `ignore` or `rollback`".into()));
+                OnFailure::Fail
+            }
+        },
+    };
+    if let Some(w) = &a.when {
+        c.expression(w, &w.value, names);
+    }
+    let owner = a.owner.as_ref().and_then(|o| c.principal(o));
+    Some(Activity {
+        id: id.clone(),
+        kind,
+        owner,
+        depends_on: vec![],
+        variables: a.variables.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+        when: a.when.as_ref().map(|w| w.value.clone()),
+        timeout,
+        retry,
+        on_failure,
+        critical: a.critical.unwrap_or(true),
+    })
+}
+
+fn check_approval(c: &mut Checker, ap: &At<RawApproval>) -> ApprovalSpec {
+    let approvers: Vec<Principal> = ap.value.approvers.iter().filter_map(|p| c.principal(p)).collect();
+    if ap.value.approvers.is_empty() {
+        c.at(ap, "an approval needs at least one approver", Some("write `approvers: [\"role:QA\"]`".into()));
+    }
+    let min = ap.value.min.as_ref().map(|m| m.value).unwrap_or(1);
+    if let Some(m) = &ap.value.min {
+        if m.value == 0 {
+            c.at(m, "`min` must be at least 1", None);
+        }
+    }
+    ApprovalSpec { approvers, min, forbid_self: ap.value.forbid_self.unwrap_or(true) }
+}
+
+fn check_wait(c: &mut Checker, w: &At<RawWait>, names: &Names) -> Option<WaitSpec> {
+    let raw = &w.value;
+    let hint = "write one of `duration: 2h`, `not_before: \"thu 14:00\"` or `until: \"{{ inputs.window }}\"`";
+    match (&raw.duration, &raw.not_before, &raw.until) {
+        (Some(d), None, None) => c.duration(d).map(WaitSpec::Duration),
+        (None, Some(t), None) => match t.value.parse::<WeeklyTime>() {
+            Ok(time) => Some(WaitSpec::NotBefore(time)),
+            Err(e) => {
+                c.at(t, e, None);
+                None
+            }
+        },
+        (None, None, Some(u)) => {
+            c.template(u, &u.value, names);
+            Some(WaitSpec::Until(u.value.clone()))
+        }
+        (None, None, None) => {
+            c.at(w, "a wait needs to say how long", Some(hint.into()));
+            None
+        }
+        _ => {
+            c.at(w, "a wait takes one of `duration`, `not_before`, `until`, not several", Some(hint.into()));
+            None
+        }
+    }
+}
+
+fn check_check(c: &mut Checker, ch: &At<RawCheck>, names: &Names) -> CheckSpec {
+    let raw = &ch.value;
+    c.template(&raw.url, &raw.url.value, names);
+    for value in raw.headers.values() {
+        c.template(value, &value.value, names);
+    }
+    let interval = raw.interval.as_ref().and_then(|i| c.duration(i)).unwrap_or(HumanDuration::from_secs(60));
+    if let Some(i) = &raw.interval {
+        if interval < HumanDuration::from_secs(5) {
+            c.at(i, "a check may look at most every 5s", Some("write `interval: 5s` or longer".into()));
+        }
+    }
+    let with_response = names.clone().with(["response".to_string()]);
+    c.expression(&raw.condition, &raw.condition.value, &with_response);
+    CheckSpec {
+        url: raw.url.value.clone(),
+        headers: raw.headers.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+        interval,
+        condition: raw.condition.value.clone(),
+    }
+}
+
+fn check_webhook(c: &mut Checker, w: &At<RawWebhook>, names: &Names) -> WebhookSpec {
+    let raw = &w.value;
+    c.template(&raw.url, &raw.url.value, names);
+    let body = raw.body.clone().unwrap_or(serde_json::Value::Null);
+    for s in crate::domain::template::strings_in(&body) {
+        c.template(w, s, names);
+    }
+    for value in raw.headers.values() {
+        c.template(value, &value.value, names);
+    }
+    let method = match &raw.method {
+        None => HttpMethod::Post,
+        Some(m) => HttpMethod::parse(&m.value).unwrap_or_else(|| {
+            c.at(m, format!("unknown method `{}`", m.value), Some("write GET, POST, PUT, PATCH or DELETE".into()));
+            HttpMethod::Post
+        }),
+    };
+    let secret = raw.secret.as_ref().and_then(|s| match s.value.parse::<SecretRef>() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            c.at(s, e, None);
+            None
+        }
+    });
+    let completion = match raw.completion.as_ref().map(|c| c.value.as_str()) {
+        None | Some("response") => Completion::Response,
+        Some("callback") => Completion::Callback,
+        Some(other) => {
+            if let Some(span) = &raw.completion {
+                c.at(span, format!("unknown completion `{other}`"), Some("write `response` or `callback`".into()));
+            }
+            Completion::Response
+        }
+    };
+    if completion == Completion::Callback && secret.is_none() {
+        c.at(w, "a webhook with `completion: callback` needs a `secret`", Some("callbacks must be signed; add `secret: env:NAME`".into()));
+    }
+    for path in raw.outputs.values() {
+        if path.value.trim().is_empty() || path.value.split('.').any(str::is_empty) {
+            c.at(
+                path,
+                format!("`{}` is not a path into the response", path.value),
+                Some("write dotted field names, like `artifact.url`".into()),
+            );
+        }
+    }
+    WebhookSpec {
+        url: raw.url.value.clone(),
+        method,
+        headers: raw.headers.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+        body,
+        secret,
+        outputs: raw.outputs.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+        completion,
+    }
+}

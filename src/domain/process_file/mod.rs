@@ -1,0 +1,417 @@
+//! Loading process files: YAML → raw structs (with source locations) → a validated `Process`.
+//! Every problem becomes a `Diagnostic` naming file, line and column and saying what to write
+//! instead; all semantic problems of a file are reported at once.
+
+use super::process::*;
+use super::template::{self, Names, TemplateError};
+use super::{HumanDuration, Principal};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n    hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+mod activity;
+mod catalog;
+mod graph;
+mod inputs;
+pub mod raw;
+
+pub use activity::SubprocessRef;
+pub use catalog::{load_dir, load_paths, Catalog};
+
+use activity::Scope;
+use graph::Node;
+use raw::*;
+
+/// Ids name phases and activities in commands, buttons and URLs, so they stay simple.
+const ID_RULE: &str = "ids use lowercase letters, digits and `-`, start with a letter, and are at most 40 characters";
+
+fn valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && id.len() <= 40
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Collects diagnostics for one file.
+pub struct Checker<'a> {
+    file: &'a str,
+    found: Vec<Diagnostic>,
+    /// Every `activity → output` the file declares, to tell "not declared" from "not yet run".
+    declared_outputs: BTreeSet<String>,
+}
+
+impl Checker<'_> {
+    fn at<T>(&mut self, span: &At<T>, message: impl Into<String>, hint: Option<String>) {
+        self.found.push(Diagnostic { file: self.file.to_string(), line: span.line, column: span.column, message: message.into(), hint });
+    }
+
+    fn principal(&mut self, raw: &At<String>) -> Option<Principal> {
+        match raw.value.parse::<Principal>() {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.at(raw, e.to_string(), None);
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, raw: &At<String>) -> Option<HumanDuration> {
+        match raw.value.parse::<HumanDuration>() {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.at(raw, e.to_string(), None);
+                None
+            }
+        }
+    }
+
+    fn channel(&mut self, raw: &At<Scalar>) -> u64 {
+        match raw.value.0.parse::<u64>() {
+            Ok(id) if id > 0 => id,
+            _ => {
+                self.at(
+                    raw,
+                    format!("`{}` is not a channel id", raw.value.0),
+                    Some("write the channel's numeric id (Discord: right-click the channel → Copy Channel ID)".into()),
+                );
+                0
+            }
+        }
+    }
+
+    fn template<T>(&mut self, span: &At<T>, source: &str, known: &Names) {
+        if let Err(e) = template::check(source, known) {
+            self.template_error(span, source, e, "template");
+        }
+    }
+
+    fn expression<T>(&mut self, span: &At<T>, source: &str, known: &Names) {
+        if let Err(e) = template::check_expression(source, known) {
+            self.template_error(span, source, e, "condition");
+        }
+    }
+
+    fn template_error<T>(&mut self, span: &At<T>, source: &str, e: TemplateError, what: &str) {
+        if let TemplateError::Unknown { name, .. } = &e {
+            // `activities.<id>.outputs.<name>`: declared, but its activity may not have run yet.
+            let mut parts = name.splitn(4, '.');
+            if let (Some("activities"), Some(activity), Some("outputs"), Some(output)) = (parts.next(), parts.next(), parts.next(), parts.next()) {
+                let output = output.split('.').next().unwrap_or(output);
+                if self.declared_outputs.contains(&format!("{activity}.{output}")) {
+                    let message = format!("{what} `{source}` reads `{name}`, but `{activity}` has not necessarily run by then");
+                    let hint = format!("make this depend on `{activity}` (or on its phase) with `depends_on`");
+                    self.at(span, message, Some(hint));
+                    return;
+                }
+            }
+        }
+        self.at(span, format!("bad {what} `{source}`: {e}"), None);
+    }
+}
+
+/// The closest of `candidates` to `name`, when it is close enough to be a typo.
+fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let best = candidates.into_iter().min_by_key(|c| edit_distance(name, c))?;
+    (edit_distance(name, best) <= best.len().max(3) / 2).then_some(best)
+}
+
+/// Parses and validates one process file. `file` is the name used in diagnostics.
+pub fn parse(file: &str, source: &str) -> Result<Process, Vec<Diagnostic>> {
+    parse_with_refs(file, source).map(|(p, _)| p)
+}
+
+/// Like `parse`, also returning the file's references to other processes (checked by the catalog).
+pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<SubprocessRef>), Vec<Diagnostic>> {
+    let raw: RawProcess = serde_saphyr::from_str(source).map_err(|e| vec![yaml_diagnostic(file, &e)])?;
+    let declared_outputs = raw
+        .phases
+        .value
+        .iter()
+        .flat_map(|p| p.value.activities.iter())
+        .chain(raw.rollback.iter().flat_map(|r| r.value.activities.iter()))
+        .filter_map(|a| a.value.webhook.as_ref().map(|w| (&a.value.id.value, &w.value.outputs)))
+        .flat_map(|(id, outputs)| outputs.keys().map(move |o| format!("{id}.{o}")))
+        .collect();
+    let mut c = Checker { file, found: vec![], declared_outputs };
+
+    if !valid_id(&raw.name.value) {
+        c.at(&raw.name, format!("process name `{}` is not valid", raw.name.value), Some(ID_RULE.into()));
+    }
+    let kind = match &raw.kind {
+        None => ReleaseKind::Standard,
+        Some(k) => ReleaseKind::parse(&k.value).unwrap_or_else(|| {
+            c.at(k, format!("unknown kind `{}`", k.value), Some(format!("write one of {}", ReleaseKind::NAMES.join(", "))));
+            ReleaseKind::Standard
+        }),
+    };
+    let time_zone = match &raw.time_zone {
+        None => chrono_tz::UTC,
+        Some(tz) => tz.value.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+            let hint = closest(&tz.value, chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()))
+                .map(|best| format!("did you mean `{best}`?"))
+                .unwrap_or_else(|| "write an IANA time zone name, like `Europe/Berlin`, `America/New_York` or `UTC`".into());
+            c.at(tz, format!("unknown time zone `{}`", tz.value), Some(hint));
+            chrono_tz::UTC
+        }),
+    };
+    if let Some(cadence) = &raw.cadence {
+        inputs::check_cadence(&mut c, cadence);
+    }
+
+    let input_specs = inputs::check_inputs(&mut c, &raw.inputs, time_zone);
+    let input_sets = inputs::check_input_sets(&mut c, &raw.input_sets, &input_specs, time_zone);
+
+    // Process variables read inputs; everything else also reads variables and outputs.
+    let base = Names::new(raw.inputs.keys(), [], []);
+    let mut variables = BTreeMap::new();
+    for (name, value) in &raw.variables {
+        c.template(value, &value.value, &base);
+        variables.insert(name.clone(), value.value.clone());
+    }
+    let process_vars: Vec<String> = raw.variables.keys().cloned().collect();
+
+    let owners = raw.owners.as_ref();
+    let release_manager = owners.and_then(|o| o.release_manager.as_ref()).and_then(|p| c.principal(p));
+    let stakeholders = owners.map(|o| o.stakeholders.iter().filter_map(|p| c.principal(p)).collect()).unwrap_or_default();
+    let notices_channel = c.channel(&raw.notices.value.channel);
+
+    if raw.phases.value.is_empty() {
+        c.at(&raw.phases, "a process needs at least one phase", None);
+    }
+    let mut ids: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let activity_home: BTreeMap<&str, &str> = raw
+        .phases
+        .value
+        .iter()
+        .flat_map(|p| p.value.activities.iter().map(move |a| (a.value.id.value.as_str(), p.value.id.value.as_str())))
+        .collect();
+    let phase_nodes: Vec<Node> =
+        raw.phases.value.iter().map(|p| Node { id: &p.value.id, depends_on: p.value.depends_on.as_deref() }).collect();
+    let phase_deps = graph::resolve(&mut c, "phase", &phase_nodes, &|name| {
+        activity_home.get(name).map(|phase| format!("an activity of phase `{phase}`"))
+    });
+    let phase_ancestors = graph::ancestors(&phase_deps);
+
+    let mut refs = vec![];
+    let mut phases = vec![];
+    for (pi, raw_phase) in raw.phases.value.iter().enumerate() {
+        let p = &raw_phase.value;
+        check_unique_id(&mut c, &mut ids, &p.id);
+        if p.id.value == crate::domain::release::ROLLBACK {
+            c.at(&p.id, "the phase id `rollback` is reserved", Some("activities that undo a release go under the top-level `rollback:`; rename this phase".into()));
+        }
+        if p.activities.is_empty() {
+            c.at(raw_phase, format!("phase `{}` has no activities", p.id.value), Some("add at least one activity under `activities:`".into()));
+        }
+        // Activities of phases that surely ended before this one.
+        let before_phase: Vec<&RawActivity> =
+            phase_ancestors[pi].iter().flat_map(|&a| raw.phases.value[a].value.activities.iter().map(|x| &x.value)).collect();
+        let phase_scope = names_for(&base, &process_vars, p.variables.keys(), &before_phase);
+        for value in p.variables.values() {
+            c.template(value, &value.value, &names_for(&base, &process_vars, [], &before_phase));
+        }
+        if let Some(w) = &p.when {
+            c.expression(w, &w.value, &phase_scope);
+        }
+        let owner = p.owner.as_ref().and_then(|o| c.principal(o));
+        let phase_vars: Vec<String> = p.variables.keys().cloned().collect();
+        let own = &p.id.value;
+        let activities = check_activities(&mut c, &mut ids, &p.activities, &mut refs, ActivityLevel {
+            what: "activity",
+            other_level: &|name| {
+                if phase_nodes.iter().any(|n| n.id.value == name) {
+                    Some("a phase".to_string())
+                } else {
+                    activity_home.get(name).filter(|home| *home != own).map(|home| format!("an activity of phase `{home}`"))
+                }
+            },
+            base: &base,
+            vars: [process_vars.clone(), phase_vars].concat(),
+            before: &before_phase,
+            in_rollback: false,
+            has_rollback: raw.rollback.is_some(),
+        });
+        let depends_on = phase_deps[pi].iter().map(|&d| raw.phases.value[d].value.id.value.clone()).collect();
+        phases.push(Phase {
+            id: p.id.value.clone(),
+            owner,
+            depends_on,
+            variables: p.variables.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+            when: p.when.as_ref().map(|w| w.value.clone()),
+            activities,
+        });
+    }
+
+    let rollback = match &raw.rollback {
+        None => vec![],
+        Some(r) => {
+            if r.value.activities.is_empty() {
+                c.at(r, "the rollback has no activities", Some("add activities under `rollback: {activities: [...]}`, or remove it".into()));
+            }
+            check_activities(&mut c, &mut ids, &r.value.activities, &mut refs, ActivityLevel {
+                what: "rollback activity",
+                other_level: &|name| {
+                    activity_home.get(name).map(|home| format!("an activity of phase `{home}` in the main flow, which a rollback cannot wait for"))
+                },
+                base: &base,
+                vars: process_vars.clone(),
+                before: &[],
+                in_rollback: true,
+                has_rollback: true,
+            })
+        }
+    };
+
+    if !c.found.is_empty() {
+        c.found.sort_by_key(|d| (d.line, d.column));
+        c.found.dedup();
+        return Err(c.found);
+    }
+    let digest = Sha256::digest(source.as_bytes());
+    let version = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let process = Process {
+        model: MODEL_VERSION,
+        name: raw.name.value,
+        description: raw.description.unwrap_or_default(),
+        kind,
+        version,
+        time_zone: time_zone.name().to_string(),
+        cadence: raw.cadence.map(|c| c.value),
+        inputs: input_specs,
+        input_sets,
+        variables,
+        release_manager,
+        stakeholders,
+        notices_channel,
+        phases,
+        rollback,
+    };
+    Ok((process, refs))
+}
+
+/// How one list of sibling activities is checked.
+struct ActivityLevel<'a> {
+    what: &'a str,
+    other_level: &'a dyn Fn(&str) -> Option<String>,
+    base: &'a Names,
+    /// Variables of the enclosing scopes.
+    vars: Vec<String>,
+    /// Activities that surely ended before any of these starts.
+    before: &'a [&'a RawActivity],
+    in_rollback: bool,
+    has_rollback: bool,
+}
+
+fn check_activities(
+    c: &mut Checker,
+    ids: &mut BTreeMap<String, (u64, u64)>,
+    list: &[At<RawActivity>],
+    refs: &mut Vec<SubprocessRef>,
+    level: ActivityLevel,
+) -> Vec<Activity> {
+    let nodes: Vec<Node> = list.iter().map(|a| Node { id: &a.value.id, depends_on: a.value.depends_on.as_deref() }).collect();
+    let deps = graph::resolve(c, level.what, &nodes, level.other_level);
+    let ancestors = graph::ancestors(&deps);
+    let mut out = vec![];
+    for (ai, raw_activity) in list.iter().enumerate() {
+        let a = &raw_activity.value;
+        check_unique_id(c, ids, &a.id);
+        let mut visible: Vec<&RawActivity> = level.before.to_vec();
+        visible.extend(ancestors[ai].iter().map(|&x| &list[x].value));
+        let for_vars = names_for(level.base, &level.vars, [], &visible);
+        for value in a.variables.values() {
+            c.template(value, &value.value, &for_vars);
+        }
+        let names = names_for(level.base, &level.vars, a.variables.keys(), &visible);
+        let scope = Scope { names: &names, in_rollback: level.in_rollback, has_rollback: level.has_rollback };
+        if let Some(mut activity) = activity::check_activity(c, raw_activity, &scope, refs) {
+            activity.depends_on = deps[ai].iter().map(|&d| list[d].value.id.value.clone()).collect();
+            out.push(activity);
+        }
+    }
+    out
+}
+
+/// Inputs and release fields, the given variables, and the outputs and statuses of `ran`.
+fn names_for<'a>(base: &Names, vars: &'a [String], more_vars: impl IntoIterator<Item = &'a String>, ran: &[&RawActivity]) -> Names {
+    let vars = vars.iter().chain(more_vars).map(|v| format!("vars.{v}"));
+    let statuses = ran.iter().map(|a| format!("activities.{}.status", a.id.value));
+    let outputs = ran.iter().flat_map(|a| {
+        a.webhook.iter().flat_map(move |w| w.value.outputs.keys().map(move |o| format!("activities.{}.outputs.{o}", a.id.value)))
+    });
+    base.clone().with(vars.chain(statuses).chain(outputs))
+}
+
+fn check_unique_id(c: &mut Checker, ids: &mut BTreeMap<String, (u64, u64)>, id: &At<String>) {
+    if !valid_id(&id.value) {
+        c.at(id, format!("id `{}` is not valid", id.value), Some(ID_RULE.into()));
+    }
+    if let Some((line, col)) = ids.insert(id.value.clone(), (id.line, id.column)) {
+        c.at(
+            id,
+            format!("duplicate id `{}`: it is already used at line {line}, column {col}", id.value),
+            Some("phase and activity ids must be unique within a process; rename one".into()),
+        );
+    }
+}
+
+fn yaml_diagnostic(file: &str, e: &serde_saphyr::Error) -> Diagnostic {
+    let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+    let message = e.without_snippet().to_string();
+    // serde-saphyr appends the location to its message; drop it, the prefix says it already.
+    let message = match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    let hint = did_you_mean(&message);
+    Diagnostic { file: file.to_string(), line, column, message, hint }
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`", suggests the closest expected name.
+fn did_you_mean(message: &str) -> Option<String> {
+    let unknown = message.split("unknown field `").nth(1)?.split('`').next()?;
+    let list = message.split("expected").nth(1)?.trim_start_matches(" one of");
+    let expected: Vec<&str> = list.split(',').map(|e| e.trim().trim_matches('`')).filter(|e| !e.is_empty()).collect();
+    if let Some(best) = closest(unknown, expected.iter().copied()) {
+        Some(format!("did you mean `{best}`?"))
+    } else {
+        Some(format!("write one of {}", expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")))
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for j in 0..b.len() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != b[j])).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests;

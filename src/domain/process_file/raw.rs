@@ -1,0 +1,377 @@
+//! The process file as written: serde structs that keep each value's place in the file, and
+//! whose doc comments become the JSON Schema editors use (`trainmaster schema`).
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A value with its line and column in the file. In the schema it is just the value.
+#[derive(Debug, Clone)]
+pub struct At<T> {
+    pub value: T,
+    pub line: u64,
+    pub column: u64,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for At<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Spanned::<T>::deserialize(d)?;
+        Ok(At { line: s.referenced.line(), column: s.referenced.column(), value: s.value })
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for At<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// A YAML scalar read as text, whatever its YAML type (`18`, `true` and `"x"` all work).
+#[derive(Debug, Clone)]
+pub struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor).map(Scalar)
+    }
+}
+
+struct ScalarVisitor;
+
+impl serde::de::Visitor<'_> for ScalarVisitor {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string, number or boolean")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+}
+
+impl JsonSchema for Scalar {
+    fn schema_name() -> Cow<'static, str> {
+        "Scalar".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": ["string", "number", "boolean"]})
+    }
+}
+
+/// An input set's value: one scalar, or a list for `list` inputs.
+#[derive(Debug, Clone)]
+pub struct SetValue(pub String);
+
+impl<'de> Deserialize<'de> for SetValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = String;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, number, boolean or a list of them")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
+                let mut items = vec![];
+                while let Some(Scalar(item)) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(items.join(","))
+            }
+        }
+        d.deserialize_any(V).map(SetValue)
+    }
+}
+
+impl JsonSchema for SetValue {
+    fn schema_name() -> Cow<'static, str> {
+        "InputValue".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"anyOf": [
+            {"type": ["string", "number", "boolean"]},
+            {"type": "array", "items": {"type": ["string", "number", "boolean"]}}
+        ]})
+    }
+}
+
+/// A Trainmaster process: a reusable release blueprint.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Trainmaster process")]
+pub struct RawProcess {
+    /// The process's name: lowercase letters, digits and `-`.
+    pub name: At<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `standard` (default), `hotfix` (served first when work queues up), `feature` or `system`.
+    #[serde(default)]
+    pub kind: Option<At<String>>,
+    /// IANA time zone for `not_before` times, datetime inputs and the cadence, like `Europe/Berlin`. Default UTC.
+    #[serde(default)]
+    pub time_zone: Option<At<String>>,
+    /// A 5-field cron expression in `time_zone`, like `0 14 * * thu`, for recurring releases.
+    #[serde(default)]
+    pub cadence: Option<At<String>>,
+    /// What a release of this process is given when it is created.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, At<RawInput>>,
+    /// Named sets of input values that `/release create` can start from.
+    #[serde(default)]
+    pub input_sets: BTreeMap<String, At<BTreeMap<String, At<SetValue>>>>,
+    /// Process variables: minijinja templates over `inputs`, read as `{{ vars.name }}`.
+    #[serde(default)]
+    pub variables: BTreeMap<String, At<String>>,
+    #[serde(default)]
+    pub owners: Option<RawOwners>,
+    pub notices: At<RawNotices>,
+    /// Phases run in file order unless one of them says `depends_on`; then they form a DAG.
+    pub phases: At<Vec<At<RawPhase>>>,
+    /// Activities run when an activity with `on_failure: rollback` fails.
+    #[serde(default)]
+    pub rollback: Option<At<RawRollback>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawInput {
+    /// string, text, number, bool, choice, list, datetime or duration.
+    #[serde(rename = "type")]
+    pub ty: At<String>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub default: Option<At<Scalar>>,
+    /// A regular expression the whole value (each item of a list) must match.
+    #[serde(default)]
+    pub pattern: Option<At<String>>,
+    /// The values a `choice` allows.
+    #[serde(default)]
+    pub options: Option<Vec<Scalar>>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOwners {
+    /// `role:<id or name>` or `user:<id>`.
+    #[serde(default)]
+    pub release_manager: Option<At<String>>,
+    /// People and roles told about releases of this process.
+    #[serde(default)]
+    pub stakeholders: Vec<At<String>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotices {
+    /// The numeric id of the channel for notices and approval requests.
+    pub channel: At<Scalar>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPhase {
+    pub id: At<String>,
+    #[serde(default)]
+    pub owner: Option<At<String>>,
+    /// Ids of phases that must end first.
+    #[serde(default)]
+    pub depends_on: Option<Vec<At<String>>>,
+    /// Phase variables, read as `{{ vars.name }}` by this phase's activities.
+    #[serde(default)]
+    pub variables: BTreeMap<String, At<String>>,
+    /// A minijinja expression; when false the phase is skipped.
+    #[serde(default)]
+    pub when: Option<At<String>>,
+    pub activities: Vec<At<RawActivity>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRollback {
+    pub activities: Vec<At<RawActivity>>,
+}
+
+/// One step. Exactly one of `webhook`, `approval`, `wait`, `manual`, `notice`, `check`, `subprocess`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawActivity {
+    pub id: At<String>,
+    #[serde(default)]
+    pub owner: Option<At<String>>,
+    /// Ids of activities of the same phase that must end first.
+    #[serde(default)]
+    pub depends_on: Option<Vec<At<String>>>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, At<String>>,
+    /// A minijinja expression; when false the activity is skipped.
+    #[serde(default)]
+    pub when: Option<At<String>>,
+    #[serde(default)]
+    pub webhook: Option<At<RawWebhook>>,
+    #[serde(default)]
+    pub approval: Option<At<RawApproval>>,
+    #[serde(default)]
+    pub wait: Option<At<RawWait>>,
+    #[serde(default)]
+    pub manual: Option<At<RawManual>>,
+    #[serde(default)]
+    pub notice: Option<At<RawNotice>>,
+    #[serde(default)]
+    pub check: Option<At<RawCheck>>,
+    #[serde(default)]
+    pub subprocess: Option<At<RawSubprocess>>,
+    /// Webhook: per try (default 30s). Check: how long the gate may stay closed (default 1h).
+    #[serde(default)]
+    pub timeout: Option<At<String>>,
+    #[serde(default)]
+    pub retry: Option<At<RawRetry>>,
+    /// `fail` (default), `ignore` or `rollback`.
+    #[serde(default)]
+    pub on_failure: Option<At<String>>,
+    /// `false`: a failure makes the release PartialSuccess instead of Failed.
+    #[serde(default)]
+    pub critical: Option<bool>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    /// A minijinja template.
+    pub url: At<String>,
+    /// GET, POST (default), PUT, PATCH or DELETE.
+    #[serde(default)]
+    pub method: Option<At<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, At<String>>,
+    /// JSON whose strings are minijinja templates.
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
+    /// `env:NAME` or `file:PATH`; never the secret itself.
+    #[serde(default)]
+    pub secret: Option<At<String>>,
+    /// Output name → dotted path into the JSON answer (or callback).
+    #[serde(default)]
+    pub outputs: BTreeMap<String, At<String>>,
+    /// `response` (default: a 2xx completes it) or `callback` (a signed callback completes it).
+    #[serde(default)]
+    pub completion: Option<At<String>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawApproval {
+    pub approvers: Vec<At<String>>,
+    #[serde(default)]
+    pub min: Option<At<u32>>,
+    #[serde(default)]
+    pub forbid_self: Option<bool>,
+}
+
+/// Exactly one of `duration`, `not_before`, `until`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawWait {
+    /// Like `2h`.
+    #[serde(default)]
+    pub duration: Option<At<String>>,
+    /// `thu 14:00` or `14:00`, in the process's time zone.
+    #[serde(default)]
+    pub not_before: Option<At<String>>,
+    /// A template rendering to a time, like `{{ inputs.window }}` for a datetime input.
+    #[serde(default)]
+    pub until: Option<At<String>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawManual {
+    /// What to do, one item per line; a minijinja template.
+    pub checklist: At<String>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotice {
+    /// A minijinja template.
+    pub message: At<String>,
+    /// A channel id; the process's notices channel when absent.
+    #[serde(default)]
+    pub channel: Option<At<Scalar>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    /// A minijinja template; fetched with GET.
+    pub url: At<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, At<String>>,
+    /// How often to look (default 1m).
+    #[serde(default)]
+    pub interval: Option<At<String>>,
+    /// A minijinja expression over `response`, like `response.error_rate < 0.01`.
+    pub condition: At<String>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSubprocess {
+    /// The name of another process.
+    pub process: At<String>,
+    /// The child's inputs: name → minijinja template.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, At<String>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    /// Every try counts, the first included.
+    pub attempts: At<u32>,
+    /// Wait before the second try (default 10s); doubled each time, with jitter.
+    #[serde(default)]
+    pub backoff: Option<At<String>>,
+    /// The longest wait (default 1h).
+    #[serde(default)]
+    pub max_backoff: Option<At<String>>,
+}
