@@ -54,7 +54,13 @@ pub async fn engine(releases: usize, activities: usize) -> anyhow::Result<String
     let started = Instant::now();
     let mut ids = Vec::with_capacity(releases);
     for i in 0..releases {
-        let new = NewRelease { guild_id: crate::sandbox::GUILD_ID, process: "bench".into(), name: format!("bench {i}"), inputs: vec![], input_set: None };
+        let new = NewRelease {
+            guild_id: crate::sandbox::GUILD_ID,
+            process: "bench".into(),
+            name: format!("bench {i}"),
+            inputs: vec![],
+            input_set: None,
+        };
         let release = engine.create_release(&actor, new).await?;
         engine.start_release(crate::sandbox::GUILD_ID, &actor, release.id).await?;
         ids.push(release.id);
@@ -110,7 +116,8 @@ pub async fn interactions(rate: u32, seconds: u32) -> anyhow::Result<String> {
     let running = tokio::spawn(app.run_until_stopped(shutdown));
     sandbox.wait_ready(1).await?;
     let actor = Actor { user: UserId(1), display_name: "bench".into(), roles: vec![] };
-    let new = NewRelease { guild_id: crate::sandbox::GUILD_ID, process: "bench".into(), name: "bench".into(), inputs: vec![], input_set: None };
+    let new =
+        NewRelease { guild_id: crate::sandbox::GUILD_ID, process: "bench".into(), name: "bench".into(), inputs: vec![], input_set: None };
     let id = engine.create_release(&actor, new).await?.id.to_string();
 
     let viewer = SandboxUser::new(20, "viewer", &[roles::DEVELOPERS]);

@@ -183,7 +183,9 @@ pub fn check_value(spec: &InputSpec, raw: String, tz: chrono_tz::Tz) -> Result<I
             InputValue::Text(raw.clone())
         }
         InputType::List => InputValue::List(raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()),
-        InputType::Datetime => InputValue::Text(parse_datetime(raw.trim(), tz).map_err(type_error)?.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        InputType::Datetime => {
+            InputValue::Text(parse_datetime(raw.trim(), tz).map_err(type_error)?.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        }
         InputType::Duration => {
             raw.trim().parse::<super::HumanDuration>().map_err(|_| type_error("write a duration, like `2h` or `1h30m`"))?;
             InputValue::Text(raw.trim().to_string())

@@ -90,7 +90,9 @@ pub enum InputType {
     Number,
     Bool,
     List,
-    Choice { options: Vec<String> },
+    Choice {
+        options: Vec<String>,
+    },
     /// A point in time: RFC 3339, or `YYYY-MM-DD HH:MM` in the process's time zone.
     Datetime,
     /// A human duration, like `2h` or `1h30m`.

@@ -238,7 +238,8 @@ impl Engine {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let actor = ci_actor(&webhook_id);
-        let mut release = self.draft(&actor, NewRelease { guild_id, process: request.process, name: request.name, inputs, input_set: request.input_set })?;
+        let mut release = self
+            .draft(&actor, NewRelease { guild_id, process: request.process, name: request.name, inputs, input_set: request.input_set })?;
         if let Some(kind) = &request.kind {
             release.process.kind = ReleaseKind::parse(kind)
                 .ok_or_else(|| TriggerError::Invalid(format!("kind `{kind}` is not one of {}", ReleaseKind::NAMES.join(", "))))?;

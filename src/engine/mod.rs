@@ -13,9 +13,7 @@ use crate::domain::inputs::{self, InputError};
 use crate::domain::principal::Actor;
 use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
-use crate::domain::release::{
-    AuditActor, CallOutcome, Timer, CommandError, Effect, Notice, Progress, Release, ReleaseId, WebhookCall,
-};
+use crate::domain::release::{AuditActor, CallOutcome, CommandError, Effect, Notice, Progress, Release, ReleaseId, Timer, WebhookCall};
 use crate::store::{enqueue_chat_to, AuditRow, OutboxItem, Store, StoreError, Topic, Tx};
 use serde_json::json;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! once by workers that claim rows under a lease and complete them fenced by their claim number.
 
 use super::{now_ms, Store, StoreError, Tx};
-use crate::domain::release::{Timer, Notice, Release, ReleaseId, WebhookCall};
+use crate::domain::release::{Notice, Release, ReleaseId, Timer, WebhookCall};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::time::Duration;

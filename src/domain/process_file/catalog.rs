@@ -98,7 +98,13 @@ fn check_subprocesses(catalog: &Catalog, refs: &BTreeMap<String, (String, Vec<Su
                 let hint = closest(&r.process, catalog.keys().map(String::as_str))
                     .map(|best| format!("did you mean `{best}`?"))
                     .unwrap_or_else(|| "the child process must be among the files loaded together (the processes directory)".into());
-                errors.push(diagnostic(file, r.line, r.column, format!("subprocess `{}`: no process is named `{}`", r.activity, r.process), Some(&hint)));
+                errors.push(diagnostic(
+                    file,
+                    r.line,
+                    r.column,
+                    format!("subprocess `{}`: no process is named `{}`", r.activity, r.process),
+                    Some(&hint),
+                ));
                 continue;
             };
             for key in &r.inputs {
@@ -109,7 +115,8 @@ fn check_subprocesses(catalog: &Catalog, refs: &BTreeMap<String, (String, Vec<Su
             }
             for spec in child.inputs.iter().filter(|s| s.required && s.default.is_none()) {
                 if !r.inputs.contains(&spec.name) {
-                    let message = format!("subprocess `{}` does not give `{}`, which process `{}` requires", r.activity, spec.name, r.process);
+                    let message =
+                        format!("subprocess `{}` does not give `{}`, which process `{}` requires", r.activity, spec.name, r.process);
                     let hint = format!("add `{}: \"{{{{ inputs.{} }}}}\"` (or another template) under `inputs:`", spec.name, spec.name);
                     errors.push(diagnostic(file, r.line, r.column, message, Some(&hint)));
                 }
@@ -145,4 +152,62 @@ fn path_back(refs: &BTreeMap<String, (String, Vec<SubprocessRef>)>, from: &str, 
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(name: &str, activity: &str) -> (String, String) {
+        let source = format!(
+            "name: {name}\ninputs:\n  version: {{ type: string, required: true }}\nnotices: {{ channel: \"1\" }}\nphases:\n  - id: only\n    activities:\n      - {activity}\n"
+        );
+        (format!("{name}.yaml"), source)
+    }
+
+    fn messages(sources: &[(String, String)]) -> Vec<String> {
+        load_sources(sources).err().unwrap_or_default().iter().map(|d| d.to_string()).collect()
+    }
+
+    #[test]
+    fn a_subprocess_names_a_process_of_the_catalog() {
+        let parent = process("parent", "{ id: child, subprocess: { process: hotfx, inputs: { version: \"{{ inputs.version }}\" } } }");
+        let child = process("hotfix", "{ id: go, webhook: { url: \"https://x\" } }");
+        let e = messages(&[parent.clone(), child.clone()]);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].starts_with("parent.yaml:8:"), "{}", e[0]);
+        assert!(e[0].contains("no process is named `hotfx`") && e[0].contains("did you mean `hotfix`?"), "{}", e[0]);
+        let fixed = (parent.0, parent.1.replace("hotfx", "hotfix"));
+        assert!(load_sources(&[fixed, child]).is_ok());
+    }
+
+    #[test]
+    fn a_subprocess_gives_what_the_child_requires_and_nothing_else() {
+        let parent = process("parent", "{ id: child, subprocess: { process: hotfix, inputs: { verison: \"1\" } } }");
+        let child = process("hotfix", "{ id: go, webhook: { url: \"https://x\" } }");
+        let e = messages(&[parent, child]);
+        assert!(e.iter().any(|m| m.contains("gives input `verison`, which process `hotfix` does not take")), "{e:#?}");
+        assert!(e.iter().any(|m| m.contains("does not give `version`, which process `hotfix` requires")), "{e:#?}");
+    }
+
+    #[test]
+    fn subprocesses_that_reach_back_form_a_named_cycle() {
+        let give = "inputs: { version: \"{{ inputs.version }}\" }";
+        let a = process("a", &format!("{{ id: run-b, subprocess: {{ process: b, {give} }} }}"));
+        let b = process("b", &format!("{{ id: run-c, subprocess: {{ process: c, {give} }} }}"));
+        let c = process("c", &format!("{{ id: run-a, subprocess: {{ process: a, {give} }} }}"));
+        let e = messages(&[a, b, c]);
+        assert!(e.iter().any(|m| m.starts_with("a.yaml:8:") && m.contains("subprocesses form a cycle: a → b → c → a")), "{e:#?}");
+        let own = process("own", &format!("{{ id: again, subprocess: {{ process: own, {give} }} }}"));
+        assert!(messages(&[own]).iter().any(|m| m.contains("cycle: own → own")));
+    }
+
+    #[test]
+    fn two_files_cannot_define_one_process() {
+        let e = messages(&[
+            process("same", "{ id: a, webhook: { url: \"https://x\" } }"),
+            process("same", "{ id: b, webhook: { url: \"https://x\" } }"),
+        ]);
+        assert!(e.iter().any(|m| m.contains("another file already defines process `same`")), "{e:#?}");
+    }
 }

@@ -37,15 +37,13 @@ pub fn resolve(c: &mut Checker, what: &str, nodes: &[Node], other_level: &dyn Fn
                 }
                 None => {
                     let hint = match other_level(name) {
-                        Some(place) => Some(format!(
-                            "`{name}` is {place}; `depends_on` names {what}s at the same level (sibling {what}s)"
-                        )),
+                        Some(place) => Some(format!("`{name}` is {place}; `depends_on` names {what}s at the same level (sibling {what}s)")),
                         None => closest(name, ids.iter().copied())
                             .map(|best| format!("did you mean `{best}`?"))
                             .or_else(|| Some(format!("write one of {}", ids.join(", ")))),
                     };
                     let message = match other_level(name) {
-                        Some(_) => format!("{what} `{}` depends on `{name}`, which is not a {what} here", node.id.value),
+                        Some(_) => format!("{what} `{}` depends on `{name}`, which is not a sibling {what}", node.id.value),
                         None => format!("{what} `{}` depends on `{name}`, which does not exist", node.id.value),
                     };
                     c.at(dep, message, hint);
@@ -94,7 +92,11 @@ fn break_cycles(c: &mut Checker, what: &str, nodes: &[Node], deps: &mut [Vec<usi
                     let mut names: Vec<&str> = path[from..].iter().map(|(n, _)| nodes[*n].id.value.as_str()).collect();
                     names.push(&nodes[dep].id.value);
                     let at = nodes[node].depends_on.and_then(|d| d.iter().find(|d| d.value == nodes[dep].id.value));
-                    let message = format!("{what}s depend on each other in a cycle: {}", names.join(" → "));
+                    let plural = match what.strip_suffix('y') {
+                        Some(stem) => format!("{stem}ies"),
+                        None => format!("{what}s"),
+                    };
+                    let message = format!("{plural} depend on each other in a cycle: {}", names.join(" → "));
                     let hint = Some(format!("remove one of these `depends_on` entries; a {what} cannot wait for itself"));
                     match at {
                         Some(at) => c.at(at, message, hint),

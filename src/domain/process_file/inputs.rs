@@ -79,7 +79,9 @@ pub fn check_input_sets(
                 None => {
                     let hint = match closest(key, specs.iter().map(|s| s.name.as_str())) {
                         Some(best) => format!("did you mean `{best}`?"),
-                        None => format!("this process takes {}", specs.iter().map(|s| format!("`{}`", s.name)).collect::<Vec<_>>().join(", ")),
+                        None => {
+                            format!("this process takes {}", specs.iter().map(|s| format!("`{}`", s.name)).collect::<Vec<_>>().join(", "))
+                        }
                     };
                     c.at(value, format!("input set `{set}` gives `{key}`, which is not an input"), Some(hint));
                 }

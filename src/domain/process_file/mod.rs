@@ -114,7 +114,9 @@ impl Checker<'_> {
         if let TemplateError::Unknown { name, .. } = &e {
             // `activities.<id>.outputs.<name>`: declared, but its activity may not have run yet.
             let mut parts = name.splitn(4, '.');
-            if let (Some("activities"), Some(activity), Some("outputs"), Some(output)) = (parts.next(), parts.next(), parts.next(), parts.next()) {
+            if let (Some("activities"), Some(activity), Some("outputs"), Some(output)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            {
                 let output = output.split('.').next().unwrap_or(output);
                 if self.declared_outputs.contains(&format!("{activity}.{output}")) {
                     let message = format!("{what} `{source}` reads `{name}`, but `{activity}` has not necessarily run by then");
@@ -217,10 +219,18 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         let p = &raw_phase.value;
         check_unique_id(&mut c, &mut ids, &p.id);
         if p.id.value == crate::domain::release::ROLLBACK {
-            c.at(&p.id, "the phase id `rollback` is reserved", Some("activities that undo a release go under the top-level `rollback:`; rename this phase".into()));
+            c.at(
+                &p.id,
+                "the phase id `rollback` is reserved",
+                Some("activities that undo a release go under the top-level `rollback:`; rename this phase".into()),
+            );
         }
         if p.activities.is_empty() {
-            c.at(raw_phase, format!("phase `{}` has no activities", p.id.value), Some("add at least one activity under `activities:`".into()));
+            c.at(
+                raw_phase,
+                format!("phase `{}` has no activities", p.id.value),
+                Some("add at least one activity under `activities:`".into()),
+            );
         }
         // Activities of phases that surely ended before this one.
         let before_phase: Vec<&RawActivity> =
@@ -235,21 +245,27 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         let owner = p.owner.as_ref().and_then(|o| c.principal(o));
         let phase_vars: Vec<String> = p.variables.keys().cloned().collect();
         let own = &p.id.value;
-        let activities = check_activities(&mut c, &mut ids, &p.activities, &mut refs, ActivityLevel {
-            what: "activity",
-            other_level: &|name| {
-                if phase_nodes.iter().any(|n| n.id.value == name) {
-                    Some("a phase".to_string())
-                } else {
-                    activity_home.get(name).filter(|home| *home != own).map(|home| format!("an activity of phase `{home}`"))
-                }
+        let activities = check_activities(
+            &mut c,
+            &mut ids,
+            &p.activities,
+            &mut refs,
+            ActivityLevel {
+                what: "activity",
+                other_level: &|name| {
+                    if phase_nodes.iter().any(|n| n.id.value == name) {
+                        Some("a phase".to_string())
+                    } else {
+                        activity_home.get(name).filter(|home| *home != own).map(|home| format!("an activity of phase `{home}`"))
+                    }
+                },
+                base: &base,
+                vars: [process_vars.clone(), phase_vars].concat(),
+                before: &before_phase,
+                in_rollback: false,
+                has_rollback: raw.rollback.is_some(),
             },
-            base: &base,
-            vars: [process_vars.clone(), phase_vars].concat(),
-            before: &before_phase,
-            in_rollback: false,
-            has_rollback: raw.rollback.is_some(),
-        });
+        );
         let depends_on = phase_deps[pi].iter().map(|&d| raw.phases.value[d].value.id.value.clone()).collect();
         phases.push(Phase {
             id: p.id.value.clone(),
@@ -265,19 +281,31 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         None => vec![],
         Some(r) => {
             if r.value.activities.is_empty() {
-                c.at(r, "the rollback has no activities", Some("add activities under `rollback: {activities: [...]}`, or remove it".into()));
+                c.at(
+                    r,
+                    "the rollback has no activities",
+                    Some("add activities under `rollback: {activities: [...]}`, or remove it".into()),
+                );
             }
-            check_activities(&mut c, &mut ids, &r.value.activities, &mut refs, ActivityLevel {
-                what: "rollback activity",
-                other_level: &|name| {
-                    activity_home.get(name).map(|home| format!("an activity of phase `{home}` in the main flow, which a rollback cannot wait for"))
+            check_activities(
+                &mut c,
+                &mut ids,
+                &r.value.activities,
+                &mut refs,
+                ActivityLevel {
+                    what: "rollback activity",
+                    other_level: &|name| {
+                        activity_home
+                            .get(name)
+                            .map(|home| format!("an activity of phase `{home}` in the main flow, which a rollback cannot wait for"))
+                    },
+                    base: &base,
+                    vars: process_vars.clone(),
+                    before: &[],
+                    in_rollback: true,
+                    has_rollback: true,
                 },
-                base: &base,
-                vars: process_vars.clone(),
-                before: &[],
-                in_rollback: true,
-                has_rollback: true,
-            })
+            )
         }
     };
 
@@ -415,3 +443,5 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod validation_tests;

@@ -128,7 +128,9 @@ impl Release {
             }
         }
         let phase = &mut self.phases[pi];
-        if self.status == ReleaseStatus::Running && phase.status == StepStatus::Running && phase.activities.iter().all(|a| a.status.is_terminal())
+        if self.status == ReleaseStatus::Running
+            && phase.status == StepStatus::Running
+            && phase.activities.iter().all(|a| a.status.is_terminal())
         {
             finish_phase(phase, StepStatus::Success, fx);
             progressed = true;
@@ -229,7 +231,13 @@ impl Release {
         }
     }
 
-    pub(super) fn activity_succeeded(&mut self, id: &str, attempt: u32, outputs: serde_json::Map<String, serde_json::Value>, fx: &mut Vec<Effect>) {
+    pub(super) fn activity_succeeded(
+        &mut self,
+        id: &str,
+        attempt: u32,
+        outputs: serde_json::Map<String, serde_json::Value>,
+        fx: &mut Vec<Effect>,
+    ) {
         if let Some(run) = self.activity_mut(id) {
             run.status = StepStatus::Success;
             run.outputs = outputs;
@@ -308,7 +316,11 @@ impl Release {
     pub(super) fn finish(&mut self, status: ReleaseStatus, reason: Option<String>, fx: &mut Vec<Effect>) {
         self.status = status;
         self.reason = reason.clone();
-        fx.push(Effect::Audit { actor: AuditActor::System, action: "release_finished", detail: json!({"status": status, "reason": reason}) });
+        fx.push(Effect::Audit {
+            actor: AuditActor::System,
+            action: "release_finished",
+            detail: json!({"status": status, "reason": reason}),
+        });
         fx.push(Effect::Notify(Notice::ReleaseFinished { status, reason }));
     }
 

@@ -283,11 +283,7 @@ impl Release {
             .map(|p| PhaseRun {
                 id: p.id.clone(),
                 status: StepStatus::NotStarted,
-                activities: p
-                    .activities
-                    .iter()
-                    .map(|a| ActivityRun::new(&a.id))
-                    .collect(),
+                activities: p.activities.iter().map(|a| ActivityRun::new(&a.id)).collect(),
             })
             .collect();
         let mut phases: Vec<PhaseRun> = phases;
@@ -547,3 +543,6 @@ pub fn backoff(retry: &super::process::Retry, failed_attempt: u32, key: &str) ->
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod flow_tests;

@@ -92,7 +92,10 @@ fn approvals_refuse_the_creator_outsiders_and_second_clicks() {
     let _ = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now());
     assert!(matches!(r.approve(&actor(1, &["QA"]), "qa-approval", Utc::now()), Err(CommandError::Refused(Refusal::OwnRelease))));
     assert!(matches!(r.approve(&actor(9, &["QA"]), "qa-approval", Utc::now()), Err(CommandError::Refused(Refusal::OwnRelease))));
-    assert!(matches!(r.approve(&actor(3, &["Developers"]), "qa-approval", Utc::now()), Err(CommandError::Refused(Refusal::NotAnApprover { .. }))));
+    assert!(matches!(
+        r.approve(&actor(3, &["Developers"]), "qa-approval", Utc::now()),
+        Err(CommandError::Refused(Refusal::NotAnApprover { .. }))
+    ));
     assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold));
 }
 

@@ -1,0 +1,221 @@
+//! Every validation of the process model: message and position.
+
+use super::*;
+
+/// A small process using every section; tests break one thing at a time.
+const DAG: &str = r#"name: dag
+time_zone: Europe/Berlin
+cadence: "0 14 * * thu"
+inputs:
+  version: { type: string, required: true }
+  window: { type: datetime }
+  soak: { type: duration, default: 10m }
+input_sets:
+  eu: { version: 1.0.0 }
+variables:
+  tag: "v{{ inputs.version }}"
+notices: { channel: "1" }
+phases:
+  - id: build
+    activities:
+      - id: compile
+        webhook: { url: "https://ci/build", outputs: { url: artifact.url } }
+      - id: lint
+        depends_on: []
+        webhook: { url: "https://ci/lint" }
+      - id: package
+        depends_on: [compile, lint]
+        webhook: { url: "{{ activities.compile.outputs.url }}" }
+  - id: docs
+    depends_on: []
+    activities:
+      - { id: announce, notice: { message: "building {{ vars.tag }}" } }
+  - id: ship
+    depends_on: [build, docs]
+    variables: { target: "prod-{{ vars.tag }}" }
+    activities:
+      - { id: hold, wait: { not_before: "thu 14:00" } }
+      - { id: deploy, webhook: { url: "https://cd/{{ vars.target }}/{{ activities.compile.outputs.url }}" }, on_failure: rollback }
+      - { id: smoke, when: "inputs.version != '0.0.0'", webhook: { url: "https://qa/smoke" }, critical: false }
+rollback:
+  activities:
+    - { id: revert, webhook: { url: "https://cd/revert" } }
+"#;
+
+fn errors(source: &str) -> Vec<Diagnostic> {
+    parse("p.yaml", source).err().unwrap_or_default()
+}
+
+/// The single error of `source`, as `line:col: message`.
+fn one_error(source: &str) -> Diagnostic {
+    let e = errors(source);
+    assert_eq!(e.len(), 1, "expected one error, got {e:#?}");
+    e.into_iter().next().unwrap_or_else(|| unreachable!())
+}
+
+#[test]
+fn a_dag_process_loads_with_explicit_dependencies() {
+    let p = parse("p.yaml", DAG).unwrap_or_else(|e| panic!("{e:#?}"));
+    let deps = |id: &str| p.phases.iter().find(|ph| ph.id == id).map(|ph| ph.depends_on.clone()).unwrap_or_default();
+    assert_eq!(deps("build"), Vec::<String>::new());
+    assert_eq!(deps("docs"), Vec::<String>::new());
+    assert_eq!(deps("ship"), ["build", "docs"]);
+    assert_eq!(p.activity("package").map(|a| a.depends_on.clone()), Some(vec!["compile".to_string(), "lint".to_string()]));
+    assert_eq!(p.activity("compile").map(|a| a.depends_on.len()), Some(0), "a list with depends_on anywhere is a DAG");
+    // No depends_on in ship's list: file order.
+    assert_eq!(p.activity("deploy").map(|a| a.depends_on.clone()), Some(vec!["hold".to_string()]));
+    assert_eq!(p.time_zone, "Europe/Berlin");
+    assert_eq!(p.input_sets.get("eu").and_then(|s| s.get("version")).map(String::as_str), Some("1.0.0"));
+    assert_eq!(p.rollback.len(), 1);
+    assert_eq!(p.activity("smoke").map(|a| a.critical), Some(false));
+}
+
+#[test]
+fn a_file_without_depends_on_runs_in_file_order() {
+    let p = parse("p.yaml", include_str!("../../../processes/weekly-production.yaml")).unwrap_or_else(|e| panic!("{e:#?}"));
+    let order: Vec<Vec<String>> = p.phases.iter().map(|ph| ph.depends_on.clone()).collect();
+    assert_eq!(order, [vec![], vec!["build".to_string()], vec!["qa".to_string()]]);
+}
+
+#[test]
+fn a_cycle_is_named_in_full() {
+    let src = DAG.replace(
+        "    depends_on: []\n    activities:\n      - { id: announce",
+        "    depends_on: [ship]\n    activities:\n      - { id: announce",
+    );
+    let e = one_error(&src);
+    assert_eq!(e.message, "phases depend on each other in a cycle: docs → ship → docs");
+    assert!(e.hint.as_deref().is_some_and(|h| h.contains("remove one")), "{e}");
+}
+
+#[test]
+fn an_activity_cycle_is_found_among_siblings() {
+    let src = DAG.replace("      - id: compile\n", "      - id: compile\n        depends_on: [package]\n");
+    let e = errors(&src);
+    assert_eq!(e[0].message, "activities depend on each other in a cycle: compile → package → compile", "{e:#?}");
+    assert_eq!((e[0].line, e[0].column), (23, 22), "at the edge that closes the cycle");
+}
+
+#[test]
+fn depends_on_a_missing_id_suggests_the_closest() {
+    let all = errors(&DAG.replace("depends_on: [compile, lint]", "depends_on: [compiel, lint]"));
+    // Without the dependency, package's read of compile's output is also refused.
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let e = &all[0];
+    assert_eq!(e.message, "activity `package` depends on `compiel`, which does not exist");
+    assert_eq!(e.hint.as_deref(), Some("did you mean `compile`?"));
+    assert_eq!((e.line, e.column), (22, 22));
+}
+
+#[test]
+fn depends_on_across_levels_says_where_the_id_lives() {
+    let e = one_error(&DAG.replace("depends_on: [build, docs]", "depends_on: [build, announce]"));
+    assert_eq!(e.message, "phase `ship` depends on `announce`, which is not a sibling phase");
+    assert!(e.hint.as_deref().is_some_and(|h| h.contains("an activity of phase `docs`")), "{e}");
+    let e = one_error(&DAG.replace("depends_on: [compile, lint]", "depends_on: [compile, announce]"));
+    assert_eq!(e.message, "activity `package` depends on `announce`, which is not a sibling activity");
+    assert!(e.hint.as_deref().is_some_and(|h| h.contains("phase `docs`")), "{e}");
+}
+
+#[test]
+fn an_output_read_before_its_activity_can_have_run_is_refused() {
+    // docs runs in parallel with build, so compile's output may not exist yet.
+    let src = DAG.replace("building {{ vars.tag }}", "building {{ activities.compile.outputs.url }}");
+    let e = one_error(&src);
+    assert!(e.message.contains("`compile` has not necessarily run by then"), "{e}");
+    assert!(e.hint.as_deref().is_some_and(|h| h.contains("depends_on")), "{e}");
+}
+
+#[test]
+fn an_undeclared_output_is_an_unknown_name() {
+    let e = one_error(&DAG.replace("url: \"{{ activities.compile.outputs.url }}\"", "url: \"{{ activities.compile.outputs.uri }}\""));
+    assert!(e.message.contains("`activities.compile.outputs.uri`, which is not defined"), "{e}");
+}
+
+#[test]
+fn phase_variables_are_visible_only_inside_their_phase() {
+    let e = one_error(&DAG.replace("building {{ vars.tag }}", "building {{ vars.target }}"));
+    assert!(e.message.contains("vars.target"), "{e}");
+}
+
+#[test]
+fn rollback_needs_a_rollback_section_and_cannot_wait_for_the_main_flow() {
+    let no_section = DAG.split("rollback:\n  activities:").next().unwrap_or_default().to_string();
+    let e = one_error(&no_section);
+    assert!(e.message.contains("rolls back on failure, but the process has no `rollback:` section"), "{e}");
+    let e = one_error(&DAG.replace("{ id: revert,", "{ id: revert, depends_on: [deploy],"));
+    assert!(e.message.contains("rollback activity `revert` depends on `deploy`"), "{e}");
+    assert!(e.hint.as_deref().is_some_and(|h| h.contains("main flow")), "{e}");
+}
+
+#[test]
+fn bad_values_are_reported_where_they_are_written() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("time_zone: Europe/Berlin", "time_zone: Europe/Berln", "unknown time zone `Europe/Berln`"),
+        ("cadence: \"0 14 * * thu\"", "cadence: \"0 14 * *\"", "cadence `0 14 * *` has 4 fields"),
+        ("cadence: \"0 14 * * thu\"", "cadence: \"0 25 * * thu\"", "not a valid cron expression"),
+        ("not_before: \"thu 14:00\"", "not_before: \"thursday 25:00\"", "is not a time"),
+        ("default: 10m", "default: 10 minutes", "the default of input `soak` is not valid"),
+        ("version: 1.0.0 }", "versoin: 1.0.0 }", "input set `eu` gives `versoin`, which is not an input"),
+        ("when: \"inputs.version != '0.0.0'\"", "when: \"inputs.version !=\"", "bad condition"),
+        ("when: \"inputs.version != '0.0.0'\"", "when: \"inputs.verison == '1'\"", "inputs.verison"),
+        (
+            "critical: false",
+            "critical: false, timeout: 5m, retry: { attempts: 2, backoff: 1m, max_backoff: 10s }",
+            "`max_backoff` (10s) is shorter",
+        ),
+        ("{ id: hold, wait: { not_before: \"thu 14:00\" } }", "{ id: hold, wait: { duration: 1h, not_before: \"14:00\" } }", "not several"),
+        (
+            "{ id: hold, wait: { not_before: \"thu 14:00\" } }",
+            "{ id: hold, wait: { duration: 1h }, timeout: 5m }",
+            "`timeout` has no meaning for a wait activity",
+        ),
+        ("  - id: docs\n", "  - id: rollback\n", "the phase id `rollback` is reserved"),
+        ("on_failure: rollback", "on_failure: retreat", "unknown on_failure `retreat`"),
+    ];
+    for (from, to, expected) in cases {
+        assert!(DAG.contains(from), "test case does not apply: {from}");
+        let src = DAG.replace(from, to);
+        let e = errors(&src);
+        assert!(e.iter().any(|d| d.message.contains(expected)), "{to}: expected `{expected}`, got {e:#?}");
+        let line = src.lines().position(|l| l.contains(to.lines().next().unwrap_or(to).trim())).map(|i| i as u64 + 1);
+        assert!(e.iter().any(|d| Some(d.line) == line), "{to}: expected an error on line {line:?}, got {e:#?}");
+    }
+}
+
+#[test]
+fn a_time_zone_typo_gets_a_suggestion() {
+    let e = one_error(&DAG.replace("time_zone: Europe/Berlin", "time_zone: Europe/Berln"));
+    assert_eq!(e.hint.as_deref(), Some("did you mean `Europe/Berlin`?"));
+}
+
+#[test]
+fn an_activity_with_two_kinds_or_none_is_refused() {
+    let e = one_error(&DAG.replace("{ id: announce, notice:", "{ id: announce, wait: { duration: 1m }, notice:"));
+    assert!(e.message.contains("has 2 kinds: wait, notice"), "{e}");
+    let e = one_error(&DAG.replace("{ id: announce, notice: { message: \"building {{ vars.tag }}\" } }", "{ id: announce }"));
+    assert!(e.message.contains("has no kind"), "{e}");
+}
+
+#[test]
+fn check_manual_and_subprocess_activities_are_checked() {
+    let src = DAG.replace(
+        "      - { id: announce, notice: { message: \"building {{ vars.tag }}\" } }",
+        "      - { id: announce, check: { url: \"https://m/{{ inputs.version }}\", interval: 1s, condition: \"response.error_rate < \" } }\n      - { id: sign, manual: { checklist: \"{{ inputs.nope }}\" } }\n      - { id: child, subprocess: { process: Hotfix } }",
+    );
+    let e = errors(&src);
+    let messages: Vec<&str> = e.iter().map(|d| d.message.as_str()).collect();
+    assert!(messages.iter().any(|m| m.contains("at most every 5s")), "{messages:#?}");
+    assert!(messages.iter().any(|m| m.contains("bad condition")), "{messages:#?}");
+    assert!(messages.iter().any(|m| m.contains("inputs.nope")), "{messages:#?}");
+    assert!(messages.iter().any(|m| m.contains("`Hotfix` is not a process name")), "{messages:#?}");
+}
+
+#[test]
+fn a_condition_over_the_response_is_allowed_in_a_check() {
+    let src = DAG.replace(
+        "      - { id: announce, notice: { message: \"building {{ vars.tag }}\" } }",
+        "      - { id: announce, check: { url: \"https://m\", condition: \"response.error_rate < 0.01\" }, timeout: 30m }",
+    );
+    assert!(parse("p.yaml", &src).is_ok(), "{:#?}", errors(&src));
+}

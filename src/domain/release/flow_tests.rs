@@ -1,0 +1,199 @@
+//! The release as a DAG: parallel starts, `when:` skips, failure strategies, rollback, waits.
+
+use super::*;
+use crate::domain::inputs::{parse_pairs, validate};
+use crate::domain::process::WeeklyTime;
+use crate::domain::process_file::parse;
+use chrono::TimeZone;
+
+const DAG: &str = r#"name: dag
+time_zone: Europe/Berlin
+inputs:
+  version: { type: string, required: true }
+notices: { channel: "1" }
+phases:
+  - id: build
+    activities:
+      - { id: compile, webhook: { url: "https://ci/compile" } }
+      - { id: lint, depends_on: [], webhook: { url: "https://ci/lint" }, critical: false }
+      - { id: package, depends_on: [compile], webhook: { url: "https://ci/package" } }
+  - id: docs
+    depends_on: []
+    activities:
+      - { id: announce, notice: { message: "Shipping {{ inputs.version }}", channel: "42" } }
+  - id: ship
+    depends_on: [build, docs]
+    activities:
+      - { id: hold, wait: { duration: 2h } }
+      - { id: deploy, webhook: { url: "https://cd/deploy" }, on_failure: rollback }
+      - { id: smoke, when: "inputs.version != '0.0.0'", webhook: { url: "https://qa/smoke" } }
+rollback:
+  activities:
+    - { id: revert, webhook: { url: "https://cd/revert" } }
+"#;
+
+fn release(version: &str) -> Release {
+    let process = parse("dag.yaml", DAG).unwrap_or_else(|e| panic!("{e:#?}"));
+    let pairs = parse_pairs(&format!("version={version}")).unwrap_or_default();
+    let inputs = validate(&process, pairs).unwrap_or_else(|e| panic!("{e}"));
+    Release::new_draft(ReleaseId(3), 1, "r".into(), process, inputs, UserId(1), Utc::now())
+}
+
+fn actor() -> Actor {
+    Actor { user: UserId(1), display_name: "ann".into(), roles: vec![] }
+}
+
+fn called(fx: &[Effect]) -> Vec<String> {
+    let mut ids: Vec<String> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::CallWebhook(c) => Some(c.activity.clone()),
+            _ => None,
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn ok(r: &mut Release, activity: &str) -> Vec<Effect> {
+    r.webhook_result(activity, 1, CallOutcome::success(), Utc::now()).unwrap_or_else(|e| panic!("{activity}: {e}"))
+}
+
+fn status(r: &Release, id: &str) -> StepStatus {
+    r.activity(id).map(|a| a.status).unwrap_or(StepStatus::Aborted)
+}
+
+fn phase_status(r: &Release, id: &str) -> Option<StepStatus> {
+    r.phases.iter().find(|p| p.id == id).map(|p| p.status)
+}
+
+/// Runs the release up to the end of the `hold` wait.
+fn to_deploy(r: &mut Release) -> Vec<Effect> {
+    let _ = r.start(&actor(), Utc::now());
+    ok(r, "compile");
+    ok(r, "lint");
+    ok(r, "package");
+    r.timer_fired("hold", 1, Utc::now()).unwrap_or_default()
+}
+
+#[test]
+fn independent_phases_and_activities_start_together() {
+    let mut r = release("1.0.0");
+    let fx = r.start(&actor(), Utc::now()).unwrap_or_default();
+    assert_eq!(called(&fx), ["compile", "lint"], "package waits for compile; ship waits for build and docs");
+    assert!(fx.contains(&Effect::Notify(Notice::Message { channel: Some(42), text: "Shipping 1.0.0".into() })));
+    assert_eq!(status(&r, "announce"), StepStatus::Success);
+    assert_eq!(phase_status(&r, "docs"), Some(StepStatus::Success));
+    assert_eq!(phase_status(&r, "ship"), Some(StepStatus::NotStarted));
+    assert_eq!(called(&ok(&mut r, "compile")), ["package"]);
+    assert_eq!(phase_status(&r, "ship"), Some(StepStatus::NotStarted), "lint is still running");
+}
+
+#[test]
+fn a_wait_holds_its_phase_until_its_timer_fires() {
+    let mut r = release("1.0.0");
+    let _ = r.start(&actor(), Utc::now());
+    ok(&mut r, "compile");
+    ok(&mut r, "lint");
+    let fx = ok(&mut r, "package");
+    assert_eq!(status(&r, "hold"), StepStatus::Waiting);
+    assert!(fx.contains(&Effect::Timer(Timer { activity: "hold".into(), attempt: 1, after_secs: 7_200 })), "{fx:#?}");
+    assert_eq!(r.timer_fired("hold", 2, Utc::now()), None, "a timer of another try changes nothing");
+    let fx = r.timer_fired("hold", 1, Utc::now()).unwrap_or_default();
+    assert_eq!(status(&r, "hold"), StepStatus::Success);
+    assert_eq!(called(&fx), ["deploy"]);
+}
+
+#[test]
+fn a_false_when_skips_the_activity_with_its_reason() {
+    let mut r = release("0.0.0");
+    to_deploy(&mut r);
+    ok(&mut r, "deploy");
+    assert_eq!(status(&r, "smoke"), StepStatus::Skipped);
+    assert!(r.activity("smoke").and_then(|a| a.reason.clone()).is_some_and(|s| s.contains("inputs.version != '0.0.0'")));
+    assert_eq!(r.status, ReleaseStatus::Success, "a skip by condition is by design, not a partial success");
+}
+
+#[test]
+fn a_non_critical_failure_goes_on_and_ends_partial_success() {
+    let mut r = release("1.0.0");
+    let _ = r.start(&actor(), Utc::now());
+    let _ = r.webhook_result("lint", 1, CallOutcome::failure("HTTP 500"), Utc::now());
+    assert_eq!(status(&r, "lint"), StepStatus::Failed);
+    assert_eq!(r.status, ReleaseStatus::Running);
+    ok(&mut r, "compile");
+    ok(&mut r, "package");
+    r.timer_fired("hold", 1, Utc::now());
+    ok(&mut r, "deploy");
+    ok(&mut r, "smoke");
+    assert_eq!(r.status, ReleaseStatus::PartialSuccess);
+}
+
+#[test]
+fn a_critical_failure_fails_its_phase_and_aborts_what_runs_beside_it() {
+    let mut r = release("1.0.0");
+    let _ = r.start(&actor(), Utc::now());
+    let _ = r.webhook_result("compile", 1, CallOutcome::failure("HTTP 500"), Utc::now());
+    assert_eq!(r.status, ReleaseStatus::Failed);
+    assert_eq!(status(&r, "lint"), StepStatus::Aborted);
+    assert_eq!(phase_status(&r, "build"), Some(StepStatus::Failed));
+    let late = r.webhook_result("lint", 1, CallOutcome::success(), Utc::now());
+    assert!(matches!(late, Err(CommandError::Stale { .. })), "a result for an aborted activity is refused");
+}
+
+#[test]
+fn a_failure_with_on_failure_rollback_runs_the_rollback_then_fails() {
+    let mut r = release("1.0.0");
+    to_deploy(&mut r);
+    let fx = r.webhook_result("deploy", 1, CallOutcome::failure("HTTP 503"), Utc::now()).unwrap_or_default();
+    assert_eq!(called(&fx), ["revert"]);
+    assert!(fx.iter().any(|e| matches!(e, Effect::Notify(Notice::RollbackStarted { .. }))));
+    assert_eq!(r.status, ReleaseStatus::Running, "still running while rolling back");
+    assert_eq!(phase_status(&r, "ship"), Some(StepStatus::Failed));
+    assert_eq!(status(&r, "smoke"), StepStatus::NotStarted, "nothing after the failure starts");
+    ok(&mut r, "revert");
+    assert_eq!(r.status, ReleaseStatus::Failed);
+    assert!(r.reason.as_deref().is_some_and(|s| s.contains("`deploy` failed") && s.ends_with("rolled back")), "{:?}", r.reason);
+    assert_eq!(phase_status(&r, ROLLBACK), Some(StepStatus::Success));
+}
+
+#[test]
+fn a_release_that_succeeds_never_runs_its_rollback() {
+    let mut r = release("1.0.0");
+    to_deploy(&mut r);
+    ok(&mut r, "deploy");
+    ok(&mut r, "smoke");
+    assert_eq!(r.status, ReleaseStatus::Success);
+    assert_eq!(status(&r, "revert"), StepStatus::NotStarted);
+}
+
+#[test]
+fn not_before_is_the_next_such_time_in_the_process_time_zone() {
+    let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap_or(chrono_tz::UTC);
+    let thu_14 = WeeklyTime { weekday: Some(3), hour: 14, minute: 0 };
+    // Monday 23 November 2026, 10:00 UTC → Thursday 26 November, 14:00 in Berlin (13:00 UTC).
+    let monday = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).single().unwrap_or_default();
+    assert_eq!(next_weekly(thu_14, berlin, monday), Utc.with_ymd_and_hms(2026, 11, 26, 13, 0, 0).single().unwrap_or_default());
+    // After Thursday's 14:00: the next week.
+    let thursday_late = Utc.with_ymd_and_hms(2026, 11, 26, 13, 30, 0).single().unwrap_or_default();
+    assert_eq!(next_weekly(thu_14, berlin, thursday_late), Utc.with_ymd_and_hms(2026, 12, 3, 13, 0, 0).single().unwrap_or_default());
+    // 02:30 does not exist in Berlin on 29 March 2026 (clocks jump 02:00 → 03:00): 03:30 local.
+    let daily_0230 = WeeklyTime { weekday: None, hour: 2, minute: 30 };
+    let before_gap = Utc.with_ymd_and_hms(2026, 3, 28, 23, 0, 0).single().unwrap_or_default();
+    assert_eq!(next_weekly(daily_0230, berlin, before_gap), Utc.with_ymd_and_hms(2026, 3, 29, 1, 30, 0).single().unwrap_or_default());
+}
+
+#[test]
+fn a_process_pinned_before_depends_on_runs_in_file_order() {
+    let mut p = parse("dag.yaml", DAG).unwrap_or_else(|e| panic!("{e:#?}"));
+    p.model = 0;
+    for phase in &mut p.phases {
+        phase.depends_on.clear();
+        for a in &mut phase.activities {
+            a.depends_on.clear();
+        }
+    }
+    let p = p.upgrade();
+    assert_eq!(p.phases[2].depends_on, ["docs"]);
+    assert_eq!(p.activity("package").map(|a| a.depends_on.clone()), Some(vec!["lint".to_string()]));
+}
