@@ -45,9 +45,15 @@ enum Command {
     },
     /// Validate process files; exits non-zero with file:line:col messages on errors.
     Check {
-        /// Directory of process files (default: the configured processes directory).
-        dir: Option<PathBuf>,
+        /// Process files and directories of them, checked together (default: the configured
+        /// processes directory).
+        paths: Vec<PathBuf>,
+        /// `text` (file:line:col: message, on stderr) or `json` (one report on stdout).
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
     },
+    /// Print the JSON Schema of process files, for editors: `trainmaster schema > process.schema.json`.
+    Schema,
 }
 
 #[derive(Subcommand)]
@@ -116,7 +122,17 @@ async fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check { dir } => check(&dir.unwrap_or(config.processes)),
+        Command::Check { paths, format } => check(if paths.is_empty() { vec![config.processes] } else { paths }, format),
+        Command::Schema => match serde_json::to_string_pretty(&process_file::schema()) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cannot write the schema: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Demo => match trainmaster::demo::run().await {
             Ok(transcript) => {
                 println!("{transcript}");
@@ -165,24 +181,23 @@ async fn main() -> ExitCode {
     }
 }
 
-fn check(dir: &std::path::Path) -> ExitCode {
-    match process_file::load_dir(dir) {
-        Ok(catalog) => {
-            for process in catalog.values() {
-                println!("ok: {} (version {}, {} phases)", process.name, process.version, process.phases.len());
-            }
-            if catalog.is_empty() {
-                println!("no process files (*.yaml, *.yml) in {}", dir.display());
-            }
-            ExitCode::SUCCESS
-        }
-        Err(diagnostics) => {
-            for d in &diagnostics {
-                eprintln!("{d}");
-            }
-            eprintln!("{} error(s)", diagnostics.len());
-            ExitCode::FAILURE
-        }
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+}
+
+fn check(paths: Vec<PathBuf>, format: CheckFormat) -> ExitCode {
+    let result = process_file::load_paths(&paths);
+    match format {
+        CheckFormat::Json => println!("{}", process_file::report_json(&result)),
+        CheckFormat::Text if result.is_ok() => println!("{}", process_file::report(&result)),
+        CheckFormat::Text => eprintln!("{}", process_file::report(&result)),
+    }
+    if result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -23,7 +23,77 @@ fn check_accepts_the_example_processes() -> anyhow::Result<()> {
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("processes"))
         .output()?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: weekly-production"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for name in ["weekly-production", "hotfix", "system-release-train", "microservices"] {
+        assert!(stdout.contains(&format!("ok: {name} ")), "{name} missing from\n{stdout}");
+    }
+    Ok(())
+}
+
+#[test]
+fn check_takes_several_files_and_answers_json_for_ci() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let good = dir.path().join("good.yaml");
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&good, GOOD)?;
+    std::fs::write(&bad, GOOD.replace("name: weekly-production", "name: other").replace("timeout: 30m", "timeout: 30 minutes"))?;
+    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster")).args(["check", "--format", "json"]).arg(&good).arg(&bad).output()?;
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(report["ok"], false);
+    let errors = report["errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 1, "{report}");
+    assert_eq!(errors[0]["file"], bad.display().to_string());
+    assert_eq!((errors[0]["line"].as_u64(), errors[0]["column"].as_u64()), (Some(23), Some(18)));
+    assert!(errors[0]["message"].as_str().is_some_and(|m| m.contains("`30 minutes` is not a duration")), "{report}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster")).args(["check", "--format", "json"]).arg(&good).output()?;
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(report["processes"][0]["name"], "weekly-production");
+    Ok(())
+}
+
+fn repo_file(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// `trainmaster schema` is what `process.schema.json` holds (regenerate with
+/// `cargo run -- schema > process.schema.json`), so editors validate against the real format.
+#[test]
+fn the_committed_schema_is_the_generated_one() -> anyhow::Result<()> {
+    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster")).arg("schema").output()?;
+    assert!(out.status.success());
+    let generated: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let committed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo_file("process.schema.json"))?)?;
+    assert!(generated == committed, "process.schema.json is stale: run `cargo run -- schema > process.schema.json`");
+    Ok(())
+}
+
+#[test]
+fn the_schema_accepts_every_example_and_rejects_a_broken_file() -> anyhow::Result<()> {
+    let schema = serde_json::to_value(trainmaster::domain::process_file::schema())?;
+    let validator = jsonschema::validator_for(&schema).map_err(|e| anyhow::anyhow!("the schema does not compile: {e}"))?;
+    let mut examples = 0;
+    for entry in std::fs::read_dir(repo_file("processes"))? {
+        let path = entry?.path();
+        let text = std::fs::read_to_string(&path)?;
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../process.schema.json"),
+            "{} does not reference the schema",
+            path.display()
+        );
+        let yaml: serde_json::Value = serde_saphyr::from_str(&text)?;
+        let problems: Vec<String> = validator.iter_errors(&yaml).map(|e| format!("{}: {e}", e.instance_path())).collect();
+        assert!(problems.is_empty(), "{}: {problems:#?}", path.display());
+        examples += 1;
+    }
+    assert_eq!(examples, 4);
+    let broken: serde_json::Value =
+        serde_saphyr::from_str(&GOOD.replace("    activities:\n      - id: qa-approval", "    activites:\n      - id: qa-approval"))?;
+    assert!(!validator.is_valid(&broken), "an unknown key must be refused by the schema");
+    let no_phases: serde_json::Value = serde_saphyr::from_str("name: x\nnotices: {channel: 1}\n")?;
+    assert!(!validator.is_valid(&no_phases), "a missing required key must be refused by the schema");
     Ok(())
 }
 

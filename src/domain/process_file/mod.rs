@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnostic {
     pub file: String,
     pub line: u64,
@@ -35,7 +35,7 @@ mod inputs;
 pub mod raw;
 
 pub use activity::SubprocessRef;
-pub use catalog::{load_dir, load_paths, Catalog};
+pub use catalog::{load_dir, load_paths, load_sources, Catalog};
 
 use activity::Scope;
 use graph::Node;
@@ -127,6 +127,43 @@ impl Checker<'_> {
             }
         }
         self.at(span, format!("bad {what} `{source}`: {e}"), None);
+    }
+}
+
+/// The JSON Schema of process files, generated from the raw structs (`trainmaster schema`).
+pub fn schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(RawProcess).to_value();
+    schema["$id"] = "https://trainmaster.dev/process.schema.json".into();
+    schema
+}
+
+/// What `trainmaster check` and `/process check` say about a load: one line per process or
+/// per problem, the same words in the terminal and in chat.
+pub fn report(result: &Result<Catalog, Vec<Diagnostic>>) -> String {
+    match result {
+        Ok(catalog) if catalog.is_empty() => "no process files (*.yaml, *.yml) found".into(),
+        Ok(catalog) => catalog
+            .values()
+            .map(|p| format!("ok: {} (version {}, {} phases)", p.name, p.version, p.phases.len()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(diagnostics) => {
+            let mut lines: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
+            lines.push(format!("{} error(s)", diagnostics.len()));
+            lines.join("\n")
+        }
+    }
+}
+
+/// The machine-readable form of `report` (`trainmaster check --format json`).
+pub fn report_json(result: &Result<Catalog, Vec<Diagnostic>>) -> serde_json::Value {
+    match result {
+        Ok(catalog) => serde_json::json!({
+            "ok": true,
+            "processes": catalog.values().map(|p| serde_json::json!({"name": p.name, "version": p.version, "phases": p.phases.len()})).collect::<Vec<_>>(),
+            "errors": [],
+        }),
+        Err(diagnostics) => serde_json::json!({"ok": false, "processes": [], "errors": diagnostics}),
     }
 }
 

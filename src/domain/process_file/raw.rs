@@ -135,7 +135,7 @@ impl JsonSchema for SetValue {
 /// A Trainmaster process: a reusable release blueprint.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "Trainmaster process")]
+#[schemars(title = "Trainmaster process", rename = "Process")]
 pub struct RawProcess {
     /// The process's name: lowercase letters, digits and `-`.
     pub name: At<String>,
@@ -171,6 +171,7 @@ pub struct RawProcess {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Input")]
 pub struct RawInput {
     /// string, text, number, bool, choice, list, datetime or duration.
     #[serde(rename = "type")]
@@ -191,6 +192,7 @@ pub struct RawInput {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Owners")]
 pub struct RawOwners {
     /// `role:<id or name>` or `user:<id>`.
     #[serde(default)]
@@ -202,6 +204,7 @@ pub struct RawOwners {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Notices")]
 pub struct RawNotices {
     /// The numeric id of the channel for notices and approval requests.
     pub channel: At<Scalar>,
@@ -209,6 +212,7 @@ pub struct RawNotices {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Phase")]
 pub struct RawPhase {
     pub id: At<String>,
     #[serde(default)]
@@ -227,6 +231,7 @@ pub struct RawPhase {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Rollback")]
 pub struct RawRollback {
     pub activities: Vec<At<RawActivity>>,
 }
@@ -234,6 +239,7 @@ pub struct RawRollback {
 /// One step. Exactly one of `webhook`, `approval`, `wait`, `manual`, `notice`, `check`, `subprocess`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Activity")]
 pub struct RawActivity {
     pub id: At<String>,
     #[serde(default)]
@@ -275,6 +281,7 @@ pub struct RawActivity {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Webhook")]
 pub struct RawWebhook {
     /// A minijinja template.
     pub url: At<String>,
@@ -299,6 +306,7 @@ pub struct RawWebhook {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Approval")]
 pub struct RawApproval {
     pub approvers: Vec<At<String>>,
     #[serde(default)]
@@ -310,6 +318,7 @@ pub struct RawApproval {
 /// Exactly one of `duration`, `not_before`, `until`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Wait")]
 pub struct RawWait {
     /// Like `2h`.
     #[serde(default)]
@@ -324,6 +333,7 @@ pub struct RawWait {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Manual")]
 pub struct RawManual {
     /// What to do, one item per line; a minijinja template.
     pub checklist: At<String>,
@@ -331,6 +341,7 @@ pub struct RawManual {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Notice")]
 pub struct RawNotice {
     /// A minijinja template.
     pub message: At<String>,
@@ -341,6 +352,7 @@ pub struct RawNotice {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Check")]
 pub struct RawCheck {
     /// A minijinja template; fetched with GET.
     pub url: At<String>,
@@ -355,6 +367,7 @@ pub struct RawCheck {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Subprocess")]
 pub struct RawSubprocess {
     /// The name of another process.
     pub process: At<String>,
@@ -365,6 +378,7 @@ pub struct RawSubprocess {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Retry")]
 pub struct RawRetry {
     /// Every try counts, the first included.
     pub attempts: At<u32>,
