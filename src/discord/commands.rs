@@ -1,4 +1,4 @@
-//! `/release create|start|status|log`.
+//! `/release create|start|status|log`; `/process` lives in `processes`.
 
 use super::render;
 use super::{actor_of, BotError, Context, Data};
@@ -7,7 +7,7 @@ use crate::domain::release::ReleaseId;
 use crate::engine::NewRelease;
 
 pub fn commands() -> Vec<poise::Command<Data, BotError>> {
-    vec![release()]
+    vec![release(), super::processes::process()]
 }
 
 /// Create, start and follow releases
@@ -40,11 +40,14 @@ async fn create(
     #[description = "key=value pairs: version=1.4.0 services=api,web notes=\"Fixes checkout\""]
     #[max_length = 4000]
     inputs: Option<String>,
+    #[description = "A named input set of the process to start from; inputs given here win"]
+    #[max_length = 40]
+    input_set: Option<String>,
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let actor = actor(&ctx).await;
     let inputs = parse_pairs(inputs.as_deref().unwrap_or_default()).map_err(|e| BotError::User(e.to_string()))?;
-    let new = NewRelease { guild_id, process, name, inputs, input_set: None };
+    let new = NewRelease { guild_id, process, name, inputs, input_set };
     let release = ctx.data().engine.create_release(&actor, new).await?;
     ctx.send(poise::CreateReply::default().embed(render::release_card(&release))).await?;
     Ok(())

@@ -5,6 +5,8 @@ mod bot;
 mod buttons;
 mod commands;
 mod notifier;
+mod process_view;
+mod processes;
 pub mod render;
 
 pub use bot::{build_client, BotConfig};

@@ -95,6 +95,8 @@ fn buttons_of(json: &Value) -> Vec<(String, String)> {
 pub struct Reply {
     pub kind: u64,
     pub data: Value,
+    /// Whether the bot edited its original answer (how a deferred answer is completed).
+    pub edited: bool,
 }
 
 impl Reply {
@@ -108,6 +110,10 @@ impl Reply {
         for embed in self.data["embeds"].as_array().cloned().unwrap_or_default() {
             out.push('\n');
             out.push_str(embed["title"].as_str().unwrap_or_default());
+            if let Some(description) = embed["description"].as_str() {
+                out.push('\n');
+                out.push_str(description);
+            }
             for field in embed["fields"].as_array().cloned().unwrap_or_default() {
                 out.push_str(&format!("\n{}: {}", field["name"].as_str().unwrap_or_default(), field["value"].as_str().unwrap_or_default()));
             }
@@ -129,6 +135,8 @@ struct World {
     /// Interaction tokens to ids, for the webhook-style follow-up routes.
     tokens: HashMap<String, u64>,
     command_ids: HashMap<String, u64>,
+    /// Files attached to slash commands, served like Discord's CDN at `/attachments/<id>/<name>`.
+    attachments: HashMap<u64, Vec<u8>>,
     identifies: u32,
     gateway: Option<mpsc::UnboundedSender<String>>,
     sequence: u64,
@@ -230,6 +238,30 @@ impl Sandbox {
         self.reply_to(id).await
     }
 
+    /// Types `/command subcommand` with `option` set to an uploaded file `filename` holding `bytes`.
+    pub async fn slash_with_file(
+        &self,
+        user: &SandboxUser,
+        command: &str,
+        subcommand: &str,
+        option: &str,
+        filename: &str,
+        bytes: &[u8],
+    ) -> anyhow::Result<Reply> {
+        let id = self.shared.next_id();
+        let attachment_id = self.shared.next_id();
+        let token = format!("token-{id}");
+        let command_id =
+            self.shared.world().command_ids.get(command).copied().ok_or_else(|| anyhow!("the bot registered no command `{command}`"))?;
+        self.shared.world().tokens.insert(token.clone(), id);
+        self.shared.world().attachments.insert(attachment_id, bytes.to_vec());
+        let url = format!("{}/attachments/{attachment_id}/{filename}", self.base_url());
+        let mut payload = payloads::slash_command(id, &token, command_id, user, command, subcommand, &[]);
+        payloads::attach(&mut payload, option, attachment_id, filename, bytes.len(), &url);
+        self.shared.dispatch("INTERACTION_CREATE", payload)?;
+        self.reply_to(id).await
+    }
+
     /// Clicks the button `custom_id` of `message` as `user` and returns the bot's answer.
     pub async fn click(&self, user: &SandboxUser, message: &StoredMessage, custom_id: &str) -> anyhow::Result<Reply> {
         let id = self.shared.next_id();
@@ -253,7 +285,7 @@ impl Sandbox {
     async fn reply_to(&self, interaction: u64) -> anyhow::Result<Reply> {
         self.wait_for("the bot to answer the interaction", |w| {
             // A deferred answer (type 5) is complete once its original message is edited.
-            w.replies.get(&interaction).filter(|r| r.kind != 5 || !r.data.is_null()).cloned()
+            w.replies.get(&interaction).filter(|r| r.kind != 5 || r.edited).cloned()
         })
         .await
     }

@@ -128,6 +128,19 @@ pub fn slash_command(
     i
 }
 
+/// Sets the attachment option `option` of a slash command payload to an uploaded file, with the
+/// file described under `data.resolved.attachments` as Discord sends it.
+pub fn attach(interaction: &mut Value, option: &str, id: u64, filename: &str, size: usize, url: &str) {
+    let value = json!({"name": option, "type": 11, "value": id.to_string()});
+    if let Some(options) = interaction["data"]["options"][0]["options"].as_array_mut() {
+        options.push(value);
+    }
+    interaction["data"]["resolved"] = json!({"attachments": {id.to_string(): {
+        "id": id.to_string(), "filename": filename, "size": size, "url": url, "proxy_url": url,
+        "content_type": "application/x-yaml; charset=utf-8", "ephemeral": true
+    }}});
+}
+
 /// A button click on `message` (a full message object, as Discord sends it).
 pub fn button_click(id: u64, token: &str, u: &SandboxUser, message: &Value, custom_id: &str) -> Value {
     let mut i = interaction_base(id, 3, token, u);
@@ -171,6 +184,16 @@ mod tests {
         let v = slash_command(1, "t", 2, &alice(), "release", "create", &[("process", "p")]);
         parses::<serenity::Interaction>(v.clone());
         assert!(matches!(serde_json::from_value::<serenity::Interaction>(v), Ok(serenity::Interaction::Command(_))));
+    }
+
+    #[test]
+    fn an_attached_file_deserializes_as_a_resolved_attachment() {
+        let mut v = slash_command(1, "t", 2, &alice(), "process", "check", &[]);
+        attach(&mut v, "file", 9, "p.yaml", 12, "http://127.0.0.1:1/attachments/9/p.yaml");
+        let parsed = serde_json::from_value::<serenity::Interaction>(v);
+        let Ok(serenity::Interaction::Command(c)) = parsed else { panic!("not a command: {parsed:?}") };
+        let resolved = c.data.resolved.attachments.get(&serenity::AttachmentId::new(9)).map(|a| a.filename.clone());
+        assert_eq!(resolved.as_deref(), Some("p.yaml"));
     }
 
     #[test]

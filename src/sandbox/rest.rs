@@ -24,6 +24,14 @@ fn ok(v: Value) -> Response {
 }
 
 async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: Bytes) -> Response {
+    if let (&Method::GET, Some(rest)) = (&method, uri.path().strip_prefix("/attachments/")) {
+        // Discord's CDN, not its API: not recorded for the contract test.
+        let id: u64 = rest.split('/').next().and_then(|id| id.parse().ok()).unwrap_or_default();
+        return match shared.world().attachments.get(&id) {
+            Some(bytes) => bytes.clone().into_response(),
+            None => not_found(),
+        };
+    }
     let Some(path) = uri.path().strip_prefix("/api/v10") else {
         return not_found();
     };
@@ -42,7 +50,11 @@ async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
         ("PUT", ["applications", _, "commands"]) => register_commands(&shared, &body),
         ("POST", ["interactions", id, _token, "callback"]) => {
             let id: u64 = id.parse().unwrap_or_default();
-            let reply = Reply { kind: body["type"].as_u64().unwrap_or_default(), data: body.get("data").cloned().unwrap_or(Value::Null) };
+            let reply = Reply {
+                kind: body["type"].as_u64().unwrap_or_default(),
+                data: body.get("data").cloned().unwrap_or(Value::Null),
+                edited: false,
+            };
             shared.world().replies.insert(id, reply);
             StatusCode::NO_CONTENT.into_response()
         }
@@ -104,7 +116,8 @@ fn edit_reply(shared: &Shared, token: &str, body: &Value) -> Response {
     let Some(id) = w.tokens.get(token).copied() else {
         return not_found();
     };
-    let reply = w.replies.entry(id).or_insert(Reply { kind: 4, data: json!({}) });
+    let reply = w.replies.entry(id).or_insert(Reply { kind: 4, data: json!({}), edited: false });
+    reply.edited = true;
     if !reply.data.is_object() {
         reply.data = json!({});
     }

@@ -89,9 +89,16 @@ impl Harness {
     }
 
     pub async fn start_with(receiver: WebhookReceiver, process: &str) -> anyhow::Result<Self> {
+        Self::start_with_files(receiver, &[("shop.yaml", process)]).await
+    }
+
+    /// A bot whose processes directory holds `files` (name, text).
+    pub async fn start_with_files(receiver: WebhookReceiver, files: &[(&str, &str)]) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         std::fs::create_dir_all(dir.path().join("processes"))?;
-        std::fs::write(dir.path().join("processes/shop.yaml"), process)?;
+        for (name, text) in files {
+            std::fs::write(dir.path().join("processes").join(name), text)?;
+        }
         let mut harness = Self { sandbox: Sandbox::start().await?, receiver, dir, bot: None, connections: 0, http_addr: None };
         harness.start_bot().await?;
         Ok(harness)

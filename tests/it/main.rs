@@ -8,6 +8,7 @@ mod contract;
 mod harness;
 mod http_api;
 mod inputs;
+mod processes;
 mod release_flow;
 mod restart;
 mod ssrf;

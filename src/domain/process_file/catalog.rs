@@ -90,6 +90,21 @@ pub fn load_sources(sources: &[(String, String)]) -> Result<Catalog, Vec<Diagnos
     }
 }
 
+/// Checks one file (say, uploaded in chat) as if it joined `catalog`: its subprocesses may name
+/// the catalog's processes, and it replaces a process of the same name. Returns it alone.
+pub fn check_against(catalog: &Catalog, file: &str, source: &str) -> Result<Catalog, Vec<Diagnostic>> {
+    let (process, list) = parse_with_refs(file, source)?;
+    let mut all = catalog.clone();
+    all.insert(process.name.clone(), process.clone());
+    let refs = BTreeMap::from([(process.name.clone(), (file.to_string(), list))]);
+    let errors = check_subprocesses(&all, &refs);
+    if errors.is_empty() {
+        Ok(Catalog::from([(process.name.clone(), process)]))
+    } else {
+        Err(errors)
+    }
+}
+
 fn check_subprocesses(catalog: &Catalog, refs: &BTreeMap<String, (String, Vec<SubprocessRef>)>) -> Vec<Diagnostic> {
     let mut errors = vec![];
     for (file, list) in refs.values() {

@@ -35,7 +35,7 @@ mod inputs;
 pub mod raw;
 
 pub use activity::SubprocessRef;
-pub use catalog::{load_dir, load_paths, load_sources, Catalog};
+pub use catalog::{check_against, load_dir, load_paths, load_sources, Catalog};
 
 use activity::Scope;
 use graph::Node;

@@ -1,0 +1,128 @@
+//! How processes read in Discord: `/process list`, `/process show` and `/process check`.
+
+use super::render::{inert, truncate};
+use crate::domain::process::{ActivityKind, InputType, Process, WaitSpec};
+use crate::domain::process_file::Catalog;
+use poise::serenity_prelude as serenity;
+
+const CONTENT_LIMIT: usize = 2_000;
+const DESCRIPTION_LIMIT: usize = 4_096;
+const FIELD_LIMIT: usize = 1_024;
+
+/// One line per process: name, kind, phases, description.
+pub fn list(catalog: &Catalog) -> String {
+    if catalog.is_empty() {
+        return "No processes are loaded. Add process files to the processes directory and restart the bot.".into();
+    }
+    let lines: Vec<String> = catalog
+        .values()
+        .map(|p| {
+            let about = if p.description.is_empty() { String::new() } else { format!(" — {}", inert(&p.description)) };
+            format!("• `{}` ({}, {} phases){about}", p.name, kind_name(p), p.phases.len())
+        })
+        .collect();
+    let text = format!("**{} processes** (details: `/process show process:<name>`)\n{}", catalog.len(), lines.join("\n"));
+    truncate(&text, CONTENT_LIMIT)
+}
+
+fn kind_name(p: &Process) -> &'static str {
+    crate::domain::process::ReleaseKind::NAMES
+        .into_iter()
+        .find(|n| crate::domain::process::ReleaseKind::parse(n) == Some(p.kind))
+        .unwrap_or("standard")
+}
+
+/// A process as an embed: what it takes (inputs, input sets) and what it does (phases and
+/// their activities, with what each waits for).
+pub fn show(p: &Process) -> serenity::CreateEmbed {
+    let mut about = vec![];
+    if !p.description.is_empty() {
+        about.push(inert(&p.description));
+    }
+    about.push(format!("Kind **{}** · time zone {} · version `{}`", kind_name(p), p.time_zone, p.version));
+    if let Some(rm) = &p.release_manager {
+        about.push(format!("Release manager: {rm}"));
+    }
+    about.push(String::new());
+    for phase in &p.phases {
+        let after = if phase.depends_on.is_empty() { String::new() } else { format!(" (after {})", phase.depends_on.join(", ")) };
+        let when = phase.when.as_ref().map(|w| format!(" when `{}`", inert(w))).unwrap_or_default();
+        about.push(format!("**{}**{after}{when}", phase.id));
+        for a in &phase.activities {
+            about.push(format!("  • `{}` {}", a.id, activity_summary(&a.kind)));
+        }
+    }
+    if !p.rollback.is_empty() {
+        let ids: Vec<String> = p.rollback.iter().map(|a| format!("`{}`", a.id)).collect();
+        about.push(format!("**rollback**: {}", ids.join(", ")));
+    }
+    let mut embed =
+        serenity::CreateEmbed::new().title(format!("Process {}", p.name)).description(truncate(&about.join("\n"), DESCRIPTION_LIMIT));
+    let inputs: Vec<String> = p
+        .inputs
+        .iter()
+        .map(|i| {
+            let mut line = format!("`{}` {}", i.name, input_type(&i.ty));
+            if i.required {
+                line.push_str(", required");
+            }
+            if let Some(d) = &i.default {
+                line.push_str(&format!(", default `{}`", inert(d)));
+            }
+            line
+        })
+        .collect();
+    if !inputs.is_empty() {
+        embed = embed.field("Inputs", truncate(&inputs.join("\n"), FIELD_LIMIT), false);
+    }
+    if !p.input_sets.is_empty() {
+        let sets: Vec<String> = p
+            .input_sets
+            .iter()
+            .map(|(name, values)| format!("`{name}`: {}", values.keys().cloned().collect::<Vec<_>>().join(", ")))
+            .collect();
+        embed = embed.field("Input sets", truncate(&sets.join("\n"), FIELD_LIMIT), false);
+    }
+    embed
+}
+
+fn input_type(t: &InputType) -> String {
+    match t {
+        InputType::String => "string".into(),
+        InputType::Text => "text".into(),
+        InputType::Number => "number".into(),
+        InputType::Bool => "bool".into(),
+        InputType::List => "list".into(),
+        InputType::Datetime => "datetime".into(),
+        InputType::Duration => "duration".into(),
+        InputType::Choice { options } => format!("choice of {}", options.join(", ")),
+    }
+}
+
+fn activity_summary(kind: &ActivityKind) -> String {
+    match kind {
+        ActivityKind::Webhook(w) => format!("webhook {} ({})", w.method.as_str(), truncate(&w.url, 60)),
+        ActivityKind::Approval(a) => {
+            format!("approval: {} of {}", a.min, a.approvers.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "))
+        }
+        ActivityKind::Wait(WaitSpec::Duration(d)) => format!("wait {d}"),
+        ActivityKind::Wait(WaitSpec::NotBefore(t)) => {
+            let day =
+                t.weekday.map(|d| ["Mon ", "Tue ", "Wed ", "Thu ", "Fri ", "Sat ", "Sun "].get(usize::from(d)).copied().unwrap_or(""));
+            format!("wait until {}{:02}:{:02}", day.unwrap_or(""), t.hour, t.minute)
+        }
+        ActivityKind::Wait(WaitSpec::Until(_)) => "wait until a time from the inputs".into(),
+        ActivityKind::Manual(_) => "manual task".into(),
+        ActivityKind::Notice(_) => "notice".into(),
+        ActivityKind::Check(c) => format!("check every {}", c.interval),
+        ActivityKind::Subprocess(s) => format!("runs process `{}`", s.process),
+    }
+}
+
+/// The CLI's check report, in a code block so file:line:col reads as it does in a terminal.
+pub fn check_report(report: &str, ok: bool) -> String {
+    let head = if ok { "✅ The file is valid." } else { "❌ The file has problems:" };
+    let fence = "```";
+    let room = CONTENT_LIMIT - head.len() - 2 * fence.len() - 4;
+    format!("{head}\n{fence}\n{}\n{fence}", truncate(&report.replace(fence, "'''"), room))
+}

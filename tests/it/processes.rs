@@ -1,0 +1,172 @@
+//! `/process list|show|check`, input sets, and DAG processes, through the sandbox.
+
+use super::harness::*;
+use trainmaster::sandbox::receiver::WebhookReceiver;
+use trainmaster::sandbox::CHANNEL_ID;
+
+const EXAMPLES: [(&str, &str); 4] = [
+    ("weekly-production.yaml", include_str!("../../processes/weekly-production.yaml")),
+    ("hotfix.yaml", include_str!("../../processes/hotfix.yaml")),
+    ("system-release-train.yaml", include_str!("../../processes/system-release-train.yaml")),
+    ("microservices.yaml", include_str!("../../processes/microservices.yaml")),
+];
+
+/// Phases `left` and `right` are independent; `join` waits for both and posts a notice.
+fn dag_process(receiver: &WebhookReceiver) -> String {
+    format!(
+        r#"name: fan-out
+inputs:
+  version: {{ type: string, required: true }}
+  region: {{ type: choice, options: [eu, us], required: true }}
+input_sets:
+  europe: {{ region: eu, version: 0.0.1 }}
+notices: {{ channel: "{CHANNEL_ID}" }}
+phases:
+  - id: left
+    activities:
+      - {{ id: build-left, webhook: {{ url: "{}" }} }}
+  - id: right
+    depends_on: []
+    activities:
+      - {{ id: build-right, webhook: {{ url: "{}" }} }}
+  - id: join
+    depends_on: [left, right]
+    activities:
+      - {{ id: skip-me, when: "inputs.region == 'us'", webhook: {{ url: "{}" }} }}
+      - {{ id: shout, notice: {{ message: "fan-out {{{{ inputs.version }}}} in {{{{ inputs.region }}}} is done" }} }}
+"#,
+        receiver.url("/left"),
+        receiver.url("/right"),
+        receiver.url("/us-only")
+    )
+}
+
+async fn examples_harness() -> anyhow::Result<Harness> {
+    let receiver = WebhookReceiver::start().await?;
+    let shop = shop_process(&receiver);
+    let mut files: Vec<(&str, &str)> = EXAMPLES.to_vec();
+    files.push(("shop.yaml", &shop));
+    Harness::start_with_files(receiver, &files).await
+}
+
+#[tokio::test]
+async fn process_list_names_every_loaded_process_only_to_the_asker() -> TestResult {
+    let h = examples_harness().await?;
+    let reply = h.sandbox.slash(&dave(), "process", "list", &[]).await?;
+    assert!(reply.ephemeral());
+    for name in ["weekly-production", "hotfix", "system-release-train", "microservices", "shop"] {
+        assert!(reply.text().contains(&format!("`{name}`")), "{name} missing from {}", reply.text());
+    }
+    assert!(reply.text().contains("`hotfix` (hotfix, 3 phases)"), "{}", reply.text());
+    h.finish().await
+}
+
+#[tokio::test]
+async fn process_show_gives_phases_with_their_dependencies_and_the_inputs() -> TestResult {
+    let h = examples_harness().await?;
+    let reply = h.sandbox.slash(&dave(), "process", "show", &[("process", "microservices")]).await?;
+    assert!(reply.ephemeral());
+    let text = reply.text();
+    for expected in [
+        "Process microservices",
+        "time zone America/New_York",
+        "**service-b** (after service-a)",
+        "**final-verification** (after db-migration, regression)",
+        "`canary-a` check every 1m",
+        "`dba-approval` approval: 1 of role:DBA",
+        "**rollback**: `revert-services`, `revert-migration`, `tell-support`",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in\n{text}");
+    }
+    assert!(reply.field("Inputs").is_some_and(|f| f.contains("`environment` choice of staging, prod, default `prod`")), "{text}");
+    assert!(reply.field("Input sets").is_some_and(|f| f.contains("`staging-dry-run`: environment")), "{text}");
+
+    let unknown = h.sandbox.slash(&dave(), "process", "show", &[("process", "microservice")]).await?;
+    assert!(unknown.ephemeral());
+    assert!(unknown.text().contains("There is no process `microservice`; known processes:"), "{}", unknown.text());
+    h.finish().await
+}
+
+#[tokio::test]
+async fn process_check_answers_an_uploaded_file_with_the_cli_messages() -> TestResult {
+    let h = examples_harness().await?;
+    let good = EXAMPLES[0].1;
+    let reply = h.sandbox.slash_with_file(&dave(), "process", "check", "file", "weekly.yaml", good.as_bytes()).await?;
+    assert!(reply.ephemeral());
+    assert!(reply.text().contains("✅ The file is valid.") && reply.text().contains("ok: weekly-production"), "{}", reply.text());
+
+    let broken = good.replace("    activities:\n      - id: qa-approval", "    activites:\n      - id: qa-approval");
+    let reply = h.sandbox.slash_with_file(&dave(), "process", "check", "file", "weekly.yaml", broken.as_bytes()).await?;
+    let text = reply.text();
+    assert!(text.contains("❌ The file has problems:"), "{text}");
+    assert!(text.contains("weekly.yaml:26:5: unknown field `activites`") && text.contains("did you mean `activities`?"), "{text}");
+
+    // A subprocess may name the bot's processes; a missing one is named.
+    let child = "name: parent\nnotices: {channel: \"1\"}\nphases:\n  - id: p\n    activities:\n      - { id: run, subprocess: { process: hotfx } }\n";
+    let reply = h.sandbox.slash_with_file(&dave(), "process", "check", "file", "parent.yaml", child.as_bytes()).await?;
+    assert!(reply.text().contains("parent.yaml:6:") && reply.text().contains("did you mean `hotfix`?"), "{}", reply.text());
+
+    let huge = vec![b'#'; 300 * 1024];
+    let reply = h.sandbox.slash_with_file(&dave(), "process", "check", "file", "huge.yaml", &huge).await?;
+    assert!(reply.ephemeral());
+    assert!(reply.text().contains("`huge.yaml` is 300 KiB; process files may be at most 256 KiB."), "{}", reply.text());
+
+    let binary = [0xff_u8, 0xfe, 0x00, 0x41];
+    let reply = h.sandbox.slash_with_file(&dave(), "process", "check", "file", "x.yaml", &binary).await?;
+    assert!(reply.text().contains("is not UTF-8 text"), "{}", reply.text());
+    h.finish().await
+}
+
+#[tokio::test]
+async fn independent_phases_start_together_and_a_notice_closes_the_release() -> TestResult {
+    let receiver = WebhookReceiver::start().await?;
+    let process = dag_process(&receiver);
+    let h = Harness::start_with_files(receiver, &[("fan-out.yaml", &process)]).await?;
+    let reply = h.slash(&alice(), "create", &[("process", "fan-out"), ("name", "Fan"), ("inputs", "version=2.0.0 region=eu")]).await?;
+    let id = reply.field("Release id").unwrap_or_default();
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "fan-out 2.0.0 in eu is done").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+
+    let trail = h.audit(&id).await?;
+    let position = |action: &str, key: &str, value: &str| trail.iter().position(|r| r.action == action && r.detail[key] == value);
+    let started_right = position("activity_started", "activity", "build-right");
+    let finished_left = position("activity_finished", "activity", "build-left");
+    assert!(started_right.is_some() && started_right < finished_left, "right starts before left ends: {:?}", actions(&trail));
+    let skipped = trail.iter().find(|r| r.action == "activity_finished" && r.detail["activity"] == "skip-me");
+    assert_eq!(skipped.map(|r| r.detail["status"].clone()), Some(serde_json::json!("Skipped")));
+    let mut paths: Vec<String> = h.receiver.calls().into_iter().map(|c| c.path).collect();
+    paths.sort();
+    assert_eq!(paths, ["/left", "/right"], "the us-only step never ran");
+    h.finish().await
+}
+
+#[tokio::test]
+async fn an_input_set_fills_inputs_and_given_inputs_win() -> TestResult {
+    let receiver = WebhookReceiver::start().await?;
+    let process = dag_process(&receiver);
+    let h = Harness::start_with_files(receiver, &[("fan-out.yaml", &process)]).await?;
+    let reply = h
+        .slash(&alice(), "create", &[("process", "fan-out"), ("name", "From set"), ("input_set", "europe"), ("inputs", "version=3.1.0")])
+        .await?;
+    assert!(reply.text().contains("3.1.0") && reply.text().contains("eu"), "{}", reply.text());
+
+    let unknown = h.slash(&alice(), "create", &[("process", "fan-out"), ("name", "x"), ("input_set", "asia")]).await?;
+    assert!(unknown.ephemeral());
+    assert!(unknown.text().contains("process `fan-out` has no input set `asia`; it has `europe`"), "{}", unknown.text());
+    h.finish().await
+}
+
+#[tokio::test]
+async fn a_process_with_activities_the_engine_cannot_run_yet_is_refused_at_create() -> TestResult {
+    let h = examples_harness().await?;
+    let inputs = "train=2026.24 services=api,web";
+    let reply = h.slash(&alice(), "create", &[("process", "system-release-train"), ("name", "Train 24"), ("inputs", inputs)]).await?;
+    assert!(reply.ephemeral());
+    assert!(reply.text().contains("activity `fix-alpha-bugs` is a `manual` activity"), "{}", reply.text());
+    let reply = h
+        .slash(&alice(), "create", &[("process", "hotfix"), ("name", "Fix"), ("inputs", "service=checkout version=2.4.1 incident=INC-1")])
+        .await?;
+    assert!(reply.field("Release id").is_some(), "the hotfix process runs: {}", reply.text());
+    h.finish().await
+}
