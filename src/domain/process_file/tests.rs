@@ -97,10 +97,15 @@ fn webhook_options_are_checked() {
 fn mutated_files_never_panic_the_loader() {
     use rand::{Rng, SeedableRng};
     let mut rng = rand::rngs::StdRng::seed_from_u64(47);
-    let source: Vec<char> = GOOD.chars().collect();
+    let examples = [
+        GOOD,
+        include_str!("../../../processes/hotfix.yaml"),
+        include_str!("../../../processes/system-release-train.yaml"),
+        include_str!("../../../processes/microservices.yaml"),
+    ];
     let punctuation = [':', '-', '{', '}', '[', ']', '"', '\'', '\n', ' ', '#', '&', '*', '!', '|', '>', '%', '@', '\t', '\u{0}'];
-    for _ in 0..3_000 {
-        let mut text = source.clone();
+    for round in 0..3_000 {
+        let mut text: Vec<char> = examples[round % examples.len()].chars().collect();
         for _ in 0..rng.random_range(1..6) {
             let at = rng.random_range(0..text.len());
             match rng.random_range(0..3) {
@@ -117,4 +122,42 @@ fn mutated_files_never_panic_the_loader() {
             assert!(diagnostics.iter().all(|d| d.line >= 1 && !d.message.is_empty()), "{diagnostics:?}");
         }
     }
+}
+
+/// Random `depends_on` graphs among phases: the loader accepts exactly the acyclic ones (checked
+/// here with Kahn's algorithm, independently of the loader's depth-first search), and names a
+/// cycle otherwise.
+#[test]
+fn random_phase_graphs_are_accepted_exactly_when_acyclic() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut cyclic_seen = 0;
+    for _ in 0..400 {
+        let n = rng.random_range(2..8usize);
+        let deps: Vec<Vec<usize>> =
+            (0..n).map(|i| (0..n).filter(|&j| j != i && rng.random_bool(0.25)).collect()).collect();
+        let mut file = String::from("name: g\nnotices: {channel: \"1\"}\nphases:\n");
+        for (i, d) in deps.iter().enumerate() {
+            let names: Vec<String> = d.iter().map(|j| format!("p{j}")).collect();
+            file.push_str(&format!(
+                "  - id: p{i}\n    depends_on: [{}]\n    activities:\n      - {{ id: a{i}, webhook: {{ url: \"https://x\" }} }}\n",
+                names.join(", ")
+            ));
+        }
+        // Kahn: repeatedly remove phases whose dependencies are all removed.
+        let mut removed = vec![false; n];
+        while let Some(i) = (0..n).find(|&i| !removed[i] && deps[i].iter().all(|&d| removed[d])) {
+            removed[i] = true;
+        }
+        let acyclic = removed.iter().all(|r| *r);
+        match parse("g.yaml", &file) {
+            Ok(_) => assert!(acyclic, "a cyclic graph was accepted:\n{file}"),
+            Err(e) => {
+                assert!(!acyclic, "an acyclic graph was refused: {e:#?}\n{file}");
+                assert!(e.iter().all(|d| d.message.contains("in a cycle: ")), "{e:#?}");
+                cyclic_seen += 1;
+            }
+        }
+    }
+    assert!(cyclic_seen > 50, "the generator must produce cycles too ({cyclic_seen})");
 }
