@@ -294,8 +294,9 @@ impl Engine {
         Ok(())
     }
 
-    /// A callback deadline came due: fails the try if it is still waiting, else just completes.
-    pub async fn callback_deadline(&self, item: &OutboxItem, deadline: &Timer) -> Result<(), EngineError> {
+    /// A timer came due (a wait's time lock, or a callback deadline): `Release::timer_fired`
+    /// decides; a timer whose try already ended just completes.
+    pub async fn fire_timer(&self, item: &OutboxItem, deadline: &Timer) -> Result<(), EngineError> {
         let Some(id) = item.release_id else { return Ok(()) };
         let mut tx = self.store.begin().await?;
         if !Store::complete_outbox(&mut tx, item).await? {

@@ -81,7 +81,7 @@ impl WebhookWorker {
         let call = match serde_json::from_value(item.payload.clone()) {
             Ok(WebhookWork::Call(call)) => call,
             Ok(WebhookWork::Deadline(deadline)) => {
-                self.engine.callback_deadline(&item, &deadline).await?;
+                self.engine.fire_timer(&item, &deadline).await?;
                 return Ok(true);
             }
             Err(e) => {

@@ -22,7 +22,8 @@ impl Topic {
     }
 }
 
-/// A row of the webhook topic: a try to send, or a callback deadline to check.
+/// A row of the webhook topic: a try to send, or a timer (a wait, a callback deadline) to fire.
+/// The variant keeps its first name, `Deadline`, because queued rows store it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WebhookWork {
@@ -75,7 +76,8 @@ pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &Webh
     insert(tx, Topic::Webhook, &key, release, &payload, due).await
 }
 
-/// Callback deadlines ride the webhook topic: the webhook worker owns everything about a try.
+/// Timers ride the webhook topic: the webhook worker owns everything about a try, and waits
+/// are fired by the same due-time claim.
 pub(super) async fn enqueue_deadline(tx: &mut Tx, release: ReleaseId, deadline: &Timer) -> Result<(), StoreError> {
     let key = format!("{}/deadline", WebhookCall::idempotency_key(release, &deadline.activity, deadline.attempt));
     let due = now_ms() + (deadline.after_secs as i64) * 1_000;

@@ -170,3 +170,50 @@ async fn a_process_with_activities_the_engine_cannot_run_yet_is_refused_at_creat
     assert!(reply.field("Release id").is_some(), "the hotfix process runs: {}", reply.text());
     h.finish().await
 }
+
+#[tokio::test]
+async fn a_wait_survives_a_restart_because_its_timer_is_in_the_database() -> TestResult {
+    let receiver = WebhookReceiver::start().await?;
+    let process = format!(
+        "name: soak\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: bake\n    activities:\n      - {{ id: soak, wait: {{ duration: 2s }} }}\n      - {{ id: ship, webhook: {{ url: \"{}\" }} }}\n",
+        receiver.url("/ship")
+    );
+    let mut h = Harness::start_with_files(receiver, &[("soak.yaml", &process)]).await?;
+    let reply = h.slash(&alice(), "create", &[("process", "soak"), ("name", "Soak")]).await?;
+    let id = reply.field("Release id").unwrap_or_default();
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    let waiting = h.wait_for_audit(&id, "activity_waiting").await?;
+    assert!(waiting.detail["until"].as_str().is_some(), "{:?}", waiting.detail);
+    h.stop_bot().await?;
+    assert!(h.receiver.calls().is_empty(), "nothing after the wait ran before it ended");
+    h.start_bot().await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    let calls = h.receiver.calls();
+    assert_eq!(calls.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(), ["/ship"]);
+    h.finish().await
+}
+
+#[tokio::test]
+async fn a_failed_deploy_with_on_failure_rollback_runs_the_rollback_and_says_so() -> TestResult {
+    let receiver = WebhookReceiver::start().await?;
+    let process = format!(
+        "name: risky\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: prod\n    activities:\n      - {{ id: deploy, webhook: {{ url: \"{}\" }}, on_failure: rollback }}\n      - {{ id: after, webhook: {{ url: \"{}\" }} }}\nrollback:\n  activities:\n    - {{ id: revert, webhook: {{ url: \"{}\" }} }}\n",
+        receiver.url("/deploy"),
+        receiver.url("/after"),
+        receiver.url("/revert")
+    );
+    let h = Harness::start_with_files(receiver, &[("risky.yaml", &process)]).await?;
+    h.receiver.script(&[trainmaster::sandbox::receiver::Answer::Status(500)]);
+    let reply = h.slash(&alice(), "create", &[("process", "risky"), ("name", "Risky")]).await?;
+    let id = reply.field("Release id").unwrap_or_default();
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    let rolling = h.sandbox.wait_for_message(CHANNEL_ID, "rolling back").await?;
+    assert!(rolling.content().contains("`deploy` failed after 1 try: HTTP 500"), "{}", rolling.content());
+    let finished = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    assert!(finished.content().contains("rolled back"), "{}", finished.content());
+    let paths: Vec<String> = h.receiver.calls().into_iter().map(|c| c.path).collect();
+    assert_eq!(paths, ["/deploy", "/revert"], "nothing after the failure ran; the rollback did");
+    let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
+    assert_eq!(status.field("Status").as_deref(), Some("Failed"));
+    h.finish().await
+}

@@ -134,8 +134,7 @@ fn random_phase_graphs_are_accepted_exactly_when_acyclic() {
     let mut cyclic_seen = 0;
     for _ in 0..400 {
         let n = rng.random_range(2..8usize);
-        let deps: Vec<Vec<usize>> =
-            (0..n).map(|i| (0..n).filter(|&j| j != i && rng.random_bool(0.25)).collect()).collect();
+        let deps: Vec<Vec<usize>> = (0..n).map(|i| (0..n).filter(|&j| j != i && rng.random_bool(0.25)).collect()).collect();
         let mut file = String::from("name: g\nnotices: {channel: \"1\"}\nphases:\n");
         for (i, d) in deps.iter().enumerate() {
             let names: Vec<String> = d.iter().map(|j| format!("p{j}")).collect();
