@@ -43,13 +43,18 @@ pub fn show(p: &Process) -> serenity::CreateEmbed {
     if let Some(rm) = &p.release_manager {
         about.push(format!("Release manager: {rm}"));
     }
+    if !p.stakeholders.is_empty() {
+        about.push(format!("Stakeholders: {}", p.stakeholders.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")));
+    }
     about.push(String::new());
     for phase in &p.phases {
         let after = if phase.depends_on.is_empty() { String::new() } else { format!(" (after {})", phase.depends_on.join(", ")) };
         let when = phase.when.as_ref().map(|w| format!(" when `{}`", inert(w))).unwrap_or_default();
-        about.push(format!("**{}**{after}{when}", phase.id));
+        let owner = phase.owner.as_ref().map(|o| format!(" · {o}")).unwrap_or_default();
+        about.push(format!("**{}**{after}{when}{owner}", phase.id));
         for a in &phase.activities {
-            about.push(format!("  • `{}` {}", a.id, activity_summary(&a.kind)));
+            let owner = a.owner.as_ref().map(|o| format!(" · {o}")).unwrap_or_default();
+            about.push(format!("  • `{}` {}{owner}", a.id, activity_summary(&a.kind)));
         }
     }
     if !p.rollback.is_empty() {

@@ -69,12 +69,7 @@ impl Names {
 pub fn check(source: &str, known: &Names) -> Result<(), TemplateError> {
     let env = environment();
     let template = env.template_from_str(source).map_err(|e| TemplateError::Syntax(plain(&e)))?;
-    let mut unknown: Vec<String> = template.undeclared_variables(true).into_iter().filter(|n| !known.allows(n)).collect();
-    unknown.sort();
-    match unknown.into_iter().next() {
-        None => Ok(()),
-        Some(name) => Err(TemplateError::Unknown { name, known: known.0.iter().cloned().collect::<Vec<_>>().join(", ") }),
-    }
+    only_known(template.undeclared_variables(true), known)
 }
 
 /// Checks that the expression `source` (a `when:` or a check's condition) parses and reads
@@ -82,9 +77,12 @@ pub fn check(source: &str, known: &Names) -> Result<(), TemplateError> {
 pub fn check_expression(source: &str, known: &Names) -> Result<(), TemplateError> {
     let env = environment();
     let expr = env.compile_expression(source).map_err(|e| TemplateError::Syntax(plain(&e)))?;
-    let mut unknown: Vec<String> = expr.undeclared_variables(true).into_iter().filter(|n| !known.allows(n)).collect();
-    unknown.sort();
-    match unknown.into_iter().next() {
+    only_known(expr.undeclared_variables(true), known)
+}
+
+/// The first (alphabetically) of `read` that `known` does not allow, as an error.
+fn only_known(read: std::collections::HashSet<String>, known: &Names) -> Result<(), TemplateError> {
+    match read.into_iter().filter(|n| !known.allows(n)).min() {
         None => Ok(()),
         Some(name) => Err(TemplateError::Unknown { name, known: known.0.iter().cloned().collect::<Vec<_>>().join(", ") }),
     }

@@ -70,7 +70,8 @@ async fn process_show_gives_phases_with_their_dependencies_and_the_inputs() -> T
     for expected in [
         "Process microservices",
         "time zone America/New_York",
-        "**service-b** (after service-a)",
+        "**service-b** (after service-a) · role:Team B",
+        "Stakeholders: role:Support",
         "**final-verification** (after db-migration, regression)",
         "`canary-a` check every 1m",
         "`dba-approval` approval: 1 of role:DBA",

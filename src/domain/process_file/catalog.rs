@@ -96,13 +96,35 @@ pub fn check_against(catalog: &Catalog, file: &str, source: &str) -> Result<Cata
     let (process, list) = parse_with_refs(file, source)?;
     let mut all = catalog.clone();
     all.insert(process.name.clone(), process.clone());
-    let refs = BTreeMap::from([(process.name.clone(), (file.to_string(), list))]);
-    let errors = check_subprocesses(&all, &refs);
+    // The catalog's own references (already checked) let a cycle through them be found.
+    let mut refs: BTreeMap<String, (String, Vec<SubprocessRef>)> =
+        catalog.values().map(|p| (p.name.clone(), (String::new(), model_refs(p)))).collect();
+    refs.insert(process.name.clone(), (file.to_string(), list));
+    let errors: Vec<Diagnostic> = check_subprocesses(&all, &refs).into_iter().filter(|d| d.file == file).collect();
     if errors.is_empty() {
         Ok(Catalog::from([(process.name.clone(), process)]))
     } else {
         Err(errors)
     }
+}
+
+/// The subprocess references of a loaded process (without places in a file).
+fn model_refs(p: &Process) -> Vec<SubprocessRef> {
+    p.phases
+        .iter()
+        .flat_map(|ph| ph.activities.iter())
+        .chain(p.rollback.iter())
+        .filter_map(|a| match &a.kind {
+            crate::domain::process::ActivityKind::Subprocess(s) => Some(SubprocessRef {
+                activity: a.id.clone(),
+                process: s.process.clone(),
+                inputs: s.inputs.keys().cloned().collect(),
+                line: 1,
+                column: 1,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 fn check_subprocesses(catalog: &Catalog, refs: &BTreeMap<String, (String, Vec<SubprocessRef>)>) -> Vec<Diagnostic> {
@@ -215,6 +237,17 @@ mod tests {
         assert!(e.iter().any(|m| m.starts_with("a.yaml:8:") && m.contains("subprocesses form a cycle: a → b → c → a")), "{e:#?}");
         let own = process("own", &format!("{{ id: again, subprocess: {{ process: own, {give} }} }}"));
         assert!(messages(&[own]).iter().any(|m| m.contains("cycle: own → own")));
+    }
+
+    #[test]
+    fn an_uploaded_file_that_closes_a_cycle_through_the_catalog_is_refused() {
+        let give = "inputs: { version: \"{{ inputs.version }}\" }";
+        let b = process("b", &format!("{{ id: run-a, subprocess: {{ process: a, {give} }} }}"));
+        let catalog = load_sources(&[b, process("a", "{ id: go, webhook: { url: \"https://x\" } }")]).unwrap_or_default();
+        assert_eq!(catalog.len(), 2);
+        let (_, a) = process("a", &format!("{{ id: run-b, subprocess: {{ process: b, {give} }} }}"));
+        let e = check_against(&catalog, "a.yaml", &a).err().unwrap_or_default();
+        assert!(e.iter().any(|d| d.file == "a.yaml" && d.message.contains("cycle: a → b → a")), "{e:#?}");
     }
 
     #[test]

@@ -44,16 +44,20 @@ pub struct Scalar(pub String);
 
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ScalarVisitor).map(Scalar)
+        d.deserialize_any(TextVisitor { lists: false }).map(Scalar)
     }
 }
 
-struct ScalarVisitor;
+/// Reads a scalar as text; with `lists`, also a list of scalars (joined with commas, as lists
+/// are typed in chat).
+struct TextVisitor {
+    lists: bool,
+}
 
-impl serde::de::Visitor<'_> for ScalarVisitor {
+impl<'de> serde::de::Visitor<'de> for TextVisitor {
     type Value = String;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string, number or boolean")
+        f.write_str(if self.lists { "a string, number, boolean or a list of them" } else { "a string, number or boolean" })
     }
     fn visit_str<E>(self, v: &str) -> Result<String, E> {
         Ok(v.to_string())
@@ -69,6 +73,16 @@ impl serde::de::Visitor<'_> for ScalarVisitor {
     }
     fn visit_bool<E>(self, v: bool) -> Result<String, E> {
         Ok(v.to_string())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
+        if !self.lists {
+            return Err(serde::de::Error::invalid_type(serde::de::Unexpected::Seq, &self));
+        }
+        let mut items = vec![];
+        while let Some(Scalar(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(items.join(","))
     }
 }
 
@@ -87,36 +101,7 @@ pub struct SetValue(pub String);
 
 impl<'de> Deserialize<'de> for SetValue {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = String;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, number, boolean or a list of them")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<String, E> {
-                Ok(v.to_string())
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<String, E> {
-                Ok(v.to_string())
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<String, E> {
-                Ok(v.to_string())
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<String, E> {
-                Ok(v.to_string())
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<String, E> {
-                Ok(v.to_string())
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
-                let mut items = vec![];
-                while let Some(Scalar(item)) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(items.join(","))
-            }
-        }
-        d.deserialize_any(V).map(SetValue)
+        d.deserialize_any(TextVisitor { lists: true }).map(SetValue)
     }
 }
 
