@@ -102,6 +102,8 @@ pub fn notice_text(message: &ChatMessage) -> String {
             format!("🔁 {release}: `{activity}` failed ({}); try {attempt} is scheduled.", inert(reason))
         }
         Notice::Message { text, .. } => format!("📣 {release}: {}", inert(text)),
+        Notice::ReleaseHeld { by, reason } => format!("⏸️ {release} is on hold ({}): {}", inert(by), inert(reason)),
+        Notice::ReleaseResumed { by } => format!("▶️ {release} resumed by {}.", inert(by)),
         Notice::RollbackStarted { reason } => format!("⏪ {release}: rolling back. {}", inert(reason)),
         Notice::AuditHead { row, hash } => {
             format!("🔒 Audit trail head after release {release} ended: row {row}, SHA-256 `{hash}`. Keep this message: `trainmaster audit verify` must reach the same head.")

@@ -57,9 +57,12 @@ impl Release {
         }
         let main = &self.phases[..self.process.phases.len()];
         if self.status == ReleaseStatus::Running && main.iter().all(|p| p.status.is_terminal()) {
+            // A skip by an operator (the activity had started) is partial; a `when:` skip is not.
             let partial = main.iter().flat_map(|p| p.activities.iter()).any(|a| {
                 let critical = self.process.activity(&a.id).is_none_or(|s| s.critical);
-                a.status == StepStatus::Ignored || (a.status == StepStatus::Failed && !critical)
+                a.status == StepStatus::Ignored
+                    || (a.status == StepStatus::Failed && !critical)
+                    || (a.status == StepStatus::Skipped && a.attempt > 0)
             });
             let status = if partial { ReleaseStatus::PartialSuccess } else { ReleaseStatus::Success };
             self.finish(status, None, fx);
@@ -153,10 +156,12 @@ impl Release {
                     return;
                 }
                 Err(e) => {
+                    let mut attempt = 1;
                     if let Some(run) = self.activity_mut(&spec.id) {
-                        run.attempt = 1;
+                        run.attempt += 1;
+                        attempt = run.attempt;
                     }
-                    self.activity_failed(&spec.id, 1, format!("cannot evaluate its condition: {e}"), fx, now);
+                    self.activity_failed(&spec.id, attempt, format!("cannot evaluate its condition: {e}"), fx, now);
                     return;
                 }
             }
@@ -166,17 +171,19 @@ impl Release {
 
     fn begin_activity(&mut self, spec: &Activity, fx: &mut Vec<Effect>, now: DateTime<Utc>) {
         let id = spec.id.as_str();
+        // A retried activity goes on counting, so every try has its own idempotency key.
+        let attempt = self.activity(id).map_or(1, |run| run.attempt + 1);
         fx.push(Effect::Audit {
             actor: AuditActor::System,
             action: "activity_started",
-            detail: json!({"activity": id, "kind": spec.kind.name()}),
+            detail: json!({"activity": id, "kind": spec.kind.name(), "attempt": attempt}),
         });
         match &spec.kind {
-            ActivityKind::Webhook(_) => self.begin_webhook_try(id, 1, Duration::ZERO, fx, now),
+            ActivityKind::Webhook(_) => self.begin_webhook_try(id, attempt, Duration::ZERO, fx, now),
             ActivityKind::Approval(a) => {
                 if let Some(run) = self.activity_mut(id) {
                     run.status = StepStatus::OnHold;
-                    run.attempt = 1;
+                    run.attempt = attempt;
                 }
                 fx.push(Effect::Notify(Notice::ApprovalRequested {
                     activity: id.into(),
@@ -188,17 +195,20 @@ impl Release {
                 let text = self.scope_context(self.process.phase_of(id), Some(spec)).and_then(|ctx| template::render(&n.message, &ctx));
                 match text {
                     Ok(text) => {
+                        if let Some(run) = self.activity_mut(id) {
+                            run.attempt = attempt;
+                        }
                         fx.push(Effect::Notify(Notice::Message { channel: n.channel, text }));
-                        self.activity_succeeded(id, 1, Default::default(), fx);
+                        self.activity_succeeded(id, attempt, Default::default(), fx);
                     }
-                    Err(e) => self.activity_failed(id, 1, format!("cannot render the notice: {e}"), fx, now),
+                    Err(e) => self.activity_failed(id, attempt, format!("cannot render the notice: {e}"), fx, now),
                 }
             }
             ActivityKind::Wait(w) => match self.wait_until(spec, w, now) {
                 Ok(due) => {
                     if let Some(run) = self.activity_mut(id) {
                         run.status = StepStatus::Waiting;
-                        run.attempt = 1;
+                        run.attempt = attempt;
                     }
                     let after_secs = (due - now).num_seconds().max(0) as u64;
                     fx.push(Effect::Audit {
@@ -206,14 +216,14 @@ impl Release {
                         action: "activity_waiting",
                         detail: json!({"activity": id, "until": due.to_rfc3339()}),
                     });
-                    fx.push(Effect::Timer(Timer { activity: id.into(), attempt: 1, after_secs }));
+                    fx.push(Effect::Timer(Timer { activity: id.into(), attempt, after_secs }));
                 }
-                Err(e) => self.activity_failed(id, 1, e, fx, now),
+                Err(e) => self.activity_failed(id, attempt, e, fx, now),
             },
             // Refused when the release is created (`Process::runnable`); kept safe here anyway.
             ActivityKind::Manual(_) | ActivityKind::Check(_) | ActivityKind::Subprocess(_) => {
                 let reason = format!("`{}` activities are not run by this version of Trainmaster", spec.kind.name());
-                self.activity_failed(id, 1, reason, fx, now);
+                self.activity_failed(id, attempt, reason, fx, now);
             }
         }
     }

@@ -197,3 +197,106 @@ fn a_process_pinned_before_depends_on_runs_in_file_order() {
     assert_eq!(p.phases[2].depends_on, ["docs"]);
     assert_eq!(p.activity("package").map(|a| a.depends_on.clone()), Some(vec!["lint".to_string()]));
 }
+
+fn manager() -> Actor {
+    Actor { user: UserId(9), display_name: "rm".into(), roles: vec![(5, "Release Managers".into())] }
+}
+
+fn with_manager(version: &str) -> Release {
+    let mut r = release(version);
+    r.process.release_manager = Some("role:Release Managers".parse().unwrap_or_else(|e| panic!("{e}")));
+    r
+}
+
+#[test]
+fn a_held_release_starts_nothing_new_until_resumed() {
+    let mut r = with_manager("1.0.0");
+    let _ = r.start(&actor(), Utc::now());
+    let held = r.hold(&manager(), "waiting for the payments team");
+    assert!(matches!(held.as_deref(), Ok([Effect::Audit { action: "release_held", .. }, ..])), "{held:?}");
+    assert_eq!(r.status, ReleaseStatus::OnHold);
+    let fx = ok(&mut r, "compile");
+    assert!(called(&fx).is_empty(), "package must not start while held: {fx:#?}");
+    assert_eq!(status(&r, "compile"), StepStatus::Success, "the result of a try already out is recorded");
+    let fx = r.resume(&manager(), Utc::now()).unwrap_or_default();
+    assert_eq!(called(&fx), ["package"]);
+    assert_eq!(r.status, ReleaseStatus::Running);
+}
+
+#[test]
+fn only_the_release_manager_or_creator_controls_a_release_and_must_say_why() {
+    let mut r = with_manager("1.0.0");
+    let _ = r.start(&actor(), Utc::now());
+    let stranger = Actor { user: UserId(66), display_name: "eve".into(), roles: vec![(7, "QA".into())] };
+    let refused = r.hold(&stranger, "because");
+    assert_eq!(
+        refused.err().map(|e| e.to_string()).as_deref(),
+        Some("only the release manager (role:Release Managers) or the release's creator can do that")
+    );
+    assert!(matches!(r.abort(&manager(), "  "), Err(CommandError::ReasonRequired)));
+    assert!(r.hold(&actor(), "creator may").is_ok(), "the creator controls their release");
+    assert!(matches!(r.hold(&actor(), "again"), Err(CommandError::WrongStatus { .. })));
+}
+
+#[test]
+fn abort_ends_the_release_and_refuses_late_results() {
+    let mut r = with_manager("1.0.0");
+    let _ = r.start(&actor(), Utc::now());
+    let fx = r.abort(&manager(), "wrong branch").unwrap_or_default();
+    assert_eq!(r.status, ReleaseStatus::Aborted);
+    assert_eq!(r.reason.as_deref(), Some("aborted by rm: wrong branch"));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Notify(Notice::ReleaseFinished { status: ReleaseStatus::Aborted, .. }))));
+    assert_eq!(status(&r, "compile"), StepStatus::Aborted);
+    assert!(matches!(r.webhook_result("compile", 1, CallOutcome::success(), Utc::now()), Err(CommandError::Stale { .. })));
+    assert!(matches!(r.resume(&manager(), Utc::now()), Err(CommandError::WrongStatus { .. })));
+}
+
+#[test]
+fn retry_runs_a_failed_activity_again_with_a_new_key_and_restarts_what_it_aborted() {
+    let mut r = with_manager("1.0.0");
+    let _ = r.start(&actor(), Utc::now());
+    let _ = r.webhook_result("compile", 1, CallOutcome::failure("HTTP 500"), Utc::now());
+    assert_eq!((r.status, status(&r, "lint")), (ReleaseStatus::Failed, StepStatus::Aborted));
+    assert!(matches!(r.retry(&manager(), "lint", Utc::now()), Err(CommandError::NotFailed { .. })));
+    let fx = r.retry(&manager(), "compile", Utc::now()).unwrap_or_default();
+    assert_eq!(r.status, ReleaseStatus::Running);
+    let tries: Vec<(String, u32)> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::CallWebhook(c) => Some((c.activity.clone(), c.attempt)),
+            _ => None,
+        })
+        .collect();
+    assert!(tries.contains(&("compile".into(), 2)) && tries.contains(&("lint".into(), 2)), "{tries:?}");
+    assert!(fx.iter().any(|e| matches!(e, Effect::Audit { action: "activity_retried", .. })));
+    assert!(matches!(r.webhook_result("compile", 1, CallOutcome::success(), Utc::now()), Err(CommandError::Stale { .. })));
+    r.webhook_result("compile", 2, CallOutcome::success(), Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status(&r, "compile"), StepStatus::Success);
+}
+
+#[test]
+fn skip_lets_the_release_go_on_and_end_partial_success() {
+    let mut r = with_manager("1.0.0");
+    let _ = r.start(&actor(), Utc::now());
+    let _ = r.webhook_result("compile", 1, CallOutcome::failure("HTTP 500"), Utc::now());
+    assert!(matches!(r.skip(&manager(), "compile", "", Utc::now()), Err(CommandError::ReasonRequired)));
+    let fx = r.skip(&manager(), "compile", "built by hand", Utc::now()).unwrap_or_default();
+    assert_eq!(status(&r, "compile"), StepStatus::Skipped);
+    assert!(called(&fx).contains(&"package".to_string()), "{fx:#?}");
+    // lint was aborted by compile's failure and started again as try 2.
+    r.webhook_result("lint", 2, CallOutcome::success(), Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+    ok(&mut r, "package");
+    r.timer_fired("hold", 1, Utc::now());
+    ok(&mut r, "deploy");
+    ok(&mut r, "smoke");
+    assert_eq!(r.status, ReleaseStatus::PartialSuccess);
+}
+
+#[test]
+fn a_rolled_back_release_cannot_be_continued() {
+    let mut r = with_manager("1.0.0");
+    to_deploy(&mut r);
+    let _ = r.webhook_result("deploy", 1, CallOutcome::failure("HTTP 503"), Utc::now());
+    ok(&mut r, "revert");
+    assert!(matches!(r.retry(&manager(), "deploy", Utc::now()), Err(CommandError::RolledBack(_))));
+}

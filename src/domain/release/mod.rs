@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+mod control;
 mod flow;
 pub use flow::{next_weekly, ROLLBACK};
 
@@ -190,6 +191,13 @@ pub enum Notice {
     RollbackStarted {
         reason: String,
     },
+    ReleaseHeld {
+        by: String,
+        reason: String,
+    },
+    ReleaseResumed {
+        by: String,
+    },
     ReleaseFinished {
         status: ReleaseStatus,
         reason: Option<String>,
@@ -237,6 +245,16 @@ pub enum CommandError {
     NoSuchActivity(ReleaseId, String),
     #[error(transparent)]
     Refused(#[from] Refusal),
+    #[error("only {0} can do that")]
+    NotAllowed(String),
+    #[error("say why: a reason is required, and it goes into the audit trail")]
+    ReasonRequired,
+    #[error("release {id} is {status}; only a {allowed} release can be {action}")]
+    WrongStatus { id: ReleaseId, status: ReleaseStatus, action: &'static str, allowed: String },
+    #[error("`{activity}` is {status}; only a failed activity can be {action}")]
+    NotFailed { activity: String, status: StepStatus, action: &'static str },
+    #[error("release {0} was rolled back; create a new release instead of continuing this one")]
+    RolledBack(ReleaseId),
 }
 
 /// How a webhook try ended.
@@ -395,7 +413,8 @@ impl Release {
     /// ended, nothing happens and `None` says so.
     pub fn timer_fired(&mut self, activity: &str, attempt: u32, now: DateTime<Utc>) -> Option<Vec<Effect>> {
         let run = self.activity(activity)?;
-        if run.attempt != attempt || self.status != ReleaseStatus::Running {
+        // On hold, a timer still ends its wait (time passed); nothing new starts until resumed.
+        if run.attempt != attempt || !matches!(self.status, ReleaseStatus::Running | ReleaseStatus::OnHold) {
             return None;
         }
         match (&self.process.activity(activity)?.kind, run.status) {
@@ -458,6 +477,9 @@ impl Release {
             _ => return Err(missing()),
         };
         let run = self.activity(activity).ok_or_else(missing)?;
+        if self.status == ReleaseStatus::OnHold {
+            return Err(Refusal::NotWaiting { status: "on hold with its release; decide once it is resumed".into() }.into());
+        }
         if run.status != StepStatus::OnHold || self.status != ReleaseStatus::Running {
             return Err(Refusal::NotWaiting { status: run.status.to_string() }.into());
         }
