@@ -1,17 +1,22 @@
-//! `/release create|start|status|log`; `/process` lives in `processes`.
+//! `/release create|start|status|log|hold|resume|abort|retry|skip`; `/process` lives in `processes`.
 
 use super::render;
 use super::{actor_of, BotError, Context, Data};
 use crate::domain::inputs::parse_pairs;
 use crate::domain::release::ReleaseId;
-use crate::engine::NewRelease;
+use crate::engine::{Control, NewRelease};
 
 pub fn commands() -> Vec<poise::Command<Data, BotError>> {
     vec![release(), super::processes::process()]
 }
 
 /// Create, start and follow releases
-#[poise::command(slash_command, guild_only, subcommands("create", "start", "status", "log"), subcommand_required)]
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("create", "start", "status", "log", "hold", "resume", "abort", "retry", "skip"),
+    subcommand_required
+)]
 async fn release(_ctx: Context<'_>) -> Result<(), BotError> {
     Ok(())
 }
@@ -82,4 +87,71 @@ async fn log(ctx: Context<'_>, #[description = "Release id, like 42"] release: S
     let (release, rows) = ctx.data().engine.audit_trail(guild_id, id).await?;
     ctx.send(poise::CreateReply::default().content(render::audit_log(&release, &rows)).ephemeral(true)).await?;
     Ok(())
+}
+
+/// Applies an operator's command and answers with the release as it now is.
+async fn control(ctx: Context<'_>, release: &str, command: Control) -> Result<(), BotError> {
+    let guild_id = guild(&ctx)?;
+    let id = release_id(release)?;
+    let actor = actor(&ctx).await;
+    let release = ctx.data().engine.control(guild_id, &actor, id, command).await?;
+    ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true)).await?;
+    Ok(())
+}
+
+/// Hold a running release: nothing new starts until it is resumed
+#[poise::command(slash_command, guild_only)]
+async fn hold(
+    ctx: Context<'_>,
+    #[description = "Release id, like 42"] release: String,
+    #[description = "Why, for the audit trail and the channel"]
+    #[max_length = 500]
+    reason: String,
+) -> Result<(), BotError> {
+    control(ctx, &release, Control::Hold { reason }).await
+}
+
+/// Resume a held release
+#[poise::command(slash_command, guild_only)]
+async fn resume(ctx: Context<'_>, #[description = "Release id, like 42"] release: String) -> Result<(), BotError> {
+    control(ctx, &release, Control::Resume).await
+}
+
+/// Abort a release: what runs is stopped and it ends Aborted
+#[poise::command(slash_command, guild_only)]
+async fn abort(
+    ctx: Context<'_>,
+    #[description = "Release id, like 42"] release: String,
+    #[description = "Why, for the audit trail and the channel"]
+    #[max_length = 500]
+    reason: String,
+) -> Result<(), BotError> {
+    control(ctx, &release, Control::Abort { reason }).await
+}
+
+/// Run a failed activity again (fix-and-continue)
+#[poise::command(slash_command, guild_only)]
+async fn retry(
+    ctx: Context<'_>,
+    #[description = "Release id, like 42"] release: String,
+    #[description = "The failed activity's id, like deploy"]
+    #[max_length = 40]
+    activity: String,
+) -> Result<(), BotError> {
+    control(ctx, &release, Control::Retry { activity }).await
+}
+
+/// Skip a failed activity and go on (the release can then end PartialSuccess at best)
+#[poise::command(slash_command, guild_only)]
+async fn skip(
+    ctx: Context<'_>,
+    #[description = "Release id, like 42"] release: String,
+    #[description = "The failed activity's id, like deploy"]
+    #[max_length = 40]
+    activity: String,
+    #[description = "Why, for the audit trail"]
+    #[max_length = 500]
+    reason: String,
+) -> Result<(), BotError> {
+    control(ctx, &release, Control::Skip { activity, reason }).await
 }

@@ -40,6 +40,16 @@ pub enum EngineError {
     Store(#[from] StoreError),
 }
 
+/// What an operator asks of a release.
+#[derive(Debug, Clone)]
+pub enum Control {
+    Hold { reason: String },
+    Resume,
+    Abort { reason: String },
+    Retry { activity: String },
+    Skip { activity: String, reason: String },
+}
+
 /// What `/release create` (or a CI trigger) asks for.
 #[derive(Debug, Clone)]
 pub struct NewRelease {
@@ -175,6 +185,20 @@ impl Engine {
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn start_release(&self, guild_id: u64, actor: &Actor, id: ReleaseId) -> Result<Release, EngineError> {
         self.transition(guild_id, id, |r| r.start(actor, chrono::Utc::now())).await
+    }
+
+    /// An operator's command on a release (hold, resume, abort, retry, skip).
+    #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
+    pub async fn control(&self, guild_id: u64, actor: &Actor, id: ReleaseId, command: Control) -> Result<Release, EngineError> {
+        let now = chrono::Utc::now();
+        self.transition(guild_id, id, |r| match &command {
+            Control::Hold { reason } => r.hold(actor, reason),
+            Control::Resume => r.resume(actor, now),
+            Control::Abort { reason } => r.abort(actor, reason),
+            Control::Retry { activity } => r.retry(actor, activity, now),
+            Control::Skip { activity, reason } => r.skip(actor, activity, reason, now),
+        })
+        .await
     }
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]

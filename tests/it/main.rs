@@ -5,6 +5,7 @@ mod approvals;
 mod cli;
 mod commands;
 mod contract;
+mod control;
 mod harness;
 mod http_api;
 mod inputs;

@@ -1,0 +1,126 @@
+//! `/release hold|resume|abort|retry|skip`, through the sandbox, and commands racing each other.
+
+use super::harness::*;
+use trainmaster::domain::release::ReleaseStatus;
+use trainmaster::sandbox::receiver::Answer;
+use trainmaster::sandbox::CHANNEL_ID;
+
+#[tokio::test]
+async fn a_held_release_refuses_decisions_until_it_is_resumed() -> TestResult {
+    let h = Harness::start().await?;
+    let (id, approval) = h.start_until_approval().await?;
+    let held = h.slash(&alice(), "hold", &[("release", &id), ("reason", "payments freeze until 15:00")]).await?;
+    assert!(held.ephemeral());
+    assert_eq!(held.field("Status").as_deref(), Some("OnHold"));
+    let notice = h.sandbox.wait_for_message(CHANNEL_ID, "is on hold").await?;
+    assert!(notice.content().contains("payments freeze until 15:00"), "{}", notice.content());
+
+    let refused = h.sandbox.click_label(&bob(), &approval, "Approve").await?;
+    assert!(refused.ephemeral() && refused.text().contains("on hold with its release"), "{}", refused.text());
+
+    h.slash(&alice(), "resume", &[("release", &id)]).await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "resumed by alice").await?;
+    h.sandbox.click_label(&bob(), &approval, "Approve").await?;
+    h.sandbox.click_label(&carol(), &approval, "Approve").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    let trail = actions(&h.audit(&id).await?);
+    assert!(trail.contains(&"release_held".to_string()) && trail.contains(&"release_resumed".to_string()), "{trail:?}");
+    h.finish().await
+}
+
+#[tokio::test]
+async fn only_the_creator_or_release_manager_may_abort_and_must_say_why() -> TestResult {
+    let h = Harness::start().await?;
+    let (id, _) = h.start_until_approval().await?;
+    let refused = h.slash(&dave(), "abort", &[("release", &id), ("reason", "not mine")]).await?;
+    assert!(refused.ephemeral());
+    assert_eq!(refused.text(), "only the release's creator can do that");
+    let blank = h.slash(&alice(), "abort", &[("release", &id), ("reason", "   ")]).await?;
+    assert!(blank.text().contains("a reason is required"), "{}", blank.text());
+
+    let aborted = h.slash(&alice(), "abort", &[("release", &id), ("reason", "wrong branch cut")]).await?;
+    assert_eq!(aborted.field("Status").as_deref(), Some("Aborted"));
+    let finished = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Aborted**").await?;
+    assert!(finished.content().contains("aborted by alice: wrong branch cut"), "{}", finished.content());
+    let row = h.wait_for_audit(&id, "release_aborted").await?;
+    assert_eq!(row.detail["reason"], "wrong branch cut");
+    h.finish().await
+}
+
+#[tokio::test]
+async fn retry_runs_a_failed_webhook_again_under_a_new_key_and_the_release_goes_on() -> TestResult {
+    let h = Harness::start().await?;
+    h.receiver.script(&[Answer::Status(500), Answer::Status(500)]);
+    let id = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+
+    let not_failed = h.slash(&alice(), "retry", &[("release", &id), ("activity", "qa-approval")]).await?;
+    assert!(not_failed.text().contains("`qa-approval` is NotStarted; only a failed activity can be retried"), "{}", not_failed.text());
+    let retried = h.slash(&alice(), "retry", &[("release", &id), ("activity", "branch-cut")]).await?;
+    assert_eq!(retried.field("Status").as_deref(), Some("Running"));
+    h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    let keys: Vec<String> = h.receiver.calls().into_iter().filter_map(|c| c.idempotency_key).collect();
+    assert_eq!(keys, [format!("{id}/branch-cut/1"), format!("{id}/branch-cut/2"), format!("{id}/branch-cut/3")]);
+    h.finish().await
+}
+
+#[tokio::test]
+async fn skip_continues_past_a_failed_activity_and_the_release_ends_partial_success() -> TestResult {
+    let h = Harness::start().await?;
+    h.receiver.script(&[Answer::Status(500), Answer::Status(500)]);
+    let id = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    h.slash(&alice(), "skip", &[("release", &id), ("activity", "branch-cut"), ("reason", "branch cut by hand")]).await?;
+    let approval = h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    h.sandbox.click_label(&bob(), &approval, "Approve").await?;
+    h.sandbox.click_label(&carol(), &approval, "Approve").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **PartialSuccess**").await?;
+    let skipped = h.wait_for_audit(&id, "activity_skipped").await?;
+    assert_eq!(skipped.detail["reason"], "branch cut by hand");
+    h.finish().await
+}
+
+/// Hold and approve at the same instant: whichever commits first wins, and the other sees its
+/// result. Either the approval counted and the release is then held, or the hold came first and
+/// the approval was refused (and audited as refused). Never both or neither.
+#[tokio::test]
+async fn hold_and_approve_at_the_same_instant_leave_a_consistent_release() -> TestResult {
+    let h = Harness::start().await?;
+    let (id, approval) = h.start_until_approval().await?;
+    let (alice, bob) = (alice(), bob());
+    let hold_args = [("release", id.as_str()), ("reason", "race")];
+    let (hold, approve) = tokio::join!(h.slash(&alice, "hold", &hold_args), h.sandbox.click_label(&bob, &approval, "Approve"));
+    assert_eq!(hold?.field("Status").as_deref(), Some("OnHold"));
+    let approve = approve?;
+    let trail = actions(&h.audit(&id).await?);
+    let counted = trail.iter().filter(|a| *a == "approval_given").count();
+    let refused = trail.iter().filter(|a| *a == "approval_refused").count();
+    assert_eq!(counted + refused, 1, "the click is either counted or refused: {trail:?}\n{}", approve.text());
+    let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
+    assert_eq!(status.field("Status").as_deref(), Some(ReleaseStatus::OnHold.as_str()));
+    assert!(h.store().await?.verify_audit().await?.is_ok(), "the audit chain has no gap");
+    h.finish().await
+}
+
+#[tokio::test]
+async fn two_retries_at_the_same_instant_start_one_new_try() -> TestResult {
+    let h = Harness::start().await?;
+    h.receiver.script(&[Answer::Status(500), Answer::Status(500)]);
+    let id = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    let args = [("release", id.as_str()), ("activity", "branch-cut")];
+    let alice = alice();
+    let (first, second) = tokio::join!(h.slash(&alice, "retry", &args), h.slash(&alice, "retry", &args));
+    let answers = [first?.text(), second?.text()];
+    assert_eq!(answers.iter().filter(|t| t.contains("only a failed activity can be retried")).count(), 1, "{answers:#?}");
+    h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    let retries = actions(&h.audit(&id).await?).into_iter().filter(|a| a == "activity_retried").count();
+    assert_eq!(retries, 1);
+    let keys: Vec<String> = h.receiver.calls().into_iter().filter_map(|c| c.idempotency_key).collect();
+    assert_eq!(keys.last(), Some(&format!("{id}/branch-cut/3")), "{keys:?}");
+    assert_eq!(keys.len(), 3, "one new try: {keys:?}");
+    h.finish().await
+}
