@@ -43,6 +43,8 @@ pub struct ReceivedCall {
 #[derive(Default)]
 struct Inner {
     script: VecDeque<Answer>,
+    /// The answer once the script is used up (200 at once when `None`).
+    default: Option<Answer>,
     calls: Vec<ReceivedCall>,
 }
 
@@ -86,6 +88,11 @@ impl WebhookReceiver {
         inner.script.extend(answers.iter().cloned());
     }
 
+    /// Answers every call after the script this way, e.g. `Hang(20ms)` for a slow receiver.
+    pub fn answer_by_default(&self, answer: Answer) {
+        self.shared.inner.lock().unwrap_or_else(|p| p.into_inner()).default = Some(answer);
+    }
+
     pub fn calls(&self) -> Vec<ReceivedCall> {
         self.shared.inner.lock().unwrap_or_else(|p| p.into_inner()).calls.clone()
     }
@@ -116,7 +123,8 @@ async fn receive(
             raw_body: body.to_vec(),
             body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         });
-        inner.script.pop_front().unwrap_or(Answer::Status(200))
+        let default = inner.default.clone().unwrap_or(Answer::Status(200));
+        inner.script.pop_front().unwrap_or(default)
     };
     shared.version.send_modify(|v| *v += 1);
     match answer {

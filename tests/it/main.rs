@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod contract;
 mod control;
+mod faults;
 mod harness;
 mod http_api;
 mod inputs;

@@ -1,0 +1,189 @@
+//! Faults: the bot killed (SIGKILL, a real child process) at random points while 50 releases
+//! run, and receivers that refuse connections.
+
+use super::harness::*;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::Duration;
+use trainmaster::domain::release::ReleaseId;
+use trainmaster::sandbox::receiver::{Answer, WebhookReceiver};
+use trainmaster::sandbox::{Sandbox, CHANNEL_ID, GUILD_ID, TOKEN};
+use trainmaster::store::Store;
+
+const RELEASES: usize = 50;
+const ACTIVITIES: [&str; 3] = ["left", "right", "join"];
+
+fn crash_process(receiver: &WebhookReceiver) -> String {
+    format!(
+        "name: crash\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: work\n    activities:\n      - {{ id: left, webhook: {{ url: \"{}\" }} }}\n      - {{ id: right, depends_on: [], webhook: {{ url: \"{}\" }} }}\n      - {{ id: join, depends_on: [left, right], webhook: {{ url: \"{}\" }} }}\n",
+        receiver.url("/left"),
+        receiver.url("/right"),
+        receiver.url("/join")
+    )
+}
+
+/// `trainmaster serve` as a child process against the sandbox.
+struct Bot {
+    dir: std::path::PathBuf,
+    sandbox_url: String,
+    http: std::net::SocketAddr,
+    child: Option<tokio::process::Child>,
+}
+
+impl Bot {
+    async fn start(&mut self) -> TestResult {
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trainmaster"))
+            .arg("serve")
+            .current_dir(&self.dir)
+            .env("DISCORD_TOKEN", TOKEN)
+            .env("TRAINMASTER_DISCORD_API", &self.sandbox_url)
+            .env("TRAINMASTER_DATABASE", self.dir.join("trainmaster.db"))
+            .env("TRAINMASTER_PROCESSES", self.dir.join("processes"))
+            .env("TRAINMASTER_HTTP", self.http.to_string())
+            .env("TRAINMASTER_TRIGGER_SECRET", TRIGGER_SECRET)
+            .env("TRAINMASTER_WEBHOOK_ALLOW", "127.0.0.1")
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        self.child = Some(child);
+        // Ready means the database is open and the gateway connected.
+        let url = format!("http://{}/readyz", self.http);
+        let client = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + trainmaster::sandbox::WAIT;
+        loop {
+            if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            anyhow::ensure!(tokio::time::Instant::now() < deadline, "the bot did not become ready");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown path runs, leases and in-flight calls are simply cut off.
+    async fn kill(&mut self) -> TestResult {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await?;
+        }
+        Ok(())
+    }
+}
+
+fn free_port() -> anyhow::Result<std::net::SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+async fn statuses(store: &Store, ids: &[i64]) -> anyhow::Result<Vec<String>> {
+    let mut out = vec![];
+    for id in ids {
+        let mut tx = store.pool().begin().await?;
+        let release = Store::load_release(&mut tx, ReleaseId(*id)).await?;
+        out.push(release.map(|r| r.status.to_string()).unwrap_or_default());
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn a_bot_killed_at_random_points_finishes_every_release_and_records_each_result_once() -> TestResult {
+    let sandbox = Sandbox::start().await?;
+    let receiver = WebhookReceiver::start().await?;
+    // A slow receiver keeps calls in flight, so kills land between sending and recording.
+    receiver.answer_by_default(Answer::Hang(Duration::from_millis(40)));
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir_all(dir.path().join("processes"))?;
+    std::fs::write(dir.path().join("processes/crash.yaml"), crash_process(&receiver))?;
+    let mut bot = Bot { dir: dir.path().to_path_buf(), sandbox_url: sandbox.base_url(), http: free_port()?, child: None };
+    bot.start().await?;
+
+    let url = format!("http://{}/hooks/releases", bot.http);
+    let mut ids = vec![];
+    for i in 0..RELEASES {
+        let body = serde_json::json!({"guild_id": GUILD_ID.to_string(), "process": "crash", "name": format!("r{i}"), "start": true});
+        let (status, answer) = post_signed(&url, TRIGGER_SECRET, &format!("run-{i}"), now(), body.to_string().as_bytes()).await?;
+        anyhow::ensure!(status == 201, "trigger {i}: {status} {answer}");
+        ids.push(answer["id"].as_i64().unwrap_or_default());
+    }
+
+    let store = Store::open(&dir.path().join("trainmaster.db")).await?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    // Kill at random points of progress: after a random number of further webhook calls.
+    let mut running_at_kill = vec![];
+    for _ in 0..4 {
+        let point = receiver.calls().len() + rng.random_range(5..25);
+        // Wait for that progress; stop killing if everything finished first.
+        let deadline = tokio::time::Instant::now() + trainmaster::sandbox::WAIT;
+        while receiver.calls().len() < point && statuses(&store, &ids).await?.iter().any(|s| s != "Success") {
+            anyhow::ensure!(tokio::time::Instant::now() < deadline, "no progress towards call {point}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if receiver.calls().len() < point {
+            break;
+        }
+        bot.kill().await?;
+        running_at_kill.push(statuses(&store, &ids).await?.iter().filter(|s| *s != "Success").count());
+        bot.start().await?;
+    }
+    assert!(running_at_kill.len() >= 2, "at least two kills land while releases run: {running_at_kill:?}");
+    assert!(running_at_kill.iter().all(|n| *n > 0), "every kill lands while releases run: {running_at_kill:?}");
+    assert!(running_at_kill.windows(2).all(|w| w[1] < w[0]), "releases finish between kills: {running_at_kill:?}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let now_statuses = statuses(&store, &ids).await?;
+        if now_statuses.iter().all(|s| s == "Success") {
+            break;
+        }
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "releases did not finish: {now_statuses:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bot.kill().await?;
+
+    // The receiver saw every try's key at least once (redelivery after a kill may repeat one).
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for call in receiver.calls() {
+        *seen.entry(call.idempotency_key.unwrap_or_default()).or_default() += 1;
+    }
+    for id in &ids {
+        for activity in ACTIVITIES {
+            let key = format!("{id}/{activity}/1");
+            assert!(seen.contains_key(&key), "the receiver never saw {key}");
+        }
+    }
+    assert!(seen.keys().all(|k| k.ends_with("/1")), "no retries were needed: {seen:?}");
+    // The engine recorded each activity's result exactly once, and the chain has no gap.
+    for id in &ids {
+        let trail = store.audit_of(ReleaseId(*id)).await?;
+        for activity in ACTIVITIES {
+            let finished = trail.iter().filter(|r| r.action == "activity_finished" && r.detail["activity"] == activity).count();
+            assert_eq!(finished, 1, "release {id}: `{activity}` finished {finished} times");
+        }
+        assert_eq!(trail.iter().filter(|r| r.action == "release_finished").count(), 1, "release {id}");
+    }
+    assert!(store.verify_audit().await?.is_ok(), "the audit chain is intact");
+    let repeated = seen.values().filter(|n| **n > 1).count();
+    println!(
+        "{} calls for {} keys; {repeated} keys delivered more than once; releases unfinished at each kill: {running_at_kill:?}",
+        receiver.calls().len(),
+        seen.len()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_receiver_that_refuses_connections_is_retried_then_fails_with_the_reason() -> TestResult {
+    let receiver = WebhookReceiver::start().await?;
+    let closed = free_port()?;
+    let process = format!(
+        "name: refused\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: p\n    activities:\n      - {{ id: call, webhook: {{ url: \"http://{closed}/hook\" }}, retry: {{ attempts: 2, backoff: 1s }} }}\n"
+    );
+    let h = Harness::start_with_files(receiver, &[("refused.yaml", &process)]).await?;
+    let reply = h.slash(&alice(), "create", &[("process", "refused"), ("name", "Refused")]).await?;
+    let id = reply.field("Release id").unwrap_or_default();
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    let retry = h.sandbox.wait_for_message(CHANNEL_ID, "try 2 is scheduled").await?;
+    assert!(retry.content().to_lowercase().contains("connect"), "{}", retry.content());
+    let failed = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    assert!(failed.content().contains("`call` failed after 2 tries"), "{}", failed.content());
+    h.finish().await
+}
