@@ -13,7 +13,9 @@ use crate::domain::inputs::{self, InputError};
 use crate::domain::principal::Actor;
 use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
-use crate::domain::release::{AuditActor, CallOutcome, CommandError, Effect, Notice, Progress, Release, ReleaseId, Timer, WebhookCall};
+use crate::domain::release::{
+    AuditActor, CallOutcome, CommandError, Effect, Notice, Poll, Progress, Release, ReleaseId, Timer, WebhookCall,
+};
 use crate::store::{enqueue_chat_to, AuditRow, OutboxItem, Store, StoreError, Topic, Tx};
 use serde_json::json;
 use std::sync::Arc;
@@ -107,7 +109,7 @@ impl Engine {
 
     fn wake_for(&self, effects: &[Effect]) {
         // A deadline wakes the workers too, so they re-read when the next row is due.
-        if effects.iter().any(|e| matches!(e, Effect::CallWebhook(_) | Effect::Timer(_))) {
+        if effects.iter().any(|e| matches!(e, Effect::CallWebhook(_) | Effect::Timer(_) | Effect::Poll(_))) {
             // Wake every idle webhook worker; the stored permit covers one that is busy now.
             self.webhook_wake.notify_waiters();
             self.webhook_wake.notify_one();
@@ -310,6 +312,39 @@ impl Engine {
             }
             Err(e @ CommandError::Stale { .. }) => {
                 let detail = json!({"activity": call.activity, "attempt": call.attempt, "error": reason, "why_ignored": e.to_string()});
+                Store::append_audit(&mut tx, Some(id), &AuditActor::System, "stale_result_ignored", &detail).await?;
+                tx.commit().await.map_err(StoreError::from)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
+    }
+
+    /// Applies one look of a `check` activity, fenced like a webhook result.
+    pub async fn record_poll_result(
+        &self,
+        item: &OutboxItem,
+        poll: &Poll,
+        answer: Result<serde_json::Value, String>,
+    ) -> Result<(), EngineError> {
+        let Some(id) = item.release_id else { return Ok(()) };
+        let mut tx = self.store.begin().await?;
+        if !Store::complete_outbox(&mut tx, item).await? {
+            return Ok(());
+        }
+        let Some(mut release) = Store::load_release(&mut tx, id).await? else {
+            tx.commit().await.map_err(StoreError::from)?;
+            return Ok(());
+        };
+        let before = release.clone();
+        match release.poll_result(poll, answer, chrono::Utc::now()) {
+            Ok(mut effects) => {
+                self.save(&mut tx, &before, &release, &mut effects).await?;
+                tx.commit().await.map_err(StoreError::from)?;
+                self.wake_for(&effects);
+            }
+            Err(e @ CommandError::Stale { .. }) => {
+                let detail = json!({"activity": poll.activity, "attempt": poll.attempt, "look": poll.poll, "why_ignored": e.to_string()});
                 Store::append_audit(&mut tx, Some(id), &AuditActor::System, "stale_result_ignored", &detail).await?;
                 tx.commit().await.map_err(StoreError::from)?;
             }

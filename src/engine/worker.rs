@@ -84,6 +84,11 @@ impl WebhookWorker {
                 self.engine.fire_timer(&item, &deadline).await?;
                 return Ok(true);
             }
+            Ok(WebhookWork::Poll(poll)) => {
+                let answer = self.client.poll(&item.key, &poll).await;
+                self.engine.record_poll_result(&item, &poll, answer).await?;
+                return Ok(true);
+            }
             Err(e) => {
                 // Only a schema change without a migration can cause this; retrying cannot help.
                 tracing::error!(key = %item.key, error = %e, "unreadable webhook row; it is set aside");

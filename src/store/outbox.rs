@@ -2,7 +2,7 @@
 //! once by workers that claim rows under a lease and complete them fenced by their claim number.
 
 use super::{now_ms, Store, StoreError, Tx};
-use crate::domain::release::{Notice, Release, ReleaseId, Timer, WebhookCall};
+use crate::domain::release::{Notice, Poll, Release, ReleaseId, Timer, WebhookCall};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::time::Duration;
@@ -29,6 +29,8 @@ impl Topic {
 pub enum WebhookWork {
     Call(WebhookCall),
     Deadline(Timer),
+    /// A look at a `check` activity's URL.
+    Poll(Poll),
 }
 
 /// A chat message to post: a notice about a release, for its notices channel.
@@ -83,6 +85,12 @@ pub(super) async fn enqueue_deadline(tx: &mut Tx, release: ReleaseId, deadline: 
     let due = now_ms() + (deadline.after_secs as i64) * 1_000;
     let payload = serde_json::to_value(WebhookWork::Deadline(deadline.clone())).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     insert(tx, Topic::Webhook, &key, release, &payload, due).await
+}
+
+pub(super) async fn enqueue_poll(tx: &mut Tx, release: ReleaseId, poll: &Poll) -> Result<(), StoreError> {
+    let due = now_ms() + (poll.delay_secs as i64) * 1_000;
+    let payload = serde_json::to_value(WebhookWork::Poll(poll.clone())).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    insert(tx, Topic::Webhook, &poll.key(release), release, &payload, due).await
 }
 
 async fn insert(

@@ -186,6 +186,7 @@ impl super::Store {
                 Effect::Notify(notice) => outbox::enqueue_chat(tx, release, notice).await?,
                 Effect::CallWebhook(call) => outbox::enqueue_webhook(tx, release.id, call).await?,
                 Effect::Timer(deadline) => outbox::enqueue_deadline(tx, release.id, deadline).await?,
+                Effect::Poll(poll) => outbox::enqueue_poll(tx, release.id, poll).await?,
             }
         }
         Ok(())

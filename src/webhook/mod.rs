@@ -131,6 +131,30 @@ impl WebhookClient {
     }
 }
 
+impl WebhookClient {
+    /// One look of a `check` activity: GET its URL and read the answer as JSON. Any failure
+    /// (guard, network, status, not JSON) is a reason; the gate simply looks again later.
+    #[tracing::instrument(skip(self, poll), fields(url = %poll.url, look = poll.poll))]
+    pub async fn poll(&self, key: &str, poll: &crate::domain::release::Poll) -> Result<serde_json::Value, String> {
+        let url = self.check_url(&poll.url)?;
+        let timeout = Duration::from_secs(30);
+        let mut request = self.http.get(url).timeout(timeout).header("Idempotency-Key", key);
+        for (name, value) in &poll.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request.send().await.map_err(|e| describe(&e, &poll.url, timeout))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("HTTP {status}"));
+        }
+        let text = response.text().await.map_err(|e| format!("the answer could not be read: {e}"))?;
+        if text.len() > 1024 * 1024 {
+            return Err(format!("the answer is {} bytes; checks read at most 1 MiB", text.len()));
+        }
+        serde_json::from_str(&text).map_err(|e| format!("the answer is not JSON ({e})"))
+    }
+}
+
 fn describe(e: &reqwest::Error, url: &str, timeout: Duration) -> String {
     if e.is_timeout() {
         return format!("no answer within {}s", timeout.as_secs());

@@ -218,3 +218,29 @@ async fn a_failed_deploy_with_on_failure_rollback_runs_the_rollback_and_says_so(
     assert_eq!(status.field("Status").as_deref(), Some("Failed"));
     h.finish().await
 }
+
+#[tokio::test]
+async fn a_check_gate_polls_its_url_until_the_condition_holds_then_the_release_goes_on() -> TestResult {
+    let receiver = WebhookReceiver::start().await?;
+    receiver.script(&[
+        trainmaster::sandbox::receiver::Answer::Json(serde_json::json!({"error_rate": 0.4})),
+        trainmaster::sandbox::receiver::Answer::Json(serde_json::json!({"error_rate": 0.001})),
+    ]);
+    let process = format!(
+        "name: gated\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: p\n    activities:\n      - {{ id: canary, check: {{ url: \"{}\", interval: 1s, condition: \"response.error_rate < 0.01\" }}, timeout: 1m }}\n      - {{ id: ship, webhook: {{ url: \"{}\" }} }}\n",
+        receiver.url("/metrics"),
+        receiver.url("/ship")
+    );
+    let h = Harness::start_with_files(receiver, &[("gated.yaml", &process)]).await?;
+    let reply = h.slash(&alice(), "create", &[("process", "gated"), ("name", "Gated")]).await?;
+    let id = reply.field("Release id").unwrap_or_default();
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    let calls = h.receiver.calls();
+    let seen: Vec<(&str, &str)> = calls.iter().map(|c| (c.method.as_str(), c.path.as_str())).collect();
+    assert_eq!(seen, [("GET", "/metrics"), ("GET", "/metrics"), ("POST", "/ship")]);
+    assert_eq!(calls[1].idempotency_key, Some(format!("{id}/canary/1/poll/2")));
+    let passed = h.wait_for_audit(&id, "check_passed").await?;
+    assert_eq!(passed.detail["looks"], 2);
+    h.finish().await
+}

@@ -207,8 +207,8 @@ fn check_check(c: &mut Checker, ch: &At<RawCheck>, names: &Names) -> CheckSpec {
     }
     let interval = raw.interval.as_ref().and_then(|i| c.duration(i)).unwrap_or(HumanDuration::from_secs(60));
     if let Some(i) = &raw.interval {
-        if interval < HumanDuration::from_secs(5) {
-            c.at(i, "a check may look at most every 5s", Some("write `interval: 5s` or longer".into()));
+        if interval < HumanDuration::from_secs(1) {
+            c.at(i, "a check may look at most every second", Some("write `interval: 1s` or longer".into()));
         }
     }
     let with_response = names.clone().with(["response".to_string()]);

@@ -343,7 +343,7 @@ pub struct RawCheck {
     pub url: At<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, At<String>>,
-    /// How often to look (default 1m).
+    /// How often to look (default 1m, at least 1s).
     #[serde(default)]
     pub interval: Option<At<String>>,
     /// A minijinja expression over `response`, like `response.error_rate < 0.01`.

@@ -201,11 +201,11 @@ fn an_activity_with_two_kinds_or_none_is_refused() {
 fn check_manual_and_subprocess_activities_are_checked() {
     let src = DAG.replace(
         "      - { id: announce, notice: { message: \"building {{ vars.tag }}\" } }",
-        "      - { id: announce, check: { url: \"https://m/{{ inputs.version }}\", interval: 1s, condition: \"response.error_rate < \" } }\n      - { id: sign, manual: { checklist: \"{{ inputs.nope }}\" } }\n      - { id: child, subprocess: { process: Hotfix } }",
+        "      - { id: announce, check: { url: \"https://m/{{ inputs.version }}\", interval: 0s, condition: \"response.error_rate < \" } }\n      - { id: sign, manual: { checklist: \"{{ inputs.nope }}\" } }\n      - { id: child, subprocess: { process: Hotfix } }",
     );
     let e = errors(&src);
     let messages: Vec<&str> = e.iter().map(|d| d.message.as_str()).collect();
-    assert!(messages.iter().any(|m| m.contains("at most every 5s")), "{messages:#?}");
+    assert!(messages.iter().any(|m| m.contains("at most every second")), "{messages:#?}");
     assert!(messages.iter().any(|m| m.contains("bad condition")), "{messages:#?}");
     assert!(messages.iter().any(|m| m.contains("inputs.nope")), "{messages:#?}");
     assert!(messages.iter().any(|m| m.contains("`Hotfix` is not a process name")), "{messages:#?}");

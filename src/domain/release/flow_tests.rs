@@ -4,6 +4,7 @@ use super::*;
 use crate::domain::inputs::{parse_pairs, validate};
 use crate::domain::process::WeeklyTime;
 use crate::domain::process_file::parse;
+use crate::domain::release::Poll;
 use chrono::TimeZone;
 
 const DAG: &str = r#"name: dag
@@ -299,4 +300,57 @@ fn a_rolled_back_release_cannot_be_continued() {
     let _ = r.webhook_result("deploy", 1, CallOutcome::failure("HTTP 503"), Utc::now());
     ok(&mut r, "revert");
     assert!(matches!(r.retry(&manager(), "deploy", Utc::now()), Err(CommandError::RolledBack(_))));
+}
+
+const GATED: &str = r#"name: gated
+notices: { channel: "1" }
+phases:
+  - id: p
+    activities:
+      - { id: gate, check: { url: "https://m/{{ release.id }}", interval: 1m, condition: "response.error_rate < 0.01" }, timeout: 3m }
+      - { id: ship, webhook: { url: "https://cd/ship" } }
+"#;
+
+fn gated() -> Release {
+    let process = parse("gated.yaml", GATED).unwrap_or_else(|e| panic!("{e:#?}"));
+    Release::new_draft(ReleaseId(4), 1, "g".into(), process, Default::default(), UserId(1), Utc::now())
+}
+
+fn first_poll(fx: &[Effect]) -> Poll {
+    fx.iter().find_map(|e| if let Effect::Poll(p) = e { Some(p.clone()) } else { None }).unwrap_or_else(|| panic!("no poll in {fx:#?}"))
+}
+
+#[test]
+fn a_check_looks_again_until_its_condition_holds() {
+    let mut r = gated();
+    let t0 = Utc::now();
+    let look = first_poll(&r.start(&actor(), t0).unwrap_or_default());
+    assert_eq!((look.url.as_str(), look.poll, look.delay_secs, look.deadline), ("https://m/4", 1, 0, t0.timestamp() + 180));
+    let fx = r.poll_result(&look, Ok(serde_json::json!({"error_rate": 0.2})), t0).unwrap_or_default();
+    let again = first_poll(&fx);
+    assert_eq!((again.poll, again.delay_secs), (2, 60));
+    let fx = r.poll_result(&again, Err("HTTP 502".into()), t0 + chrono::Duration::seconds(60)).unwrap_or_default();
+    let third = first_poll(&fx);
+    let fx = r.poll_result(&third, Ok(serde_json::json!({"error_rate": 0.001})), t0 + chrono::Duration::seconds(120)).unwrap_or_default();
+    assert_eq!(status(&r, "gate"), StepStatus::Success);
+    assert_eq!(called(&fx), ["ship"]);
+    assert!(matches!(r.poll_result(&third, Ok(serde_json::json!({})), t0), Err(CommandError::Stale { .. })), "a late look is fenced");
+}
+
+#[test]
+fn a_check_whose_condition_never_holds_fails_at_its_timeout_with_the_last_look() {
+    let mut r = gated();
+    let t0 = Utc::now();
+    let mut look = first_poll(&r.start(&actor(), t0).unwrap_or_default());
+    for minute in 0..4 {
+        let fx =
+            r.poll_result(&look, Ok(serde_json::json!({"error_rate": 0.5})), t0 + chrono::Duration::minutes(minute)).unwrap_or_default();
+        if r.status != ReleaseStatus::Running {
+            break;
+        }
+        look = first_poll(&fx);
+    }
+    assert_eq!(r.status, ReleaseStatus::Failed);
+    let reason = r.activity("gate").and_then(|a| a.reason.clone()).unwrap_or_default();
+    assert!(reason.contains("the gate stayed closed for 3m (4 looks); last look: `response.error_rate < 0.01` was false"), "{reason}");
 }

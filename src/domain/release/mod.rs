@@ -14,8 +14,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+mod check;
 mod control;
 mod flow;
+pub use check::Poll;
 pub use flow::{next_weekly, ROLLBACK};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -150,6 +152,8 @@ pub enum Effect {
     /// A timer for try `attempt` of `activity`: a wait's time lock, or the deadline of a webhook
     /// waiting for its callback. Fired through `Release::timer_fired`.
     Timer(Timer),
+    /// A look at a `check` activity's URL, due after `delay_secs`.
+    Poll(Poll),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,103 @@
+//! `check` activities: a metric gate. The activity GETs its URL every `interval` until its
+//! condition holds over the JSON answer, or fails when `timeout` has passed. Each look is an
+//! outbox row due at its time, so a restart loses no gate.
+
+use super::*;
+use crate::domain::process::{Activity, CheckSpec};
+
+/// One look at a check's URL. Carries the gate's deadline so every look knows when to give up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Poll {
+    pub activity: String,
+    pub attempt: u32,
+    /// 1 for the first look.
+    pub poll: u32,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    pub delay_secs: u64,
+    /// When the gate fails if the condition has not held (Unix seconds).
+    pub deadline: i64,
+}
+
+impl Poll {
+    /// Unique per look: `<release>/<activity>/<attempt>/poll/<n>`.
+    pub fn key(&self, release: ReleaseId) -> String {
+        format!("{}/poll/{}", WebhookCall::idempotency_key(release, &self.activity, self.attempt), self.poll)
+    }
+}
+
+impl Release {
+    pub(super) fn begin_check(&mut self, spec: &Activity, check: &CheckSpec, attempt: u32, fx: &mut Vec<Effect>, now: DateTime<Utc>) {
+        let id = spec.id.as_str();
+        let rendered = self.scope_context(self.process.phase_of(id), Some(spec)).and_then(|ctx| {
+            let url = template::render(&check.url, &ctx)?;
+            let headers = check
+                .headers
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), template::render(v, &ctx)?)))
+                .collect::<Result<BTreeMap<_, _>, template::TemplateError>>()?;
+            Ok((url, headers))
+        });
+        if let Some(run) = self.activity_mut(id) {
+            run.attempt = attempt;
+        }
+        match rendered {
+            Ok((url, headers)) => {
+                if let Some(run) = self.activity_mut(id) {
+                    run.status = StepStatus::Running;
+                }
+                let deadline = now.timestamp() + spec.timeout.as_duration().as_secs() as i64;
+                fx.push(Effect::Poll(Poll { activity: id.into(), attempt, poll: 1, url, headers, delay_secs: 0, deadline }));
+            }
+            Err(e) => self.activity_failed(id, attempt, format!("cannot render the check's request: {e}"), fx, now),
+        }
+    }
+
+    /// Applies one look: the JSON answer, or why there was none. Looks for an old try, or for a
+    /// check that no longer runs, are refused as `Stale`.
+    pub fn poll_result(
+        &mut self,
+        poll: &Poll,
+        answer: Result<serde_json::Value, String>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>, CommandError> {
+        let activity = poll.activity.as_str();
+        let spec = self.process.activity(activity).cloned().ok_or_else(|| CommandError::NoSuchActivity(self.id, activity.into()))?;
+        let ActivityKind::Check(check) = &spec.kind else { return Err(CommandError::NoSuchActivity(self.id, activity.into())) };
+        let run = self.activity(activity).ok_or_else(|| CommandError::NoSuchActivity(self.id, activity.into()))?;
+        if run.status != StepStatus::Running || run.attempt != poll.attempt {
+            return Err(CommandError::Stale { activity: activity.into(), got: poll.attempt, current: run.attempt, status: run.status });
+        }
+        let verdict = answer.and_then(|response| {
+            let mut ctx = self.scope_context(self.process.phase_of(activity), Some(&spec)).map_err(|e| e.to_string())?;
+            ctx["response"] = response;
+            match template::evaluate(&check.condition, &ctx) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(format!("`{}` was false", check.condition)),
+                Err(e) => Err(format!("`{}` could not be evaluated: {e}", check.condition)),
+            }
+        });
+        let mut fx = vec![];
+        match verdict {
+            Ok(()) => {
+                fx.push(Effect::Audit {
+                    actor: AuditActor::System,
+                    action: "check_passed",
+                    detail: json!({"activity": activity, "attempt": poll.attempt, "looks": poll.poll}),
+                });
+                self.activity_succeeded(activity, poll.attempt, Default::default(), &mut fx);
+                self.advance(&mut fx, now);
+            }
+            Err(last) => {
+                let interval = check.interval.as_duration().as_secs();
+                if now.timestamp() + interval as i64 > poll.deadline {
+                    let reason = format!("the gate stayed closed for {} ({} looks); last look: {last}", spec.timeout, poll.poll);
+                    self.activity_failed(activity, poll.attempt, reason, &mut fx, now);
+                } else {
+                    fx.push(Effect::Poll(Poll { poll: poll.poll + 1, delay_secs: interval, ..poll.clone() }));
+                }
+            }
+        }
+        Ok(fx)
+    }
+}
