@@ -1,6 +1,6 @@
-//! Approve / Reject buttons. Custom ids are `tm:approve:<release>:<activity>` and
-//! `tm:reject:<release>:<activity>`: all the state lives in the database, so buttons keep
-//! working after a restart.
+//! Approve / Reject / Mark done buttons. Custom ids are `tm:approve:<release>:<activity>`,
+//! `tm:reject:…` and `tm:done:…`: all the state lives in the database, so buttons keep working
+//! after a restart.
 
 use super::{actor_of, BotError, Data, INTERNAL_ERROR_TEXT};
 use crate::domain::release::ReleaseId;
@@ -10,12 +10,15 @@ use poise::serenity_prelude as serenity;
 pub enum Decision {
     Approve,
     Reject,
+    /// A manual task is done.
+    Done,
 }
 
 pub fn custom_id(decision: Decision, release: ReleaseId, activity: &str) -> String {
     let verb = match decision {
         Decision::Approve => "approve",
         Decision::Reject => "reject",
+        Decision::Done => "done",
     };
     format!("tm:{verb}:{release}:{activity}")
 }
@@ -28,6 +31,7 @@ fn parse_custom_id(id: &str) -> Option<(Decision, ReleaseId, &str)> {
     let decision = match parts.next()? {
         "approve" => Decision::Approve,
         "reject" => Decision::Reject,
+        "done" => Decision::Done,
         _ => return None,
     };
     let release = parts.next()?.parse().ok()?;
@@ -71,6 +75,10 @@ async fn decide(ctx: &serenity::Context, data: &Data, click: &serenity::Componen
         Decision::Reject => {
             let release = data.engine.reject(guild_id.get(), &actor, release, activity).await?;
             Ok(format!("Rejected: release {} is stopped as {}.", release.id, release.status))
+        }
+        Decision::Done => {
+            let release = data.engine.mark_done(guild_id.get(), &actor, release, activity).await?;
+            Ok(format!("Marked done: `{activity}` of release {}; the release goes on.", release.id))
         }
     }
 }

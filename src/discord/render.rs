@@ -102,6 +102,11 @@ pub fn notice_text(message: &ChatMessage) -> String {
             format!("🔁 {release}: `{activity}` failed ({}); try {attempt} is scheduled.", inert(reason))
         }
         Notice::Message { text, .. } => format!("📣 {release}: {}", inert(text)),
+        Notice::ManualTask { activity, checklist, owner } => {
+            let owner = owner.as_deref().map(|o| format!(" for {o}")).unwrap_or_default();
+            let items: Vec<String> = checklist.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("☐ {}", inert(l.trim()))).collect();
+            format!("📋 {release}: task `{activity}`{owner}. Click **Mark done** when it is done.\n{}", items.join("\n"))
+        }
         Notice::ReleaseHeld { by, reason } => format!("⏸️ {release} is on hold ({}): {}", inert(by), inert(reason)),
         Notice::ReleaseResumed { by } => format!("▶️ {release} resumed by {}.", inert(by)),
         Notice::RollbackStarted { reason } => format!("⏪ {release}: rolling back. {}", inert(reason)),
@@ -126,6 +131,15 @@ pub fn notice_text(message: &ChatMessage) -> String {
 /// A notice as a message: text, plus Approve / Reject buttons for an approval request.
 pub fn notice_message(message: &ChatMessage) -> serenity::CreateMessage {
     let mut out = serenity::CreateMessage::new().content(notice_text(message)).allowed_mentions(serenity::CreateAllowedMentions::new());
+    if let Notice::ManualTask { activity, .. } = &message.notice {
+        out = out.components(vec![serenity::CreateActionRow::Buttons(vec![serenity::CreateButton::new(custom_id(
+            Decision::Done,
+            message.release_id,
+            activity,
+        ))
+        .label("Mark done")
+        .style(serenity::ButtonStyle::Primary)])]);
+    }
     if let Notice::ApprovalRequested { activity, .. } = &message.notice {
         out = out.components(vec![serenity::CreateActionRow::Buttons(vec![
             serenity::CreateButton::new(custom_id(Decision::Approve, message.release_id, activity))

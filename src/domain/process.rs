@@ -408,10 +408,10 @@ impl Process {
     /// that are checked but not run yet are refused before a release exists, never mid-run.
     pub fn runnable(&self) -> Result<(), String> {
         let all = self.phases.iter().flat_map(|p| p.activities.iter()).chain(self.rollback.iter());
-        match all.into_iter().find(|a| matches!(a.kind, ActivityKind::Manual(_) | ActivityKind::Subprocess(_))) {
+        match all.into_iter().find(|a| matches!(a.kind, ActivityKind::Subprocess(_))) {
             None => Ok(()),
             Some(a) => Err(format!(
-                "process `{}` cannot be run yet: activity `{}` is a `{}` activity, which this version of Trainmaster checks but does not run (webhook, approval, wait, notice and check activities run)",
+                "process `{}` cannot be run yet: activity `{}` is a `{}` activity, which this version of Trainmaster checks but does not run (all other kinds run)",
                 self.name,
                 a.id,
                 a.kind.name()

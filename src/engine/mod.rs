@@ -203,6 +203,12 @@ impl Engine {
         .await
     }
 
+    /// A manual task marked done by `actor`.
+    #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
+    pub async fn mark_done(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<Release, EngineError> {
+        self.transition(guild_id, id, |r| r.mark_done(actor, activity, chrono::Utc::now())).await
+    }
+
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn approve(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<(Release, Progress), EngineError> {
         let mut progress = None;

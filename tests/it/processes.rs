@@ -160,15 +160,39 @@ async fn an_input_set_fills_inputs_and_given_inputs_win() -> TestResult {
 
 #[tokio::test]
 async fn a_process_with_activities_the_engine_cannot_run_yet_is_refused_at_create() -> TestResult {
-    let h = examples_harness().await?;
-    let inputs = "train=2026.24 services=api,web";
-    let reply = h.slash(&alice(), "create", &[("process", "system-release-train"), ("name", "Train 24"), ("inputs", inputs)]).await?;
+    let receiver = WebhookReceiver::start().await?;
+    let parent = "name: parent\nnotices: {channel: \"1\"}\nphases:\n  - id: p\n    activities:\n      - { id: fix, subprocess: { process: hotfix, inputs: { service: checkout, version: 2.4.1, incident: INC-1 } } }\n";
+    let h = Harness::start_with_files(receiver, &[("hotfix.yaml", EXAMPLES[1].1), ("parent.yaml", parent)]).await?;
+    let reply = h.slash(&alice(), "create", &[("process", "parent"), ("name", "Parent")]).await?;
     assert!(reply.ephemeral());
-    assert!(reply.text().contains("activity `fix-alpha-bugs` is a `manual` activity"), "{}", reply.text());
+    assert!(reply.text().contains("activity `fix` is a `subprocess` activity"), "{}", reply.text());
     let reply = h
         .slash(&alice(), "create", &[("process", "hotfix"), ("name", "Fix"), ("inputs", "service=checkout version=2.4.1 incident=INC-1")])
         .await?;
     assert!(reply.field("Release id").is_some(), "the hotfix process runs: {}", reply.text());
+    h.finish().await
+}
+
+#[tokio::test]
+async fn a_manual_task_is_marked_done_by_its_owner_only() -> TestResult {
+    let receiver = WebhookReceiver::start().await?;
+    let process = format!(
+        "name: manual\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: sign-off\n    owner: \"role:QA\"\n    activities:\n      - {{ id: smoke-by-hand, manual: {{ checklist: \"Open the shop\\nBuy a @everyone sock\" }} }}\n"
+    );
+    let h = Harness::start_with_files(receiver, &[("manual.yaml", &process)]).await?;
+    let reply = h.slash(&alice(), "create", &[("process", "manual"), ("name", "By hand")]).await?;
+    let id = reply.field("Release id").unwrap_or_default();
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    let task = h.sandbox.wait_for_message(CHANNEL_ID, "task `smoke-by-hand` for role:QA").await?;
+    assert!(task.content().contains("☐ Open the shop\n☐ Buy a @\u{200B}everyone sock"), "{}", task.content());
+    let refused = h.sandbox.click_label(&dave(), &task, "Mark done").await?;
+    assert!(refused.ephemeral());
+    assert!(refused.text().contains("only the task's owner (role:QA)"), "{}", refused.text());
+    let done = h.sandbox.click_label(&bob(), &task, "Mark done").await?;
+    assert!(done.text().contains("Marked done"), "{}", done.text());
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    let row = h.wait_for_audit(&id, "manual_task_done").await?;
+    assert_eq!(row.actor["name"], "bob", "{row:?}");
     h.finish().await
 }
 

@@ -221,8 +221,9 @@ impl Release {
                 Err(e) => self.activity_failed(id, attempt, e, fx, now),
             },
             ActivityKind::Check(check) => self.begin_check(spec, check, attempt, fx, now),
+            ActivityKind::Manual(manual) => self.begin_manual(spec, manual, attempt, fx, now),
             // Refused when the release is created (`Process::runnable`); kept safe here anyway.
-            ActivityKind::Manual(_) | ActivityKind::Subprocess(_) => {
+            ActivityKind::Subprocess(_) => {
                 let reason = format!("`{}` activities are not run by this version of Trainmaster", spec.kind.name());
                 self.activity_failed(id, attempt, reason, fx, now);
             }

@@ -4,7 +4,7 @@
 
 use super::approval::{self, Refusal};
 use super::inputs::Inputs;
-use super::principal::{Actor, UserId};
+use super::principal::{Actor, Principal, UserId};
 use super::process::{ActivityKind, Completion, HttpMethod, OnFailure, Process, SecretRef};
 use super::template;
 use chrono::{DateTime, Utc};
@@ -17,6 +17,7 @@ use std::time::Duration;
 mod check;
 mod control;
 mod flow;
+mod manual;
 pub use check::Poll;
 pub use flow::{next_weekly, ROLLBACK};
 
@@ -198,6 +199,12 @@ pub enum Notice {
     ReleaseHeld {
         by: String,
         reason: String,
+    },
+    /// A manual task to do and mark done (a button in chat).
+    ManualTask {
+        activity: String,
+        checklist: String,
+        owner: Option<String>,
     },
     ReleaseResumed {
         by: String,
