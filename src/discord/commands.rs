@@ -1,4 +1,5 @@
-//! `/release create|start|status|log|hold|resume|abort|retry|skip`; `/process` lives in `processes`.
+//! `/release create|edit|delete|start|status|log|hold|resume|abort|retry|skip`; `/process` lives
+//! in `processes`.
 
 use super::render;
 use super::{actor_of, BotError, Context, Data};
@@ -14,7 +15,7 @@ pub fn commands() -> Vec<poise::Command<Data, BotError>> {
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("create", "start", "status", "log", "hold", "resume", "abort", "retry", "skip"),
+    subcommands("create", "edit", "delete", "start", "status", "log", "hold", "resume", "abort", "retry", "skip"),
     subcommand_required
 )]
 async fn release(_ctx: Context<'_>) -> Result<(), BotError> {
@@ -55,6 +56,42 @@ async fn create(
     let new = NewRelease { guild_id, process, name, inputs, input_set };
     let release = ctx.data().engine.create_release(&actor, new).await?;
     ctx.send(poise::CreateReply::default().embed(render::release_card(&release))).await?;
+    Ok(())
+}
+
+/// Change a Draft release's name or inputs (given inputs replace those values only)
+#[poise::command(slash_command, guild_only)]
+async fn edit(
+    ctx: Context<'_>,
+    #[description = "Release id, like 42"] release: String,
+    #[description = "A new name"]
+    #[max_length = 100]
+    name: Option<String>,
+    #[description = "key=value pairs to change: version=1.4.1"]
+    #[max_length = 4000]
+    inputs: Option<String>,
+) -> Result<(), BotError> {
+    let guild_id = guild(&ctx)?;
+    let id = release_id(&release)?;
+    if name.is_none() && inputs.is_none() {
+        return Err(BotError::User("Nothing to change: give a new `name`, `inputs`, or both.".into()));
+    }
+    let pairs = inputs.as_deref().map(parse_pairs).transpose().map_err(|e| BotError::User(e.to_string()))?;
+    let actor = actor(&ctx).await;
+    let release = ctx.data().engine.edit_draft(guild_id, &actor, id, name.as_deref(), pairs).await?;
+    ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true)).await?;
+    Ok(())
+}
+
+/// Delete a Draft release (started releases are kept; abort them instead)
+#[poise::command(slash_command, guild_only)]
+async fn delete(ctx: Context<'_>, #[description = "Release id, like 42"] release: String) -> Result<(), BotError> {
+    let guild_id = guild(&ctx)?;
+    let id = release_id(&release)?;
+    let actor = actor(&ctx).await;
+    let release = ctx.data().engine.delete_draft(guild_id, &actor, id).await?;
+    let text = format!("Deleted Draft release {} · {}. The audit trail keeps what it was.", release.id, render::inert(&release.name));
+    ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await?;
     Ok(())
 }
 

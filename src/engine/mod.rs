@@ -203,6 +203,33 @@ impl Engine {
         .await
     }
 
+    /// Renames a Draft and/or changes its inputs.
+    #[tracing::instrument(skip(self, actor, pairs), fields(actor = %actor.user))]
+    pub async fn edit_draft(
+        &self,
+        guild_id: u64,
+        actor: &Actor,
+        id: ReleaseId,
+        name: Option<&str>,
+        pairs: Option<Vec<(String, String)>>,
+    ) -> Result<Release, EngineError> {
+        self.transition(guild_id, id, |r| r.edit(actor, name, pairs)).await
+    }
+
+    /// Deletes a Draft; the audit trail keeps what it was.
+    #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
+    pub async fn delete_draft(&self, guild_id: u64, actor: &Actor, id: ReleaseId) -> Result<Release, EngineError> {
+        let mut tx = self.store.begin().await?;
+        let release = Store::load_release(&mut tx, id).await?.filter(|r| r.guild_id == guild_id).ok_or(EngineError::NotFound(id))?;
+        let effects = release.delete(actor)?;
+        Store::persist_effects(&mut tx, &release, &effects).await?;
+        if !Store::delete_draft(&mut tx, id).await? {
+            return Err(EngineError::NotFound(id));
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(release)
+    }
+
     /// A manual task marked done by `actor`.
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn mark_done(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<Release, EngineError> {

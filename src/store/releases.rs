@@ -130,6 +130,8 @@ impl super::Store {
             .bind(&release.reason)
             .bind(release.started_by.map(|u| to_i64(u.0)))
             .bind(&now)
+            .bind(&release.name)
+            .bind(serde_json::to_string(&release.inputs).map_err(corrupt)?)
             .bind(release.id.0)
             .execute(&mut **tx)
             .await?;
@@ -159,6 +161,10 @@ impl super::Store {
                     .bind(super::now_ms())
                     .execute(&mut **tx)
                     .await?;
+                if activity.decisions.is_empty() && old.is_some_and(|o| !o.decisions.is_empty()) {
+                    // A retried approval starts a new round of decisions.
+                    sqlx::query(include_str!("sql/delete_decisions.sql")).bind(release.id.0).bind(&activity.id).execute(&mut **tx).await?;
+                }
                 for d in activity.decisions.iter().filter(|d| old.is_none_or(|o| !o.decisions.contains(d))) {
                     sqlx::query(include_str!("sql/insert_decision.sql"))
                         .bind(release.id.0)
@@ -173,6 +179,13 @@ impl super::Store {
             }
         }
         Self::persist_effects(tx, release, effects).await
+    }
+
+    /// Deletes a Draft release (its runs go with it; its audit rows stay, append-only).
+    /// Returns whether a Draft was deleted.
+    pub async fn delete_draft(tx: &mut Tx, id: ReleaseId) -> Result<bool, StoreError> {
+        let done = sqlx::query(include_str!("sql/delete_draft.sql")).bind(id.0).execute(&mut **tx).await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Writes the audit rows and outbox rows `effects` call for.

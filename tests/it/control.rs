@@ -124,3 +124,53 @@ async fn two_retries_at_the_same_instant_start_one_new_try() -> TestResult {
     assert_eq!(keys.len(), 3, "one new try: {keys:?}");
     h.finish().await
 }
+
+#[tokio::test]
+async fn a_draft_can_be_edited_and_deleted_and_a_started_release_cannot() -> TestResult {
+    let h = Harness::start().await?;
+    let id = h.create(VALID_INPUTS).await?;
+    let edited = h.slash(&alice(), "edit", &[("release", &id), ("name", "Week 48"), ("inputs", "version=1.5.0")]).await?;
+    assert!(edited.ephemeral());
+    assert!(
+        edited.text().contains("Week 48") && edited.text().contains("1.5.0") && edited.text().contains("api, web"),
+        "{}",
+        edited.text()
+    );
+    let bad = h.slash(&alice(), "edit", &[("release", &id), ("inputs", "version=one")]).await?;
+    assert!(bad.text().contains("does not match the pattern"), "{}", bad.text());
+    let nothing = h.slash(&alice(), "edit", &[("release", &id)]).await?;
+    assert!(nothing.text().contains("Nothing to change"), "{}", nothing.text());
+    let row = h.wait_for_audit(&id, "release_edited").await?;
+    assert_eq!((row.detail["before"]["name"].as_str(), row.detail["after"]["name"].as_str()), (Some("Week 47"), Some("Week 48")));
+
+    let refused = h.slash(&dave(), "delete", &[("release", &id)]).await?;
+    assert!(refused.text().contains("only the release's creator"), "{}", refused.text());
+    let deleted = h.slash(&alice(), "delete", &[("release", &id)]).await?;
+    assert!(deleted.text().contains(&format!("Deleted Draft release {id} · Week 48")), "{}", deleted.text());
+    let gone = h.slash(&alice(), "status", &[("release", &id)]).await?;
+    assert!(gone.text().contains("there is no release"), "{}", gone.text());
+    assert!(actions(&h.audit(&id).await?).contains(&"release_deleted".to_string()), "the trail keeps the deletion");
+
+    let (running, _) = h.start_until_approval().await?;
+    let refused = h.slash(&alice(), "delete", &[("release", &running)]).await?;
+    assert!(refused.text().contains("is Running; only a Draft release can be deleted"), "{}", refused.text());
+    let refused = h.slash(&alice(), "edit", &[("release", &running), ("name", "x")]).await?;
+    assert!(refused.text().contains("only a Draft release can be edited"), "{}", refused.text());
+    assert!(h.store().await?.verify_audit().await?.is_ok());
+    h.finish().await
+}
+
+#[tokio::test]
+async fn retrying_a_rejected_approval_opens_a_new_round_of_decisions() -> TestResult {
+    let h = Harness::start().await?;
+    let (id, approval) = h.start_until_approval().await?;
+    h.sandbox.click_label(&bob(), &approval, "Reject").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    h.slash(&alice(), "retry", &[("release", &id), ("activity", "qa-approval")]).await?;
+    let again = h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    let counted = h.sandbox.click_label(&bob(), &again, "Approve").await?;
+    assert!(counted.text().contains("Approval counted: 1 of 2"), "bob decides afresh: {}", counted.text());
+    h.sandbox.click_label(&carol(), &again, "Approve").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    h.finish().await
+}

@@ -90,7 +90,7 @@ async fn a_bot_killed_at_random_points_finishes_every_release_and_records_each_r
     let sandbox = Sandbox::start().await?;
     let receiver = WebhookReceiver::start().await?;
     // A slow receiver keeps calls in flight, so kills land between sending and recording.
-    receiver.answer_by_default(Answer::Hang(Duration::from_millis(40)));
+    receiver.answer_by_default(Answer::Hang(Duration::from_millis(100)));
     let dir = tempfile::tempdir()?;
     std::fs::create_dir_all(dir.path().join("processes"))?;
     std::fs::write(dir.path().join("processes/crash.yaml"), crash_process(&receiver))?;

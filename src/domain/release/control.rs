@@ -25,6 +25,44 @@ fn reason_given(reason: &str) -> Result<String, CommandError> {
 }
 
 impl Release {
+    /// Changes a Draft's name and inputs. Given inputs override the current ones; the whole set
+    /// is checked again, so a Draft never holds inputs its process would refuse.
+    pub fn edit(&mut self, actor: &Actor, name: Option<&str>, pairs: Option<Vec<(String, String)>>) -> Result<Vec<Effect>, CommandError> {
+        may_control(self, actor)?;
+        self.expect_status(&[ReleaseStatus::Draft], "edited")?;
+        let before = json!({"name": self.name, "inputs": self.inputs});
+        if let Some(name) = name {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(CommandError::EmptyName);
+            }
+            self.name = name.to_string();
+        }
+        if let Some(pairs) = pairs {
+            let given: Vec<String> = pairs.iter().map(|(k, _)| k.clone()).collect();
+            let as_typed = |v: &crate::domain::inputs::InputValue| match v {
+                crate::domain::inputs::InputValue::Text(t) => t.clone(),
+                crate::domain::inputs::InputValue::List(items) => items.join(","),
+            };
+            let kept = self.inputs.0.iter().filter(|(k, _)| !given.contains(k)).map(|(k, v)| (k.clone(), as_typed(v)));
+            let all: Vec<(String, String)> = kept.chain(pairs).collect();
+            self.inputs = crate::domain::inputs::validate(&self.process, all)?;
+        }
+        let after = json!({"name": self.name, "inputs": self.inputs});
+        Ok(vec![Effect::Audit { actor: actor.into(), action: "release_edited", detail: json!({"before": before, "after": after}) }])
+    }
+
+    /// Checks that `actor` may delete this release (a Draft only) and says what to audit.
+    pub fn delete(&self, actor: &Actor) -> Result<Vec<Effect>, CommandError> {
+        may_control(self, actor)?;
+        self.expect_status(&[ReleaseStatus::Draft], "deleted")?;
+        Ok(vec![Effect::Audit {
+            actor: actor.into(),
+            action: "release_deleted",
+            detail: json!({"name": self.name, "inputs": self.inputs}),
+        }])
+    }
+
     fn expect_status(&self, allowed: &[ReleaseStatus], action: &'static str) -> Result<(), CommandError> {
         if allowed.contains(&self.status) {
             return Ok(());

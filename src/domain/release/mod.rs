@@ -266,6 +266,10 @@ pub enum CommandError {
     NotFailed { activity: String, status: StepStatus, action: &'static str },
     #[error("release {0} was rolled back; create a new release instead of continuing this one")]
     RolledBack(ReleaseId),
+    #[error("a release needs a name")]
+    EmptyName,
+    #[error(transparent)]
+    Inputs(#[from] super::inputs::InputError),
 }
 
 /// How a webhook try ended.

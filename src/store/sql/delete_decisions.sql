@@ -1,0 +1,1 @@
+DELETE FROM decisions WHERE release_id = ? AND activity_id = ?

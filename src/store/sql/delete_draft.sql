@@ -1,0 +1,1 @@
+DELETE FROM releases WHERE id = ? AND status = 'Draft'
