@@ -42,6 +42,10 @@ pub struct Process {
     /// Activities run when an activity with `on_failure: rollback` fails.
     #[serde(default)]
     pub rollback: Vec<Activity>,
+    /// Every process its `subprocess` activities reach (directly or through others), pinned
+    /// with the release so a child runs the definition its parent was created with.
+    #[serde(default)]
+    pub children: BTreeMap<String, Process>,
 }
 
 fn utc() -> String {
@@ -404,19 +408,32 @@ impl Process {
         self.phases.iter().find(|p| p.activities.iter().any(|a| a.id == activity))
     }
 
-    /// Whether this version of the engine can run every activity of the process. Activity kinds
-    /// that are checked but not run yet are refused before a release exists, never mid-run.
-    pub fn runnable(&self) -> Result<(), String> {
-        let all = self.phases.iter().flat_map(|p| p.activities.iter()).chain(self.rollback.iter());
-        match all.into_iter().find(|a| matches!(a.kind, ActivityKind::Subprocess(_))) {
-            None => Ok(()),
-            Some(a) => Err(format!(
-                "process `{}` cannot be run yet: activity `{}` is a `{}` activity, which this version of Trainmaster checks but does not run (all other kinds run)",
-                self.name,
-                a.id,
-                a.kind.name()
-            )),
+    /// The processes this one's subprocesses reach, from `catalog`, ready to pin. `None`
+    /// names a process the catalog lacks (the loader refuses such files, so only a catalog
+    /// changed under a running bot gets here).
+    pub fn pin_children(&mut self, catalog: &BTreeMap<String, Process>) -> Result<(), String> {
+        let mut todo: Vec<String> = self.subprocess_targets();
+        while let Some(name) = todo.pop() {
+            if name == self.name || self.children.contains_key(&name) {
+                continue;
+            }
+            let child = catalog.get(&name).ok_or_else(|| format!("process `{}` runs process `{name}`, which is not loaded", self.name))?;
+            todo.extend(child.subprocess_targets());
+            self.children.insert(name, Process { children: BTreeMap::new(), ..child.clone() });
         }
+        Ok(())
+    }
+
+    fn subprocess_targets(&self) -> Vec<String> {
+        self.phases
+            .iter()
+            .flat_map(|p| p.activities.iter())
+            .chain(self.rollback.iter())
+            .filter_map(|a| match &a.kind {
+                ActivityKind::Subprocess(s) => Some(s.process.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Brings a process pinned by an older model to this one (see `MODEL_VERSION`).

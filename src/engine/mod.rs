@@ -14,7 +14,7 @@ use crate::domain::principal::Actor;
 use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
 use crate::domain::release::{
-    AuditActor, CallOutcome, CommandError, Effect, Notice, Poll, Progress, Release, ReleaseId, Timer, WebhookCall,
+    AuditActor, CallOutcome, ChildRelease, CommandError, Effect, Notice, ParentLink, Poll, Progress, Release, ReleaseId, Timer, WebhookCall,
 };
 use crate::store::{enqueue_chat_to, AuditRow, OutboxItem, Store, StoreError, Topic, Tx};
 use serde_json::json;
@@ -109,7 +109,13 @@ impl Engine {
 
     fn wake_for(&self, effects: &[Effect]) {
         // A deadline wakes the workers too, so they re-read when the next row is due.
-        if effects.iter().any(|e| matches!(e, Effect::CallWebhook(_) | Effect::Timer(_) | Effect::Poll(_))) {
+        // A child started, or a release ended (its parent may go on): that work was saved with
+        // other releases' rows, so wake both queues.
+        let other_releases = effects.iter().any(|e| matches!(e, Effect::StartChild(_) | Effect::Notify(Notice::ReleaseFinished { .. })));
+        if other_releases {
+            self.chat_wake.notify_one();
+        }
+        if other_releases || effects.iter().any(|e| matches!(e, Effect::CallWebhook(_) | Effect::Timer(_) | Effect::Poll(_))) {
             // Wake every idle webhook worker; the stored permit covers one that is busy now.
             self.webhook_wake.notify_waiters();
             self.webhook_wake.notify_one();
@@ -129,7 +135,9 @@ impl Engine {
         if name.is_empty() {
             return Err(EngineError::EmptyName);
         }
-        process.runnable().map_err(EngineError::NotRunnable)?;
+        let mut process = process.clone();
+        process.pin_children(&self.catalog).map_err(EngineError::NotRunnable)?;
+        let process = &process;
         let mut pairs = new.inputs;
         if let Some(set) = &new.input_set {
             let values = process.input_sets.get(set).ok_or_else(|| EngineError::UnknownInputSet {
@@ -308,6 +316,14 @@ impl Engine {
             }
         }
         Store::save_release(tx, before, release, effects).await?;
+        for effect in effects.iter() {
+            if let Effect::StartChild(child) = effect {
+                self.start_child(tx, release, child).await?;
+            }
+        }
+        if let Some(link) = release.parent.as_ref().filter(|_| release.status.is_finished() && !before.status.is_finished()) {
+            self.finish_parent(tx, release, link).await?;
+        }
         if let Some(channel) = self.audit_channel.filter(|_| release.status.is_finished() && !before.status.is_finished()) {
             // Read after this transition's own rows: the head covers the release's last entry.
             if let Some((row, hash)) = Store::audit_head(tx).await? {
@@ -315,6 +331,60 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Creates and starts a `subprocess` activity's child release in the parent's transaction.
+    /// Boxed: saving the child may finish it at once, which goes back to the parent.
+    fn start_child<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        parent: &'a Release,
+        child: &'a ChildRelease,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), EngineError>> + Send + 'a>> {
+        Box::pin(async move {
+            let now = chrono::Utc::now();
+            let user = parent.started_by.unwrap_or(parent.created_by);
+            let actor = Actor { user, display_name: format!("release {}", parent.id), roles: vec![] };
+            let mut release = Release::new_draft(
+                ReleaseId(0),
+                parent.guild_id,
+                child.name.clone(),
+                (*child.process).clone(),
+                child.inputs.clone(),
+                user,
+                now,
+            );
+            release.parent = Some(child.parent.clone());
+            release.id = Store::insert_release(tx, &release).await?;
+            Store::persist_effects(tx, &release, &release.created_effects(&actor)).await?;
+            let detail = json!({"activity": child.parent.activity, "attempt": child.parent.attempt, "child_release": release.id.0});
+            Store::append_audit(tx, Some(parent.id), &AuditActor::System, "subprocess_started", &detail).await?;
+            let before = release.clone();
+            let mut effects = release.start(&actor, now)?;
+            self.save(tx, &before, &release, &mut effects).await
+        })
+    }
+
+    /// A child release ended: its parent's `subprocess` activity takes the result.
+    fn finish_parent<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        child: &'a Release,
+        link: &'a ParentLink,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), EngineError>> + Send + 'a>> {
+        Box::pin(async move {
+            let Some(mut parent) = Store::load_release(tx, link.release).await? else { return Ok(()) };
+            let before = parent.clone();
+            match parent.child_finished(link, child.id, child.status, child.reason.as_deref(), chrono::Utc::now()) {
+                Ok(mut effects) => self.save(tx, &before, &parent, &mut effects).await,
+                Err(e @ CommandError::Stale { .. }) => {
+                    let detail = json!({"activity": link.activity, "child_release": child.id.0, "why_ignored": e.to_string()});
+                    Store::append_audit(tx, Some(parent.id), &AuditActor::System, "stale_result_ignored", &detail).await?;
+                    Ok(())
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
     }
 
     /// Applies the result of a delivered webhook try, fenced twice: by the outbox claim (a

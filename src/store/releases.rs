@@ -2,7 +2,7 @@
 
 use super::{outbox, StoreError, Tx};
 use crate::domain::inputs::Inputs;
-use crate::domain::release::{ActivityRun, Decision, Effect, Notice, PhaseRun, Release, ReleaseId, ReleaseStatus, StepStatus};
+use crate::domain::release::{ActivityRun, Decision, Effect, Notice, ParentLink, PhaseRun, Release, ReleaseId, ReleaseStatus, StepStatus};
 use crate::domain::{Process, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -38,6 +38,9 @@ impl super::Store {
             .bind(release.started_by.map(|u| to_i64(u.0)))
             .bind(release.created_at.to_rfc3339())
             .bind(&now)
+            .bind(release.parent.as_ref().map(|p| p.release.0))
+            .bind(release.parent.as_ref().map(|p| p.activity.clone()))
+            .bind(release.parent.as_ref().map(|p| i64::from(p.attempt)))
             .fetch_one(&mut **tx)
             .await?;
         let mut position = 0;
@@ -87,6 +90,14 @@ impl super::Store {
             created_at: DateTime::parse_from_rfc3339(&created_at).map_err(corrupt)?.with_timezone(&Utc),
             reason: row.try_get("reason")?,
             phases: vec![],
+            parent: match row.try_get::<Option<i64>, _>("parent_release_id")? {
+                None => None,
+                Some(parent) => Some(ParentLink {
+                    release: ReleaseId(parent),
+                    activity: row.try_get::<Option<String>, _>("parent_activity")?.unwrap_or_default(),
+                    attempt: row.try_get::<Option<i64>, _>("parent_attempt")?.unwrap_or_default() as u32,
+                }),
+            },
         };
         for row in sqlx::query(include_str!("sql/select_phase_runs.sql")).bind(id.0).fetch_all(&mut **tx).await? {
             release.phases.push(PhaseRun { id: row.try_get("phase_id")?, status: step(row.try_get("status")?)?, activities: vec![] });
@@ -200,6 +211,8 @@ impl super::Store {
                 Effect::CallWebhook(call) => outbox::enqueue_webhook(tx, release.id, call).await?,
                 Effect::Timer(deadline) => outbox::enqueue_deadline(tx, release.id, deadline).await?,
                 Effect::Poll(poll) => outbox::enqueue_poll(tx, release.id, poll).await?,
+                // The engine creates the child release; nothing to store for it here.
+                Effect::StartChild(_) => {}
             }
         }
         Ok(())

@@ -159,17 +159,56 @@ async fn an_input_set_fills_inputs_and_given_inputs_win() -> TestResult {
 }
 
 #[tokio::test]
-async fn a_process_with_activities_the_engine_cannot_run_yet_is_refused_at_create() -> TestResult {
+async fn a_subprocess_runs_a_linked_child_release_and_takes_its_result() -> TestResult {
     let receiver = WebhookReceiver::start().await?;
-    let parent = "name: parent\nnotices: {channel: \"1\"}\nphases:\n  - id: p\n    activities:\n      - { id: fix, subprocess: { process: hotfix, inputs: { service: checkout, version: 2.4.1, incident: INC-1 } } }\n";
-    let h = Harness::start_with_files(receiver, &[("hotfix.yaml", EXAMPLES[1].1), ("parent.yaml", parent)]).await?;
+    let child = format!(
+        "name: child\ninputs:\n  version: {{ type: string, required: true }}\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: c\n    activities:\n      - {{ id: deploy-child, webhook: {{ url: \"{}\", body: {{ v: \"{{{{ inputs.version }}}}\" }} }} }}\n",
+        receiver.url("/child")
+    );
+    let parent = format!(
+        "name: parent\ninputs:\n  version: {{ type: string, required: true }}\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: p\n    activities:\n      - {{ id: run-child, subprocess: {{ process: child, inputs: {{ version: \"{{{{ inputs.version }}}}\" }} }} }}\n      - {{ id: after, webhook: {{ url: \"{}\", body: {{ child: \"{{{{ activities['run-child'].status }}}}\" }} }} }}\n",
+        receiver.url("/after")
+    );
+    let h = Harness::start_with_files(receiver, &[("child.yaml", &child), ("parent.yaml", &parent)]).await?;
+    let reply = h.slash(&alice(), "create", &[("process", "parent"), ("name", "Parent"), ("inputs", "version=7.1.0")]).await?;
+    let id = reply.field("Release id").unwrap_or_default();
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, &format!("**{id} · Parent** finished: **Success**")).await?;
+    let calls = h.receiver.calls();
+    let paths: Vec<&str> = calls.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["/child", "/after"], "the child ran before the parent went on");
+    assert_eq!(calls[0].body["body"]["v"], "7.1.0", "the child got its mapped input");
+    let started = h.wait_for_audit(&id, "subprocess_started").await?;
+    let child_id = started.detail["child_release"].as_i64().unwrap_or_default().to_string();
+    let status = h.slash(&dave(), "status", &[("release", &child_id)]).await?;
+    assert_eq!(status.field("Status").as_deref(), Some("Success"));
+    assert!(status.text().contains("Parent › run-child"), "{}", status.text());
+    let finished = h.audit(&id).await?.into_iter().find(|r| r.action == "activity_finished" && r.detail["activity"] == "run-child");
+    assert_eq!(finished.map(|r| r.detail["status"].clone()), Some(serde_json::json!("Success")));
+    h.finish().await
+}
+
+#[tokio::test]
+async fn a_failed_child_release_fails_its_subprocess_activity_with_the_childs_reason() -> TestResult {
+    let receiver = WebhookReceiver::start().await?;
+    receiver.script(&[trainmaster::sandbox::receiver::Answer::Status(500)]);
+    let child = format!(
+        "name: child\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: c\n    activities:\n      - {{ id: deploy-child, webhook: {{ url: \"{}\" }} }}\n",
+        receiver.url("/child")
+    );
+    let parent = format!("name: parent\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: p\n    activities:\n      - {{ id: run-child, subprocess: {{ process: child }} }}\n");
+    let h = Harness::start_with_files(receiver, &[("child.yaml", &child), ("parent.yaml", &parent)]).await?;
     let reply = h.slash(&alice(), "create", &[("process", "parent"), ("name", "Parent")]).await?;
-    assert!(reply.ephemeral());
-    assert!(reply.text().contains("activity `fix` is a `subprocess` activity"), "{}", reply.text());
-    let reply = h
-        .slash(&alice(), "create", &[("process", "hotfix"), ("name", "Fix"), ("inputs", "service=checkout version=2.4.1 incident=INC-1")])
-        .await?;
-    assert!(reply.field("Release id").is_some(), "the hotfix process runs: {}", reply.text());
+    let id = reply.field("Release id").unwrap_or_default();
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    let status = loop {
+        let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
+        if status.field("Status").as_deref() == Some("Failed") {
+            break status;
+        }
+        h.wait_for_audit(&id, "release_finished").await?;
+    };
+    assert!(status.text().contains("child release") && status.text().contains("ended Failed"), "{}", status.text());
     h.finish().await
 }
 

@@ -369,6 +369,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         notices_channel,
         phases,
         rollback,
+        children: BTreeMap::new(),
     };
     Ok((process, refs))
 }

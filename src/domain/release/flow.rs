@@ -222,11 +222,7 @@ impl Release {
             },
             ActivityKind::Check(check) => self.begin_check(spec, check, attempt, fx, now),
             ActivityKind::Manual(manual) => self.begin_manual(spec, manual, attempt, fx, now),
-            // Refused when the release is created (`Process::runnable`); kept safe here anyway.
-            ActivityKind::Subprocess(_) => {
-                let reason = format!("`{}` activities are not run by this version of Trainmaster", spec.kind.name());
-                self.activity_failed(id, attempt, reason, fx, now);
-            }
+            ActivityKind::Subprocess(sub) => self.begin_subprocess(spec, sub, attempt, fx, now),
         }
     }
 

@@ -18,8 +18,10 @@ mod check;
 mod control;
 mod flow;
 mod manual;
+mod subprocess;
 pub use check::Poll;
 pub use flow::{next_weekly, ROLLBACK};
+pub use subprocess::ChildRelease;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ReleaseId(pub i64);
@@ -91,6 +93,16 @@ pub struct Release {
     /// Why the release failed, when it did.
     pub reason: Option<String>,
     pub phases: Vec<PhaseRun>,
+    /// Set on a release started by another release's `subprocess` activity.
+    pub parent: Option<ParentLink>,
+}
+
+/// The activity (and its try) of another release that this release runs for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentLink {
+    pub release: ReleaseId,
+    pub activity: String,
+    pub attempt: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -155,6 +167,8 @@ pub enum Effect {
     Timer(Timer),
     /// A look at a `check` activity's URL, due after `delay_secs`.
     Poll(Poll),
+    /// A `subprocess` activity's child release, to create and start in the same transaction.
+    StartChild(ChildRelease),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -339,6 +353,7 @@ impl Release {
             created_at: now,
             reason: None,
             phases,
+            parent: None,
         }
     }
 
