@@ -14,7 +14,8 @@ use crate::domain::principal::Actor;
 use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
 use crate::domain::release::{
-    AuditActor, CallOutcome, ChildRelease, CommandError, Effect, Notice, ParentLink, Poll, Progress, Release, ReleaseId, Timer, WebhookCall,
+    AuditActor, CallOutcome, ChildRelease, CommandError, Effect, Notice, ParentLink, Poll, Progress, Release, ReleaseId, StepStatus, Timer,
+    WebhookCall,
 };
 use crate::store::{enqueue_chat_to, AuditRow, OutboxItem, Store, StoreError, Topic, Tx};
 use serde_json::json;
@@ -324,6 +325,12 @@ impl Engine {
         if let Some(link) = release.parent.as_ref().filter(|_| release.status.is_finished() && !before.status.is_finished()) {
             self.finish_parent(tx, release, link).await?;
         }
+        // A subprocess activity that was stopped takes its child release down with it.
+        for (activity, attempt) in stopped_subprocesses(before, release) {
+            if let Some(child) = Store::child_of(tx, release.id, &activity, attempt).await? {
+                self.abort_child(tx, child, format!("its parent release {} stopped `{activity}`", release.id)).await?;
+            }
+        }
         if let Some(channel) = self.audit_channel.filter(|_| release.status.is_finished() && !before.status.is_finished()) {
             // Read after this transition's own rows: the head covers the release's last entry.
             if let Some((row, hash)) = Store::audit_head(tx).await? {
@@ -365,6 +372,20 @@ impl Engine {
         })
     }
 
+    fn abort_child<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        id: ReleaseId,
+        reason: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), EngineError>> + Send + 'a>> {
+        Box::pin(async move {
+            let Some(mut child) = Store::load_release(tx, id).await? else { return Ok(()) };
+            let before = child.clone();
+            let mut effects = child.abort_for_parent(&reason);
+            self.save(tx, &before, &child, &mut effects).await
+        })
+    }
+
     /// A child release ended: its parent's `subprocess` activity takes the result.
     fn finish_parent<'a>(
         &'a self,
@@ -374,6 +395,9 @@ impl Engine {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), EngineError>> + Send + 'a>> {
         Box::pin(async move {
             let Some(mut parent) = Store::load_release(tx, link.release).await? else { return Ok(()) };
+            if parent.activity(&link.activity).is_some_and(|a| a.status == StepStatus::Aborted) {
+                return Ok(()); // the parent stopped it and aborted this child: nothing to take
+            }
             let before = parent.clone();
             match parent.child_finished(link, child.id, child.status, child.reason.as_deref(), chrono::Utc::now()) {
                 Ok(mut effects) => self.save(tx, &before, &parent, &mut effects).await,
@@ -506,4 +530,17 @@ impl Engine {
     pub async fn chat_failed(&self, item: &OutboxItem, delay: Duration, error: &str) -> Result<(), StoreError> {
         self.store.retry_outbox(item, delay, error).await
     }
+}
+
+/// `(activity, attempt)` of each subprocess activity this transition stopped (Running → Aborted).
+fn stopped_subprocesses(before: &Release, after: &Release) -> Vec<(String, u32)> {
+    let was_running = |id: &str| before.activity(id).is_some_and(|a| a.status == StepStatus::Running);
+    after
+        .phases
+        .iter()
+        .flat_map(|p| p.activities.iter())
+        .filter(|a| a.status == StepStatus::Aborted && was_running(&a.id))
+        .filter(|a| matches!(after.process.activity(&a.id).map(|s| &s.kind), Some(crate::domain::process::ActivityKind::Subprocess(_))))
+        .map(|a| (a.id.clone(), a.attempt))
+        .collect()
 }

@@ -192,6 +192,17 @@ impl super::Store {
         Self::persist_effects(tx, release, effects).await
     }
 
+    /// The child release started by try `attempt` of `activity` of `parent`, if any.
+    pub async fn child_of(tx: &mut Tx, parent: ReleaseId, activity: &str, attempt: u32) -> Result<Option<ReleaseId>, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(include_str!("sql/select_child.sql"))
+            .bind(parent.0)
+            .bind(activity)
+            .bind(i64::from(attempt))
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(id.map(ReleaseId))
+    }
+
     /// Deletes a Draft release (its runs go with it; its audit rows stay, append-only).
     /// Returns whether a Draft was deleted.
     pub async fn delete_draft(tx: &mut Tx, id: ReleaseId) -> Result<bool, StoreError> {

@@ -307,3 +307,26 @@ async fn a_check_gate_polls_its_url_until_the_condition_holds_then_the_release_g
     assert_eq!(passed.detail["looks"], 2);
     h.finish().await
 }
+
+#[tokio::test]
+async fn aborting_a_parent_aborts_its_running_child_release() -> TestResult {
+    let receiver = WebhookReceiver::start().await?;
+    let child = format!("name: child\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: c\n    activities:\n      - {{ id: soak, wait: {{ duration: 1h }} }}\n");
+    let parent = format!("name: parent\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: p\n    activities:\n      - {{ id: run-child, subprocess: {{ process: child }} }}\n");
+    let h = Harness::start_with_files(receiver, &[("child.yaml", &child), ("parent.yaml", &parent)]).await?;
+    let reply = h.slash(&alice(), "create", &[("process", "parent"), ("name", "Parent")]).await?;
+    let id = reply.field("Release id").unwrap_or_default();
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    let started = h.wait_for_audit(&id, "subprocess_started").await?;
+    let child_id = started.detail["child_release"].as_i64().unwrap_or_default().to_string();
+    let waiting = h.slash(&dave(), "status", &[("release", &child_id)]).await?;
+    assert_eq!(waiting.field("Status").as_deref(), Some("Running"));
+
+    h.slash(&alice(), "abort", &[("release", &id), ("reason", "wrong train")]).await?;
+    let child_status = h.slash(&dave(), "status", &[("release", &child_id)]).await?;
+    assert_eq!(child_status.field("Status").as_deref(), Some("Aborted"));
+    assert!(child_status.text().contains(&format!("its parent release {id} stopped `run-child`")), "{}", child_status.text());
+    let parent_trail = actions(&h.audit(&id).await?);
+    assert!(!parent_trail.contains(&"stale_result_ignored".to_string()), "{parent_trail:?}");
+    h.finish().await
+}

@@ -107,6 +107,18 @@ impl Release {
         Ok(fx)
     }
 
+    /// Ends a child release because its parent stopped waiting for it (the parent was aborted
+    /// or failed elsewhere). No permission check: the parent's operator already decided.
+    pub fn abort_for_parent(&mut self, reason: &str) -> Vec<Effect> {
+        if self.status.is_finished() || self.status == ReleaseStatus::Draft {
+            return vec![];
+        }
+        let mut fx = vec![Effect::Audit { actor: AuditActor::System, action: "release_aborted", detail: json!({"reason": reason}) }];
+        self.stop_all(&mut fx);
+        self.finish(ReleaseStatus::Aborted, Some(reason.to_string()), &mut fx);
+        fx
+    }
+
     /// Fix-and-continue: a failed activity runs again (a new try, so a new idempotency key),
     /// and what the failure aborted beside it starts again when ready.
     pub fn retry(&mut self, actor: &Actor, activity: &str, now: DateTime<Utc>) -> Result<Vec<Effect>, CommandError> {
