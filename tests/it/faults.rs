@@ -187,3 +187,36 @@ async fn a_receiver_that_refuses_connections_is_retried_then_fails_with_the_reas
     assert!(failed.content().contains("`call` failed after 2 tries"), "{}", failed.content());
     h.finish().await
 }
+
+/// Try 1 was given up (no callback in time) and try 2 is out when try 1's success arrives: it is
+/// refused and audited, and only try 2's result moves the release.
+#[tokio::test]
+async fn a_late_success_for_a_try_that_was_given_up_changes_nothing() -> TestResult {
+    let (_secret_dir, secret_path) = secret_file()?;
+    let receiver = WebhookReceiver::start().await?;
+    let process = callback_process(&receiver, &secret_path, "1s");
+    let h = Harness::start_with(receiver, &process).await?;
+    let id = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    let calls = h.receiver.wait_for_calls(2).await?;
+    let first = calls[0].body["callback_url"].as_str().unwrap_or_default().to_string();
+    let second = calls[1].body["callback_url"].as_str().unwrap_or_default().to_string();
+    let success = br#"{"status": "success"}"#;
+
+    let (status, body) = post_signed(&first, TRIGGER_SECRET, "late-1", now(), success).await?;
+    assert_eq!(status, 409, "{body}");
+    let refused = h.wait_for_audit(&id, "callback_refused").await?;
+    assert!(refused.detail.to_string().contains("branch-cut"), "{:?}", refused.detail);
+    let trail = h.audit(&id).await?;
+    let finished = trail.iter().filter(|r| r.action == "activity_finished" && r.detail["activity"] == "branch-cut").count();
+    assert_eq!(finished, 0, "the late success finished nothing");
+
+    let (status, body) = post_signed(&second, TRIGGER_SECRET, "on-time-2", now(), success).await?;
+    assert_eq!(status, 200, "{body}");
+    h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    let finished: Vec<_> =
+        h.audit(&id).await?.into_iter().filter(|r| r.action == "activity_finished" && r.detail["activity"] == "branch-cut").collect();
+    assert_eq!(finished.len(), 1);
+    assert_eq!(finished[0].detail["attempt"], 2);
+    h.finish().await
+}
