@@ -73,7 +73,20 @@ impl Store {
         action: &str,
         detail: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        let (previous_id, prev_hash) = Self::audit_head(tx).await?.unwrap_or((0, audit::GENESIS.to_string()));
+        let head = Self::audit_head(tx).await?.unwrap_or((0, audit::GENESIS.to_string()));
+        Self::append_audit_after(tx, head, release, actor, action, detail).await.map(|_| ())
+    }
+
+    /// Appends one row after `head` (the last row's id and hash, read in this transaction) and
+    /// returns the new head, so a transition writing several rows reads the head once.
+    pub(super) async fn append_audit_after(
+        tx: &mut Tx,
+        (previous_id, prev_hash): (i64, String),
+        release: Option<ReleaseId>,
+        actor: &AuditActor,
+        action: &str,
+        detail: &serde_json::Value,
+    ) -> Result<(i64, String), StoreError> {
         let actor_json = serde_json::to_string(actor).map_err(corrupt)?;
         let detail_json = detail.to_string();
         let at = Utc::now().to_rfc3339();
@@ -91,7 +104,7 @@ impl Store {
             .bind(&hash)
             .execute(&mut **tx)
             .await?;
-        Ok(())
+        Ok((id, hash))
     }
 
     /// The chain's head: the last row's id and hash.

@@ -151,12 +151,14 @@ impl super::Store {
             if old_phase.is_some_and(|p| p.status == phase.status && p.activities == phase.activities) {
                 continue;
             }
-            sqlx::query(include_str!("sql/update_phase_run.sql"))
-                .bind(phase.status.as_str())
-                .bind(release.id.0)
-                .bind(&phase.id)
-                .execute(&mut **tx)
-                .await?;
+            if old_phase.is_none_or(|p| p.status != phase.status) {
+                sqlx::query(include_str!("sql/update_phase_run.sql"))
+                    .bind(phase.status.as_str())
+                    .bind(release.id.0)
+                    .bind(&phase.id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
             for activity in &phase.activities {
                 let old = old_phase.and_then(|p| p.activities.iter().find(|a| a.id == activity.id));
                 if old == Some(activity) {
@@ -212,9 +214,16 @@ impl super::Store {
 
     /// Writes the audit rows and outbox rows `effects` call for.
     pub async fn persist_effects(tx: &mut Tx, release: &Release, effects: &[Effect]) -> Result<(), StoreError> {
+        let mut head = None;
         for effect in effects {
             match effect {
-                Effect::Audit { actor, action, detail } => Self::append_audit(tx, Some(release.id), actor, action, detail).await?,
+                Effect::Audit { actor, action, detail } => {
+                    let after = match head.take() {
+                        Some(h) => h,
+                        None => Self::audit_head(tx).await?.unwrap_or((0, crate::domain::audit::GENESIS.to_string())),
+                    };
+                    head = Some(Self::append_audit_after(tx, after, Some(release.id), actor, action, detail).await?);
+                }
                 Effect::Notify(notice @ Notice::Message { channel: Some(channel), .. }) => {
                     outbox::enqueue_chat_to(tx, release, *channel, notice).await?
                 }
