@@ -118,7 +118,20 @@ impl super::Store {
                 outputs: serde_json::from_str(row.try_get("outputs_json")?).map_err(corrupt)?,
             });
         }
-        for row in sqlx::query(include_str!("sql/select_decisions.sql")).bind(id.0).fetch_all(&mut **tx).await? {
+        // Only approvals have decisions; most loads (webhook results) skip the query.
+        let has_approvals = release
+            .process
+            .phases
+            .iter()
+            .flat_map(|p| p.activities.iter())
+            .chain(release.process.rollback.iter())
+            .any(|a| matches!(a.kind, crate::domain::process::ActivityKind::Approval(_)));
+        let decisions = if has_approvals {
+            sqlx::query(include_str!("sql/select_decisions.sql")).bind(id.0).fetch_all(&mut **tx).await?
+        } else {
+            vec![]
+        };
+        for row in decisions {
             let activity: String = row.try_get("activity_id")?;
             if let Some(run) = release.phases.iter_mut().flat_map(|p| p.activities.iter_mut()).find(|a| a.id == activity) {
                 run.decisions.push(Decision {
@@ -136,16 +149,23 @@ impl super::Store {
     /// usually touches one or two activities, and each statement costs inside the write lock.
     pub async fn save_release(tx: &mut Tx, before: &Release, release: &Release, effects: &[Effect]) -> Result<(), StoreError> {
         let now = Utc::now().to_rfc3339();
-        sqlx::query(include_str!("sql/update_release.sql"))
-            .bind(release.status.as_str())
-            .bind(&release.reason)
-            .bind(release.started_by.map(|u| to_i64(u.0)))
-            .bind(&now)
-            .bind(&release.name)
-            .bind(serde_json::to_string(&release.inputs).map_err(corrupt)?)
-            .bind(release.id.0)
-            .execute(&mut **tx)
-            .await?;
+        let release_row_changed = before.status != release.status
+            || before.reason != release.reason
+            || before.started_by != release.started_by
+            || before.name != release.name
+            || before.inputs != release.inputs;
+        if release_row_changed {
+            sqlx::query(include_str!("sql/update_release.sql"))
+                .bind(release.status.as_str())
+                .bind(&release.reason)
+                .bind(release.started_by.map(|u| to_i64(u.0)))
+                .bind(&now)
+                .bind(&release.name)
+                .bind(serde_json::to_string(&release.inputs).map_err(corrupt)?)
+                .bind(release.id.0)
+                .execute(&mut **tx)
+                .await?;
+        }
         for phase in &release.phases {
             let old_phase = before.phases.iter().find(|p| p.id == phase.id);
             if old_phase.is_some_and(|p| p.status == phase.status && p.activities == phase.activities) {
