@@ -2,6 +2,7 @@
 //! holding the new state, its audit rows and the outbox rows for its side effects.
 
 mod callbacks;
+mod children;
 mod metrics;
 mod worker;
 
@@ -14,8 +15,7 @@ use crate::domain::principal::Actor;
 use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
 use crate::domain::release::{
-    AuditActor, CallOutcome, ChildRelease, CommandError, Effect, Notice, ParentLink, Poll, Progress, Release, ReleaseId, StepStatus, Timer,
-    WebhookCall,
+    AuditActor, CallOutcome, CommandError, Effect, Notice, Poll, Progress, Release, ReleaseId, Timer, WebhookCall,
 };
 use crate::store::{enqueue_chat_to, AuditRow, OutboxItem, Store, StoreError, Topic, Tx};
 use serde_json::json;
@@ -326,7 +326,7 @@ impl Engine {
             self.finish_parent(tx, release, link).await?;
         }
         // A subprocess activity that was stopped takes its child release down with it.
-        for (activity, attempt) in stopped_subprocesses(before, release) {
+        for (activity, attempt) in children::stopped_subprocesses(before, release) {
             if let Some(child) = Store::child_of(tx, release.id, &activity, attempt).await? {
                 self.abort_child(tx, child, format!("its parent release {} stopped `{activity}`", release.id)).await?;
             }
@@ -338,77 +338,6 @@ impl Engine {
             }
         }
         Ok(())
-    }
-
-    /// Creates and starts a `subprocess` activity's child release in the parent's transaction.
-    /// Boxed: saving the child may finish it at once, which goes back to the parent.
-    fn start_child<'a>(
-        &'a self,
-        tx: &'a mut Tx,
-        parent: &'a Release,
-        child: &'a ChildRelease,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), EngineError>> + Send + 'a>> {
-        Box::pin(async move {
-            let now = chrono::Utc::now();
-            let user = parent.started_by.unwrap_or(parent.created_by);
-            let actor = Actor { user, display_name: format!("release {}", parent.id), roles: vec![] };
-            let mut release = Release::new_draft(
-                ReleaseId(0),
-                parent.guild_id,
-                child.name.clone(),
-                (*child.process).clone(),
-                child.inputs.clone(),
-                user,
-                now,
-            );
-            release.parent = Some(child.parent.clone());
-            release.id = Store::insert_release(tx, &release).await?;
-            Store::persist_effects(tx, &release, &release.created_effects(&actor)).await?;
-            let detail = json!({"activity": child.parent.activity, "attempt": child.parent.attempt, "child_release": release.id.0});
-            Store::append_audit(tx, Some(parent.id), &AuditActor::System, "subprocess_started", &detail).await?;
-            let before = release.clone();
-            let mut effects = release.start(&actor, now)?;
-            self.save(tx, &before, &release, &mut effects).await
-        })
-    }
-
-    fn abort_child<'a>(
-        &'a self,
-        tx: &'a mut Tx,
-        id: ReleaseId,
-        reason: String,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), EngineError>> + Send + 'a>> {
-        Box::pin(async move {
-            let Some(mut child) = Store::load_release(tx, id).await? else { return Ok(()) };
-            let before = child.clone();
-            let mut effects = child.abort_for_parent(&reason);
-            self.save(tx, &before, &child, &mut effects).await
-        })
-    }
-
-    /// A child release ended: its parent's `subprocess` activity takes the result.
-    fn finish_parent<'a>(
-        &'a self,
-        tx: &'a mut Tx,
-        child: &'a Release,
-        link: &'a ParentLink,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), EngineError>> + Send + 'a>> {
-        Box::pin(async move {
-            let Some(mut parent) = Store::load_release(tx, link.release).await? else { return Ok(()) };
-            if parent.activity(&link.activity).is_some_and(|a| a.status == StepStatus::Aborted) {
-                return Ok(()); // the parent stopped it and aborted this child: nothing to take
-            }
-            let before = parent.clone();
-            match parent.child_finished(link, child.id, child.status, child.reason.as_deref(), chrono::Utc::now()) {
-                Ok(mut effects) => self.save(tx, &before, &parent, &mut effects).await,
-                Err(e @ CommandError::Stale { .. }) => {
-                    let detail = json!({"activity": link.activity, "child_release": child.id.0, "why_ignored": e.to_string()});
-                    Store::append_audit(tx, Some(parent.id), &AuditActor::System, "stale_result_ignored", &detail).await?;
-                    Ok(())
-                }
-                Err(e) => Err(e.into()),
-            }
-        })
     }
 
     /// Applies the result of a delivered webhook try, fenced twice: by the outbox claim (a
@@ -530,17 +459,4 @@ impl Engine {
     pub async fn chat_failed(&self, item: &OutboxItem, delay: Duration, error: &str) -> Result<(), StoreError> {
         self.store.retry_outbox(item, delay, error).await
     }
-}
-
-/// `(activity, attempt)` of each subprocess activity this transition stopped (Running → Aborted).
-fn stopped_subprocesses(before: &Release, after: &Release) -> Vec<(String, u32)> {
-    let was_running = |id: &str| before.activity(id).is_some_and(|a| a.status == StepStatus::Running);
-    after
-        .phases
-        .iter()
-        .flat_map(|p| p.activities.iter())
-        .filter(|a| a.status == StepStatus::Aborted && was_running(&a.id))
-        .filter(|a| matches!(after.process.activity(&a.id).map(|s| &s.kind), Some(crate::domain::process::ActivityKind::Subprocess(_))))
-        .map(|a| (a.id.clone(), a.attempt))
-        .collect()
 }
