@@ -73,38 +73,44 @@ impl Store {
         action: &str,
         detail: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        let head = Self::audit_head(tx).await?.unwrap_or((0, audit::GENESIS.to_string()));
-        Self::append_audit_after(tx, head, release, actor, action, detail).await.map(|_| ())
+        Self::append_audit_rows(tx, release, &[(actor, action, detail)]).await
     }
 
-    /// Appends one row after `head` (the last row's id and hash, read in this transaction) and
-    /// returns the new head, so a transition writing several rows reads the head once.
-    pub(super) async fn append_audit_after(
+    /// Appends rows in order, chained to the current head: the head is read once and the rows
+    /// go in one INSERT, since each statement is a round trip to the connection's thread.
+    pub async fn append_audit_rows(
         tx: &mut Tx,
-        (previous_id, prev_hash): (i64, String),
         release: Option<ReleaseId>,
-        actor: &AuditActor,
-        action: &str,
-        detail: &serde_json::Value,
-    ) -> Result<(i64, String), StoreError> {
-        let actor_json = serde_json::to_string(actor).map_err(corrupt)?;
-        let detail_json = detail.to_string();
+        rows: &[(&AuditActor, &str, &serde_json::Value)],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (mut id, mut prev_hash) = Self::audit_head(tx).await?.unwrap_or((0, audit::GENESIS.to_string()));
         let at = Utc::now().to_rfc3339();
-        let id = previous_id + 1;
-        let row = StoredRow { id, release_id: release.map(|r| r.0), at: &at, actor_json: &actor_json, action, detail_json: &detail_json };
-        let hash = audit::chain_hash(&prev_hash, &row);
-        sqlx::query(include_str!("sql/insert_audit.sql"))
-            .bind(id)
-            .bind(row.release_id)
-            .bind(&at)
-            .bind(&actor_json)
-            .bind(action)
-            .bind(&detail_json)
-            .bind(&prev_hash)
-            .bind(&hash)
-            .execute(&mut **tx)
-            .await?;
-        Ok((id, hash))
+        let mut chained = Vec::with_capacity(rows.len());
+        for (actor, action, detail) in rows {
+            let actor_json = serde_json::to_string(actor).map_err(corrupt)?;
+            let detail_json = detail.to_string();
+            id += 1;
+            let row =
+                StoredRow { id, release_id: release.map(|r| r.0), at: &at, actor_json: &actor_json, action, detail_json: &detail_json };
+            let hash = audit::chain_hash(&prev_hash, &row);
+            chained.push((id, actor_json, *action, detail_json, std::mem::replace(&mut prev_hash, hash.clone()), hash));
+        }
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(include_str!("sql/insert_audit_rows.sql"));
+        insert.push_values(chained, |mut b, (id, actor_json, action, detail_json, prev, hash)| {
+            b.push_bind(id)
+                .push_bind(release.map(|r| r.0))
+                .push_bind(at.clone())
+                .push_bind(actor_json)
+                .push_bind(action)
+                .push_bind(detail_json)
+                .push_bind(prev)
+                .push_bind(hash);
+        });
+        insert.build().execute(&mut **tx).await?;
+        Ok(())
     }
 
     /// The chain's head: the last row's id and hash.

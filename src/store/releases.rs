@@ -2,7 +2,9 @@
 
 use super::{outbox, StoreError, Tx};
 use crate::domain::inputs::Inputs;
-use crate::domain::release::{ActivityRun, Decision, Effect, Notice, ParentLink, PhaseRun, Release, ReleaseId, ReleaseStatus, StepStatus};
+use crate::domain::release::{
+    ActivityRun, AuditActor, Decision, Effect, Notice, ParentLink, PhaseRun, Release, ReleaseId, ReleaseStatus, StepStatus,
+};
 use crate::domain::{Process, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -99,24 +101,24 @@ impl super::Store {
                 }),
             },
         };
-        for row in sqlx::query(include_str!("sql/select_phase_runs.sql")).bind(id.0).fetch_all(&mut **tx).await? {
-            release.phases.push(PhaseRun { id: row.try_get("phase_id")?, status: step(row.try_get("status")?)?, activities: vec![] });
-        }
-        for row in sqlx::query(include_str!("sql/select_activity_runs.sql")).bind(id.0).fetch_all(&mut **tx).await? {
+        for row in sqlx::query(include_str!("sql/select_runs.sql")).bind(id.0).fetch_all(&mut **tx).await? {
             let phase_id: String = row.try_get("phase_id")?;
-            let phase = release
-                .phases
-                .iter_mut()
-                .find(|p| p.id == phase_id)
-                .ok_or_else(|| corrupt(format!("activity in unknown phase {phase_id}")))?;
-            phase.activities.push(ActivityRun {
-                id: row.try_get("activity_id")?,
-                status: step(row.try_get("status")?)?,
-                attempt: row.try_get::<i64, _>("attempt")? as u32,
+            if release.phases.last().is_none_or(|p| p.id != phase_id) {
+                release.phases.push(PhaseRun { id: phase_id, status: step(row.try_get("phase_status")?)?, activities: vec![] });
+            }
+            let Some(activity_id) = row.try_get::<Option<String>, _>("activity_id")? else { continue };
+            let outputs: Option<String> = row.try_get("outputs_json")?;
+            let run = ActivityRun {
+                id: activity_id,
+                status: step(row.try_get::<Option<String>, _>("status")?.unwrap_or_default())?,
+                attempt: row.try_get::<Option<i64>, _>("attempt")?.unwrap_or_default() as u32,
                 reason: row.try_get("reason")?,
                 decisions: vec![],
-                outputs: serde_json::from_str(row.try_get("outputs_json")?).map_err(corrupt)?,
-            });
+                outputs: serde_json::from_str(outputs.as_deref().unwrap_or("{}")).map_err(corrupt)?,
+            };
+            if let Some(phase) = release.phases.last_mut() {
+                phase.activities.push(run);
+            }
         }
         // Only approvals have decisions; most loads (webhook results) skip the query.
         let has_approvals = release
@@ -234,16 +236,17 @@ impl super::Store {
 
     /// Writes the audit rows and outbox rows `effects` call for.
     pub async fn persist_effects(tx: &mut Tx, release: &Release, effects: &[Effect]) -> Result<(), StoreError> {
-        let mut head = None;
+        let audits: Vec<(&AuditActor, &str, &serde_json::Value)> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Audit { actor, action, detail } => Some((actor, *action, detail)),
+                _ => None,
+            })
+            .collect();
+        Self::append_audit_rows(tx, Some(release.id), &audits).await?;
         for effect in effects {
             match effect {
-                Effect::Audit { actor, action, detail } => {
-                    let after = match head.take() {
-                        Some(h) => h,
-                        None => Self::audit_head(tx).await?.unwrap_or((0, crate::domain::audit::GENESIS.to_string())),
-                    };
-                    head = Some(Self::append_audit_after(tx, after, Some(release.id), actor, action, detail).await?);
-                }
+                Effect::Audit { .. } => {}
                 Effect::Notify(notice @ Notice::Message { channel: Some(channel), .. }) => {
                     outbox::enqueue_chat_to(tx, release, *channel, notice).await?
                 }

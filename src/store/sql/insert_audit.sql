@@ -1,1 +1,0 @@
-INSERT INTO audit (id, release_id, at, actor_json, action, detail_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)

@@ -1,1 +1,0 @@
-SELECT phase_id, status FROM phase_runs WHERE release_id = ? ORDER BY position
