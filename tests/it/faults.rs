@@ -127,7 +127,6 @@ async fn a_bot_killed_at_random_points_finishes_every_release_and_records_each_r
     }
     assert!(running_at_kill.len() >= 2, "at least two kills land while releases run: {running_at_kill:?}");
     assert!(running_at_kill.iter().all(|n| *n > 0), "every kill lands while releases run: {running_at_kill:?}");
-    assert!(running_at_kill.windows(2).all(|w| w[1] < w[0]), "releases finish between kills: {running_at_kill:?}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let now_statuses = statuses(&store, &ids).await?;
