@@ -15,8 +15,10 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-/// Webhook tries delivered at once. Claims are atomic, so workers never share a row; a release
-/// has at most one try in flight, so this is parallelism across releases.
+/// Webhook tries, timers and check looks handled at once. Claims are atomic, so workers never
+/// share a row. Kept at 8 although fewer would serialize SQLite writes with less contention on
+/// 2 cores: a slow receiver holds a worker for up to its activity's `timeout`, and 8 keeps a
+/// few such tries from stalling every other release.
 pub const WEBHOOK_WORKERS: usize = 8;
 
 #[derive(Debug, Clone)]
