@@ -38,6 +38,10 @@ pub struct Process {
     pub stakeholders: Vec<Principal>,
     /// The channel that gets the release's notices and approval requests.
     pub notices_channel: u64,
+    /// How long before a scheduled start the advance shipping notice goes out (scheduled
+    /// starts come with release groups).
+    #[serde(default)]
+    pub notices_advance: Option<HumanDuration>,
     pub phases: Vec<Phase>,
     /// Activities run when an activity with `on_failure: rollback` fails.
     #[serde(default)]

@@ -218,3 +218,18 @@ async fn audit_verify_and_export_work_on_the_database_file() -> anyhow::Result<(
     assert_eq!(bad_id.status.code(), Some(2));
     Ok(())
 }
+
+/// The process sketch in DESIGN.md (normative in spirit) is a valid process file. Skipped, with a
+/// reason, where `../shared` is not beside the repository.
+#[test]
+fn the_design_sketch_is_a_valid_process() -> anyhow::Result<()> {
+    let Ok(design) = std::fs::read_to_string(repo_file("../shared/DESIGN.md")) else {
+        println!("skipped: ../shared/DESIGN.md is not beside the repository");
+        return Ok(());
+    };
+    let start = design.find("```yaml\nname:").map(|i| i + "```yaml\n".len()).ok_or_else(|| anyhow::anyhow!("no sketch"))?;
+    let end = design[start..].find("```").map(|i| start + i).ok_or_else(|| anyhow::anyhow!("unclosed sketch"))?;
+    let sketch = trainmaster::domain::process_file::parse("DESIGN.md", &design[start..end]);
+    assert!(sketch.is_ok(), "{:#?}", sketch.err());
+    Ok(())
+}

@@ -232,6 +232,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
     let release_manager = owners.and_then(|o| o.release_manager.as_ref()).and_then(|p| c.principal(p));
     let stakeholders = owners.map(|o| o.stakeholders.iter().filter_map(|p| c.principal(p)).collect()).unwrap_or_default();
     let notices_channel = c.channel(&raw.notices.value.channel);
+    let notices_advance = raw.notices.value.advance.as_ref().and_then(|a| c.duration(a));
 
     if raw.phases.value.is_empty() {
         c.at(&raw.phases, "a process needs at least one phase", None);
@@ -367,6 +368,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         release_manager,
         stakeholders,
         notices_channel,
+        notices_advance,
         phases,
         rollback,
         children: BTreeMap::new(),

@@ -193,6 +193,10 @@ pub struct RawOwners {
 pub struct RawNotices {
     /// The numeric id of the channel for notices and approval requests.
     pub channel: At<Scalar>,
+    /// How long before a scheduled start the advance shipping notice is posted, like `24h`
+    /// (scheduled starts come with release groups; checked now).
+    #[serde(default)]
+    pub advance: Option<At<String>>,
 }
 
 #[derive(Deserialize, JsonSchema)]
