@@ -68,6 +68,13 @@ fn phase_status(r: &Release, id: &str) -> Option<StepStatus> {
     r.phases.iter().find(|p| p.id == id).map(|p| p.status)
 }
 
+/// Runs the `ship` phase to its end once `build` is done: the wait ends, deploy and smoke succeed.
+fn ship(r: &mut Release) {
+    r.timer_fired("hold", 1, Utc::now());
+    ok(r, "deploy");
+    ok(r, "smoke");
+}
+
 /// Runs the release up to the end of the `hold` wait.
 fn to_deploy(r: &mut Release) -> Vec<Effect> {
     let _ = r.start(&actor(), Utc::now());
@@ -124,9 +131,7 @@ fn a_non_critical_failure_goes_on_and_ends_partial_success() {
     assert_eq!(r.status, ReleaseStatus::Running);
     ok(&mut r, "compile");
     ok(&mut r, "package");
-    r.timer_fired("hold", 1, Utc::now());
-    ok(&mut r, "deploy");
-    ok(&mut r, "smoke");
+    ship(&mut r);
     assert_eq!(r.status, ReleaseStatus::PartialSuccess);
 }
 
@@ -287,9 +292,7 @@ fn skip_lets_the_release_go_on_and_end_partial_success() {
     // lint was aborted by compile's failure and started again as try 2.
     r.webhook_result("lint", 2, CallOutcome::success(), Utc::now()).unwrap_or_else(|e| panic!("{e}"));
     ok(&mut r, "package");
-    r.timer_fired("hold", 1, Utc::now());
-    ok(&mut r, "deploy");
-    ok(&mut r, "smoke");
+    ship(&mut r);
     assert_eq!(r.status, ReleaseStatus::PartialSuccess);
 }
 
