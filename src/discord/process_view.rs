@@ -1,13 +1,12 @@
 //! How processes read in Discord: `/process list`, `/process show` and `/process check`.
 
-use super::render::{inert, truncate};
+use super::render::{inert, truncate, CONTENT_LIMIT, FIELD_LIMIT};
 use crate::domain::process::{ActivityKind, InputType, Process, WaitSpec};
 use crate::domain::process_file::Catalog;
 use poise::serenity_prelude as serenity;
 
-const CONTENT_LIMIT: usize = 2_000;
+/// Discord's limit on an embed's description.
 const DESCRIPTION_LIMIT: usize = 4_096;
-const FIELD_LIMIT: usize = 1_024;
 
 /// One line per process: name, kind, phases, description.
 pub fn list(catalog: &Catalog) -> String {
@@ -18,18 +17,11 @@ pub fn list(catalog: &Catalog) -> String {
         .values()
         .map(|p| {
             let about = if p.description.is_empty() { String::new() } else { format!(" — {}", inert(&p.description)) };
-            format!("• `{}` ({}, {} phases){about}", p.name, kind_name(p), p.phases.len())
+            format!("• `{}` ({}, {} phases){about}", p.name, p.kind.as_str(), p.phases.len())
         })
         .collect();
     let text = format!("**{} processes** (details: `/process show process:<name>`)\n{}", catalog.len(), lines.join("\n"));
     truncate(&text, CONTENT_LIMIT)
-}
-
-fn kind_name(p: &Process) -> &'static str {
-    crate::domain::process::ReleaseKind::NAMES
-        .into_iter()
-        .find(|n| crate::domain::process::ReleaseKind::parse(n) == Some(p.kind))
-        .unwrap_or("standard")
 }
 
 /// A process as an embed: what it takes (inputs, input sets) and what it does (phases and
@@ -39,7 +31,7 @@ pub fn show(p: &Process) -> serenity::CreateEmbed {
     if !p.description.is_empty() {
         about.push(inert(&p.description));
     }
-    about.push(format!("Kind **{}** · time zone {} · version `{}`", kind_name(p), p.time_zone, p.version));
+    about.push(format!("Kind **{}** · time zone {} · version `{}`", p.kind.as_str(), p.time_zone, p.version));
     if let Some(rm) = &p.release_manager {
         about.push(format!("Release manager: {rm}"));
     }

@@ -8,8 +8,8 @@ use crate::store::{AuditRow, ChatMessage};
 use poise::serenity_prelude as serenity;
 
 /// Discord's limits on message content and embed field values.
-const CONTENT_LIMIT: usize = 2_000;
-const FIELD_LIMIT: usize = 1_024;
+pub(super) const CONTENT_LIMIT: usize = 2_000;
+pub(super) const FIELD_LIMIT: usize = 1_024;
 
 pub fn inert(text: &str) -> String {
     text.replace('@', "@\u{200B}")

@@ -77,6 +77,15 @@ impl ReleaseKind {
             _ => None,
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::Hotfix => "hotfix",
+            Self::Feature => "feature",
+            Self::System => "system",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -119,6 +119,14 @@ pub fn render_json<C: Serialize>(value: &serde_json::Value, context: &C) -> Resu
     })
 }
 
+/// Renders every value of a map of templates (request headers), keys as written.
+pub fn render_map<C: Serialize>(
+    map: &std::collections::BTreeMap<String, String>,
+    context: &C,
+) -> Result<std::collections::BTreeMap<String, String>, TemplateError> {
+    map.iter().map(|(k, v)| Ok((k.clone(), render(v, context)?))).collect()
+}
+
 /// Every string inside a JSON value, for checking.
 pub fn strings_in(value: &serde_json::Value) -> Vec<&str> {
     use serde_json::Value;

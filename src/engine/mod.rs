@@ -344,6 +344,38 @@ impl Engine {
     /// re-claimed delivery cannot complete) and by the attempt number (an old try changes nothing;
     /// it is recorded in the audit trail).
     pub async fn record_webhook_result(&self, item: &OutboxItem, call: &WebhookCall, outcome: CallOutcome) -> Result<(), EngineError> {
+        let reason = match &outcome {
+            CallOutcome::Failure { reason, .. } => Some(reason.clone()),
+            _ => None,
+        };
+        let stale = json!({"activity": call.activity, "attempt": call.attempt, "error": reason});
+        self.apply_delivered(item, stale, |release| {
+            self.metrics.record_webhook_outcome(&outcome);
+            release.webhook_result(&call.activity, call.attempt, outcome, chrono::Utc::now())
+        })
+        .await
+    }
+
+    /// Applies one look of a `check` activity, fenced like a webhook result.
+    pub async fn record_poll_result(
+        &self,
+        item: &OutboxItem,
+        poll: &Poll,
+        answer: Result<serde_json::Value, String>,
+    ) -> Result<(), EngineError> {
+        let stale = json!({"activity": poll.activity, "attempt": poll.attempt, "look": poll.poll});
+        self.apply_delivered(item, stale, |release| release.poll_result(poll, answer, chrono::Utc::now())).await
+    }
+
+    /// Completes a delivered outbox row and applies what came back, in one transaction. A row
+    /// re-claimed by another worker changes nothing; a result the release refuses as stale is
+    /// audited (`stale`, plus why) and changes nothing.
+    async fn apply_delivered(
+        &self,
+        item: &OutboxItem,
+        mut stale: serde_json::Value,
+        apply: impl FnOnce(&mut Release) -> Result<Vec<Effect>, CommandError>,
+    ) -> Result<(), EngineError> {
         let Some(id) = item.release_id else { return Ok(()) };
         let mut tx = self.store.begin().await?;
         if !Store::complete_outbox(&mut tx, item).await? {
@@ -354,54 +386,16 @@ impl Engine {
             tx.commit().await.map_err(StoreError::from)?;
             return Ok(());
         };
-        self.metrics.record_webhook_outcome(&outcome);
-        let reason = match &outcome {
-            CallOutcome::Failure { reason, .. } => Some(reason.clone()),
-            _ => None,
-        };
         let before = release.clone();
-        match release.webhook_result(&call.activity, call.attempt, outcome, chrono::Utc::now()) {
+        match apply(&mut release) {
             Ok(mut effects) => {
                 self.save(&mut tx, &before, &release, &mut effects).await?;
                 tx.commit().await.map_err(StoreError::from)?;
                 self.wake_for(&effects);
             }
             Err(e @ CommandError::Stale { .. }) => {
-                let detail = json!({"activity": call.activity, "attempt": call.attempt, "error": reason, "why_ignored": e.to_string()});
-                Store::append_audit(&mut tx, Some(id), &AuditActor::System, "stale_result_ignored", &detail).await?;
-                tx.commit().await.map_err(StoreError::from)?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-        Ok(())
-    }
-
-    /// Applies one look of a `check` activity, fenced like a webhook result.
-    pub async fn record_poll_result(
-        &self,
-        item: &OutboxItem,
-        poll: &Poll,
-        answer: Result<serde_json::Value, String>,
-    ) -> Result<(), EngineError> {
-        let Some(id) = item.release_id else { return Ok(()) };
-        let mut tx = self.store.begin().await?;
-        if !Store::complete_outbox(&mut tx, item).await? {
-            return Ok(());
-        }
-        let Some(mut release) = Store::load_release(&mut tx, id).await? else {
-            tx.commit().await.map_err(StoreError::from)?;
-            return Ok(());
-        };
-        let before = release.clone();
-        match release.poll_result(poll, answer, chrono::Utc::now()) {
-            Ok(mut effects) => {
-                self.save(&mut tx, &before, &release, &mut effects).await?;
-                tx.commit().await.map_err(StoreError::from)?;
-                self.wake_for(&effects);
-            }
-            Err(e @ CommandError::Stale { .. }) => {
-                let detail = json!({"activity": poll.activity, "attempt": poll.attempt, "look": poll.poll, "why_ignored": e.to_string()});
-                Store::append_audit(&mut tx, Some(id), &AuditActor::System, "stale_result_ignored", &detail).await?;
+                stale["why_ignored"] = json!(e.to_string());
+                Store::append_audit(&mut tx, Some(id), &AuditActor::System, "stale_result_ignored", &stale).await?;
                 tx.commit().await.map_err(StoreError::from)?;
             }
             Err(e) => return Err(e.into()),

@@ -31,11 +31,7 @@ impl Release {
         let id = spec.id.as_str();
         let rendered = self.scope_context(self.process.phase_of(id), Some(spec)).and_then(|ctx| {
             let url = template::render(&check.url, &ctx)?;
-            let headers = check
-                .headers
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), template::render(v, &ctx)?)))
-                .collect::<Result<BTreeMap<_, _>, template::TemplateError>>()?;
+            let headers = template::render_map(&check.headers, &ctx)?;
             Ok((url, headers))
         });
         if let Some(run) = self.activity_mut(id) {

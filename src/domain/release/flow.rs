@@ -304,10 +304,9 @@ impl Release {
     }
 
     fn stop_main_flow(&mut self, failed_phase: Option<usize>, fx: &mut Vec<Effect>) {
-        for (pi, phase) in self.phases.iter_mut().enumerate() {
-            if phase.id == ROLLBACK && pi >= self.process.phases.len() {
-                continue;
-            }
+        // The rollback's run, when the process has one, comes after the main flow's phases.
+        let main = self.process.phases.len();
+        for (pi, phase) in self.phases[..main].iter_mut().enumerate() {
             for a in &mut phase.activities {
                 if matches!(a.status, StepStatus::Running | StepStatus::OnHold | StepStatus::Waiting) {
                     a.status = StepStatus::Aborted;

@@ -383,11 +383,7 @@ impl Release {
         let rendered = self.scope_context(self.process.phase_of(id), Some(&spec)).and_then(|ctx| {
             let url = template::render(&hook.url, &ctx)?;
             let body = template::render_json(&hook.body, &ctx)?;
-            let headers = hook
-                .headers
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), template::render(v, &ctx)?)))
-                .collect::<Result<BTreeMap<_, _>, template::TemplateError>>()?;
+            let headers = template::render_map(&hook.headers, &ctx)?;
             Ok((url, headers, body))
         });
         let release = self.id;
