@@ -175,6 +175,16 @@ fn an_accepted_callback_webhook_keeps_running() {
 }
 
 #[test]
+fn a_callback_that_overtakes_the_receivers_202_completes_the_try_and_the_late_202_changes_nothing() {
+    let mut r = draft();
+    let _ = r.start(&actor(1, &[]), Utc::now());
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now());
+    let late = r.webhook_result("branch-cut", 1, CallOutcome::Accepted, Utc::now());
+    assert!(matches!(late, Err(CommandError::Stale { .. })), "{late:?}");
+    assert_eq!(status_of(&r, "branch-cut"), Some(StepStatus::Success));
+}
+
+#[test]
 fn a_missed_callback_deadline_fails_the_try_and_a_met_one_changes_nothing() {
     let mut r = draft();
     let _ = r.start(&actor(1, &[]), Utc::now());
