@@ -39,6 +39,9 @@ async fn app_on(dir: &std::path::Path, process: &str, sandbox: &Sandbox) -> anyh
     Application::build(&settings).await
 }
 
+/// How many creators start releases concurrently in `bench engine`.
+const CREATORS: usize = 8;
+
 /// Runs `releases` releases of `activities` webhook activities each to the end.
 pub async fn engine(releases: usize, activities: usize) -> anyhow::Result<String> {
     let sandbox = Sandbox::start().await?;
@@ -50,26 +53,39 @@ pub async fn engine(releases: usize, activities: usize) -> anyhow::Result<String
     let running = tokio::spawn(app.run_until_stopped(shutdown));
     sandbox.wait_ready(1).await?;
 
-    let actor = Actor { user: UserId(1), display_name: "bench".into(), roles: vec![] };
     let started = Instant::now();
+    // Releases arrive from CREATORS people and pipelines at once, each creating and starting its
+    // share in turn, as a team's `/release create` + `/release start` or CI triggers would.
+    let mut creators = tokio::task::JoinSet::new();
+    for creator in 0..CREATORS {
+        let engine = engine.clone();
+        creators.spawn(async move {
+            let actor = Actor { user: UserId(1 + creator as u64), display_name: format!("bench {creator}"), roles: vec![] };
+            let mut ids = vec![];
+            for i in (creator..releases).step_by(CREATORS) {
+                let new = NewRelease {
+                    guild_id: crate::sandbox::GUILD_ID,
+                    process: "bench".into(),
+                    name: format!("bench {i}"),
+                    inputs: vec![],
+                    input_set: None,
+                };
+                let release = engine.create_release(&actor, new).await?;
+                engine.start_release(crate::sandbox::GUILD_ID, &actor, release.id).await?;
+                ids.push(release.id);
+            }
+            anyhow::Ok(ids)
+        });
+    }
     let mut ids = Vec::with_capacity(releases);
-    for i in 0..releases {
-        let new = NewRelease {
-            guild_id: crate::sandbox::GUILD_ID,
-            process: "bench".into(),
-            name: format!("bench {i}"),
-            inputs: vec![],
-            input_set: None,
-        };
-        let release = engine.create_release(&actor, new).await?;
-        engine.start_release(crate::sandbox::GUILD_ID, &actor, release.id).await?;
-        ids.push(release.id);
+    while let Some(created) = creators.join_next().await {
+        ids.extend(created.context("a creator task failed")??);
     }
     let queued = started.elapsed();
     let expected = releases * activities;
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let done = receiver.calls().len();
+        let done = receiver.call_count();
         if done >= expected {
             break;
         }
@@ -96,7 +112,7 @@ pub async fn engine(releases: usize, activities: usize) -> anyhow::Result<String
     running.await.context("the bot task failed")??;
     let mut out = String::new();
     writeln!(out, "engine: {releases} releases × {activities} webhook activities against a local receiver")?;
-    writeln!(out, "  created and started in {:.2} s", queued.as_secs_f64())?;
+    writeln!(out, "  created and started by {CREATORS} concurrent creators in {:.2} s", queued.as_secs_f64())?;
     writeln!(out, "  wall time to the last release's end: {:.2} s", wall.as_secs_f64())?;
     writeln!(out, "  activities/s: {:.0}", expected as f64 / wall.as_secs_f64())?;
     writeln!(out, "  per activity: {:.3} ms of wall time", wall.as_secs_f64() * 1e3 / expected as f64)?;

@@ -97,12 +97,17 @@ impl WebhookReceiver {
         self.shared.inner.lock().unwrap_or_else(|p| p.into_inner()).calls.clone()
     }
 
+    /// How many calls arrived, without copying them (the benchmark polls this).
+    pub fn call_count(&self) -> usize {
+        self.shared.inner.lock().unwrap_or_else(|p| p.into_inner()).calls.len()
+    }
+
     /// Waits until at least `n` calls arrived.
     pub async fn wait_for_calls(&self, n: usize) -> anyhow::Result<Vec<ReceivedCall>> {
         let what = format!("{n} webhook calls");
-        super::wait_until(&self.shared.version, &what, || Some(self.calls()).filter(|calls| calls.len() >= n))
+        super::wait_until(&self.shared.version, &what, || (self.call_count() >= n).then(|| self.calls()))
             .await
-            .map_err(|e| anyhow!("{e}; got {}", self.calls().len()))
+            .map_err(|e| anyhow!("{e}; got {}", self.call_count()))
     }
 }
 
