@@ -3,7 +3,7 @@
 
 use crate::discord::{self, BotConfig, Notifier};
 use crate::domain::process_file;
-use crate::engine::{Engine, Shutdown, WebhookWorker};
+use crate::engine::{checkpoint_until_stopped, Engine, Shutdown, WebhookWorker};
 use crate::http::{self, HttpState};
 use crate::store::Store;
 use crate::webhook::guard::{AddressPolicy, AllowRule};
@@ -106,16 +106,17 @@ impl Application {
     /// Runs the bot, the HTTP server and the workers until `shutdown` fires or the gateway
     /// connection ends.
     pub async fn run_until_stopped(mut self, mut shutdown: Shutdown) -> anyhow::Result<()> {
-        let webhooks = WebhookWorker::new(self.engine.clone(), WebhookClient::new(self.webhook_policy.clone())?);
-        let more_webhook_workers: Vec<_> =
-            (1..WEBHOOK_WORKERS).map(|_| tokio::spawn(webhooks.clone().run_until_stopped(shutdown.clone()))).collect();
+        let client = WebhookClient::new(self.webhook_policy.clone())?;
+        let webhook_workers: Vec<_> = (0..WEBHOOK_WORKERS)
+            .map(|_| tokio::spawn(WebhookWorker::new(self.engine.clone(), client.clone()).run_until_stopped(shutdown.clone())))
+            .collect();
         let notifier = Notifier::new(self.engine.clone(), self.client.http.clone());
         let mut http_shutdown = shutdown.clone();
         let server =
             axum::serve(self.listener, http::router(self.http_state)).with_graceful_shutdown(async move { http_shutdown.stopped().await });
         let workers = [
-            tokio::spawn(webhooks.run_until_stopped(shutdown.clone())),
             tokio::spawn(notifier.run_until_stopped(shutdown.clone())),
+            tokio::spawn(checkpoint_until_stopped(self.engine.store().clone(), shutdown.clone())),
             tokio::spawn(async move {
                 if let Err(e) = server.await {
                     tracing::error!(error = %e, "the HTTP server stopped");
@@ -130,7 +131,7 @@ impl Application {
         shards.shutdown_all().await;
         // Workers see the same shutdown; one stuck in a call is cut off. Its outbox row stays
         // claimed until the lease runs out, then is delivered again with the same key.
-        for worker in workers.into_iter().chain(more_webhook_workers) {
+        for worker in workers.into_iter().chain(webhook_workers) {
             let abort = worker.abort_handle();
             if tokio::time::timeout(std::time::Duration::from_secs(2), worker).await.is_err() {
                 abort.abort();

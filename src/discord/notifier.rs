@@ -3,26 +3,26 @@
 //! returns the first message instead of a duplicate.
 
 use super::render;
-use crate::engine::{drain_loop, Engine, Shutdown};
+use crate::engine::{drain_loop, Engine, NextTask, Shutdown};
 use crate::store::{ChatMessage, OutboxItem, Topic};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Clone)]
 pub struct Notifier {
     engine: Engine,
     http: Arc<serenity::Http>,
+    next: NextTask,
 }
 
 impl Notifier {
     pub fn new(engine: Engine, http: Arc<serenity::Http>) -> Self {
-        Self { engine, http }
+        Self { engine, http, next: NextTask::default() }
     }
 
     /// Posts one due message, if any.
     pub async fn try_execute_task(&self) -> anyhow::Result<bool> {
-        let Some(item) = self.engine.claim_chat().await? else {
+        let Some(item) = self.engine.claim_chat(&self.next).await? else {
             return Ok(false);
         };
         let message: ChatMessage = match serde_json::from_value(item.payload.clone()) {
@@ -34,7 +34,7 @@ impl Notifier {
             }
         };
         match self.post(&item, &message).await {
-            Ok(()) => self.engine.chat_delivered(&item).await?,
+            Ok(()) => self.next.carry(self.engine.chat_delivered(&item).await?),
             Err(e) if is_permanent(&e) => {
                 // Retrying cannot fix a missing channel or permission: record it for the
                 // operators and move on; the release itself is unaffected.

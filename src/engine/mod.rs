@@ -8,7 +8,12 @@ mod worker;
 
 pub use callbacks::{CallbackError, SignedHeaders, TriggerError, TriggerRequest};
 pub use metrics::Metrics;
-pub use worker::{drain_loop, Shutdown, WebhookWorker};
+use worker::WEBHOOK_LEASE;
+pub use worker::{checkpoint_until_stopped, drain_loop, NextTask, Shutdown, WebhookWorker};
+
+/// How long a claimed chat message stays claimed: a post that takes longer is posted again, under
+/// the same nonce.
+const CHAT_LEASE: Duration = Duration::from_secs(30);
 
 use crate::domain::inputs::{self, InputError};
 use crate::domain::principal::Actor;
@@ -343,7 +348,12 @@ impl Engine {
     /// Applies the result of a delivered webhook try, fenced twice: by the outbox claim (a
     /// re-claimed delivery cannot complete) and by the attempt number (an old try changes nothing;
     /// it is recorded in the audit trail).
-    pub async fn record_webhook_result(&self, item: &OutboxItem, call: &WebhookCall, outcome: CallOutcome) -> Result<(), EngineError> {
+    pub async fn record_webhook_result(
+        &self,
+        item: &OutboxItem,
+        call: &WebhookCall,
+        outcome: CallOutcome,
+    ) -> Result<Option<OutboxItem>, EngineError> {
         let reason = match &outcome {
             CallOutcome::Failure { reason, .. } => Some(reason.clone()),
             _ => None,
@@ -362,54 +372,60 @@ impl Engine {
         item: &OutboxItem,
         poll: &Poll,
         answer: Result<serde_json::Value, String>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Option<OutboxItem>, EngineError> {
         let stale = json!({"activity": poll.activity, "attempt": poll.attempt, "look": poll.poll});
         self.apply_delivered(item, stale, |release| release.poll_result(poll, answer, chrono::Utc::now())).await
     }
 
     /// Completes a delivered outbox row and applies what came back, in one transaction. A row
     /// re-claimed by another worker changes nothing; a result the release refuses as stale is
-    /// audited (`stale`, plus why) and changes nothing.
+    /// audited (`stale`, plus why) and changes nothing. The same commit claims the worker's next
+    /// webhook task, which it returns: one transaction per task instead of two.
     async fn apply_delivered(
         &self,
         item: &OutboxItem,
         mut stale: serde_json::Value,
         apply: impl FnOnce(&mut Release) -> Result<Vec<Effect>, CommandError>,
-    ) -> Result<(), EngineError> {
-        let Some(id) = item.release_id else { return Ok(()) };
+    ) -> Result<Option<OutboxItem>, EngineError> {
+        let Some(id) = item.release_id else { return Ok(None) };
         let mut tx = self.store.begin().await?;
         if !Store::complete_outbox(&mut tx, item).await? {
             tracing::warn!(key = %item.key, "delivery was re-claimed by another worker; its result is dropped");
-            return Ok(());
+            return Ok(None);
         }
-        let Some(mut release) = Store::load_release(&mut tx, id).await? else {
-            tx.commit().await.map_err(StoreError::from)?;
-            return Ok(());
-        };
-        let before = release.clone();
-        match apply(&mut release) {
-            Ok(mut effects) => {
-                self.save(&mut tx, &before, &release, &mut effects).await?;
-                tx.commit().await.map_err(StoreError::from)?;
-                self.wake_for(&effects);
+        let mut effects = vec![];
+        if let Some(mut release) = Store::load_release(&mut tx, id).await? {
+            let before = release.clone();
+            match apply(&mut release) {
+                Ok(applied) => {
+                    effects = applied;
+                    self.save(&mut tx, &before, &release, &mut effects).await?;
+                }
+                Err(e @ CommandError::Stale { .. }) => {
+                    stale["why_ignored"] = json!(e.to_string());
+                    Store::append_audit(&mut tx, Some(id), &AuditActor::System, "stale_result_ignored", &stale).await?;
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e @ CommandError::Stale { .. }) => {
-                stale["why_ignored"] = json!(e.to_string());
-                Store::append_audit(&mut tx, Some(id), &AuditActor::System, "stale_result_ignored", &stale).await?;
-                tx.commit().await.map_err(StoreError::from)?;
-            }
-            Err(e) => return Err(e.into()),
         }
-        Ok(())
+        self.commit_claiming_next(tx, &effects).await
+    }
+
+    /// Claims the next due webhook task in `tx`, commits, and wakes whoever the effects concern.
+    async fn commit_claiming_next(&self, mut tx: Tx, effects: &[Effect]) -> Result<Option<OutboxItem>, EngineError> {
+        let next = Store::claim_in(&mut tx, Topic::Webhook, WEBHOOK_LEASE).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.wake_for(effects);
+        Ok(next)
     }
 
     /// A timer came due (a wait's time lock, or a callback deadline): `Release::timer_fired`
     /// decides; a timer whose try already ended just completes.
-    pub async fn fire_timer(&self, item: &OutboxItem, deadline: &Timer) -> Result<(), EngineError> {
-        let Some(id) = item.release_id else { return Ok(()) };
+    pub async fn fire_timer(&self, item: &OutboxItem, deadline: &Timer) -> Result<Option<OutboxItem>, EngineError> {
+        let Some(id) = item.release_id else { return Ok(None) };
         let mut tx = self.store.begin().await?;
         if !Store::complete_outbox(&mut tx, item).await? {
-            return Ok(());
+            return Ok(None);
         }
         let mut release = Store::load_release(&mut tx, id).await?.ok_or(EngineError::NotFound(id))?;
         let before = release.clone();
@@ -420,9 +436,7 @@ impl Engine {
             }
             None => vec![],
         };
-        tx.commit().await.map_err(StoreError::from)?;
-        self.wake_for(&effects);
-        Ok(())
+        self.commit_claiming_next(tx, &effects).await
     }
 
     /// Completes an outbox row that cannot be delivered, recording why in the audit trail.
@@ -437,16 +451,17 @@ impl Engine {
     }
 
     /// Claims the next chat message to post.
-    pub async fn claim_chat(&self) -> Result<Option<OutboxItem>, StoreError> {
-        self.store.claim_outbox(Topic::Chat, Duration::from_secs(30)).await
+    pub async fn claim_chat(&self, next: &NextTask) -> Result<Option<OutboxItem>, StoreError> {
+        next.take_or_claim(&self.store, Topic::Chat, CHAT_LEASE).await
     }
 
-    /// Marks a chat message posted.
-    pub async fn chat_delivered(&self, item: &OutboxItem) -> Result<(), StoreError> {
+    /// Marks a chat message posted and claims the next one in the same commit.
+    pub async fn chat_delivered(&self, item: &OutboxItem) -> Result<Option<OutboxItem>, StoreError> {
         let mut tx = self.store.begin().await?;
         Store::complete_outbox(&mut tx, item).await?;
+        let next = Store::claim_in(&mut tx, Topic::Chat, CHAT_LEASE).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(next)
     }
 
     /// Puts a chat message back to be tried again after `delay`.

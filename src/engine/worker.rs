@@ -4,10 +4,10 @@
 //! a restarted worker finds every due row again.
 
 use super::Engine;
-use crate::store::{Store, Topic, WebhookWork};
+use crate::store::{OutboxItem, Store, StoreError, Topic, WebhookWork};
 use crate::webhook::WebhookClient;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
@@ -61,46 +61,87 @@ where
     }
 }
 
-#[derive(Clone)]
+/// Checkpoints the WAL every second until shutdown (the writer connection never does; see
+/// `Store::open`).
+pub async fn checkpoint_until_stopped(store: Store, mut shutdown: Shutdown) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !shutdown.is_stopping() {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(e) = store.checkpoint().await {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; the next one will catch up");
+                }
+            }
+            _ = shutdown.stopped() => {}
+        }
+    }
+}
+
+/// How long a claimed webhook task stays claimed: longer than the longest allowed try, so a live
+/// call is never re-claimed. Start-up frees every lease (one instance per database).
+pub(super) const WEBHOOK_LEASE: Duration = Duration::from_secs(3_700);
+
+/// The task a worker claimed in the same commit that recorded its previous one: one write
+/// transaction per task instead of two. Each worker owns one, so workers are not `Clone`.
+#[derive(Default)]
+pub struct NextTask(Mutex<Option<OutboxItem>>);
+
+impl NextTask {
+    /// The carried task, else the next due row of `topic` claimed for `lease`.
+    pub async fn take_or_claim(&self, store: &Store, topic: Topic, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
+        let carried = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match carried {
+            Some(item) => Ok(Some(item)),
+            None => store.claim_outbox(topic, lease).await,
+        }
+    }
+
+    pub fn carry(&self, next: Option<OutboxItem>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = next;
+    }
+}
+
 pub struct WebhookWorker {
     engine: Engine,
     client: WebhookClient,
+    next: NextTask,
 }
 
 impl WebhookWorker {
     pub fn new(engine: Engine, client: WebhookClient) -> Self {
-        Self { engine, client }
+        Self { engine, client, next: NextTask::default() }
     }
 
-    /// Delivers one due webhook try, if any, and applies its result.
+    /// Runs one webhook task (a try, a timer, a check's look), if one is due, and applies its
+    /// result. Returns whether there was one.
     pub async fn try_execute_task(&self) -> anyhow::Result<bool> {
-        // The lease outlives the longest allowed try, so a live call is never re-claimed.
-        let Some(item) = self.engine.store().claim_outbox(Topic::Webhook, Duration::from_secs(3_700)).await? else {
+        let Some(item) = self.next.take_or_claim(self.engine.store(), Topic::Webhook, WEBHOOK_LEASE).await? else {
             return Ok(false);
         };
+        self.next.carry(self.execute(&item).await?);
+        Ok(true)
+    }
+
+    async fn execute(&self, item: &OutboxItem) -> anyhow::Result<Option<OutboxItem>> {
         let call = match serde_json::from_value(item.payload.clone()) {
             Ok(WebhookWork::Call(call)) => call,
-            Ok(WebhookWork::Deadline(deadline)) => {
-                self.engine.fire_timer(&item, &deadline).await?;
-                return Ok(true);
-            }
+            Ok(WebhookWork::Deadline(deadline)) => return Ok(self.engine.fire_timer(item, &deadline).await?),
             Ok(WebhookWork::Poll(poll)) => {
                 let answer = self.client.poll(&item.key, &poll).await;
-                self.engine.record_poll_result(&item, &poll, answer).await?;
-                return Ok(true);
+                return Ok(self.engine.record_poll_result(item, &poll, answer).await?);
             }
             Err(e) => {
                 // Only a schema change without a migration can cause this; retrying cannot help.
                 tracing::error!(key = %item.key, error = %e, "unreadable webhook row; it is set aside");
-                self.engine.set_aside(&item, &format!("unreadable payload: {e}")).await?;
-                return Ok(true);
+                self.engine.set_aside(item, &format!("unreadable payload: {e}")).await?;
+                return Ok(None);
             }
         };
         let started = std::time::Instant::now();
         let outcome = self.client.call(&item.key, &call).await;
         self.engine.metrics.webhook_call_seconds.observe(started.elapsed());
-        self.engine.record_webhook_result(&item, &call, outcome).await?;
-        Ok(true)
+        Ok(self.engine.record_webhook_result(item, &call, outcome).await?)
     }
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) {

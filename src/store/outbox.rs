@@ -117,20 +117,29 @@ impl Store {
     /// claimed again when the lease runs out.
     pub async fn claim_outbox(&self, topic: Topic, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
         let mut tx = self.begin().await?;
+        let item = Self::claim_in(&mut tx, topic, lease).await?;
+        tx.commit().await?;
+        Ok(item)
+    }
+
+    /// Claims the next due row of `topic` inside the caller's transaction, so a worker that
+    /// records a result can take its next task in the same commit.
+    pub async fn claim_in(tx: &mut Tx, topic: Topic, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
         let row = sqlx::query(include_str!("sql/claim_outbox.sql"))
             .bind(topic.as_str())
             .bind(now_ms())
             .bind(lease.as_millis() as i64)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
-        tx.commit().await?;
         let Some(row) = row else { return Ok(None) };
         let payload: String = row.try_get("payload_json")?;
         Ok(Some(OutboxItem {
             id: row.try_get("id")?,
             key: row.try_get("key")?,
             release_id: row.try_get::<Option<i64>, _>("release_id")?.map(ReleaseId),
-            payload: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            // Text that is not JSON stays a string: the worker cannot read it as work and sets the
+            // row aside, where an error here would leave it leased and poison its claimer's commit.
+            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
             claims: row.try_get("claims")?,
         }))
     }
@@ -150,7 +159,7 @@ impl Store {
             .bind(error)
             .bind(item.id)
             .bind(item.claims)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -159,7 +168,7 @@ impl Store {
     /// lease found then belongs to a process that died mid-delivery, and its row is due again now
     /// (re-sent with the same idempotency key) rather than when the lease would have run out.
     pub async fn release_stale_leases(&self) -> Result<u64, StoreError> {
-        Ok(sqlx::query(include_str!("sql/release_leases.sql")).execute(self.pool()).await?.rows_affected())
+        Ok(sqlx::query(include_str!("sql/release_leases.sql")).execute(self.writer()).await?.rows_affected())
     }
 
     /// When the next row of `topic` becomes claimable, in unix milliseconds.

@@ -163,7 +163,12 @@ impl Harness {
     }
 
     pub async fn store(&self) -> anyhow::Result<Store> {
-        Store::open(&self.dir.path().join("trainmaster.db")).await
+        Store::open(&self.database()).await
+    }
+
+    /// The bot's SQLite file.
+    pub fn database(&self) -> std::path::PathBuf {
+        self.dir.path().join("trainmaster.db")
     }
 
     pub async fn audit(&self, id: &str) -> anyhow::Result<Vec<AuditRow>> {

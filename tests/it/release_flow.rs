@@ -137,6 +137,26 @@ async fn a_notice_discord_refuses_is_set_aside_and_the_release_goes_on() -> Test
 }
 
 #[tokio::test]
+async fn a_stored_webhook_task_that_is_not_json_is_set_aside_and_the_release_goes_on() -> TestResult {
+    let h = Harness::start().await?;
+    let id = h.create(VALID_INPUTS).await?;
+    let store = h.store().await?;
+    sqlx::query(
+        "INSERT INTO outbox (topic, key, release_id, payload_json, available_at) VALUES ('webhook', 'broken/1', ?, '{not json', 0)",
+    )
+    .bind(id.parse::<i64>()?)
+    .execute(store.pool())
+    .await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    let set_aside = h.wait_for_audit(&id, "delivery_set_aside").await?;
+    assert_eq!(set_aside.detail["key"], "broken/1");
+    assert!(set_aside.detail["why"].as_str().is_some_and(|w| w.starts_with("unreadable payload")), "{}", set_aside.detail);
+    h.receiver.wait_for_calls(1).await?;
+    h.wait_for_audit(&id, "activity_finished").await?;
+    h.finish().await
+}
+
+#[tokio::test]
 async fn release_log_shows_who_did_what_and_when() -> TestResult {
     let h = Harness::start().await?;
     let (id, approval) = h.start_until_approval().await?;

@@ -109,3 +109,43 @@ async fn hotfix_work_is_claimed_before_earlier_standard_work() -> anyhow::Result
     assert_eq!(second, Some(format!("{}/standard/1", ids[0])));
     Ok(())
 }
+
+#[tokio::test]
+async fn commits_stay_in_the_wal_until_a_checkpoint_copies_them_into_the_database_file() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("t.db");
+    let store = Store::open(&path).await?;
+    let size = || std::fs::metadata(&path).map(|m| m.len());
+    let before = size()?;
+    // About 1,600 pages: past SQLite's default autocheckpoint of 1,000, which the writer must not run.
+    let detail = serde_json::json!({"padding": "x".repeat(16_000)});
+    let mut tx = store.begin().await?;
+    for _ in 0..400 {
+        Store::append_audit(&mut tx, None, &trainmaster::domain::release::AuditActor::System, "test", &detail).await?;
+    }
+    tx.commit().await?;
+    assert_eq!(size()?, before, "the committing writer copied pages into the database file");
+    store.checkpoint().await?;
+    assert!(size()? > before + 6_000_000, "the checkpoint did not copy the pages: {} bytes", size()?);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_running_bot_checkpoints_the_wal_on_its_own() -> anyhow::Result<()> {
+    let h = super::harness::Harness::start().await?;
+    let store = h.store().await?;
+    let path = h.database();
+    let before = std::fs::metadata(&path)?.len();
+    let detail = serde_json::json!({"padding": "x".repeat(16_000)});
+    let mut tx = store.begin().await?;
+    for _ in 0..100 {
+        Store::append_audit(&mut tx, None, &trainmaster::domain::release::AuditActor::System, "test", &detail).await?;
+    }
+    tx.commit().await?;
+    let deadline = tokio::time::Instant::now() + trainmaster::sandbox::WAIT;
+    while std::fs::metadata(&path)?.len() < before + 1_500_000 {
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "no checkpoint within {:?}", trainmaster::sandbox::WAIT);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    h.finish().await
+}

@@ -1,2 +1,1 @@
-INSERT INTO activity_runs (release_id, activity_id, phase_id, position, status, attempt, reason)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO activity_runs (release_id, activity_id, phase_id, position, status, attempt, reason) 

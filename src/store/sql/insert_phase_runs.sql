@@ -1,1 +1,1 @@
-INSERT INTO phase_runs (release_id, phase_id, position, status) VALUES (?, ?, ?, ?)
+INSERT INTO phase_runs (release_id, phase_id, position, status) 
