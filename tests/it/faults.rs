@@ -90,7 +90,7 @@ async fn a_bot_killed_at_random_points_finishes_every_release_and_records_each_r
     let sandbox = Sandbox::start().await?;
     let receiver = WebhookReceiver::start().await?;
     // A slow receiver keeps calls in flight, so kills land between sending and recording.
-    receiver.answer_by_default(Answer::Hang(Duration::from_millis(100)));
+    receiver.answer_by_default(Answer::Hang(Duration::from_millis(200)));
     let dir = tempfile::tempdir()?;
     std::fs::create_dir_all(dir.path().join("processes"))?;
     std::fs::write(dir.path().join("processes/crash.yaml"), crash_process(&receiver))?;
@@ -108,17 +108,20 @@ async fn a_bot_killed_at_random_points_finishes_every_release_and_records_each_r
 
     let store = Store::open(&dir.path().join("trainmaster.db")).await?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
-    // Kill at random points of progress: after a random number of further webhook calls.
+    // Kill at random points of progress, drawn across the whole run (the receiver sees at least
+    // one call per activity): a restart may run past a point, and then the kill lands at once.
+    let total = RELEASES * ACTIVITIES.len();
+    let mut points: Vec<usize> = (0..4).map(|k| rng.random_range(total * k / 5 + 5..total * (k + 1) / 5)).collect();
+    points.sort();
     let mut running_at_kill = vec![];
-    for _ in 0..4 {
-        let point = receiver.calls().len() + rng.random_range(5..25);
+    for point in points {
         // Wait for that progress; stop killing if everything finished first.
         let deadline = tokio::time::Instant::now() + trainmaster::sandbox::WAIT;
-        while receiver.calls().len() < point && statuses(&store, &ids).await?.iter().any(|s| s != "Success") {
+        while receiver.call_count() < point && statuses(&store, &ids).await?.iter().any(|s| s != "Success") {
             anyhow::ensure!(tokio::time::Instant::now() < deadline, "no progress towards call {point}");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        if receiver.calls().len() < point {
+        if receiver.call_count() < point {
             break;
         }
         bot.kill().await?;
