@@ -74,7 +74,9 @@ pub async fn run() -> anyhow::Result<String> {
     writeln!(out, "\n#releases, as the channel reads:")?;
     for message in sandbox.messages(CHANNEL_ID) {
         let buttons: Vec<String> = message.buttons().into_iter().map(|(_, label)| format!("[{label}]")).collect();
-        writeln!(out, "  Trainmaster: {} {}", message.content(), buttons.join(" "))?;
+        // Continuation lines line up under the first; an edited approval has two.
+        let content = message.content().replace('\n', "\n               ");
+        writeln!(out, "  Trainmaster: {}", [content, buttons.join(" ")].join(" ").trim_end())?;
     }
     writeln!(out, "\nThe webhook receiver saw:")?;
     for call in receiver.calls() {

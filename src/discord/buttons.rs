@@ -2,7 +2,7 @@
 //! `tm:reject:…` and `tm:done:…`: all the state lives in the database, so buttons keep working
 //! after a restart.
 
-use super::{actor_of, BotError, Data, INTERNAL_ERROR_TEXT};
+use super::{actor_of, render, BotError, Data, INTERNAL_ERROR_TEXT};
 use crate::domain::release::ReleaseId;
 use poise::serenity_prelude as serenity;
 
@@ -12,6 +12,8 @@ pub enum Decision {
     Reject,
     /// A manual task is done.
     Done,
+    /// The disabled button of a closed approval round; never clickable.
+    Decided,
 }
 
 pub fn custom_id(decision: Decision, release: ReleaseId, activity: &str) -> String {
@@ -19,6 +21,7 @@ pub fn custom_id(decision: Decision, release: ReleaseId, activity: &str) -> Stri
         Decision::Approve => "approve",
         Decision::Reject => "reject",
         Decision::Done => "done",
+        Decision::Decided => "decided",
     };
     format!("tm:{verb}:{release}:{activity}")
 }
@@ -32,6 +35,7 @@ fn parse_custom_id(id: &str) -> Option<(Decision, ReleaseId, &str)> {
         "approve" => Decision::Approve,
         "reject" => Decision::Reject,
         "done" => Decision::Done,
+        "decided" => Decision::Decided,
         _ => return None,
     };
     let release = parts.next()?.parse().ok()?;
@@ -40,12 +44,12 @@ fn parse_custom_id(id: &str) -> Option<(Decision, ReleaseId, &str)> {
 
 /// Handles a button click: decides, then answers the clicker ephemerally.
 pub async fn on_component(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) {
-    let answer = match decide(ctx, data, click).await {
-        Ok(text) => text,
-        Err(BotError::User(text)) => text,
+    let (answer, decided) = match decide(ctx, data, click).await {
+        Ok(done) => (done.answer, done.edit),
+        Err(BotError::User(text)) => (text, None),
         Err(BotError::Internal(e)) => {
             tracing::error!(error = ?e, custom_id = %click.data.custom_id, "button failed");
-            INTERNAL_ERROR_TEXT.to_string()
+            (INTERNAL_ERROR_TEXT.to_string(), None)
         }
     };
     let reply = serenity::CreateInteractionResponseMessage::new()
@@ -55,9 +59,28 @@ pub async fn on_component(ctx: &serenity::Context, data: &Data, click: &serenity
     if let Err(e) = click.create_response(&ctx.http, serenity::CreateInteractionResponse::Message(reply)).await {
         tracing::error!(error = %e, "cannot answer a button click");
     }
+    // The answer went first (Discord's 3-second window); then everyone sees who decided.
+    if let Some(edit) = decided {
+        let message = &click.message;
+        if let Err(e) = message.channel_id.edit_message(&ctx.http, message.id, edit).await {
+            tracing::warn!(error = %e, message = %message.id, "cannot show the decision on the approval message");
+        }
+    }
 }
 
-async fn decide(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) -> Result<String, BotError> {
+/// What a click did: the clicker's answer, and the edit of the clicked message, if any.
+struct Done {
+    answer: String,
+    edit: Option<serenity::EditMessage>,
+}
+
+impl From<String> for Done {
+    fn from(answer: String) -> Self {
+        Self { answer, edit: None }
+    }
+}
+
+async fn decide(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) -> Result<Done, BotError> {
     let Some((decision, release, activity)) = parse_custom_id(&click.data.custom_id) else {
         return Err(BotError::User("This button is not one of Trainmaster's.".into()));
     };
@@ -66,20 +89,23 @@ async fn decide(ctx: &serenity::Context, data: &Data, click: &serenity::Componen
     match decision {
         Decision::Approve => {
             let (release, progress) = data.engine.approve(guild_id.get(), &actor, release, activity).await?;
-            Ok(if progress.approvals >= progress.min {
+            let answer = if progress.approvals >= progress.min {
                 format!("Approved: `{activity}` of release {} has its {} approval(s) and the release goes on.", release.id, progress.min)
             } else {
                 format!("Approval counted: {} of {} for `{activity}`.", progress.approvals, progress.min)
-            })
+            };
+            Ok(Done { answer, edit: render::decided_approval(&click.message.content, &release, activity) })
         }
         Decision::Reject => {
             let release = data.engine.reject(guild_id.get(), &actor, release, activity).await?;
-            Ok(format!("Rejected: release {} is stopped as {}.", release.id, release.status))
+            let answer = format!("Rejected: release {} is stopped as {}.", release.id, release.status);
+            Ok(Done { answer, edit: render::decided_approval(&click.message.content, &release, activity) })
         }
         Decision::Done => {
             let release = data.engine.mark_done(guild_id.get(), &actor, release, activity).await?;
-            Ok(format!("Marked done: `{activity}` of release {}; the release goes on.", release.id))
+            Ok(format!("Marked done: `{activity}` of release {}; the release goes on.", release.id).into())
         }
+        Decision::Decided => Ok("This approval is already decided.".to_string().into()),
     }
 }
 

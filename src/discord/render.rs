@@ -3,6 +3,7 @@
 //! client that ignores allowed_mentions shows no ping.
 
 use super::buttons::{custom_id, Decision};
+use crate::domain::approval;
 use crate::domain::release::{Notice, Release, ReleaseStatus, StepStatus};
 use crate::store::{AuditRow, ChatMessage};
 use poise::serenity_prelude as serenity;
@@ -10,6 +11,7 @@ use poise::serenity_prelude as serenity;
 /// Discord's limits on message content and embed field values.
 pub(super) const CONTENT_LIMIT: usize = 2_000;
 pub(super) const FIELD_LIMIT: usize = 1_024;
+const BUTTON_LABEL_LIMIT: usize = 80;
 
 pub fn inert(text: &str) -> String {
     text.replace('@', "@\u{200B}")
@@ -151,6 +153,35 @@ pub fn notice_message(message: &ChatMessage) -> serenity::CreateMessage {
         ])]);
     }
     out
+}
+
+/// An approval request after a decision: the request's first line, who decided so far, and, once
+/// the round is closed, one disabled button saying how it ended instead of Approve / Reject.
+pub fn decided_approval(request: &str, release: &Release, activity: &str) -> Option<serenity::EditMessage> {
+    let run = release.activity(activity)?;
+    let first_line = request.lines().next().unwrap_or_default();
+    let edit = serenity::EditMessage::new().allowed_mentions(serenity::CreateAllowedMentions::new());
+    match (run.status, approval::outcome(run)) {
+        (StepStatus::Success | StepStatus::Failed, Some(outcome)) => {
+            let approved = run.status == StepStatus::Success;
+            let (emoji, style) = if approved { ("✅", serenity::ButtonStyle::Success) } else { ("❌", serenity::ButtonStyle::Danger) };
+            let label = truncate(&capitalised(&outcome), BUTTON_LABEL_LIMIT);
+            let closed =
+                serenity::CreateButton::new(custom_id(Decision::Decided, release.id, activity)).label(label).style(style).disabled(true);
+            let text = format!("{first_line}\n{emoji} {}", inert(&capitalised(&outcome)));
+            Some(edit.content(truncate(&text, CONTENT_LIMIT)).components(vec![serenity::CreateActionRow::Buttons(vec![closed])]))
+        }
+        _ => {
+            let names: Vec<&str> = run.decisions.iter().filter(|d| d.approve).map(|d| d.name.as_str()).collect();
+            let text = format!("{first_line}\n🗳️ Approved so far by {}.", inert(&names.join(", ")));
+            Some(edit.content(truncate(&text, CONTENT_LIMIT)))
+        }
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// The audit trail as chat lines, newest kept when it must be cut to fit one message.

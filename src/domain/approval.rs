@@ -14,6 +14,18 @@ pub enum Refusal {
     NotAnApprover { approvers: String },
     #[error("you already approved this; your approval counts once ({approvals} of {min})")]
     AlreadyCounted { approvals: u32, min: u32 },
+    #[error("this approval is already decided: {outcome}")]
+    AlreadyDecided { outcome: String },
+}
+
+/// Who decided a closed approval round, as people read it: "approved by bob, carol" or
+/// "rejected by bob". `None` while no one has decided.
+pub fn outcome(run: &ActivityRun) -> Option<String> {
+    if let Some(no) = run.decisions.iter().find(|d| !d.approve) {
+        return Some(format!("rejected by {}", no.name));
+    }
+    let yes: Vec<&str> = run.decisions.iter().filter(|d| d.approve).map(|d| d.name.as_str()).collect();
+    (!yes.is_empty()).then(|| format!("approved by {}", yes.join(", ")))
 }
 
 /// Checks that `actor` may approve or reject, in order: listed approver, not the release's own

@@ -80,6 +80,16 @@ impl StoredMessage {
     pub fn buttons(&self) -> Vec<(String, String)> {
         buttons_of(&self.json)
     }
+
+    /// Labels of the message's buttons that cannot be clicked.
+    pub fn disabled_buttons(&self) -> Vec<String> {
+        let rows = self.json["components"].as_array().cloned().unwrap_or_default();
+        rows.iter()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .filter(|b| b["disabled"].as_bool() == Some(true))
+            .map(|b| b["label"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
 }
 
 fn buttons_of(json: &Value) -> Vec<(String, String)> {
@@ -304,6 +314,23 @@ impl Sandbox {
                 .cloned()
         })
         .await
+    }
+
+    /// Waits for the `n`th message (1-based) in `channel_id` whose content contains `needle`.
+    pub async fn wait_for_nth_message(&self, channel_id: u64, needle: &str, n: usize) -> anyhow::Result<StoredMessage> {
+        self.wait_for(&format!("message {n} containing {needle:?}"), |w| {
+            w.messages
+                .iter()
+                .filter(|m| m.channel_id == channel_id && m.json["content"].as_str().is_some_and(|c| c.contains(needle)))
+                .nth(n.saturating_sub(1))
+                .cloned()
+        })
+        .await
+    }
+
+    /// Waits until message `id` (as edited since) satisfies `check`.
+    pub async fn wait_for_edit(&self, id: u64, what: &str, check: impl Fn(&StoredMessage) -> bool) -> anyhow::Result<StoredMessage> {
+        self.wait_for(&format!("message {id} to be edited: {what}"), |w| w.messages.iter().find(|m| m.id == id && check(m)).cloned()).await
     }
 
     /// Every REST request the bot sent so far.

@@ -55,6 +55,26 @@ async fn a_second_click_by_the_same_approver_counts_once() -> TestResult {
 }
 
 #[tokio::test]
+async fn the_approval_message_shows_who_approved_and_closes_when_enough_have() -> TestResult {
+    let h = Harness::start().await?;
+    let (_id, approval) = h.start_until_approval().await?;
+    assert_eq!(approval.buttons().len(), 2);
+    h.sandbox.click_label(&bob(), &approval, "Approve").await?;
+    let counted = h.sandbox.wait_for_edit(approval.id, "one approval", |m| m.content().contains("Approved so far by bob")).await?;
+    assert_eq!(counted.buttons().len(), 2, "still open: {:?}", counted.buttons());
+    assert!(counted.disabled_buttons().is_empty());
+    h.sandbox.click_label(&carol(), &approval, "Approve").await?;
+    let closed = h.sandbox.wait_for_edit(approval.id, "closed", |m| m.content().contains("✅ Approved by bob, carol")).await?;
+    assert_eq!(closed.disabled_buttons(), vec!["Approved by bob, carol"]);
+    let edit = h.sandbox.requests().into_iter().rfind(|r| r.method == "PATCH" && r.path.ends_with(&format!("/messages/{}", approval.id)));
+    let edit = edit.and_then(|r| r.body).unwrap_or_default();
+    assert_eq!(edit["allowed_mentions"]["parse"], serde_json::json!([]), "{edit}");
+    let late = h.sandbox.click_label(&dave(), &approval, "Approve").await?;
+    assert_eq!(late.text(), "this approval is already decided: approved by bob, carol");
+    h.finish().await
+}
+
+#[tokio::test]
 async fn a_rejection_fails_the_release() -> TestResult {
     let h = Harness::start().await?;
     let (id, approval) = h.start_until_approval().await?;
@@ -62,8 +82,13 @@ async fn a_rejection_fails_the_release() -> TestResult {
     assert!(reply.ephemeral() && reply.text().contains("Failed"), "{}", reply.text());
     let notice = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
     assert!(notice.content().contains("rejected by bob"), "{}", notice.content());
+    let shown = h.sandbox.wait_for_edit(approval.id, "rejected", |m| m.content().contains("❌ Rejected by bob")).await?;
+    assert_eq!(shown.disabled_buttons(), vec!["Rejected by bob"]);
+    assert!(shown.content().starts_with(approval.content().lines().next().unwrap_or("?")), "{}", shown.content());
+    // A client still showing the old buttons gets an explanation, not a second decision.
     let late = h.sandbox.click_label(&carol(), &approval, "Approve").await?;
-    assert!(late.text().contains("not waiting for a decision"), "{}", late.text());
+    assert!(late.ephemeral(), "{}", late.text());
+    assert_eq!(late.text(), "this approval is already decided: rejected by bob");
     assert_eq!(h.receiver.calls().len(), 1, "deploy must not run after a rejection");
     let trail = actions(&h.audit(&id).await?);
     assert!(trail.contains(&"approval_rejected".to_string()), "{trail:?}");

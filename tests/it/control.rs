@@ -167,7 +167,7 @@ async fn retrying_a_rejected_approval_opens_a_new_round_of_decisions() -> TestRe
     h.sandbox.click_label(&bob(), &approval, "Reject").await?;
     h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
     h.slash(&alice(), "retry", &[("release", &id), ("activity", "qa-approval")]).await?;
-    let again = h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    let again = h.sandbox.wait_for_nth_message(CHANNEL_ID, "approval `qa-approval` needs", 2).await?;
     let counted = h.sandbox.click_label(&bob(), &again, "Approve").await?;
     assert!(counted.text().contains("Approval counted: 1 of 2"), "bob decides afresh: {}", counted.text());
     h.sandbox.click_label(&carol(), &again, "Approve").await?;

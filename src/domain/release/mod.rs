@@ -369,6 +369,11 @@ impl Release {
         if self.status == ReleaseStatus::OnHold {
             return Err(Refusal::NotWaiting { status: "on hold with its release; decide once it is resumed".into() }.into());
         }
+        if matches!(run.status, StepStatus::Success | StepStatus::Failed) {
+            if let Some(outcome) = approval::outcome(run) {
+                return Err(Refusal::AlreadyDecided { outcome }.into());
+            }
+        }
         if run.status != StepStatus::OnHold || self.status != ReleaseStatus::Running {
             return Err(Refusal::NotWaiting { status: run.status.to_string() }.into());
         }
