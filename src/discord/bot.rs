@@ -1,6 +1,6 @@
 //! Building the serenity client with the poise framework, pointed at Discord or a compatible API.
 
-use super::{buttons, commands, BotError, Data, INTERNAL_ERROR_TEXT};
+use super::{buttons, commands, listing, BotError, Data, INTERNAL_ERROR_TEXT};
 use crate::engine::Engine;
 use poise::serenity_prelude as serenity;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,7 +68,11 @@ async fn on_event(framework: poise::FrameworkContext<'_, Data, BotError>, event:
     match event {
         serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Component(click) } => {
             let started = Instant::now();
-            buttons::on_component(framework.serenity_context, framework.user_data, click).await;
+            if click.data.custom_id.starts_with(listing::PREFIX) {
+                listing::on_page(framework.serenity_context, framework.user_data, click).await;
+            } else {
+                buttons::on_component(framework.serenity_context, framework.user_data, click).await;
+            }
             framework.user_data.engine.metrics.interaction_seconds.observe(started.elapsed());
         }
         serenity::FullEvent::Ready { .. } => framework.user_data.gateway_connected.store(true, Ordering::Relaxed),

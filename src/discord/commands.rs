@@ -1,5 +1,5 @@
-//! `/release create|edit|delete|start|status|log|hold|resume|abort|retry|skip`; `/process` lives
-//! in `processes`.
+//! `/release create|edit|delete|start|status|log|hold|resume|abort|retry|skip`; `/release list`
+//! lives in `listing`, `/process` in `processes`.
 
 use super::render;
 use super::{actor_of, BotError, Context, Data};
@@ -15,7 +15,7 @@ pub fn commands() -> Vec<poise::Command<Data, BotError>> {
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("create", "edit", "delete", "start", "status", "log", "hold", "resume", "abort", "retry", "skip"),
+    subcommands("create", "edit", "delete", "start", "status", "super::listing::list", "log", "hold", "resume", "abort", "retry", "skip"),
     subcommand_required
 )]
 async fn release(_ctx: Context<'_>) -> Result<(), BotError> {

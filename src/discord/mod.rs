@@ -4,6 +4,7 @@
 mod bot;
 mod buttons;
 mod commands;
+mod listing;
 mod notifier;
 mod process_view;
 mod processes;
@@ -55,6 +56,11 @@ pub type Context<'a> = poise::Context<'a, Data, BotError>;
 /// What to tell a person when something broke on our side.
 pub const INTERNAL_ERROR_TEXT: &str =
     "Something went wrong on Trainmaster's side; nothing was changed. The operators have the details in the log.";
+
+/// The guild a button was clicked in; releases live in one.
+fn guild_of(guild_id: Option<serenity::GuildId>) -> Result<u64, BotError> {
+    guild_id.map(|g| g.get()).ok_or_else(|| BotError::User("Releases live in a server; use this in one.".into()))
+}
 
 /// The person acting, with the names of their roles in this guild (approvers may be named by role).
 pub async fn actor_of(

@@ -22,7 +22,7 @@ use crate::domain::process_file::Catalog;
 use crate::domain::release::{
     AuditActor, CallOutcome, CommandError, Effect, Notice, Poll, Progress, Release, ReleaseId, Timer, WebhookCall,
 };
-use crate::store::{enqueue_chat_to, AuditRow, OutboxItem, Store, StoreError, Topic, Tx};
+use crate::store::{enqueue_chat_to, AuditRow, OutboxItem, ReleaseFilter, ReleasePage, Store, StoreError, Topic, Tx};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -183,6 +183,11 @@ impl Engine {
     /// A release of `guild`, as it is now.
     pub async fn release(&self, guild_id: u64, id: ReleaseId) -> Result<Release, EngineError> {
         Some(self.release_in_any_guild(id).await?).filter(|r| r.guild_id == guild_id).ok_or(EngineError::NotFound(id))
+    }
+
+    /// One page of the guild's releases that match `filter`, newest first.
+    pub async fn list_releases(&self, guild_id: u64, filter: &ReleaseFilter, page: u32, per_page: u32) -> Result<ReleasePage, EngineError> {
+        Ok(self.store.list_releases(guild_id, filter, page, per_page).await?)
     }
 
     /// A release of `guild` with its audit trail, oldest first.

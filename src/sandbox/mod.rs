@@ -131,6 +131,15 @@ impl Reply {
         out
     }
 
+    /// Labels of the buttons on the answer, with whether each can be clicked.
+    pub fn buttons(&self) -> Vec<(String, bool)> {
+        let rows = self.data["components"].as_array().cloned().unwrap_or_default();
+        rows.iter()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .map(|b| (b["label"].as_str().unwrap_or_default().to_string(), b["disabled"].as_bool() != Some(true)))
+            .collect()
+    }
+
     pub fn allowed_mentions(&self) -> &Value {
         &self.data["allowed_mentions"]
     }
@@ -145,6 +154,8 @@ struct World {
     /// Interaction tokens to ids, for the webhook-style follow-up routes.
     tokens: HashMap<String, u64>,
     command_ids: HashMap<String, u64>,
+    /// The commands as registered, for typing option values like Discord's client does.
+    commands: HashMap<String, Value>,
     /// Files attached to slash commands, served like Discord's CDN at `/attachments/<id>/<name>`.
     attachments: HashMap<u64, Vec<u8>>,
     identifies: u32,
@@ -244,7 +255,10 @@ impl Sandbox {
         let command_id =
             self.shared.world().command_ids.get(command).copied().ok_or_else(|| anyhow!("the bot registered no command `{command}`"))?;
         self.shared.world().tokens.insert(token.clone(), id);
-        self.shared.dispatch("INTERACTION_CREATE", payloads::slash_command(id, &token, command_id, user, command, subcommand, options))?;
+        let mut payload = payloads::slash_command(id, &token, command_id, user, command, subcommand, options);
+        let registered = self.shared.world().commands.get(command).cloned().unwrap_or_default();
+        payloads::type_options(&mut payload, &registered)?;
+        self.shared.dispatch("INTERACTION_CREATE", payload)?;
         self.reply_to(id).await
     }
 
@@ -279,6 +293,21 @@ impl Sandbox {
         self.shared.world().tokens.insert(token.clone(), id);
         self.shared.dispatch("INTERACTION_CREATE", payloads::button_click(id, &token, user, &message.json, custom_id))?;
         self.reply_to(id).await
+    }
+
+    /// Clicks the button labelled `label` on the bot's answer `reply` (an ephemeral message, which
+    /// no channel stores) as `user`.
+    pub async fn click_reply(&self, user: &SandboxUser, reply: &Reply, label: &str) -> anyhow::Result<Reply> {
+        let mut json = rest::reply_message(&reply.data);
+        // Discord gives ephemeral messages ids too; serenity refuses id 0.
+        let id = self.shared.next_id();
+        json["id"] = serde_json::json!(id.to_string());
+        let custom_id = buttons_of(&json)
+            .into_iter()
+            .find(|(_, l)| l == label)
+            .map(|(id, _)| id)
+            .ok_or_else(|| anyhow!("no button `{label}` on the reply: {:?}", buttons_of(&json)))?;
+        self.click(user, &StoredMessage { id, channel_id: CHANNEL_ID, json }, &custom_id).await
     }
 
     /// Clicks the button labelled `label` on `message`.
@@ -383,6 +412,11 @@ impl axum::serve::Listener for NoDelayListener {
 }
 
 impl Reply {
+    /// The first embed's footer text.
+    pub fn footer(&self) -> String {
+        self.data["embeds"][0]["footer"]["text"].as_str().unwrap_or_default().to_string()
+    }
+
     /// The value of the embed field called `name`, if the reply has one.
     pub fn field(&self, name: &str) -> Option<String> {
         self.data["embeds"]

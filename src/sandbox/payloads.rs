@@ -128,6 +128,40 @@ pub fn slash_command(
     i
 }
 
+/// Gives each option of a slash command payload the type its registration declares, as Discord's
+/// client does: `"true"` becomes a boolean, `"3"` an integer, and a choice's name its value.
+/// Refuses what Discord's client would not let anyone send.
+pub fn type_options(interaction: &mut Value, registered: &Value) -> anyhow::Result<()> {
+    let subcommand = interaction["data"]["options"][0]["name"].as_str().unwrap_or_default().to_string();
+    let declared = registered["options"].as_array().into_iter().flatten().find(|o| o["name"] == subcommand.as_str());
+    let declared: Vec<Value> = declared.and_then(|s| s["options"].as_array().cloned()).unwrap_or_default();
+    let Some(given) = interaction["data"]["options"][0]["options"].as_array_mut() else { return Ok(()) };
+    for option in given.iter_mut() {
+        let name = option["name"].as_str().unwrap_or_default().to_string();
+        let Some(spec) = declared.iter().find(|d| d["name"] == name.as_str()) else {
+            anyhow::bail!("/{} has no option `{name}`", subcommand);
+        };
+        let kind = spec["type"].as_u64().unwrap_or(3);
+        let text = option["value"].as_str().unwrap_or_default().to_string();
+        let choices = spec["choices"].as_array().cloned().unwrap_or_default();
+        let value = if let Some(choice) = choices.iter().find(|c| c["name"] == text.as_str()) {
+            choice["value"].clone()
+        } else if !choices.is_empty() {
+            anyhow::bail!("`{text}` is not a choice of `{name}`");
+        } else {
+            match kind {
+                4 => json!(text.parse::<i64>().map_err(|_| anyhow::anyhow!("`{name}` takes an integer"))?),
+                5 => json!(text.parse::<bool>().map_err(|_| anyhow::anyhow!("`{name}` takes true or false"))?),
+                10 => json!(text.parse::<f64>().map_err(|_| anyhow::anyhow!("`{name}` takes a number"))?),
+                _ => json!(text),
+            }
+        };
+        option["type"] = json!(kind);
+        option["value"] = value;
+    }
+    Ok(())
+}
+
 /// Sets the attachment option `option` of a slash command payload to an uploaded file, with the
 /// file described under `data.resolved.attachments` as Discord sends it.
 pub fn attach(interaction: &mut Value, option: &str, id: u64, filename: &str, size: usize, url: &str) {

@@ -87,18 +87,20 @@ fn register_commands(shared: &Shared, body: &Value) -> Response {
     for command in body.as_array().cloned().unwrap_or_default() {
         let id = shared.next_id();
         let name = command["name"].as_str().unwrap_or_default().to_string();
-        shared.world().command_ids.insert(name, id);
         let mut c = command.clone();
         c["id"] = json!(id.to_string());
         c["application_id"] = json!(super::APPLICATION_ID.to_string());
         c["version"] = json!(id.to_string());
         c["type"] = c.get("type").cloned().unwrap_or(json!(1));
+        let mut w = shared.world();
+        w.command_ids.insert(name.clone(), id);
+        w.commands.insert(name, c.clone());
         registered.push(c);
     }
     ok(Value::Array(registered))
 }
 
-fn reply_message(data: &Value) -> Value {
+pub(super) fn reply_message(data: &Value) -> Value {
     let empty = json!([]);
     payloads::message(
         0,

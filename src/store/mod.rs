@@ -3,11 +3,13 @@
 
 mod audit;
 mod hooks;
+mod listing;
 mod outbox;
 mod releases;
 
 pub use audit::AuditRow;
 pub use hooks::{ActivityDurations, CallbackTarget};
+pub use listing::{ReleaseFilter, ReleasePage, ReleaseSummary};
 pub use outbox::{enqueue_chat_to, ChatMessage, OutboxItem, Topic, WebhookWork};
 
 use anyhow::Context;

@@ -13,7 +13,7 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
-fn to_i64(id: u64) -> i64 {
+pub(super) fn to_i64(id: u64) -> i64 {
     id as i64
 }
 

@@ -10,6 +10,7 @@ mod faults;
 mod harness;
 mod http_api;
 mod inputs;
+mod listing;
 mod processes;
 mod release_flow;
 mod restart;

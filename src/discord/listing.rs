@@ -1,0 +1,215 @@
+//! `/release list`: a guild's releases, filtered, ten to a page, with Previous / Next buttons.
+//! The list is ephemeral (a personal view, not channel noise); the buttons carry the page and
+//! filters in their custom id (`tm:list:<page>:<status|*>:<mine 0|1>:<process>`), so paging needs
+//! no server-side session and survives a restart.
+
+use super::render::{inert, truncate};
+use super::{guild_of, BotError, Context, Data, INTERNAL_ERROR_TEXT};
+use crate::domain::release::ReleaseStatus;
+use crate::store::{ReleaseFilter, ReleasePage};
+use poise::serenity_prelude as serenity;
+
+pub const PREFIX: &str = "tm:list:";
+const PER_PAGE: u32 = 10;
+/// Discord's limit on a custom id.
+const CUSTOM_ID_LIMIT: usize = 100;
+/// Discord's limit on an embed description.
+const DESCRIPTION_LIMIT: usize = 4_096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+pub enum StatusChoice {
+    Draft,
+    Running,
+    #[name = "On hold"]
+    OnHold,
+    Success,
+    #[name = "Partial success"]
+    PartialSuccess,
+    Failed,
+    Aborted,
+}
+
+impl From<StatusChoice> for ReleaseStatus {
+    fn from(choice: StatusChoice) -> Self {
+        match choice {
+            StatusChoice::Draft => ReleaseStatus::Draft,
+            StatusChoice::Running => ReleaseStatus::Running,
+            StatusChoice::OnHold => ReleaseStatus::OnHold,
+            StatusChoice::Success => ReleaseStatus::Success,
+            StatusChoice::PartialSuccess => ReleaseStatus::PartialSuccess,
+            StatusChoice::Failed => ReleaseStatus::Failed,
+            StatusChoice::Aborted => ReleaseStatus::Aborted,
+        }
+    }
+}
+
+/// A list request: filters as typed, and which page.
+#[derive(Debug, Clone, PartialEq)]
+struct Query {
+    page: u32,
+    status: Option<ReleaseStatus>,
+    mine: bool,
+    process: Option<String>,
+}
+
+impl Query {
+    fn custom_id(&self, page: u32) -> Option<String> {
+        let status = self.status.map(|s| s.as_str()).unwrap_or("*");
+        let id = format!("{PREFIX}{page}:{status}:{}:{}", u8::from(self.mine), self.process.as_deref().unwrap_or_default());
+        (id.len() <= CUSTOM_ID_LIMIT).then_some(id)
+    }
+
+    fn parse(custom_id: &str) -> Option<Self> {
+        let mut parts = custom_id.strip_prefix(PREFIX)?.splitn(4, ':');
+        let page = parts.next()?.parse().ok()?;
+        let status = match parts.next()? {
+            "*" => None,
+            s => Some(ReleaseStatus::parse(s)?),
+        };
+        let mine = parts.next()? == "1";
+        let process = Some(parts.next()?.to_string()).filter(|p| !p.is_empty());
+        Some(Self { page, status, mine, process })
+    }
+
+    fn filter(&self, user: u64) -> ReleaseFilter {
+        ReleaseFilter { status: self.status, process: self.process.clone(), user: self.mine.then_some(user) }
+    }
+}
+
+/// List this server's releases, newest first
+#[poise::command(slash_command, guild_only)]
+pub async fn list(
+    ctx: Context<'_>,
+    #[description = "Only releases with this status"] status: Option<StatusChoice>,
+    #[description = "Only releases of this process"]
+    #[max_length = 60]
+    process: Option<String>,
+    #[description = "Only releases you created or started"] mine: Option<bool>,
+) -> Result<(), BotError> {
+    let guild_id =
+        ctx.guild_id().map(|g| g.get()).ok_or_else(|| BotError::User("Releases live in a server; use this command in one.".into()))?;
+    let query = Query { page: 0, status: status.map(Into::into), mine: mine.unwrap_or(false), process };
+    let page = ctx.data().engine.list_releases(guild_id, &query.filter(ctx.author().id.get()), 0, PER_PAGE).await?;
+    let (embed, buttons) = render(&query, &page);
+    ctx.send(poise::CreateReply::default().embed(embed).components(buttons).ephemeral(true)).await?;
+    Ok(())
+}
+
+/// Handles Previous / Next: the list message is replaced by the asked-for page.
+pub async fn on_page(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) {
+    let response = match page_for(data, click).await {
+        Ok((embed, buttons)) => serenity::CreateInteractionResponse::UpdateMessage(
+            serenity::CreateInteractionResponseMessage::new().embed(embed).components(buttons),
+        ),
+        Err(e) => {
+            let text = match e {
+                BotError::User(text) => text,
+                BotError::Internal(e) => {
+                    tracing::error!(error = ?e, "paging a release list failed");
+                    INTERNAL_ERROR_TEXT.to_string()
+                }
+            };
+            serenity::CreateInteractionResponse::Message(serenity::CreateInteractionResponseMessage::new().content(text).ephemeral(true))
+        }
+    };
+    if let Err(e) = click.create_response(&ctx.http, response).await {
+        tracing::error!(error = %e, "cannot answer a list page click");
+    }
+}
+
+async fn page_for(
+    data: &Data,
+    click: &serenity::ComponentInteraction,
+) -> Result<(serenity::CreateEmbed, Vec<serenity::CreateActionRow>), BotError> {
+    let query =
+        Query::parse(&click.data.custom_id).ok_or_else(|| BotError::User("This list button is not one Trainmaster made.".into()))?;
+    let guild_id = guild_of(click.guild_id)?;
+    let page = data.engine.list_releases(guild_id, &query.filter(click.user.id.get()), query.page, PER_PAGE).await?;
+    Ok(render(&query, &page))
+}
+
+fn release_emoji(status: ReleaseStatus) -> &'static str {
+    match status {
+        ReleaseStatus::Draft | ReleaseStatus::NotStarted => "📝",
+        ReleaseStatus::Running => "🔵",
+        ReleaseStatus::OnHold => "⏸️",
+        ReleaseStatus::Success => "✅",
+        ReleaseStatus::PartialSuccess => "⚠️",
+        ReleaseStatus::Failed => "❌",
+        ReleaseStatus::Aborted => "⛔",
+    }
+}
+
+fn render(query: &Query, page: &ReleasePage) -> (serenity::CreateEmbed, Vec<serenity::CreateActionRow>) {
+    let pages = page.total.div_ceil(u64::from(PER_PAGE)).max(1) as u32;
+    let mut filters = vec![];
+    if let Some(status) = query.status {
+        filters.push(format!("status {status}"));
+    }
+    if let Some(process) = &query.process {
+        filters.push(format!("process `{}`", inert(process)));
+    }
+    if query.mine {
+        filters.push("yours".to_string());
+    }
+    let title = if filters.is_empty() { "Releases".to_string() } else { format!("Releases: {}", filters.join(", ")) };
+    let description = if page.releases.is_empty() {
+        "No releases match. `/release create` makes one; fewer filters show more.".to_string()
+    } else {
+        let lines: Vec<String> = page
+            .releases
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} **{}** · {} · `{}` · {} · <t:{}:R>",
+                    release_emoji(r.status),
+                    r.id,
+                    inert(&truncate(&r.name, 100)),
+                    inert(&r.process),
+                    r.status,
+                    r.created_at.timestamp()
+                )
+            })
+            .collect();
+        truncate(&lines.join("\n"), DESCRIPTION_LIMIT)
+    };
+    let embed = serenity::CreateEmbed::new()
+        .title(truncate(&title, 256))
+        .description(description)
+        .footer(serenity::CreateEmbedFooter::new(format!("Page {} of {pages} · {} release(s)", query.page + 1, page.total)));
+    let previous = query.custom_id(query.page.saturating_sub(1));
+    let next = query.custom_id(query.page + 1);
+    let buttons = match (previous, next) {
+        (Some(previous), Some(next)) if pages > 1 => vec![serenity::CreateActionRow::Buttons(vec![
+            serenity::CreateButton::new(previous).label("◀ Previous").style(serenity::ButtonStyle::Secondary).disabled(query.page == 0),
+            serenity::CreateButton::new(next).label("Next ▶").style(serenity::ButtonStyle::Secondary).disabled(query.page + 1 >= pages),
+        ])],
+        _ => vec![],
+    };
+    (embed, buttons)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_button_carries_its_filters_and_round_trips() {
+        let query = Query { page: 3, status: Some(ReleaseStatus::OnHold), mine: true, process: Some("weekly:production".into()) };
+        let id = query.custom_id(3).unwrap_or_default();
+        assert_eq!(id, "tm:list:3:OnHold:1:weekly:production");
+        assert_eq!(Query::parse(&id), Some(query));
+        let all = Query { page: 0, status: None, mine: false, process: None };
+        assert_eq!(Query::parse(&all.custom_id(1).unwrap_or_default()), Some(Query { page: 1, ..all }));
+        assert_eq!(Query::parse("tm:list:x:*:0:"), None);
+        assert_eq!(Query::parse("tm:list:1:Bogus:0:"), None);
+    }
+
+    #[test]
+    fn a_process_name_too_long_for_a_custom_id_gets_no_page_buttons() {
+        let query = Query { page: 0, status: None, mine: false, process: Some("p".repeat(95)) };
+        assert_eq!(query.custom_id(1), None);
+        let page = ReleasePage { releases: vec![], total: 25 };
+        assert!(render(&query, &page).1.is_empty());
+    }
+}

@@ -1,0 +1,64 @@
+//! `/release list`: filters, pages, and only this server's releases.
+
+use super::harness::*;
+
+#[tokio::test]
+async fn release_list_pages_ten_at_a_time_newest_first_with_working_buttons() -> TestResult {
+    let h = Harness::start().await?;
+    let mut ids = vec![];
+    for _ in 0..12 {
+        ids.push(h.create(VALID_INPUTS).await?);
+    }
+    // Another server's release must not show up or count.
+    let outsider = bob().in_guild(200_000_000_000_000_999);
+    h.sandbox.slash(&outsider, "release", "create", &[("process", "shop"), ("name", "Elsewhere"), ("inputs", VALID_INPUTS)]).await?;
+
+    let first = h.slash(&dave(), "list", &[]).await?;
+    assert!(first.ephemeral());
+    assert_eq!(first.footer(), "Page 1 of 2 · 12 release(s)");
+    let lines: Vec<String> = first.text().lines().skip(2).map(String::from).collect();
+    assert_eq!(lines.len(), 10, "{}", first.text());
+    assert!(lines[0].contains(&format!("**{}**", ids[11])) && lines[9].contains(&format!("**{}**", ids[2])), "{lines:?}");
+    assert!(!first.text().contains("Elsewhere"));
+    assert_eq!(first.buttons(), vec![("◀ Previous".to_string(), false), ("Next ▶".to_string(), true)]);
+
+    let second = h.sandbox.click_reply(&dave(), &first, "Next ▶").await?;
+    assert_eq!(second.kind, 7, "the list message is updated in place");
+    assert_eq!(second.footer(), "Page 2 of 2 · 12 release(s)");
+    assert_eq!(second.text().lines().skip(2).count(), 2, "{}", second.text());
+    assert_eq!(second.buttons(), vec![("◀ Previous".to_string(), true), ("Next ▶".to_string(), false)]);
+    let back = h.sandbox.click_reply(&dave(), &second, "◀ Previous").await?;
+    assert_eq!(back.footer(), "Page 1 of 2 · 12 release(s)");
+    h.finish().await
+}
+
+#[tokio::test]
+async fn release_list_filters_by_status_process_and_mine() -> TestResult {
+    let h = Harness::start().await?;
+    let drafts = [h.create(VALID_INPUTS).await?, h.create(VALID_INPUTS).await?];
+    let started = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &started)]).await?;
+    let bobs = h.slash(&bob(), "create", &[("process", "shop"), ("name", "Bob's"), ("inputs", VALID_INPUTS)]).await?;
+    let bobs = bobs.field("Release id").unwrap_or_default();
+
+    let running = h.slash(&dave(), "list", &[("status", "Running")]).await?;
+    assert_eq!(running.footer(), "Page 1 of 1 · 1 release(s)");
+    assert!(running.text().trim_start().starts_with("Releases: status Running"), "{}", running.text());
+    assert!(running.text().contains(&format!("**{started}**")), "{}", running.text());
+    assert!(running.buttons().is_empty(), "one page needs no buttons");
+
+    let draft = h.slash(&dave(), "list", &[("status", "Draft")]).await?;
+    assert_eq!(draft.footer(), "Page 1 of 1 · 3 release(s)");
+    for id in drafts.iter().chain([&bobs]) {
+        assert!(draft.text().contains(&format!("**{id}**")), "{id}: {}", draft.text());
+    }
+
+    let mine = h.slash(&bob(), "list", &[("mine", "true")]).await?;
+    assert_eq!(mine.footer(), "Page 1 of 1 · 1 release(s)");
+    assert!(mine.text().contains("Bob's"), "{}", mine.text());
+
+    let none = h.slash(&dave(), "list", &[("process", "nope")]).await?;
+    assert_eq!(none.footer(), "Page 1 of 1 · 0 release(s)");
+    assert!(none.text().contains("No releases match"), "{}", none.text());
+    h.finish().await
+}
