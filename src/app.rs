@@ -42,7 +42,7 @@ impl Settings {
     /// the sandbox at `api_base`, with the HTTP server on a free loopback port.
     pub fn local(token: &str, api_base: Option<String>, database: PathBuf, processes: PathBuf) -> Self {
         Self {
-            bot: BotConfig { token: token.into(), api_base },
+            bot: BotConfig { token: token.into(), api_base, help_url: None },
             database,
             processes,
             http: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -11,6 +11,7 @@
 //! | CI trigger secret (`whsec_…`) | `trigger_secret` | `TRAINMASTER_TRIGGER_SECRET` | none: triggers refused |
 //! | status API bearer token | `api_token` | `TRAINMASTER_API_TOKEN` | none: status API refused |
 //! | audit channel (head hash at each release's end) | `audit_channel` | `TRAINMASTER_AUDIT_CHANNEL` | none |
+//! | guide linked from `/trainmaster help` | `help_url` | `TRAINMASTER_HELP_URL` | none: names the README |
 //! | webhook allow-list | `webhook_allow` (list) | `TRAINMASTER_WEBHOOK_ALLOW` (comma-separated) | empty |
 
 use crate::webhook::guard::AllowRule;
@@ -33,6 +34,7 @@ struct FileConfig {
     api_token: Option<String>,
     webhook_allow: Option<Vec<String>>,
     audit_channel: Option<String>,
+    help_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +49,7 @@ pub struct Config {
     pub api_token: Option<String>,
     pub webhook_allow: Vec<AllowRule>,
     pub audit_channel: Option<u64>,
+    pub help_url: Option<String>,
 }
 
 impl Config {
@@ -79,6 +82,7 @@ impl Config {
             .transpose()?;
         Ok(Self {
             audit_channel,
+            help_url: env("TRAINMASTER_HELP_URL").or(from_file.help_url),
             discord_token: env("DISCORD_TOKEN").or(from_file.discord_token),
             discord_api: env("TRAINMASTER_DISCORD_API").or(from_file.discord_api),
             database: env("TRAINMASTER_DATABASE").map(PathBuf::from).or(from_file.database).unwrap_or_else(|| "trainmaster.db".into()),
@@ -100,7 +104,8 @@ mod tests {
     fn environment_overrides_the_file_and_defaults_fill_the_rest() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let file = dir.path().join("trainmaster.toml");
-        std::fs::write(&file, "discord_token = \"from-file\"\ndatabase = \"file.db\"\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&file, "discord_token = \"from-file\"\ndatabase = \"file.db\"\nhelp_url = \"https://wiki/tm\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
         let config = Config::load(&file, |k| (k == "TRAINMASTER_DATABASE").then(|| "env.db".to_string())).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.discord_token.as_deref(), Some("from-file"));
         assert_eq!(config.database, PathBuf::from("env.db"));
@@ -108,6 +113,7 @@ mod tests {
         assert_eq!(config.discord_api, None);
         assert_eq!(config.http.to_string(), "127.0.0.1:8080");
         assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert_eq!(config.help_url.as_deref(), Some("https://wiki/tm"));
     }
 
     #[test]

@@ -207,7 +207,7 @@ async fn serve(config: Config) -> ExitCode {
         return ExitCode::from(2);
     };
     let settings = Settings {
-        bot: BotConfig { token, api_base: config.discord_api.clone() },
+        bot: BotConfig { token, api_base: config.discord_api.clone(), help_url: config.help_url.clone() },
         database: config.database.clone(),
         processes: config.processes.clone(),
         http: config.http,

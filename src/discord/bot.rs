@@ -12,6 +12,8 @@ pub struct BotConfig {
     pub token: String,
     /// Base URL of a Discord-compatible API (the sandbox); `None` means Discord itself.
     pub api_base: Option<String>,
+    /// Linked from `/trainmaster help`; `None` names the README.
+    pub help_url: Option<String>,
 }
 
 /// The HTTP client the bot uses for REST calls.
@@ -45,6 +47,7 @@ pub async fn build_client(config: &BotConfig, engine: Engine, gateway_connected:
         },
         ..Default::default()
     };
+    let help_url = config.help_url.clone();
     let framework = poise::Framework::builder()
         .options(options)
         // The builder's flag wins over the options' one: owners are not used, so no
@@ -55,7 +58,7 @@ pub async fn build_client(config: &BotConfig, engine: Engine, gateway_connected:
                 poise::builtins::register_globally(ctx, &framework.options().commands).await?;
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected and commands registered");
                 gateway_connected.store(true, Ordering::Relaxed);
-                Ok(Data { engine, gateway_connected })
+                Ok(Data { engine, gateway_connected, help_url })
             })
         })
         .build();

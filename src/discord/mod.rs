@@ -4,6 +4,7 @@
 mod bot;
 mod buttons;
 mod commands;
+mod help;
 mod listing;
 mod notifier;
 mod process_view;
@@ -22,6 +23,8 @@ use poise::serenity_prelude as serenity;
 /// Shared state of the bot's handlers.
 pub struct Data {
     pub engine: Engine,
+    /// Linked from `/trainmaster help`.
+    pub help_url: Option<String>,
     /// Read by /readyz.
     pub gateway_connected: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }

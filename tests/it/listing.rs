@@ -1,4 +1,4 @@
-//! `/release list`: filters, pages, and only this server's releases.
+//! `/release list`: filters, pages, and only this server's releases; `/trainmaster help`.
 
 use super::harness::*;
 
@@ -60,5 +60,17 @@ async fn release_list_filters_by_status_process_and_mine() -> TestResult {
     let none = h.slash(&dave(), "list", &[("process", "nope")]).await?;
     assert_eq!(none.footer(), "Page 1 of 1 · 0 release(s)");
     assert!(none.text().contains("No releases match"), "{}", none.text());
+    h.finish().await
+}
+
+#[tokio::test]
+async fn trainmaster_help_lists_the_commands_for_anyone_privately() -> TestResult {
+    let h = Harness::start().await?;
+    let help = h.sandbox.slash(&dave(), "trainmaster", "help", &[]).await?;
+    assert!(help.ephemeral());
+    for line in ["`/release create`: Create a Draft release", "`/release list`: List this server's releases", "`/process check`"] {
+        assert!(help.text().contains(line), "{line} missing from {}", help.text());
+    }
+    assert!(help.text().contains("README.md"), "{}", help.text());
     h.finish().await
 }
