@@ -66,17 +66,19 @@ pub async fn run() -> anyhow::Result<String> {
     let id = created.field("Release id").ok_or_else(|| anyhow!("the release card has no id: {}", created.text()))?;
     let started = sandbox.slash(&alice, "release", "start", &[("release", &id)]).await?;
     show(&mut out, "alice", &format!("/release start release:{id}"), &started);
-    let approval = sandbox.wait_for_message(CHANNEL_ID, "needs 1 approval").await?;
+    let approval = sandbox.wait_for_thread_message(CHANNEL_ID, "needs 1 approval").await?;
     let clicked = sandbox.click_label(&bob, &approval, "Approve").await?;
     show(&mut out, "bob", "clicks Approve", &clicked);
     sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    // The card is redrawn at most every 2 s: wait for its last edit.
+    let card = sandbox.messages(CHANNEL_ID).into_iter().next().ok_or_else(|| anyhow!("no release card in the channel"))?;
+    sandbox.wait_for_edit(card.id, "the card shows Success", |m| m.text().contains("Status: Success")).await?;
 
-    writeln!(out, "\n#releases, as the channel reads:")?;
-    for message in sandbox.messages(CHANNEL_ID) {
-        let buttons: Vec<String> = message.buttons().into_iter().map(|(_, label)| format!("[{label}]")).collect();
-        // Continuation lines line up under the first; an edited approval has two.
-        let content = message.content().replace('\n', "\n               ");
-        writeln!(out, "  Trainmaster: {}", [content, buttons.join(" ")].join(" ").trim_end())?;
+    writeln!(out, "\n#releases, as the channel reads (the card is one message, edited in place):")?;
+    transcript(&mut out, &sandbox.messages(CHANNEL_ID))?;
+    for thread in sandbox.threads(CHANNEL_ID) {
+        writeln!(out, "\nIts thread, the release's log:")?;
+        transcript(&mut out, &sandbox.messages(thread))?;
     }
     writeln!(out, "\nThe webhook receiver saw:")?;
     for call in receiver.calls() {
@@ -93,4 +95,14 @@ fn show(out: &mut String, who: &str, what: &str, reply: &Reply) {
     for line in reply.text().trim().lines() {
         let _ = writeln!(out, "  Trainmaster{visibility}: {line}");
     }
+}
+
+/// Messages as people read them: text, then buttons; continuation lines indented.
+fn transcript(out: &mut String, messages: &[crate::sandbox::StoredMessage]) -> std::fmt::Result {
+    for message in messages {
+        let buttons: Vec<String> = message.buttons().into_iter().map(|(_, label)| format!("[{label}]")).collect();
+        let text = message.text().trim_start().replace('\n', "\n               ");
+        writeln!(out, "  Trainmaster: {}", [text, buttons.join(" ")].join(" ").trim_end())?;
+    }
+    Ok(())
 }

@@ -1,13 +1,23 @@
 //! Posts outbox chat messages to Discord, at least once. The outbox row id goes out as the
 //! message nonce with `enforce_nonce`, so a re-post after a crash within Discord's nonce window
 //! returns the first message instead of a duplicate.
+//!
+//! Two kinds of rows: notices, and redraws of a release's card. The card is posted in the
+//! notices channel at the release's first redraw, with a thread under it; later redraws edit it
+//! in place (coalesced, at most one per `CARD_EDIT_GAP_MS`). Notices about the release's progress
+//! go to that thread so the channel stays readable; its end and `notice` activities stay in the
+//! channel.
 
 use super::render;
-use crate::engine::{drain_loop, Engine, NextTask, Shutdown};
-use crate::store::{ChatMessage, OutboxItem, Topic};
+use crate::domain::release::Notice;
+use crate::engine::{drain_loop, Engine, EngineError, NextTask, Shutdown};
+use crate::store::{CardRedraw, ChatMessage, OutboxItem, Topic};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Discord's error code for "a thread has already been created for this message".
+const THREAD_ALREADY_CREATED: isize = 160_004;
 
 pub struct Notifier {
     engine: Engine,
@@ -20,48 +30,135 @@ impl Notifier {
         Self { engine, http, next: NextTask::default() }
     }
 
-    /// Posts one due message, if any.
+    /// Posts one due message or redraws one card, if any is due.
     pub async fn try_execute_task(&self) -> anyhow::Result<bool> {
         let Some(item) = self.engine.claim_chat(&self.next).await? else {
             return Ok(false);
         };
-        let message: ChatMessage = match serde_json::from_value(item.payload.clone()) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::error!(key = %item.key, error = %e, "unreadable chat row; it is set aside");
-                self.engine.set_aside(&item, &format!("unreadable payload: {e}")).await?;
-                return Ok(true);
-            }
-        };
-        match self.post(&item, &message).await {
-            Ok(()) => self.next.carry(self.engine.chat_delivered(&item).await?),
-            Err(e) if is_permanent(&e) => {
-                // Retrying cannot fix a missing channel or permission: record it for the
-                // operators and move on; the release itself is unaffected.
-                tracing::error!(key = %item.key, channel = message.channel_id, error = %e, "Discord refused a notice; it is set aside");
-                self.engine.set_aside(&item, &format!("Discord refused the message in channel {}: {e}", message.channel_id)).await?;
-            }
-            Err(e) => {
-                let delay = Duration::from_secs(2u64.saturating_pow(item.claims.clamp(1, 8) as u32));
-                tracing::warn!(key = %item.key, error = %e, retry_in = ?delay, "cannot post a notice; will retry");
-                self.engine.chat_failed(&item, delay, &e.to_string()).await?;
-            }
+        if let Some(card) = item.payload.get("card") {
+            let outcome = match serde_json::from_value::<CardRedraw>(card.clone()) {
+                Ok(redraw) => self.redraw(&redraw).await.map(|()| redraw.channel_id),
+                Err(e) => Err(Failure::Unreadable(e.to_string())),
+            };
+            self.settle(&item, outcome).await?;
+            return Ok(true);
         }
+        let outcome = match serde_json::from_value::<ChatMessage>(item.payload.clone()) {
+            Ok(message) => self.post(&item, &message).await,
+            Err(e) => Err(Failure::Unreadable(e.to_string())),
+        };
+        self.settle(&item, outcome).await?;
         Ok(true)
     }
 
-    /// Posts one notice.
-    async fn post(&self, item: &OutboxItem, message: &ChatMessage) -> Result<(), serenity::Error> {
-        let channel = serenity::ChannelId::new(message.channel_id.max(1));
-        let builder = render::notice_message(message).nonce(serenity::Nonce::String(format!("tm{}", item.id))).enforce_nonce(true);
-        channel.send_message(&self.http, builder).await?;
+    /// Completes, sets aside or reschedules a delivery by how it went.
+    async fn settle(&self, item: &OutboxItem, outcome: Result<u64, Failure>) -> anyhow::Result<()> {
+        match outcome {
+            Ok(_) => self.next.carry(self.engine.chat_delivered(item).await?),
+            Err(Failure::Unreadable(e)) => {
+                tracing::error!(key = %item.key, error = %e, "unreadable chat row; it is set aside");
+                self.engine.set_aside(item, &format!("unreadable payload: {e}")).await?;
+            }
+            Err(Failure::Discord(channel, e)) if is_permanent(&e) => {
+                // Retrying cannot fix a missing channel or permission: record it for the
+                // operators and move on; the release itself is unaffected.
+                tracing::error!(key = %item.key, channel, error = %e, "Discord refused a chat message; it is set aside");
+                self.engine.set_aside(item, &format!("Discord refused the message in channel {channel}: {e}")).await?;
+            }
+            Err(Failure::Discord(_, e)) => self.retry_later(item, &e.to_string()).await?,
+            Err(Failure::Engine(e)) => self.retry_later(item, &e.to_string()).await?,
+        }
         Ok(())
+    }
+
+    async fn retry_later(&self, item: &OutboxItem, error: &str) -> anyhow::Result<()> {
+        let delay = Duration::from_secs(2u64.saturating_pow(item.claims.clamp(1, 8) as u32));
+        tracing::warn!(key = %item.key, error, retry_in = ?delay, "cannot deliver a chat message; will retry");
+        self.engine.chat_failed(item, delay, error).await?;
+        Ok(())
+    }
+
+    /// Posts one notice: in the release's thread when it is about progress and the thread
+    /// exists, else in its channel. Returns the channel it went to.
+    async fn post(&self, item: &OutboxItem, message: &ChatMessage) -> Result<u64, Failure> {
+        let mut channel_id = message.channel_id;
+        if belongs_in_thread(&message.notice) {
+            let card = self.engine.store().card(message.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
+            if let Some(thread) = card.filter(|c| c.channel_id == message.channel_id).and_then(|c| c.thread_id()) {
+                channel_id = thread;
+            }
+        }
+        let builder = render::notice_message(message).nonce(serenity::Nonce::String(format!("tm{}", item.id))).enforce_nonce(true);
+        serenity::ChannelId::new(channel_id.max(1)).send_message(&self.http, builder).await.map_err(|e| Failure::Discord(channel_id, e))?;
+        Ok(channel_id)
+    }
+
+    /// Draws the release's card as the release is now: posts it (and starts its thread) the
+    /// first time, edits it after.
+    async fn redraw(&self, redraw: &CardRedraw) -> Result<(), Failure> {
+        let release = match self.engine.release_in_any_guild(redraw.release_id).await {
+            Ok(release) => release,
+            // A deleted release has no card to draw.
+            Err(EngineError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(Failure::Engine(e.into())),
+        };
+        let card = self.engine.store().card(redraw.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
+        let channel = serenity::ChannelId::new(redraw.channel_id.max(1));
+        let discord = |e| Failure::Discord(redraw.channel_id, e);
+        let (message_id, has_thread) = match card.and_then(|c| c.message_id.map(|id| (id, c.has_thread))) {
+            Some((message_id, has_thread)) => {
+                let edit = serenity::EditMessage::new()
+                    .embed(render::live_card(&release))
+                    .allowed_mentions(serenity::CreateAllowedMentions::new());
+                channel.edit_message(&self.http, serenity::MessageId::new(message_id.max(1)), edit).await.map_err(discord)?;
+                (message_id, has_thread)
+            }
+            None => {
+                let post = serenity::CreateMessage::new()
+                    .embed(render::live_card(&release))
+                    .allowed_mentions(serenity::CreateAllowedMentions::new())
+                    .nonce(serenity::Nonce::String(format!("card{}", release.id)))
+                    .enforce_nonce(true);
+                let message = channel.send_message(&self.http, post).await.map_err(discord)?;
+                (message.id.get(), self.start_thread(channel, message.id, &render::thread_name(&release)).await)
+            }
+        };
+        self.engine.store().card_drawn(*redraw, message_id, has_thread).await.map_err(|e| Failure::Engine(e.into()))?;
+        Ok(())
+    }
+
+    /// Starts the release's thread under its card. Without one (no permission, say), progress
+    /// notices go to the channel instead; the release is unaffected.
+    async fn start_thread(&self, channel: serenity::ChannelId, message: serenity::MessageId, name: &str) -> bool {
+        let thread = serenity::CreateThread::new(name).auto_archive_duration(serenity::AutoArchiveDuration::OneWeek);
+        match channel.create_thread_from_message(&self.http, message, thread).await {
+            Ok(_) => true,
+            // Started before a crash cut off recording it.
+            Err(serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(e))) if e.error.code == THREAD_ALREADY_CREATED => true,
+            Err(e) => {
+                tracing::warn!(channel = %channel, error = %e, "cannot start a release thread; its progress goes to the channel");
+                false
+            }
+        }
     }
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) {
         let (wake, store) = (self.engine.chat_wake.clone(), self.engine.store().clone());
         drain_loop(shutdown, wake, store, Topic::Chat, || self.try_execute_task()).await;
     }
+}
+
+/// Why a chat delivery did not go through.
+enum Failure {
+    Unreadable(String),
+    Discord(u64, serenity::Error),
+    Engine(anyhow::Error),
+}
+
+/// Progress belongs in the release's thread; its end, and what a process announces on purpose,
+/// belong in the channel where stakeholders read.
+fn belongs_in_thread(notice: &Notice) -> bool {
+    !matches!(notice, Notice::ReleaseFinished { .. } | Notice::AuditHead { .. } | Notice::Message { .. })
 }
 
 /// A 4xx other than 429 (rate limited) will not change by retrying: unknown channel, missing

@@ -12,6 +12,7 @@ use poise::serenity_prelude as serenity;
 pub(super) const CONTENT_LIMIT: usize = 2_000;
 pub(super) const FIELD_LIMIT: usize = 1_024;
 const BUTTON_LABEL_LIMIT: usize = 80;
+const DESCRIPTION_LIMIT: usize = 4_096;
 
 pub fn inert(text: &str) -> String {
     text.replace('@', "@\u{200B}")
@@ -155,6 +156,41 @@ pub fn notice_message(message: &ChatMessage) -> serenity::CreateMessage {
     out
 }
 
+/// The live card in the notices channel: the release card, led by a progress bar of phases,
+/// what runs now, the release manager, and Discord timestamps (each reader sees their own time).
+pub fn live_card(release: &Release) -> serenity::CreateEmbed {
+    let done = release.phases.iter().filter(|p| p.status.is_terminal()).count();
+    let total = release.phases.len();
+    let mut lines = vec![format!("{} {done}/{total} phases", progress_bar(done, total))];
+    let running: Vec<String> = release
+        .phases
+        .iter()
+        .flat_map(|p| p.activities.iter())
+        .filter(|a| matches!(a.status, StepStatus::Running | StepStatus::OnHold | StepStatus::Waiting))
+        .map(|a| format!("{} `{}`", step_emoji(a.status), a.id))
+        .collect();
+    if !running.is_empty() {
+        lines.push(format!("Now: {}", running.join(", ")));
+    }
+    if let Some(manager) = &release.process.release_manager {
+        lines.push(format!("Release manager: {manager}"));
+    }
+    lines.push(format!("Created <t:{}:R> · updated <t:{}:R>", release.created_at.timestamp(), chrono::Utc::now().timestamp()));
+    release_card(release).description(truncate(&lines.join("\n"), DESCRIPTION_LIMIT))
+}
+
+/// `▰▰▰▱▱` for 3 of 5, scaled to at most ten blocks.
+pub fn progress_bar(done: usize, total: usize) -> String {
+    let width = total.clamp(1, 10);
+    let filled = (done * width).checked_div(total).unwrap_or(0).min(width);
+    "▰".repeat(filled) + &"▱".repeat(width - filled)
+}
+
+/// The name of a release's thread (Discord allows 100 characters).
+pub fn thread_name(release: &Release) -> String {
+    truncate(&format!("Release {} · {}", release.id, release.name), 100)
+}
+
 /// An approval request after a decision: the request's first line, who decided so far, and, once
 /// the round is closed, one disabled button saying how it ended instead of Approve / Reject.
 pub fn decided_approval(request: &str, release: &Release, activity: &str) -> Option<serenity::EditMessage> {
@@ -262,6 +298,15 @@ mod tests {
         assert!(text.chars().count() <= 2_000);
         assert!(text.contains("**action_200**") && !text.contains("**action_1**"));
         assert!(text.contains("older entries not shown") && text.contains("audit export --release 3"));
+    }
+
+    #[test]
+    fn the_progress_bar_counts_finished_phases_in_at_most_ten_blocks() {
+        assert_eq!(progress_bar(3, 5), "▰▰▰▱▱");
+        assert_eq!(progress_bar(0, 2), "▱▱");
+        assert_eq!(progress_bar(40, 40), "▰".repeat(10));
+        assert_eq!(progress_bar(20, 40), "▰▰▰▰▰▱▱▱▱▱");
+        assert_eq!(progress_bar(0, 0), "▱");
     }
 
     #[test]

@@ -20,9 +20,9 @@ use crate::domain::principal::Actor;
 use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
 use crate::domain::release::{
-    AuditActor, CallOutcome, CommandError, Effect, Notice, Poll, Progress, Release, ReleaseId, Timer, WebhookCall,
+    AuditActor, CallOutcome, CommandError, Effect, Notice, Poll, Progress, Release, ReleaseId, ReleaseStatus, Timer, WebhookCall,
 };
-use crate::store::{enqueue_chat_to, AuditRow, OutboxItem, ReleaseFilter, ReleasePage, Store, StoreError, Topic, Tx};
+use crate::store::{enqueue_chat_to, AuditRow, CardRedraw, OutboxItem, ReleaseFilter, ReleasePage, Store, StoreError, Topic, Tx};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -325,6 +325,12 @@ impl Engine {
                     call.payload["callback_url"] = json!(format!("{}/hooks/activities/{token}", self.callback_base));
                 }
             }
+        }
+        // Before the notices, so a release's first card (and its thread) is posted before them.
+        let visible_change = before.status != release.status || before.phases != release.phases;
+        if release.status != ReleaseStatus::Draft && visible_change {
+            let redraw = CardRedraw { release_id: release.id, channel_id: release.process.notices_channel };
+            Store::enqueue_card_redraw(tx, redraw).await?;
         }
         Store::save_release(tx, before, release, effects).await?;
         for effect in effects.iter() {

@@ -81,6 +81,11 @@ impl StoredMessage {
         buttons_of(&self.json)
     }
 
+    /// Content and embed text together, as people read them.
+    pub fn text(&self) -> String {
+        text_of(&self.json)
+    }
+
     /// Labels of the message's buttons that cannot be clicked.
     pub fn disabled_buttons(&self) -> Vec<String> {
         let rows = self.json["components"].as_array().cloned().unwrap_or_default();
@@ -90,6 +95,23 @@ impl StoredMessage {
             .map(|b| b["label"].as_str().unwrap_or_default().to_string())
             .collect()
     }
+}
+
+/// Content and embed text of a message or answer, for assertions people can read.
+fn text_of(json: &Value) -> String {
+    let mut out = json["content"].as_str().unwrap_or_default().to_string();
+    for embed in json["embeds"].as_array().cloned().unwrap_or_default() {
+        out.push('\n');
+        out.push_str(embed["title"].as_str().unwrap_or_default());
+        if let Some(description) = embed["description"].as_str() {
+            out.push('\n');
+            out.push_str(description);
+        }
+        for field in embed["fields"].as_array().cloned().unwrap_or_default() {
+            out.push_str(&format!("\n{}: {}", field["name"].as_str().unwrap_or_default(), field["value"].as_str().unwrap_or_default()));
+        }
+    }
+    out
 }
 
 fn buttons_of(json: &Value) -> Vec<(String, String)> {
@@ -116,21 +138,8 @@ impl Reply {
 
     /// Content and embed text together, for assertions people can read.
     pub fn text(&self) -> String {
-        let mut out = self.data["content"].as_str().unwrap_or_default().to_string();
-        for embed in self.data["embeds"].as_array().cloned().unwrap_or_default() {
-            out.push('\n');
-            out.push_str(embed["title"].as_str().unwrap_or_default());
-            if let Some(description) = embed["description"].as_str() {
-                out.push('\n');
-                out.push_str(description);
-            }
-            for field in embed["fields"].as_array().cloned().unwrap_or_default() {
-                out.push_str(&format!("\n{}: {}", field["name"].as_str().unwrap_or_default(), field["value"].as_str().unwrap_or_default()));
-            }
-        }
-        out
+        text_of(&self.data)
     }
-
     /// Labels of the buttons on the answer, with whether each can be clicked.
     pub fn buttons(&self) -> Vec<(String, bool)> {
         let rows = self.data["components"].as_array().cloned().unwrap_or_default();
@@ -154,6 +163,8 @@ struct World {
     /// Interaction tokens to ids, for the webhook-style follow-up routes.
     tokens: HashMap<String, u64>,
     command_ids: HashMap<String, u64>,
+    /// Threads started from messages: thread id (the message's) to parent channel.
+    threads: HashMap<u64, u64>,
     /// The commands as registered, for typing option values like Discord's client does.
     commands: HashMap<String, Value>,
     /// Files attached to slash commands, served like Discord's CDN at `/attachments/<id>/<name>`.
@@ -343,6 +354,34 @@ impl Sandbox {
                 .cloned()
         })
         .await
+    }
+
+    /// Waits for a message whose content contains `needle` in a thread of `channel_id` (the
+    /// release threads under the cards).
+    pub async fn wait_for_thread_message(&self, channel_id: u64, needle: &str) -> anyhow::Result<StoredMessage> {
+        self.wait_for_nth_thread_message(channel_id, needle, 1).await
+    }
+
+    /// Like `wait_for_thread_message`, for the `n`th such message (1-based).
+    pub async fn wait_for_nth_thread_message(&self, channel_id: u64, needle: &str, n: usize) -> anyhow::Result<StoredMessage> {
+        self.wait_for(&format!("thread message {n} containing {needle:?}"), |w| {
+            w.messages
+                .iter()
+                .filter(|m| {
+                    w.threads.get(&m.channel_id) == Some(&channel_id) && m.json["content"].as_str().is_some_and(|c| c.contains(needle))
+                })
+                .nth(n.saturating_sub(1))
+                .cloned()
+        })
+        .await
+    }
+
+    /// Ids of the threads started under messages of `channel_id`, oldest first.
+    pub fn threads(&self, channel_id: u64) -> Vec<u64> {
+        let w = self.shared.world();
+        let mut threads: Vec<u64> = w.threads.iter().filter(|(_, parent)| **parent == channel_id).map(|(id, _)| *id).collect();
+        threads.sort();
+        threads
     }
 
     /// Waits for the `n`th message (1-based) in `channel_id` whose content contains `needle`.

@@ -57,6 +57,17 @@ pub fn text_channel() -> Value {
     })
 }
 
+/// A public thread started from message `id` of `parent` (Discord gives it the message's id).
+pub fn thread_channel(id: u64, parent: u64, name: &str) -> Value {
+    json!({
+        "id": id.to_string(), "type": 11, "guild_id": GUILD_ID.to_string(), "name": name,
+        "parent_id": parent.to_string(), "owner_id": super::APPLICATION_ID.to_string(),
+        "last_message_id": null, "rate_limit_per_user": 0, "message_count": 0, "member_count": 1,
+        "thread_metadata": {"archived": false, "auto_archive_duration": 10080, "archive_timestamp": "2026-01-01T00:00:00+00:00", "locked": false},
+        "total_message_sent": 0, "flags": 0
+    })
+}
+
 pub fn guild_create(roles: &[Value]) -> Value {
     json!({
         "id": GUILD_ID.to_string(), "name": "Sandbox", "icon": null, "icon_hash": null, "splash": null,

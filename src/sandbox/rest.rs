@@ -65,6 +65,7 @@ async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
             ok(reply_message(&data))
         }
         ("POST", ["channels", channel, "messages"]) => post_message(&shared, channel, &body),
+        ("POST", ["channels", channel, "messages", message, "threads"]) => start_thread(&shared, channel, message, &body),
         ("PATCH", ["channels", _, "messages", id]) => edit_message(&shared, id, &body),
         ("GET", ["channels", id]) if *id == CHANNEL_ID.to_string() => ok(payloads::text_channel()),
         ("GET", ["guilds", id, "roles"]) if *id == GUILD_ID.to_string() => ok(Value::Array(guild_roles())),
@@ -137,7 +138,7 @@ fn post_message(shared: &Shared, channel: &str, body: &Value) -> Response {
     let Ok(channel_id) = channel.parse::<u64>() else {
         return not_found();
     };
-    if channel_id != CHANNEL_ID {
+    if channel_id != CHANNEL_ID && !shared.world().threads.contains_key(&channel_id) {
         return (StatusCode::NOT_FOUND, Json(json!({"message": "Unknown Channel", "code": 10003}))).into_response();
     }
     // Like Discord: with enforce_nonce, a repeated nonce returns the message already created.
@@ -165,6 +166,22 @@ fn post_message(shared: &Shared, channel: &str, body: &Value) -> Response {
     }
     shared.world().messages.push(StoredMessage { id, channel_id, json: json.clone() });
     ok(json)
+}
+
+fn start_thread(shared: &Shared, channel: &str, message: &str, body: &Value) -> Response {
+    let (Ok(channel_id), Ok(message_id)) = (channel.parse::<u64>(), message.parse::<u64>()) else {
+        return not_found();
+    };
+    let mut w = shared.world();
+    if !w.messages.iter().any(|m| m.id == message_id && m.channel_id == channel_id) {
+        return (StatusCode::NOT_FOUND, Json(json!({"message": "Unknown Message", "code": 10008}))).into_response();
+    }
+    if w.threads.contains_key(&message_id) {
+        let refusal = json!({"message": "A thread has already been created for this message", "code": 160004});
+        return (StatusCode::BAD_REQUEST, Json(refusal)).into_response();
+    }
+    w.threads.insert(message_id, channel_id);
+    ok(payloads::thread_channel(message_id, channel_id, body["name"].as_str().unwrap_or_default()))
 }
 
 fn edit_message(shared: &Shared, id: &str, body: &Value) -> Response {

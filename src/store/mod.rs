@@ -2,12 +2,14 @@
 //! outbox. Every read-then-write transaction starts with `BEGIN IMMEDIATE` (see `Store::begin`).
 
 mod audit;
+mod cards;
 mod hooks;
 mod listing;
 mod outbox;
 mod releases;
 
 pub use audit::AuditRow;
+pub use cards::{Card, CardRedraw, CARD_EDIT_GAP_MS};
 pub use hooks::{ActivityDurations, CallbackTarget};
 pub use listing::{ReleaseFilter, ReleasePage, ReleaseSummary};
 pub use outbox::{enqueue_chat_to, ChatMessage, OutboxItem, Topic, WebhookWork};

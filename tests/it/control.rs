@@ -12,14 +12,14 @@ async fn a_held_release_refuses_decisions_until_it_is_resumed() -> TestResult {
     let held = h.slash(&alice(), "hold", &[("release", &id), ("reason", "payments freeze until 15:00")]).await?;
     assert!(held.ephemeral());
     assert_eq!(held.field("Status").as_deref(), Some("OnHold"));
-    let notice = h.sandbox.wait_for_message(CHANNEL_ID, "is on hold").await?;
+    let notice = h.sandbox.wait_for_thread_message(CHANNEL_ID, "is on hold").await?;
     assert!(notice.content().contains("payments freeze until 15:00"), "{}", notice.content());
 
     let refused = h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     assert!(refused.ephemeral() && refused.text().contains("on hold with its release"), "{}", refused.text());
 
     h.slash(&alice(), "resume", &[("release", &id)]).await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "resumed by alice").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "resumed by alice").await?;
     h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     h.sandbox.click_label(&carol(), &approval, "Approve").await?;
     h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
@@ -59,7 +59,7 @@ async fn retry_runs_a_failed_webhook_again_under_a_new_key_and_the_release_goes_
     assert!(not_failed.text().contains("`qa-approval` is NotStarted; only a failed activity can be retried"), "{}", not_failed.text());
     let retried = h.slash(&alice(), "retry", &[("release", &id), ("activity", "branch-cut")]).await?;
     assert_eq!(retried.field("Status").as_deref(), Some("Running"));
-    h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
     let keys: Vec<String> = h.receiver.calls().into_iter().filter_map(|c| c.idempotency_key).collect();
     assert_eq!(keys, [format!("{id}/branch-cut/1"), format!("{id}/branch-cut/2"), format!("{id}/branch-cut/3")]);
     h.finish().await
@@ -73,7 +73,7 @@ async fn skip_continues_past_a_failed_activity_and_the_release_ends_partial_succ
     h.slash(&alice(), "start", &[("release", &id)]).await?;
     h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
     h.slash(&alice(), "skip", &[("release", &id), ("activity", "branch-cut"), ("reason", "branch cut by hand")]).await?;
-    let approval = h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    let approval = h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
     h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     h.sandbox.click_label(&carol(), &approval, "Approve").await?;
     h.sandbox.wait_for_message(CHANNEL_ID, "finished: **PartialSuccess**").await?;
@@ -116,7 +116,7 @@ async fn two_retries_at_the_same_instant_start_one_new_try() -> TestResult {
     let (first, second) = tokio::join!(h.slash(&alice, "retry", &args), h.slash(&alice, "retry", &args));
     let answers = [first?.text(), second?.text()];
     assert_eq!(answers.iter().filter(|t| t.contains("only a failed activity can be retried")).count(), 1, "{answers:#?}");
-    h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
     let retries = actions(&h.audit(&id).await?).into_iter().filter(|a| a == "activity_retried").count();
     assert_eq!(retries, 1);
     let keys: Vec<String> = h.receiver.calls().into_iter().filter_map(|c| c.idempotency_key).collect();
@@ -167,7 +167,7 @@ async fn retrying_a_rejected_approval_opens_a_new_round_of_decisions() -> TestRe
     h.sandbox.click_label(&bob(), &approval, "Reject").await?;
     h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
     h.slash(&alice(), "retry", &[("release", &id), ("activity", "qa-approval")]).await?;
-    let again = h.sandbox.wait_for_nth_message(CHANNEL_ID, "approval `qa-approval` needs", 2).await?;
+    let again = h.sandbox.wait_for_nth_thread_message(CHANNEL_ID, "approval `qa-approval` needs", 2).await?;
     let counted = h.sandbox.click_label(&bob(), &again, "Approve").await?;
     assert!(counted.text().contains("Approval counted: 1 of 2"), "bob decides afresh: {}", counted.text());
     h.sandbox.click_label(&carol(), &again, "Approve").await?;

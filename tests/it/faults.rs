@@ -183,7 +183,7 @@ async fn a_receiver_that_refuses_connections_is_retried_then_fails_with_the_reas
     let reply = h.slash(&alice(), "create", &[("process", "refused"), ("name", "Refused")]).await?;
     let id = reply.field("Release id").unwrap_or_default();
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    let retry = h.sandbox.wait_for_message(CHANNEL_ID, "try 2 is scheduled").await?;
+    let retry = h.sandbox.wait_for_thread_message(CHANNEL_ID, "try 2 is scheduled").await?;
     assert!(retry.content().to_lowercase().contains("connect"), "{}", retry.content());
     let failed = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
     assert!(failed.content().contains("`call` failed after 2 tries"), "{}", failed.content());
@@ -215,7 +215,7 @@ async fn a_late_success_for_a_try_that_was_given_up_changes_nothing() -> TestRes
 
     let (status, body) = post_signed(&second, TRIGGER_SECRET, "on-time-2", now(), success).await?;
     assert_eq!(status, 200, "{body}");
-    h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
     let finished: Vec<_> =
         h.audit(&id).await?.into_iter().filter(|r| r.action == "activity_finished" && r.detail["activity"] == "branch-cut").collect();
     assert_eq!(finished.len(), 1);

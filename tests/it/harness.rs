@@ -158,7 +158,7 @@ impl Harness {
     pub async fn start_until_approval(&self) -> anyhow::Result<(String, StoredMessage)> {
         let id = self.create(VALID_INPUTS).await?;
         self.slash(&alice(), "start", &[("release", &id)]).await?;
-        let approval = self.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+        let approval = self.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
         Ok((id, approval))
     }
 

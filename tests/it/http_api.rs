@@ -39,7 +39,7 @@ async fn a_callback_webhook_completes_only_when_the_receiver_calls_back_signed()
 
     let (status, body) = post_signed(&callback_url, TRIGGER_SECRET, "cb-5", now(), good).await?;
     assert_eq!(status, 200, "{body}");
-    h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
     let (status, body) = post_signed(&callback_url, TRIGGER_SECRET, "cb-5", now(), good).await?;
     assert_eq!(status, 409, "{body}");
     assert!(body["error"].as_str().is_some_and(|e| e.contains("already used")), "{body}");

@@ -2,6 +2,7 @@
 //! registered commands and the Discord API contract.
 
 mod approvals;
+mod cards;
 mod cli;
 mod commands;
 mod contract;

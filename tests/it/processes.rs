@@ -222,7 +222,7 @@ async fn a_manual_task_is_marked_done_by_its_owner_only() -> TestResult {
     let reply = h.slash(&alice(), "create", &[("process", "manual"), ("name", "By hand")]).await?;
     let id = reply.field("Release id").unwrap_or_default();
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    let task = h.sandbox.wait_for_message(CHANNEL_ID, "task `smoke-by-hand` for role:QA").await?;
+    let task = h.sandbox.wait_for_thread_message(CHANNEL_ID, "task `smoke-by-hand` for role:QA").await?;
     assert!(task.content().contains("☐ Open the shop\n☐ Buy a @\u{200B}everyone sock"), "{}", task.content());
     let refused = h.sandbox.click_label(&dave(), &task, "Mark done").await?;
     assert!(refused.ephemeral());
@@ -271,7 +271,7 @@ async fn a_failed_deploy_with_on_failure_rollback_runs_the_rollback_and_says_so(
     let reply = h.slash(&alice(), "create", &[("process", "risky"), ("name", "Risky")]).await?;
     let id = reply.field("Release id").unwrap_or_default();
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    let rolling = h.sandbox.wait_for_message(CHANNEL_ID, "rolling back").await?;
+    let rolling = h.sandbox.wait_for_thread_message(CHANNEL_ID, "rolling back").await?;
     assert!(rolling.content().contains("`deploy` failed after 1 try: HTTP 500"), "{}", rolling.content());
     let finished = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
     assert!(finished.content().contains("rolled back"), "{}", finished.content());

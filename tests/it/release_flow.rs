@@ -15,7 +15,7 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
 
     let started = h.slash(&alice(), "start", &[("release", &id)]).await?;
     assert_eq!(started.field("Status").as_deref(), Some("Running"));
-    h.sandbox.wait_for_message(CHANNEL_ID, "started by alice").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "started by alice").await?;
 
     let calls = h.receiver.wait_for_calls(1).await?;
     assert_eq!(calls[0].path, "/ci/branch-cut");
@@ -24,7 +24,7 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
     assert_eq!(calls[0].body["activity_id"], "branch-cut");
     assert_eq!(calls[0].body["attempt"], 1);
 
-    let approval = h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs 2").await?;
+    let approval = h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs 2").await?;
     assert_eq!(approval.buttons().iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(), ["Approve", "Reject"]);
     let first = h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     assert!(first.ephemeral() && first.text().contains("1 of 2"), "{}", first.text());
@@ -35,7 +35,10 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
     let deploy = h.receiver.wait_for_calls(2).await?;
     assert_eq!(deploy[1].body["body"], serde_json::json!({"target": "prod"}));
 
-    let notices: Vec<String> = h.sandbox.messages(CHANNEL_ID).iter().map(|m| m.content().to_string()).collect();
+    // Progress went to the release's thread, under its card; the channel keeps the card and the end.
+    let threads = h.sandbox.threads(CHANNEL_ID);
+    assert_eq!(threads.len(), 1, "one thread per release");
+    let notices: Vec<String> = h.sandbox.messages(threads[0]).iter().map(|m| m.content().to_string()).collect();
     for expected in [
         "phase `build` started",
         "phase `build` finished: Success",
@@ -86,12 +89,13 @@ async fn nothing_the_bot_posts_can_ping_anyone() -> TestResult {
     assert!(reply.text().contains("@\u{200B}everyone"), "{}", reply.text());
     let id = reply.field("Release id").unwrap_or_default();
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "started by alice").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "started by alice").await?;
     let posts: Vec<_> = h
         .sandbox
         .requests()
         .into_iter()
-        .filter(|r| r.method == "POST" && (r.path.starts_with("/channels/") || r.path.starts_with("/interactions/")))
+        // Messages and interaction answers; starting a thread posts no text.
+        .filter(|r| r.method == "POST" && (r.path.ends_with("/messages") || r.path.starts_with("/interactions/")))
         .collect();
     assert!(posts.len() >= 3, "{posts:?}");
     for post in posts {

@@ -18,6 +18,11 @@ async fn a_release_waiting_for_approval_finishes_after_a_restart() -> TestResult
     assert!(reply.text().contains("goes on"), "{}", reply.text());
     h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
     assert_eq!(h.receiver.calls().len(), 2);
+    // The restarted bot went on editing the first bot's card and posting in its thread.
+    let cards: Vec<_> = h.sandbox.messages(CHANNEL_ID).into_iter().filter(|m| m.content().is_empty()).collect();
+    assert_eq!(cards.len(), 1);
+    h.sandbox.wait_for_edit(cards[0].id, "the card shows the end", |m| m.text().contains("Status: Success")).await?;
+    assert_eq!(h.sandbox.threads(CHANNEL_ID), vec![cards[0].id]);
     h.finish().await
 }
 
@@ -37,7 +42,7 @@ async fn a_webhook_call_cut_off_by_a_stop_is_sent_again_with_the_same_key_after_
     let key = format!("{id}/branch-cut/1");
     assert_eq!(calls[0].idempotency_key.as_deref(), Some(key.as_str()));
     assert_eq!(calls[1].idempotency_key.as_deref(), Some(key.as_str()), "a re-delivery keeps its key");
-    h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
     let finished = h.audit(&id).await?.iter().filter(|r| r.action == "activity_finished" && r.detail["activity"] == "branch-cut").count();
     assert_eq!(finished, 1, "the result is recorded once");
     h.finish().await

@@ -12,7 +12,7 @@ async fn a_webhook_that_answers_500_then_times_out_fails_the_release_with_the_re
     let id = h.create(VALID_INPUTS).await?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
 
-    let retry = h.sandbox.wait_for_message(CHANNEL_ID, "try 2 is scheduled").await?;
+    let retry = h.sandbox.wait_for_thread_message(CHANNEL_ID, "try 2 is scheduled").await?;
     assert!(retry.content().contains("HTTP 500"), "{}", retry.content());
     let failed = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
     assert!(failed.content().contains("`branch-cut` failed after 2 tries: no answer within 1s"), "{}", failed.content());
@@ -33,7 +33,7 @@ async fn a_503_with_retry_after_waits_as_long_as_the_receiver_asks() -> TestResu
     h.receiver.script(&[Answer::RetryAfter(503, 2)]);
     let id = h.create(VALID_INPUTS).await?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
     let trail = h.audit(&id).await?;
     let retry = trail.iter().find(|r| r.action == "activity_retry_scheduled");
     assert_eq!(retry.map(|r| r.detail["delay_secs"].clone()), Some(serde_json::json!(2)), "the backoff is 1s; Retry-After asked for 2s");

@@ -1,0 +1,72 @@
+//! Release cards: where each release's card message and thread are, and their coalesced redraws.
+
+use super::{now_ms, Store, StoreError, Tx};
+use crate::domain::release::ReleaseId;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+/// At most one card edit per release in this many milliseconds: a busy release stays far from
+/// Discord's rate limits (5 edits per 5 s per channel).
+pub const CARD_EDIT_GAP_MS: i64 = 2_000;
+
+/// The outbox payload of a card redraw: the notifier draws the release as it is then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardRedraw {
+    pub release_id: ReleaseId,
+    pub channel_id: u64,
+}
+
+/// Where a release's card lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Card {
+    pub channel_id: u64,
+    pub message_id: Option<u64>,
+    pub has_thread: bool,
+}
+
+impl Card {
+    /// The thread under the card, once it exists (it has the card message's id).
+    pub fn thread_id(&self) -> Option<u64> {
+        self.message_id.filter(|_| self.has_thread)
+    }
+}
+
+impl Store {
+    /// Asks for the card to be redrawn, coalesced (see `enqueue_card.sql`).
+    pub async fn enqueue_card_redraw(tx: &mut Tx, redraw: CardRedraw) -> Result<(), StoreError> {
+        let payload = serde_json::json!({ "card": redraw }).to_string();
+        sqlx::query(include_str!("sql/enqueue_card.sql"))
+            .bind(redraw.release_id.0)
+            .bind(payload)
+            .bind(now_ms())
+            .bind(CARD_EDIT_GAP_MS)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn card(&self, release: ReleaseId) -> Result<Option<Card>, StoreError> {
+        let row = sqlx::query(include_str!("sql/select_release_card.sql")).bind(release.0).fetch_optional(self.pool()).await?;
+        row.map(|row| {
+            Ok(Card {
+                channel_id: row.try_get::<i64, _>("channel_id")? as u64,
+                message_id: row.try_get::<Option<i64>, _>("message_id")?.map(|id| id as u64),
+                has_thread: row.try_get("has_thread")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records a post or edit of the card: its message, whether its thread exists, and when.
+    pub async fn card_drawn(&self, redraw: CardRedraw, message_id: u64, has_thread: bool) -> Result<(), StoreError> {
+        sqlx::query(include_str!("sql/update_release_card.sql"))
+            .bind(redraw.release_id.0)
+            .bind(redraw.channel_id as i64)
+            .bind(message_id as i64)
+            .bind(has_thread)
+            .bind(now_ms())
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+}

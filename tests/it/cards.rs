@@ -1,0 +1,74 @@
+//! The release card: one message per release in the notices channel, edited in place at most
+//! every 2 s, with a thread under it for the detailed log.
+
+use super::harness::*;
+use std::fmt::Write as _;
+use std::time::Instant;
+use trainmaster::sandbox::receiver::WebhookReceiver;
+use trainmaster::sandbox::{StoredMessage, CHANNEL_ID};
+
+/// Five phases of six webhook activities each.
+fn thirty_activities(receiver: &WebhookReceiver) -> String {
+    let mut text = format!("name: busy\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n");
+    for phase in 0..5 {
+        let _ = write!(text, "  - id: phase-{phase}\n    activities:\n");
+        for activity in 0..6 {
+            let _ = writeln!(text, "      - {{ id: step-{phase}-{activity}, webhook: {{ url: \"{}\" }} }}", receiver.url("/hook"));
+        }
+    }
+    text
+}
+
+fn card_edits(h: &Harness, card: &StoredMessage) -> usize {
+    let path = format!("/channels/{CHANNEL_ID}/messages/{}", card.id);
+    h.sandbox.requests().iter().filter(|r| r.method == "PATCH" && r.path == path).count()
+}
+
+#[tokio::test]
+async fn a_busy_release_has_one_card_edited_at_most_every_two_seconds_and_its_log_in_a_thread() -> TestResult {
+    let receiver = WebhookReceiver::start().await?;
+    let process = thirty_activities(&receiver);
+    let h = Harness::start_with(receiver, &process).await?;
+    let created = h.slash(&alice(), "create", &[("process", "busy"), ("name", "Busy @everyone")]).await?;
+    let id = created.field("Release id").unwrap_or_default();
+    let started = Instant::now();
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    h.receiver.wait_for_calls(30).await?;
+
+    let in_channel = h.sandbox.messages(CHANNEL_ID);
+    let cards: Vec<&StoredMessage> = in_channel.iter().filter(|m| m.content().is_empty()).collect();
+    assert_eq!(cards.len(), 1, "one card: {in_channel:#?}");
+    let card = h.sandbox.wait_for_edit(cards[0].id, "the card shows the end", |m| m.text().contains("Status: Success")).await?;
+    let elapsed = started.elapsed().as_secs();
+    assert!(card.text().contains("▰▰▰▰▰ 5/5 phases"), "{}", card.text());
+    assert!(card.text().contains("Busy @\u{200B}everyone"), "{}", card.text());
+    // 60 activity transitions, yet edits come at most one per 2 s after the first post.
+    let edits = card_edits(&h, &card);
+    assert!(edits >= 1 && edits as u64 <= 1 + elapsed / 2, "{edits} edits in {elapsed} s");
+    // The channel reads: the card, and the end. The log is in the release's thread.
+    assert_eq!(in_channel.len(), 2, "{in_channel:#?}");
+    assert_eq!(h.sandbox.threads(CHANNEL_ID), vec![card.id], "the thread hangs under the card");
+    let log: Vec<String> = h.sandbox.messages(card.id).iter().map(|m| m.content().to_string()).collect();
+    assert!(log.first().is_some_and(|l| l.contains("started by alice")), "{log:#?}");
+    assert_eq!(log.iter().filter(|l| l.contains("phase `phase-") && l.contains("finished: Success")).count(), 5, "{log:#?}");
+    let thread = h.sandbox.requests().into_iter().find(|r| r.path.ends_with("/threads")).and_then(|r| r.body).unwrap_or_default();
+    assert_eq!(thread["name"], format!("Release {id} · Busy @everyone"));
+    h.finish().await
+}
+
+#[tokio::test]
+async fn each_release_gets_its_own_card_and_thread() -> TestResult {
+    let h = Harness::start().await?;
+    let (first, _) = h.start_until_approval().await?;
+    let second = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &second)]).await?;
+    h.sandbox.wait_for_nth_thread_message(CHANNEL_ID, "approval `qa-approval` needs", 2).await?;
+    let threads = h.sandbox.threads(CHANNEL_ID);
+    assert_eq!(threads.len(), 2);
+    for (thread, id) in threads.iter().zip([&first, &second]) {
+        let log = h.sandbox.messages(*thread);
+        assert!(log.iter().all(|m| m.content().contains(&format!("**{id} · Week 47**"))), "thread {thread}: {log:#?}");
+    }
+    h.finish().await
+}
