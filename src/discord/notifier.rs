@@ -11,7 +11,7 @@
 use super::render;
 use crate::domain::release::Notice;
 use crate::engine::{drain_loop, Engine, EngineError, NextTask, Shutdown};
-use crate::store::{CardRedraw, ChatMessage, OutboxItem, Topic};
+use crate::store::{CardRedraw, ChatMessage, DrawnCard, OutboxItem, Topic};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,14 +37,14 @@ impl Notifier {
         };
         if let Some(card) = item.payload.get("card") {
             let outcome = match serde_json::from_value::<CardRedraw>(card.clone()) {
-                Ok(redraw) => self.redraw(&redraw).await.map(|()| redraw.channel_id),
+                Ok(redraw) => self.redraw(&redraw).await,
                 Err(e) => Err(Failure::Unreadable(e.to_string())),
             };
             self.settle(&item, outcome).await?;
             return Ok(true);
         }
         let outcome = match serde_json::from_value::<ChatMessage>(item.payload.clone()) {
-            Ok(message) => self.post(&item, &message).await,
+            Ok(message) => self.post(&item, &message).await.map(|()| None),
             Err(e) => Err(Failure::Unreadable(e.to_string())),
         };
         self.settle(&item, outcome).await?;
@@ -52,9 +52,9 @@ impl Notifier {
     }
 
     /// Completes, sets aside or reschedules a delivery by how it went.
-    async fn settle(&self, item: &OutboxItem, outcome: Result<u64, Failure>) -> anyhow::Result<()> {
+    async fn settle(&self, item: &OutboxItem, outcome: Result<Option<DrawnCard>, Failure>) -> anyhow::Result<()> {
         match outcome {
-            Ok(_) => self.next.carry(self.engine.chat_delivered(item).await?),
+            Ok(card) => self.next.carry(self.engine.chat_delivered(item, card.as_ref()).await?),
             Err(Failure::Unreadable(e)) => {
                 tracing::error!(key = %item.key, error = %e, "unreadable chat row; it is set aside");
                 self.engine.set_aside(item, &format!("unreadable payload: {e}")).await?;
@@ -79,8 +79,8 @@ impl Notifier {
     }
 
     /// Posts one notice: in the release's thread when it is about progress and the thread
-    /// exists, else in its channel. Returns the channel it went to.
-    async fn post(&self, item: &OutboxItem, message: &ChatMessage) -> Result<u64, Failure> {
+    /// exists, else in its channel.
+    async fn post(&self, item: &OutboxItem, message: &ChatMessage) -> Result<(), Failure> {
         let mut channel_id = message.channel_id;
         if belongs_in_thread(&message.notice) {
             let card = self.engine.store().card(message.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
@@ -90,16 +90,16 @@ impl Notifier {
         }
         let builder = render::notice_message(message).nonce(serenity::Nonce::String(format!("tm{}", item.id))).enforce_nonce(true);
         serenity::ChannelId::new(channel_id.max(1)).send_message(&self.http, builder).await.map_err(|e| Failure::Discord(channel_id, e))?;
-        Ok(channel_id)
+        Ok(())
     }
 
     /// Draws the release's card as the release is now: posts it (and starts its thread) the
     /// first time, edits it after.
-    async fn redraw(&self, redraw: &CardRedraw) -> Result<(), Failure> {
+    async fn redraw(&self, redraw: &CardRedraw) -> Result<Option<DrawnCard>, Failure> {
         let release = match self.engine.release_in_any_guild(redraw.release_id).await {
             Ok(release) => release,
             // A deleted release has no card to draw.
-            Err(EngineError::NotFound(_)) => return Ok(()),
+            Err(EngineError::NotFound(_)) => return Ok(None),
             Err(e) => return Err(Failure::Engine(e.into())),
         };
         let card = self.engine.store().card(redraw.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
@@ -123,8 +123,7 @@ impl Notifier {
                 (message.id.get(), self.start_thread(channel, message.id, &render::thread_name(&release)).await)
             }
         };
-        self.engine.store().card_drawn(*redraw, message_id, has_thread).await.map_err(|e| Failure::Engine(e.into()))?;
-        Ok(())
+        Ok(Some(DrawnCard { redraw: *redraw, message_id, has_thread }))
     }
 
     /// Starts the release's thread under its card. Without one (no permission, say), progress

@@ -22,7 +22,9 @@ use crate::domain::process_file::Catalog;
 use crate::domain::release::{
     AuditActor, CallOutcome, CommandError, Effect, Notice, Poll, Progress, Release, ReleaseId, ReleaseStatus, Timer, WebhookCall,
 };
-use crate::store::{enqueue_chat_to, AuditRow, CardRedraw, OutboxItem, ReleaseFilter, ReleasePage, Store, StoreError, Topic, Tx};
+use crate::store::{
+    enqueue_chat_to, AuditRow, CardRedraw, DrawnCard, OutboxItem, ReleaseFilter, ReleasePage, Store, StoreError, Topic, Tx,
+};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -466,10 +468,14 @@ impl Engine {
         next.take_or_claim(&self.store, Topic::Chat, CHAT_LEASE).await
     }
 
-    /// Marks a chat message posted and claims the next one in the same commit.
-    pub async fn chat_delivered(&self, item: &OutboxItem) -> Result<Option<OutboxItem>, StoreError> {
+    /// Marks a chat message posted (recording the card, when it was a card redraw) and claims
+    /// the next one, in one commit.
+    pub async fn chat_delivered(&self, item: &OutboxItem, card: Option<&DrawnCard>) -> Result<Option<OutboxItem>, StoreError> {
         let mut tx = self.store.begin().await?;
         Store::complete_outbox(&mut tx, item).await?;
+        if let Some(card) = card {
+            Store::card_drawn(&mut tx, card).await?;
+        }
         let next = Store::claim_in(&mut tx, Topic::Chat, CHAT_LEASE).await?;
         tx.commit().await?;
         Ok(next)

@@ -16,6 +16,14 @@ pub struct CardRedraw {
     pub channel_id: u64,
 }
 
+/// A card as just posted or edited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrawnCard {
+    pub redraw: CardRedraw,
+    pub message_id: u64,
+    pub has_thread: bool,
+}
+
 /// Where a release's card lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Card {
@@ -57,15 +65,16 @@ impl Store {
         .transpose()
     }
 
-    /// Records a post or edit of the card: its message, whether its thread exists, and when.
-    pub async fn card_drawn(&self, redraw: CardRedraw, message_id: u64, has_thread: bool) -> Result<(), StoreError> {
+    /// Records a post or edit of the card (its message, whether its thread exists, and when) in
+    /// the transaction that completes the redraw.
+    pub async fn card_drawn(tx: &mut Tx, drawn: &DrawnCard) -> Result<(), StoreError> {
         sqlx::query(include_str!("sql/update_release_card.sql"))
-            .bind(redraw.release_id.0)
-            .bind(redraw.channel_id as i64)
-            .bind(message_id as i64)
-            .bind(has_thread)
+            .bind(drawn.redraw.release_id.0)
+            .bind(drawn.redraw.channel_id as i64)
+            .bind(drawn.message_id as i64)
+            .bind(drawn.has_thread)
             .bind(now_ms())
-            .execute(self.writer())
+            .execute(&mut **tx)
             .await?;
         Ok(())
     }

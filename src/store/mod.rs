@@ -9,7 +9,7 @@ mod outbox;
 mod releases;
 
 pub use audit::AuditRow;
-pub use cards::{Card, CardRedraw, CARD_EDIT_GAP_MS};
+pub use cards::{Card, CardRedraw, DrawnCard, CARD_EDIT_GAP_MS};
 pub use hooks::{ActivityDurations, CallbackTarget};
 pub use listing::{ReleaseFilter, ReleasePage, ReleaseSummary};
 pub use outbox::{enqueue_chat_to, ChatMessage, OutboxItem, Topic, WebhookWork};
