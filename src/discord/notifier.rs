@@ -9,9 +9,10 @@
 //! channel.
 
 use super::render;
-use crate::domain::release::Notice;
+use crate::domain::release::{Notice, ReleaseId, ReleaseStatus};
 use crate::engine::{drain_loop, Engine, EngineError, NextTask, Shutdown};
 use crate::store::{CardRedraw, ChatMessage, DrawnCard, OutboxItem, Topic};
+use chrono::{DateTime, Utc};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,9 +89,24 @@ impl Notifier {
                 channel_id = thread;
             }
         }
-        let builder = render::notice_message(message).nonce(serenity::Nonce::String(format!("tm{}", item.id))).enforce_nonce(true);
+        let mut builder = render::notice_message(message).nonce(serenity::Nonce::String(format!("tm{}", item.id))).enforce_nonce(true);
+        if let Notice::ReleaseFinished { status: ReleaseStatus::Success | ReleaseStatus::PartialSuccess, .. } = &message.notice {
+            builder = builder.embed(self.proof_of_delivery(message.release_id).await.map_err(Failure::Engine)?);
+        }
         serenity::ChannelId::new(channel_id.max(1)).send_message(&self.http, builder).await.map_err(|e| Failure::Discord(channel_id, e))?;
         Ok(())
+    }
+
+    /// The summary posted with a successful release's end, from the release and its trail.
+    async fn proof_of_delivery(&self, id: ReleaseId) -> anyhow::Result<serenity::CreateEmbed> {
+        let release = self.engine.release_in_any_guild(id).await?;
+        let trail = self.engine.store().audit_of(id).await?;
+        let at = |action: &str| {
+            let row = trail.iter().rfind(|r| r.action == action)?;
+            DateTime::parse_from_rfc3339(&row.at).ok().map(|t| t.with_timezone(&Utc))
+        };
+        let finished = at("release_finished").unwrap_or_else(Utc::now);
+        Ok(render::delivery_summary(&release, at("release_started"), finished))
     }
 
     /// Draws the release's card as the release is now: posts it (and starts its thread) the

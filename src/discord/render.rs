@@ -6,6 +6,7 @@ use super::buttons::{custom_id, Decision};
 use crate::domain::approval;
 use crate::domain::release::{Notice, Release, ReleaseStatus, StepStatus};
 use crate::store::{AuditRow, ChatMessage};
+use chrono::{DateTime, Utc};
 use poise::serenity_prelude as serenity;
 
 /// Discord's limits on message content and embed field values.
@@ -179,6 +180,65 @@ pub fn live_card(release: &Release) -> serenity::CreateEmbed {
     release_card(release).description(truncate(&lines.join("\n"), DESCRIPTION_LIMIT))
 }
 
+/// Proof of delivery, for the channel when a release succeeds: what shipped (its inputs), how
+/// long it took, who approved, and the links its activities returned.
+pub fn delivery_summary(release: &Release, started: Option<DateTime<Utc>>, finished: DateTime<Utc>) -> serenity::CreateEmbed {
+    let shipped = if release.status == ReleaseStatus::Success { "📦 Shipped" } else { "📦 Partly shipped" };
+    let mut embed = serenity::CreateEmbed::new()
+        .title(truncate(&format!("{shipped}: release {} · {}", release.id, inert(&release.name)), 256))
+        .colour(release_colour(release.status));
+    let inputs: Vec<String> = release.inputs.0.iter().map(|(k, v)| format!("`{k}` = {}", inert(&v.to_string()))).collect();
+    embed = embed.field("What shipped", truncate(&or_none(inputs.join("\n")), FIELD_LIMIT), false);
+    if let Some(started) = started {
+        let took = format!("{} (<t:{}:f> → <t:{}:f>)", human_duration(finished - started), started.timestamp(), finished.timestamp());
+        embed = embed.field("Took", took, false);
+    }
+    let approvals: Vec<String> = release
+        .phases
+        .iter()
+        .flat_map(|p| p.activities.iter())
+        .filter(|a| a.decisions.iter().any(|d| d.approve))
+        .map(|a| {
+            let names: Vec<&str> = a.decisions.iter().filter(|d| d.approve).map(|d| d.name.as_str()).collect();
+            format!("`{}`: {}", a.id, inert(&names.join(", ")))
+        })
+        .collect();
+    embed = embed.field("Approved by", truncate(&or_none(approvals.join("\n")), FIELD_LIMIT), false);
+    let links: Vec<String> = release
+        .phases
+        .iter()
+        .flat_map(|p| p.activities.iter())
+        .flat_map(|a| a.outputs.iter().map(move |(name, value)| (a, name, value)))
+        .filter_map(|(a, name, value)| {
+            let url = value.as_str().filter(|v| v.starts_with("https://") || v.starts_with("http://"))?;
+            Some(format!("`{}` {name}: {}", a.id, inert(url)))
+        })
+        .collect();
+    if !links.is_empty() {
+        embed = embed.field("Links", truncate(&links.join("\n"), FIELD_LIMIT), false);
+    }
+    embed
+}
+
+fn or_none(text: String) -> String {
+    if text.is_empty() {
+        "none".into()
+    } else {
+        text
+    }
+}
+
+/// `2 h 5 min`, `3 min 20 s`, `12 s`.
+pub fn human_duration(d: chrono::TimeDelta) -> String {
+    let secs = d.num_seconds().max(0);
+    let (h, m, s) = (secs / 3_600, secs % 3_600 / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s} s"),
+        (0, _) => format!("{m} min {s} s"),
+        _ => format!("{h} h {m} min"),
+    }
+}
+
 /// `▰▰▰▱▱` for 3 of 5, scaled to at most ten blocks.
 pub fn progress_bar(done: usize, total: usize) -> String {
     let width = total.clamp(1, 10);
@@ -307,6 +367,14 @@ mod tests {
         assert_eq!(progress_bar(40, 40), "▰".repeat(10));
         assert_eq!(progress_bar(20, 40), "▰▰▰▰▰▱▱▱▱▱");
         assert_eq!(progress_bar(0, 0), "▱");
+    }
+
+    #[test]
+    fn durations_read_like_people_say_them() {
+        assert_eq!(human_duration(chrono::TimeDelta::seconds(12)), "12 s");
+        assert_eq!(human_duration(chrono::TimeDelta::seconds(200)), "3 min 20 s");
+        assert_eq!(human_duration(chrono::TimeDelta::seconds(7_500)), "2 h 5 min");
+        assert_eq!(human_duration(chrono::TimeDelta::seconds(-5)), "0 s");
     }
 
     #[test]

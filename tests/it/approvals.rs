@@ -82,6 +82,7 @@ async fn a_rejection_fails_the_release() -> TestResult {
     assert!(reply.ephemeral() && reply.text().contains("Failed"), "{}", reply.text());
     let notice = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
     assert!(notice.content().contains("rejected by bob"), "{}", notice.content());
+    assert!(!notice.text().contains("Shipped"), "nothing shipped: {}", notice.text());
     let shown = h.sandbox.wait_for_edit(approval.id, "rejected", |m| m.content().contains("❌ Rejected by bob")).await?;
     assert_eq!(shown.disabled_buttons(), vec!["Rejected by bob"]);
     assert!(shown.content().starts_with(approval.content().lines().next().unwrap_or("?")), "{}", shown.content());

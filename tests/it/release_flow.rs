@@ -31,7 +31,17 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
     let second = h.sandbox.click_label(&carol(), &approval, "Approve").await?;
     assert!(second.text().contains("goes on"), "{}", second.text());
 
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    // Proof of delivery: the end, in the channel, says what shipped, how long it took, who approved.
+    let end = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    let summary = end.text();
+    for expected in [
+        format!("📦 Shipped: release {id} · Week 47"),
+        "What shipped: `environment` = prod\n`notes` = Fixes checkout\n`services` = api, web\n`version` = 1.4.0".to_string(),
+        "Approved by: `qa-approval`: bob, carol".to_string(),
+        "Took: ".to_string(),
+    ] {
+        assert!(summary.contains(&expected), "no {expected:?} in {summary}");
+    }
     let deploy = h.receiver.wait_for_calls(2).await?;
     assert_eq!(deploy[1].body["body"], serde_json::json!({"target": "prod"}));
 

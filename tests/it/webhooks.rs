@@ -81,5 +81,8 @@ async fn outputs_mapped_from_a_response_feed_a_later_webhook() -> TestResult {
     h.sandbox.click_label(&carol(), &approval, "Approve").await?;
     let calls = h.receiver.wait_for_calls(2).await?;
     assert_eq!(calls[1].body["body"], serde_json::json!({"target": "prod", "artifact": "https://ci.example.com/a-1.4.0.tgz"}));
+    // The links the webhooks returned are in the proof of delivery.
+    let end = h.sandbox.wait_for_message(trainmaster::sandbox::CHANNEL_ID, "finished: **Success**").await?;
+    assert!(end.text().contains("Links: `branch-cut` artifact_url: https://ci.example.com/a-1.4.0.tgz"), "{}", end.text());
     h.finish().await
 }
