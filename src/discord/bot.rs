@@ -1,6 +1,6 @@
 //! Building the serenity client with the poise framework, pointed at Discord or a compatible API.
 
-use super::{buttons, commands, listing, BotError, Data, INTERNAL_ERROR_TEXT};
+use super::{buttons, card_controls, commands, listing, BotError, Data, INTERNAL_ERROR_TEXT};
 use crate::engine::Engine;
 use poise::serenity_prelude as serenity;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,9 +73,16 @@ async fn on_event(framework: poise::FrameworkContext<'_, Data, BotError>, event:
             let started = Instant::now();
             if click.data.custom_id.starts_with(listing::PREFIX) {
                 listing::on_page(framework.serenity_context, framework.user_data, click).await;
+            } else if click.data.custom_id.starts_with(card_controls::BUTTON_PREFIX) {
+                card_controls::on_button(framework.serenity_context, framework.user_data, click).await;
             } else {
                 buttons::on_component(framework.serenity_context, framework.user_data, click).await;
             }
+            framework.user_data.engine.metrics.interaction_seconds.observe(started.elapsed());
+        }
+        serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Modal(submit) } => {
+            let started = Instant::now();
+            card_controls::on_modal(framework.serenity_context, framework.user_data, submit).await;
             framework.user_data.engine.metrics.interaction_seconds.observe(started.elapsed());
         }
         serenity::FullEvent::Ready { .. } => framework.user_data.gateway_connected.store(true, Ordering::Relaxed),

@@ -3,6 +3,7 @@
 
 mod bot;
 mod buttons;
+mod card_controls;
 mod commands;
 mod help;
 mod listing;

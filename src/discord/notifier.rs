@@ -8,7 +8,7 @@
 //! go to that thread so the channel stays readable; its end and `notice` activities stay in the
 //! channel.
 
-use super::render;
+use super::{card_controls, render};
 use crate::domain::release::{Notice, ReleaseId, ReleaseStatus};
 use crate::engine::{drain_loop, Engine, EngineError, NextTask, Shutdown};
 use crate::store::{CardRedraw, ChatMessage, DrawnCard, OutboxItem, Topic};
@@ -125,6 +125,7 @@ impl Notifier {
             Some((message_id, has_thread)) => {
                 let edit = serenity::EditMessage::new()
                     .embed(render::live_card(&release))
+                    .components(card_controls::buttons(&release))
                     .allowed_mentions(serenity::CreateAllowedMentions::new());
                 channel.edit_message(&self.http, serenity::MessageId::new(message_id.max(1)), edit).await.map_err(discord)?;
                 (message_id, has_thread)
@@ -132,6 +133,7 @@ impl Notifier {
             None => {
                 let post = serenity::CreateMessage::new()
                     .embed(render::live_card(&release))
+                    .components(card_controls::buttons(&release))
                     .allowed_mentions(serenity::CreateAllowedMentions::new())
                     .nonce(serenity::Nonce::String(format!("card{}", release.id)))
                     .enforce_nonce(true);

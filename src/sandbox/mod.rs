@@ -321,6 +321,38 @@ impl Sandbox {
         self.click(user, &StoredMessage { id, channel_id: CHANNEL_ID, json }, &custom_id).await
     }
 
+    /// Fills in and submits the modal the bot answered with (`modal`, a type 9 answer) as `user`.
+    /// Like Discord's client, refuses fields the modal does not have and required ones left empty
+    /// or shorter than their `min_length`.
+    pub async fn submit_modal(&self, user: &SandboxUser, modal: &Reply, values: &[(&str, &str)]) -> anyhow::Result<Reply> {
+        anyhow::ensure!(modal.kind == 9, "the bot answered with no modal: {:?}", modal.data);
+        let inputs: Vec<Value> = modal.data["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .collect();
+        for (field, _) in values {
+            anyhow::ensure!(inputs.iter().any(|i| i["custom_id"] == *field), "the modal has no field `{field}`");
+        }
+        for input in &inputs {
+            let given = values.iter().find(|(f, _)| input["custom_id"] == *f).map(|(_, v)| *v).unwrap_or_default();
+            let min = input["min_length"].as_u64().unwrap_or(0) as usize;
+            let required = input["required"].as_bool().unwrap_or(true);
+            anyhow::ensure!(
+                !required || given.chars().count() >= min.max(1),
+                "field `{}` needs at least {min} characters",
+                input["custom_id"]
+            );
+        }
+        let id = self.shared.next_id();
+        let token = format!("token-{id}");
+        self.shared.world().tokens.insert(token.clone(), id);
+        let custom_id = modal.data["custom_id"].as_str().unwrap_or_default();
+        self.shared.dispatch("INTERACTION_CREATE", payloads::modal_submit(id, &token, user, custom_id, values))?;
+        self.reply_to(id).await
+    }
+
     /// Clicks the button labelled `label` on `message`.
     pub async fn click_label(&self, user: &SandboxUser, message: &StoredMessage, label: &str) -> anyhow::Result<Reply> {
         let custom_id = message

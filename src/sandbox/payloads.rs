@@ -194,6 +194,15 @@ pub fn button_click(id: u64, token: &str, u: &SandboxUser, message: &Value, cust
     i
 }
 
+/// A submitted modal: the text typed into each field (`custom_id`, value), as Discord sends it.
+pub fn modal_submit(id: u64, token: &str, u: &SandboxUser, custom_id: &str, values: &[(&str, &str)]) -> Value {
+    let mut i = interaction_base(id, 5, token, u);
+    let rows: Vec<Value> =
+        values.iter().map(|(field, value)| json!({"type": 1, "components": [{"type": 4, "custom_id": field, "value": value}]})).collect();
+    i["data"] = json!({"custom_id": custom_id, "components": rows});
+    i
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,3 +72,44 @@ async fn each_release_gets_its_own_card_and_thread() -> TestResult {
     }
     h.finish().await
 }
+
+fn card_of(h: &Harness) -> anyhow::Result<StoredMessage> {
+    h.sandbox.messages(CHANNEL_ID).into_iter().find(|m| m.content().is_empty()).ok_or_else(|| anyhow::anyhow!("no card in the channel"))
+}
+
+#[tokio::test]
+async fn the_card_holds_resumes_and_aborts_for_its_release_manager_with_a_reason() -> TestResult {
+    let h = Harness::start().await?;
+    let (id, _) = h.start_until_approval().await?;
+    let card = card_of(&h)?;
+    let card = h.sandbox.wait_for_edit(card.id, "Hold and Abort", |m| m.buttons().iter().any(|(_, l)| l == "Hold")).await?;
+
+    // Someone who may not control the release is refused at the click, before typing a reason.
+    let refused = h.sandbox.click_label(&dave(), &card, "Hold").await?;
+    assert!(refused.ephemeral() && refused.text().contains("release's creator"), "{}", refused.text());
+
+    let form = h.sandbox.click_label(&alice(), &card, "Hold").await?;
+    assert_eq!((form.kind, form.data["title"].as_str()), (9, Some(format!("Hold release {id}").as_str())));
+    assert!(h.sandbox.submit_modal(&alice(), &form, &[("reason", "")]).await.is_err(), "a reason is required");
+    let held = h.sandbox.submit_modal(&alice(), &form, &[("reason", "Waiting for the @everyone fix")]).await?;
+    assert!(held.ephemeral() && held.text().contains("is now OnHold"), "{}", held.text());
+    let on_hold = h.sandbox.wait_for_thread_message(CHANNEL_ID, "is on hold").await?;
+    assert!(on_hold.content().contains("Waiting for the @\u{200B}everyone fix"), "{}", on_hold.content());
+    let card = h.sandbox.wait_for_edit(card.id, "Resume", |m| m.buttons().iter().any(|(_, l)| l == "Resume")).await?;
+    assert!(card.text().contains("Status: OnHold"), "{}", card.text());
+
+    let resumed = h.sandbox.click_label(&alice(), &card, "Resume").await?;
+    assert!(resumed.text().contains("Running again"), "{}", resumed.text());
+    let form = h.sandbox.click_label(&alice(), &card, "Abort").await?;
+    let aborted = h.sandbox.submit_modal(&alice(), &form, &[("reason", "Bad build")]).await?;
+    assert!(aborted.text().contains("is now Aborted"), "{}", aborted.text());
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Aborted**").await?;
+    let card = h
+        .sandbox
+        .wait_for_edit(card.id, "no buttons once ended", |m| m.text().contains("Status: Aborted") && m.buttons().is_empty())
+        .await?;
+    assert!(card.text().contains("Bad build"), "{}", card.text());
+    let trail = h.audit(&id).await?;
+    assert!(trail.iter().any(|r| r.action == "release_aborted" && r.detail.to_string().contains("Bad build")), "{:?}", actions(&trail));
+    h.finish().await
+}

@@ -3,8 +3,8 @@
 
 use super::*;
 
-/// What an operator may do, for refusals that say who may.
-fn may_control(release: &Release, actor: &Actor) -> Result<(), CommandError> {
+/// Whether `actor` may hold, resume, abort, retry or skip `release`; the refusal says who may.
+pub fn may_control(release: &Release, actor: &Actor) -> Result<(), CommandError> {
     let manager = release.process.release_manager.as_ref();
     if actor.user == release.created_by || manager.is_some_and(|m| m.matches(actor)) {
         return Ok(());

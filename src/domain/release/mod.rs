@@ -16,6 +16,7 @@ use std::time::Duration;
 
 mod check;
 mod control;
+pub use control::may_control;
 mod effects;
 pub use effects::*;
 mod flow;

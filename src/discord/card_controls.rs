@@ -1,0 +1,173 @@
+//! The buttons on a release card: Hold, Resume, Abort. Hold and Abort ask for a reason in a
+//! modal first (it goes to the audit trail and the thread); Resume acts at once. Who may is
+//! decided by the engine (the process's release manager or the release's creator), the same
+//! rule as `/release hold|resume|abort`; a refusal is ephemeral.
+//!
+//! Custom ids: buttons `tm:card:<verb>:<release>`, modals `tm:why:<verb>:<release>`.
+
+use super::{actor_of, guild_of, BotError, Data, INTERNAL_ERROR_TEXT};
+use crate::domain::release::{may_control, Release, ReleaseId, ReleaseStatus};
+use crate::engine::Control;
+use poise::serenity_prelude as serenity;
+
+pub const BUTTON_PREFIX: &str = "tm:card:";
+pub const MODAL_PREFIX: &str = "tm:why:";
+const REASON_FIELD: &str = "reason";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Hold,
+    Resume,
+    Abort,
+}
+
+impl Verb {
+    fn as_str(self) -> &'static str {
+        match self {
+            Verb::Hold => "hold",
+            Verb::Resume => "resume",
+            Verb::Abort => "abort",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "hold" => Some(Verb::Hold),
+            "resume" => Some(Verb::Resume),
+            "abort" => Some(Verb::Abort),
+            _ => None,
+        }
+    }
+}
+
+fn parse(custom_id: &str, prefix: &str) -> Option<(Verb, ReleaseId)> {
+    let (verb, release) = custom_id.strip_prefix(prefix)?.split_once(':')?;
+    Some((Verb::parse(verb)?, release.parse().ok()?))
+}
+
+/// The card's buttons for the release as it is: none once it has ended.
+pub fn buttons(release: &Release) -> Vec<serenity::CreateActionRow> {
+    let button = |verb: Verb, label: &str, style| {
+        serenity::CreateButton::new(format!("{BUTTON_PREFIX}{}:{}", verb.as_str(), release.id)).label(label).style(style)
+    };
+    let row = match release.status {
+        ReleaseStatus::Running => {
+            vec![button(Verb::Hold, "Hold", serenity::ButtonStyle::Secondary), button(Verb::Abort, "Abort", serenity::ButtonStyle::Danger)]
+        }
+        ReleaseStatus::OnHold => {
+            vec![
+                button(Verb::Resume, "Resume", serenity::ButtonStyle::Primary),
+                button(Verb::Abort, "Abort", serenity::ButtonStyle::Danger),
+            ]
+        }
+        _ => return vec![],
+    };
+    vec![serenity::CreateActionRow::Buttons(row)]
+}
+
+/// A click on a card button: Resume acts; Hold and Abort open the reason modal.
+pub async fn on_button(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) {
+    let response = match parse(&click.data.custom_id, BUTTON_PREFIX) {
+        Some((Verb::Resume, release)) => {
+            let guild = click.guild_id;
+            let actor = actor_of(ctx, guild, &click.user, click.member.as_ref()).await;
+            let result = match guild_of(guild) {
+                Ok(guild_id) => data.engine.control(guild_id, &actor, release, Control::Resume).await.map_err(BotError::from),
+                Err(e) => Err(e),
+            };
+            answer(result.map(|r| format!("Resumed release {} · it is {} again.", r.id, r.status)))
+        }
+        Some((verb, release)) => match may_open(ctx, data, click, release).await {
+            Err(refusal) => answer(Err(refusal)),
+            Ok(()) => reason_modal(verb, release),
+        },
+        None => answer(Err(BotError::User("This button is not one Trainmaster made.".into()))),
+    };
+    if let Err(e) = click.create_response(&ctx.http, response).await {
+        tracing::error!(error = %e, "cannot answer a card button");
+    }
+}
+
+/// Refuses at the click, before anyone types a reason for nothing.
+async fn may_open(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction, id: ReleaseId) -> Result<(), BotError> {
+    let guild_id = guild_of(click.guild_id)?;
+    let release = data.engine.release(guild_id, id).await?;
+    let actor = actor_of(ctx, click.guild_id, &click.user, click.member.as_ref()).await;
+    may_control(&release, &actor).map_err(|e| BotError::User(e.to_string()))
+}
+
+fn reason_modal(verb: Verb, release: ReleaseId) -> serenity::CreateInteractionResponse {
+    let title = match verb {
+        Verb::Hold => format!("Hold release {release}"),
+        _ => format!("Abort release {release}"),
+    };
+    let reason = serenity::CreateInputText::new(serenity::InputTextStyle::Paragraph, "Why? (audit trail and thread)", REASON_FIELD)
+        .min_length(3)
+        .max_length(500)
+        .required(true);
+    let modal = serenity::CreateModal::new(format!("{MODAL_PREFIX}{}:{release}", verb.as_str()), title)
+        .components(vec![serenity::CreateActionRow::InputText(reason)]);
+    serenity::CreateInteractionResponse::Modal(modal)
+}
+
+/// The reason modal was submitted: hold or abort, with that reason.
+pub async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::ModalInteraction) {
+    let result = apply_modal(ctx, data, submit).await;
+    if let Err(e) = submit.create_response(&ctx.http, answer(result)).await {
+        tracing::error!(error = %e, "cannot answer a reason modal");
+    }
+}
+
+async fn apply_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::ModalInteraction) -> Result<String, BotError> {
+    let (verb, release) =
+        parse(&submit.data.custom_id, MODAL_PREFIX).ok_or_else(|| BotError::User("This form is not one Trainmaster made.".into()))?;
+    let reason = submit
+        .data
+        .components
+        .iter()
+        .flat_map(|row| row.components.iter())
+        .find_map(|c| match c {
+            serenity::ActionRowComponent::InputText(input) if input.custom_id == REASON_FIELD => input.value.clone(),
+            _ => None,
+        })
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| BotError::User("A reason is required.".into()))?;
+    let guild_id = guild_of(submit.guild_id)?;
+    let actor = actor_of(ctx, submit.guild_id, &submit.user, submit.member.as_ref()).await;
+    let command = match verb {
+        Verb::Hold => Control::Hold { reason },
+        Verb::Abort => Control::Abort { reason },
+        Verb::Resume => Control::Resume,
+    };
+    let release = data.engine.control(guild_id, &actor, release, command).await?;
+    Ok(format!("Release {} is now {}.", release.id, release.status))
+}
+
+fn answer(result: Result<String, BotError>) -> serenity::CreateInteractionResponse {
+    let text = match result {
+        Ok(text) | Err(BotError::User(text)) => text,
+        Err(BotError::Internal(e)) => {
+            tracing::error!(error = ?e, "a card control failed");
+            INTERNAL_ERROR_TEXT.to_string()
+        }
+    };
+    let message = serenity::CreateInteractionResponseMessage::new()
+        .content(text)
+        .ephemeral(true)
+        .allowed_mentions(serenity::CreateAllowedMentions::new());
+    serenity::CreateInteractionResponse::Message(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_ids_name_the_verb_and_release() {
+        assert_eq!(parse("tm:card:abort:12", BUTTON_PREFIX), Some((Verb::Abort, ReleaseId(12))));
+        assert_eq!(parse("tm:why:hold:7", MODAL_PREFIX), Some((Verb::Hold, ReleaseId(7))));
+        assert_eq!(parse("tm:card:explode:7", BUTTON_PREFIX), None);
+        assert_eq!(parse("tm:card:hold:x", BUTTON_PREFIX), None);
+    }
+}
