@@ -82,7 +82,11 @@ async fn on_event(framework: poise::FrameworkContext<'_, Data, BotError>, event:
         }
         serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Modal(submit) } => {
             let started = Instant::now();
-            card_controls::on_modal(framework.serenity_context, framework.user_data, submit).await;
+            if submit.data.custom_id.starts_with(buttons::REJECT_MODAL_PREFIX) {
+                buttons::on_reject_modal(framework.serenity_context, framework.user_data, submit).await;
+            } else {
+                card_controls::on_modal(framework.serenity_context, framework.user_data, submit).await;
+            }
             framework.user_data.engine.metrics.interaction_seconds.observe(started.elapsed());
         }
         serenity::FullEvent::Ready { .. } => framework.user_data.gateway_connected.store(true, Ordering::Relaxed),

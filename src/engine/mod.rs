@@ -272,8 +272,13 @@ impl Engine {
     }
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
-    pub async fn reject(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<Release, EngineError> {
-        self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity, chrono::Utc::now())).await
+    pub async fn reject(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str, comment: &str) -> Result<Release, EngineError> {
+        self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity, comment, chrono::Utc::now())).await
+    }
+
+    /// Refuses (and audits the refusal) when `actor` may not decide `activity` now; changes nothing.
+    pub async fn may_decide(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<(), EngineError> {
+        self.audited_refusal(guild_id, actor, id, activity, |r| r.check_decide(actor, activity).map(|()| vec![])).await.map(|_| ())
     }
 
     /// Like `transition`, but a refused decision is written to the audit trail before the

@@ -129,6 +129,9 @@ pub struct Reply {
     pub data: Value,
     /// Whether the bot edited its original answer (how a deferred answer is completed).
     pub edited: bool,
+    /// The message whose button was clicked, when this answers a click: Discord sends it again
+    /// with the submit of a modal opened from it.
+    pub origin: Option<Value>,
 }
 
 impl Reply {
@@ -163,6 +166,8 @@ struct World {
     /// Interaction tokens to ids, for the webhook-style follow-up routes.
     tokens: HashMap<String, u64>,
     command_ids: HashMap<String, u64>,
+    /// The message each button click was on, by interaction id.
+    clicked: HashMap<u64, Value>,
     /// Threads started from messages: thread id (the message's) to parent channel.
     threads: HashMap<u64, u64>,
     /// The commands as registered, for typing option values like Discord's client does.
@@ -302,6 +307,7 @@ impl Sandbox {
         let id = self.shared.next_id();
         let token = format!("token-{id}");
         self.shared.world().tokens.insert(token.clone(), id);
+        self.shared.world().clicked.insert(id, message.json.clone());
         self.shared.dispatch("INTERACTION_CREATE", payloads::button_click(id, &token, user, &message.json, custom_id))?;
         self.reply_to(id).await
     }
@@ -349,7 +355,11 @@ impl Sandbox {
         let token = format!("token-{id}");
         self.shared.world().tokens.insert(token.clone(), id);
         let custom_id = modal.data["custom_id"].as_str().unwrap_or_default();
-        self.shared.dispatch("INTERACTION_CREATE", payloads::modal_submit(id, &token, user, custom_id, values))?;
+        let mut payload = payloads::modal_submit(id, &token, user, custom_id, values);
+        if let Some(message) = &modal.origin {
+            payload["message"] = message.clone();
+        }
+        self.shared.dispatch("INTERACTION_CREATE", payload)?;
         self.reply_to(id).await
     }
 

@@ -50,12 +50,16 @@ async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
         ("PUT", ["applications", _, "commands"]) => register_commands(&shared, &body),
         ("POST", ["interactions", id, _token, "callback"]) => {
             let id: u64 = id.parse().unwrap_or_default();
+            let mut w = shared.world();
+            let origin = w.clicked.get(&id).cloned();
             let reply = Reply {
                 kind: body["type"].as_u64().unwrap_or_default(),
                 data: body.get("data").cloned().unwrap_or(Value::Null),
                 edited: false,
+                origin,
             };
-            shared.world().replies.insert(id, reply);
+            w.replies.insert(id, reply);
+            drop(w);
             StatusCode::NO_CONTENT.into_response()
         }
         ("PATCH", ["webhooks", _, token, "messages", "@original"]) | ("POST", ["webhooks", _, token]) => edit_reply(&shared, token, &body),
@@ -119,7 +123,7 @@ fn edit_reply(shared: &Shared, token: &str, body: &Value) -> Response {
     let Some(id) = w.tokens.get(token).copied() else {
         return not_found();
     };
-    let reply = w.replies.entry(id).or_insert(Reply { kind: 4, data: json!({}), edited: false });
+    let reply = w.replies.entry(id).or_insert(Reply { kind: 4, data: json!({}), edited: false, origin: None });
     reply.edited = true;
     if !reply.data.is_object() {
         reply.data = json!({});

@@ -75,13 +75,16 @@ async fn the_approval_message_shows_who_approved_and_closes_when_enough_have() -
 }
 
 #[tokio::test]
-async fn a_rejection_fails_the_release() -> TestResult {
+async fn a_rejection_asks_why_and_fails_the_release() -> TestResult {
     let h = Harness::start().await?;
     let (id, approval) = h.start_until_approval().await?;
-    let reply = h.sandbox.click_label(&bob(), &approval, "Reject").await?;
+    let form = h.sandbox.click_label(&bob(), &approval, "Reject").await?;
+    assert_eq!(form.kind, 9, "Reject asks for a reason: {:?}", form.data);
+    assert!(h.sandbox.submit_modal(&bob(), &form, &[("reason", "")]).await.is_err(), "a reason is required");
+    let reply = h.sandbox.submit_modal(&bob(), &form, &[("reason", "Checkout fails on @here Safari")]).await?;
     assert!(reply.ephemeral() && reply.text().contains("Failed"), "{}", reply.text());
     let notice = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
-    assert!(notice.content().contains("rejected by bob"), "{}", notice.content());
+    assert!(notice.content().contains("rejected by bob: Checkout fails on @\u{200B}here Safari"), "{}", notice.content());
     assert!(!notice.text().contains("Shipped"), "nothing shipped: {}", notice.text());
     let shown = h.sandbox.wait_for_edit(approval.id, "rejected", |m| m.content().contains("❌ Rejected by bob")).await?;
     assert_eq!(shown.disabled_buttons(), vec!["Rejected by bob"]);
@@ -91,8 +94,14 @@ async fn a_rejection_fails_the_release() -> TestResult {
     assert!(late.ephemeral(), "{}", late.text());
     assert_eq!(late.text(), "this approval is already decided: rejected by bob");
     assert_eq!(h.receiver.calls().len(), 1, "deploy must not run after a rejection");
-    let trail = actions(&h.audit(&id).await?);
-    assert!(trail.contains(&"approval_rejected".to_string()), "{trail:?}");
+    let trail = h.audit(&id).await?;
+    let rejected = trail.iter().find(|r| r.action == "approval_rejected");
+    assert_eq!(
+        rejected.map(|r| r.detail["comment"].clone()),
+        Some(serde_json::json!("Checkout fails on @here Safari")),
+        "{:?}",
+        actions(&trail)
+    );
     h.finish().await
 }
 

@@ -164,7 +164,8 @@ async fn a_draft_can_be_edited_and_deleted_and_a_started_release_cannot() -> Tes
 async fn retrying_a_rejected_approval_opens_a_new_round_of_decisions() -> TestResult {
     let h = Harness::start().await?;
     let (id, approval) = h.start_until_approval().await?;
-    h.sandbox.click_label(&bob(), &approval, "Reject").await?;
+    let form = h.sandbox.click_label(&bob(), &approval, "Reject").await?;
+    h.sandbox.submit_modal(&bob(), &form, &[("reason", "Not yet")]).await?;
     h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
     h.slash(&alice(), "retry", &[("release", &id), ("activity", "qa-approval")]).await?;
     let again = h.sandbox.wait_for_nth_thread_message(CHANNEL_ID, "approval `qa-approval` needs", 2).await?;

@@ -345,17 +345,29 @@ impl Release {
         Ok((Progress { approvals, min }, fx))
     }
 
-    /// A rejection by an approver fails the activity and the release.
-    pub fn reject(&mut self, actor: &Actor, activity: &str, now: DateTime<Utc>) -> Result<Vec<Effect>, CommandError> {
+    /// Whether `actor` may approve or reject `activity` now; asked before a rejection's reason
+    /// is typed.
+    pub fn check_decide(&self, actor: &Actor, activity: &str) -> Result<(), CommandError> {
+        let (spec, run) = self.approval_in_progress(activity)?;
+        Ok(approval::check_may_decide(&spec, run, actor, self.created_by, self.started_by)?)
+    }
+
+    /// A rejection by an approver, with why, fails the activity and the release.
+    pub fn reject(&mut self, actor: &Actor, activity: &str, comment: &str, now: DateTime<Utc>) -> Result<Vec<Effect>, CommandError> {
         let (spec, run) = self.approval_in_progress(activity)?;
         approval::check_may_decide(&spec, run, actor, self.created_by, self.started_by)?;
-        let reason = format!("rejected by {}", actor.display_name);
+        let comment = comment.trim();
+        if comment.is_empty() {
+            return Err(CommandError::ReasonRequired);
+        }
+        let reason = format!("rejected by {}: {comment}", actor.display_name);
         let Some(run) = self.activity_mut(activity) else {
             return Err(CommandError::NoSuchActivity(self.id, activity.into()));
         };
         run.decisions.push(Decision { user: actor.user, name: actor.display_name.clone(), approve: false });
         let attempt = run.attempt;
-        let mut fx = vec![Effect::Audit { actor: actor.into(), action: "approval_rejected", detail: json!({"activity": activity}) }];
+        let detail = json!({"activity": activity, "comment": comment});
+        let mut fx = vec![Effect::Audit { actor: actor.into(), action: "approval_rejected", detail }];
         self.activity_failed(activity, attempt, reason, &mut fx, now);
         Ok(fx)
     }

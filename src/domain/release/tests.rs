@@ -118,8 +118,12 @@ fn a_rejection_fails_the_release() {
     let mut r = draft();
     let _ = r.start(&actor(1, &[]), Utc::now());
     let _ = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now());
-    assert!(r.reject(&actor(2, &["QA"]), "qa-approval", Utc::now()).is_ok());
+    let unexplained = r.reject(&actor(2, &["QA"]), "qa-approval", "  ", Utc::now());
+    assert!(matches!(unexplained, Err(CommandError::ReasonRequired)), "{unexplained:?}");
+    assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold), "a rejection without a reason changes nothing");
+    assert!(r.reject(&actor(2, &["QA"]), "qa-approval", "The checkout test fails", Utc::now()).is_ok());
     assert_eq!(r.status, ReleaseStatus::Failed);
+    assert_eq!(r.reason.as_deref(), Some("activity `qa-approval` failed: rejected by user2: The checkout test fails"));
     assert_eq!(r.phases[1].status, StepStatus::Failed);
 }
 
