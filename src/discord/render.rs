@@ -13,7 +13,6 @@ use poise::serenity_prelude as serenity;
 pub(super) const CONTENT_LIMIT: usize = 2_000;
 pub(super) const FIELD_LIMIT: usize = 1_024;
 const BUTTON_LABEL_LIMIT: usize = 80;
-const DESCRIPTION_LIMIT: usize = 4_096;
 
 pub fn inert(text: &str) -> String {
     text.replace('@', "@\u{200B}")
@@ -53,22 +52,44 @@ fn release_colour(status: ReleaseStatus) -> serenity::Colour {
     }
 }
 
+/// Discord's limits on one embed: all its text together, and its fields.
+const EMBED_LIMIT: usize = 6_000;
+const FIELDS_LIMIT: usize = 25;
+const TITLE_LIMIT: usize = 256;
+
 /// The release card: name, process, inputs, status, and each phase and activity.
 pub fn release_card(release: &Release) -> serenity::CreateEmbed {
+    card(release, None)
+}
+
+/// A card within Discord's embed limits however big the release: inputs, the reason and the
+/// description are capped first, then the phases share what is left (phases beyond the 25
+/// fields are summed up in a last one), each cut with a visible marker.
+fn card(release: &Release, description: Option<String>) -> serenity::CreateEmbed {
+    let title = truncate(&format!("Release {} · {}", release.id, inert(&release.name)), TITLE_LIMIT);
     let inputs = if release.inputs.0.is_empty() {
         "none".to_string()
     } else {
         release.inputs.0.iter().map(|(k, v)| format!("`{k}` = {}", inert(&v.to_string()))).collect::<Vec<_>>().join("\n")
     };
-    let mut embed = serenity::CreateEmbed::new()
-        .title(truncate(&format!("Release {} · {}", release.id, inert(&release.name)), 256))
-        .colour(release_colour(release.status))
-        .field("Status", release.status.to_string(), true)
-        .field("Process", format!("{} (version {})", release.process.name, release.process.version), true)
-        .field("Release id", release.id.to_string(), true)
-        .field("Inputs", truncate(&inputs, FIELD_LIMIT), false);
-    for phase in release.phases.iter().take(20) {
-        let lines = phase
+    let mut fields = vec![
+        ("Status".to_string(), release.status.to_string(), true),
+        ("Process".to_string(), truncate(&format!("{} (version {})", release.process.name, release.process.version), 200), true),
+        ("Release id".to_string(), release.id.to_string(), true),
+        ("Inputs".to_string(), truncate(&inputs, 800), false),
+    ];
+    let reason = release.reason.as_ref().map(|r| ("Reason".to_string(), truncate(&inert(r), 500), false));
+    let description = description.map(|d| truncate(&d, 1_000));
+    let used = title.chars().count()
+        + description.as_ref().map_or(0, |d| d.chars().count())
+        + fields.iter().chain(reason.iter()).map(|(n, v, _)| n.chars().count() + v.chars().count()).sum::<usize>();
+    let slots = FIELDS_LIMIT - fields.len() - usize::from(reason.is_some());
+    let phases = release.phases.len();
+    let (shown, rest) = if phases <= slots { (phases, 0) } else { (slots - 1, phases - (slots - 1)) };
+    let share = EMBED_LIMIT.saturating_sub(used) / (shown + usize::from(rest > 0)).max(1);
+    for phase in &release.phases[..shown] {
+        let name = truncate(&format!("{} Phase {} · {}", step_emoji(phase.status), phase.id, phase.status), TITLE_LIMIT.min(share / 2));
+        let lines: Vec<String> = phase
             .activities
             .iter()
             .map(|a| {
@@ -78,16 +99,20 @@ pub fn release_card(release: &Release) -> serenity::CreateEmbed {
                 }
                 line
             })
-            .collect::<Vec<_>>()
-            .join("\n");
-        embed = embed.field(
-            format!("{} Phase {} · {}", step_emoji(phase.status), phase.id, phase.status),
-            truncate(&lines, FIELD_LIMIT),
-            false,
-        );
+            .collect();
+        let room = FIELD_LIMIT.min(share.saturating_sub(name.chars().count())).max(1);
+        fields.push((name, truncate(&or_none(lines.join("\n")), room), false));
     }
-    if let Some(reason) = &release.reason {
-        embed = embed.field("Reason", truncate(&inert(reason), FIELD_LIMIT), false);
+    if rest > 0 {
+        let more: Vec<String> = release.phases[shown..].iter().map(|p| format!("{} {}", step_emoji(p.status), p.id)).collect();
+        let name = format!("{rest} more phases");
+        let room = FIELD_LIMIT.min(share.saturating_sub(name.chars().count())).max(1);
+        fields.push((name, truncate(&more.join(", "), room), false));
+    }
+    fields.extend(reason);
+    let mut embed = serenity::CreateEmbed::new().title(title).colour(release_colour(release.status)).fields(fields);
+    if let Some(description) = description {
+        embed = embed.description(description);
     }
     embed
 }
@@ -177,7 +202,7 @@ pub fn live_card(release: &Release) -> serenity::CreateEmbed {
         lines.push(format!("Release manager: {manager}"));
     }
     lines.push(format!("Created <t:{}:R> · updated <t:{}:R>", release.created_at.timestamp(), chrono::Utc::now().timestamp()));
-    release_card(release).description(truncate(&lines.join("\n"), DESCRIPTION_LIMIT))
+    card(release, Some(lines.join("\n")))
 }
 
 /// Proof of delivery, for the channel when a release succeeds: what shipped (its inputs), how
@@ -323,6 +348,62 @@ fn audit_line(row: &AuditRow) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every text of an embed as Discord counts it towards its 6,000-character limit.
+    fn embed_size(embed: &serde_json::Value) -> usize {
+        let text = |v: &serde_json::Value| v.as_str().map_or(0, |s| s.chars().count());
+        let fields = embed["fields"].as_array().cloned().unwrap_or_default();
+        text(&embed["title"])
+            + text(&embed["description"])
+            + text(&embed["footer"]["text"])
+            + fields.iter().map(|f| text(&f["name"]) + text(&f["value"])).sum::<usize>()
+    }
+
+    #[test]
+    fn a_huge_release_card_fits_discords_embed_limits() {
+        use std::fmt::Write as _;
+        let mut yaml = "name: huge\nnotices: { channel: \"1\" }\nphases:\n".to_string();
+        for p in 0..40 {
+            let _ = write!(yaml, "  - id: phase-{p}\n    activities:\n");
+            for a in 0..10 {
+                let _ = writeln!(yaml, "      - {{ id: step-{p}-{a}, manual: {{ checklist: x }} }}");
+            }
+        }
+        let process = crate::domain::process_file::parse("huge.yaml", &yaml).unwrap_or_else(|e| panic!("{e:?}"));
+        let inputs = crate::domain::inputs::Inputs(
+            [("notes".to_string(), crate::domain::inputs::InputValue::Text("n".repeat(5_000)))].into_iter().collect(),
+        );
+        let mut release = Release::new_draft(
+            crate::domain::ReleaseId(9),
+            1,
+            "@everyone ".repeat(20),
+            process,
+            inputs,
+            crate::domain::UserId(1),
+            chrono::Utc::now(),
+        );
+        for phase in &mut release.phases {
+            for activity in &mut phase.activities {
+                activity.reason = Some("r".repeat(300));
+            }
+        }
+        release.reason = Some("why ".repeat(500));
+        for embed in [release_card(&release), live_card(&release)] {
+            let embed = serde_json::to_value(embed).unwrap_or_default();
+            let fields = embed["fields"].as_array().cloned().unwrap_or_default();
+            assert!(embed_size(&embed) <= 6_000, "{} characters", embed_size(&embed));
+            assert!(fields.len() <= 25, "{} fields", fields.len());
+            assert!(embed["title"].as_str().is_some_and(|t| t.chars().count() <= 256));
+            for field in &fields {
+                assert!(field["name"].as_str().is_some_and(|n| n.chars().count() <= 256), "{field}");
+                assert!(field["value"].as_str().is_some_and(|v| !v.is_empty() && v.chars().count() <= 1_024), "{field}");
+            }
+            let names: Vec<&str> = fields.iter().filter_map(|f| f["name"].as_str()).collect();
+            assert!(names.contains(&"21 more phases"), "19 shown, the rest summed up: {names:?}");
+            assert!(names.contains(&"Reason"), "{names:?}");
+            assert!(fields.iter().any(|f| f["value"].as_str().is_some_and(|v| v.ends_with("(truncated)"))), "cut with a marker");
+        }
+    }
 
     #[test]
     fn mentions_in_user_text_are_made_inert() {
