@@ -9,6 +9,7 @@
 //! channel.
 
 use super::{card_controls, render};
+use crate::domain::principal::{Principal, RoleRef};
 use crate::domain::release::{Notice, ReleaseId, ReleaseStatus};
 use crate::engine::{drain_loop, Engine, EngineError, NextTask, Shutdown};
 use crate::store::{CardRedraw, ChatMessage, DrawnCard, OutboxItem, Topic};
@@ -90,11 +91,52 @@ impl Notifier {
             }
         }
         let mut builder = render::notice_message(message).nonce(serenity::Nonce::String(format!("tm{}", item.id))).enforce_nonce(true);
+        if let Notice::ApprovalRequested { approvers, .. } = &message.notice {
+            let (line, mentions) = self.approver_mentions(message.release_id, approvers).await.map_err(Failure::Engine)?;
+            let text = render::truncate(&render::notice_text(message), render::CONTENT_LIMIT - line.chars().count() - 1);
+            builder = builder.content(format!("{text}\n{line}")).allowed_mentions(mentions);
+        }
         if let Notice::ReleaseFinished { status: ReleaseStatus::Success | ReleaseStatus::PartialSuccess, .. } = &message.notice {
             builder = builder.embed(self.proof_of_delivery(message.release_id).await.map_err(Failure::Engine)?);
         }
         serenity::ChannelId::new(channel_id.max(1)).send_message(&self.http, builder).await.map_err(|e| Failure::Discord(channel_id, e))?;
         Ok(())
+    }
+
+    /// The approvers an approval request needs, as mentions, and allowed_mentions naming exactly
+    /// them: the one message that pings, because their action is needed. Roles given by name are
+    /// looked up in the release's guild; a name no role has is shown, not pinged.
+    async fn approver_mentions(&self, id: ReleaseId, approvers: &[String]) -> anyhow::Result<(String, serenity::CreateAllowedMentions)> {
+        let principals: Vec<Principal> = approvers.iter().filter_map(|a| a.parse().ok()).collect();
+        let named_roles = principals.iter().any(|p| matches!(p, Principal::Role(RoleRef::Name(_))));
+        let roles = if named_roles {
+            let guild = self.engine.release_in_any_guild(id).await?.guild_id;
+            serenity::GuildId::new(guild.max(1)).roles(&self.http).await?
+        } else {
+            Default::default()
+        };
+        let (mut users, mut role_ids, mut shown) = (vec![], vec![], vec![]);
+        for principal in &principals {
+            match principal {
+                Principal::User(user) => {
+                    users.push(serenity::UserId::new(user.0.max(1)));
+                    shown.push(format!("<@{}>", user.0));
+                }
+                Principal::Role(RoleRef::Id(role)) => {
+                    role_ids.push(serenity::RoleId::new((*role).max(1)));
+                    shown.push(format!("<@&{role}>"));
+                }
+                Principal::Role(RoleRef::Name(name)) => match roles.values().find(|r| r.name.eq_ignore_ascii_case(name)) {
+                    Some(role) => {
+                        role_ids.push(role.id);
+                        shown.push(format!("<@&{}>", role.id));
+                    }
+                    None => shown.push(format!("role {}", render::inert(name))),
+                },
+            }
+        }
+        let mentions = serenity::CreateAllowedMentions::new().users(users).roles(role_ids);
+        Ok((format!("Needed from: {}", shown.join(" ")), mentions))
     }
 
     /// The summary posted with a successful release's end, from the release and its trail.

@@ -93,13 +93,14 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
 }
 
 #[tokio::test]
-async fn nothing_the_bot_posts_can_ping_anyone() -> TestResult {
+async fn only_approval_requests_ping_and_only_their_approvers() -> TestResult {
     let h = Harness::start().await?;
     let reply = h.slash(&alice(), "create", &[("process", "shop"), ("name", "@everyone ship it"), ("inputs", VALID_INPUTS)]).await?;
     assert!(reply.text().contains("@\u{200B}everyone"), "{}", reply.text());
     let id = reply.field("Release id").unwrap_or_default();
     h.slash(&alice(), "start", &[("release", &id)]).await?;
     h.sandbox.wait_for_thread_message(CHANNEL_ID, "started by alice").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
     let posts: Vec<_> = h
         .sandbox
         .requests()
@@ -108,14 +109,26 @@ async fn nothing_the_bot_posts_can_ping_anyone() -> TestResult {
         .filter(|r| r.method == "POST" && (r.path.ends_with("/messages") || r.path.starts_with("/interactions/")))
         .collect();
     assert!(posts.len() >= 3, "{posts:?}");
+    let mut approval_requests = 0;
     for post in posts {
         let body = post.body.unwrap_or_default();
         let mentions = body.get("allowed_mentions").or_else(|| body["data"].get("allowed_mentions"));
         let mentions = mentions.unwrap_or_else(|| panic!("{} sends no allowed_mentions: {body}", post.path));
-        for list in ["parse", "users", "roles"] {
+        assert!(mentions.get("parse").is_none_or(|v| v == &serde_json::json!([])), "{} allows parse: {body}", post.path);
+        if body["content"].as_str().is_some_and(|c| c.contains("Needed from:")) {
+            // The one message whose readers must act pings exactly its approvers.
+            approval_requests += 1;
+            assert_eq!(mentions["roles"], serde_json::json!([trainmaster::sandbox::roles::QA.to_string()]), "{body}");
+            assert_eq!(mentions["users"], serde_json::json!(["77"]), "{body}");
+            let content = body["content"].as_str().unwrap_or_default();
+            assert!(content.ends_with(&format!("Needed from: <@&{}> <@77>", trainmaster::sandbox::roles::QA)), "{content}");
+            continue;
+        }
+        for list in ["users", "roles"] {
             assert!(mentions.get(list).is_none_or(|v| v == &serde_json::json!([])), "{} allows {list}: {body}", post.path);
         }
     }
+    assert_eq!(approval_requests, 1);
     h.finish().await
 }
 
