@@ -2,7 +2,7 @@
 //! `tm:reject:…` and `tm:done:…`: all the state lives in the database, so buttons keep working
 //! after a restart.
 
-use super::{actor_of, guild_of, render, BotError, Data, INTERNAL_ERROR_TEXT};
+use super::{actor_of, guild_of, reasons, render, BotError, Data};
 use crate::domain::release::ReleaseId;
 use poise::serenity_prelude as serenity;
 
@@ -44,7 +44,6 @@ fn parse_custom_id(id: &str) -> Option<(Decision, ReleaseId, &str)> {
 
 /// Custom id prefix of the modal that asks a rejection's reason: `tm:reject-why:<release>:<activity>`.
 pub const REJECT_MODAL_PREFIX: &str = "tm:reject-why:";
-const REASON_FIELD: &str = "reason";
 
 /// Handles a button click: decides, then answers the clicker ephemerally. Reject first asks why,
 /// in a modal (after checking the clicker may decide at all).
@@ -52,7 +51,7 @@ pub async fn on_component(ctx: &serenity::Context, data: &Data, click: &serenity
     if let Some((Decision::Reject, release, activity)) = parse_custom_id(&click.data.custom_id) {
         let response = match may_reject(ctx, data, click, release, activity).await {
             Ok(()) => reject_modal(release, activity),
-            Err(e) => serenity::CreateInteractionResponse::Message(ephemeral(user_text(e, &click.data.custom_id))),
+            Err(e) => reasons::answer(Err(e), "a Reject click"),
         };
         if let Err(e) = click.create_response(&ctx.http, response).await {
             tracing::error!(error = %e, "cannot answer a Reject click");
@@ -60,10 +59,10 @@ pub async fn on_component(ctx: &serenity::Context, data: &Data, click: &serenity
         return;
     }
     let (answer, decided) = match decide(ctx, data, click).await {
-        Ok(done) => (done.answer, done.edit),
-        Err(e) => (user_text(e, &click.data.custom_id), None),
+        Ok(done) => (Ok(done.answer), done.edit),
+        Err(e) => (Err(e), None),
     };
-    if let Err(e) = click.create_response(&ctx.http, serenity::CreateInteractionResponse::Message(ephemeral(answer))).await {
+    if let Err(e) = click.create_response(&ctx.http, reasons::answer(answer, "a button click")).await {
         tracing::error!(error = %e, "cannot answer a button click");
     }
     // The answer went first (Discord's 3-second window); then everyone sees who decided.
@@ -75,10 +74,10 @@ pub async fn on_component(ctx: &serenity::Context, data: &Data, click: &serenity
 /// The rejection's reason was submitted: reject, answer, and show it on the approval message.
 pub async fn on_reject_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::ModalInteraction) {
     let (answer, decided) = match reject_with_reason(ctx, data, submit).await {
-        Ok(done) => (done.answer, done.edit),
-        Err(e) => (user_text(e, &submit.data.custom_id), None),
+        Ok(done) => (Ok(done.answer), done.edit),
+        Err(e) => (Err(e), None),
     };
-    if let Err(e) = submit.create_response(&ctx.http, serenity::CreateInteractionResponse::Message(ephemeral(answer))).await {
+    if let Err(e) = submit.create_response(&ctx.http, reasons::answer(answer, "a rejection")).await {
         tracing::error!(error = %e, "cannot answer a rejection");
     }
     if let (Some(edit), Some(message)) = (decided, submit.message.as_deref()) {
@@ -94,16 +93,7 @@ async fn reject_with_reason(ctx: &serenity::Context, data: &Data, submit: &seren
         .and_then(|rest| rest.split_once(':'))
         .and_then(|(release, activity)| Some((release.parse::<ReleaseId>().ok()?, activity)))
         .ok_or_else(|| BotError::User("This form is not one Trainmaster made.".into()))?;
-    let reason = submit
-        .data
-        .components
-        .iter()
-        .flat_map(|row| row.components.iter())
-        .find_map(|c| match c {
-            serenity::ActionRowComponent::InputText(input) if input.custom_id == REASON_FIELD => input.value.clone(),
-            _ => None,
-        })
-        .unwrap_or_default();
+    let reason = reasons::reason_of(submit);
     let guild_id = guild_of(submit.guild_id)?;
     let actor = actor_of(ctx, submit.guild_id, &submit.user, submit.member.as_ref()).await;
     let release = data.engine.reject(guild_id, &actor, release, activity, &reason).await?;
@@ -125,34 +115,13 @@ async fn may_reject(
 }
 
 fn reject_modal(release: ReleaseId, activity: &str) -> serenity::CreateInteractionResponse {
-    let reason =
-        serenity::CreateInputText::new(serenity::InputTextStyle::Paragraph, "Why? (the team and the audit trail see it)", REASON_FIELD)
-            .min_length(3)
-            .max_length(500)
-            .required(true);
-    let title = render::truncate(&format!("Reject {activity} of release {release}"), 45);
-    let modal = serenity::CreateModal::new(format!("{REJECT_MODAL_PREFIX}{release}:{activity}"), title)
-        .components(vec![serenity::CreateActionRow::InputText(reason)]);
-    serenity::CreateInteractionResponse::Modal(modal)
+    let custom_id = format!("{REJECT_MODAL_PREFIX}{release}:{activity}");
+    reasons::ask_why(custom_id, &format!("Reject {activity} of release {release}"), "Why? (the team and the audit trail see it)")
 }
 
 async fn show_decision(ctx: &serenity::Context, message: &serenity::Message, edit: serenity::EditMessage) {
     if let Err(e) = message.channel_id.edit_message(&ctx.http, message.id, edit).await {
         tracing::warn!(error = %e, message = %message.id, "cannot show the decision on the approval message");
-    }
-}
-
-fn ephemeral(text: String) -> serenity::CreateInteractionResponseMessage {
-    serenity::CreateInteractionResponseMessage::new().content(text).ephemeral(true).allowed_mentions(serenity::CreateAllowedMentions::new())
-}
-
-fn user_text(e: BotError, custom_id: &str) -> String {
-    match e {
-        BotError::User(text) => text,
-        BotError::Internal(e) => {
-            tracing::error!(error = ?e, custom_id, "button failed");
-            INTERNAL_ERROR_TEXT.to_string()
-        }
     }
 }
 

@@ -5,14 +5,13 @@
 //!
 //! Custom ids: buttons `tm:card:<verb>:<release>`, modals `tm:why:<verb>:<release>`.
 
-use super::{actor_of, guild_of, BotError, Data, INTERNAL_ERROR_TEXT};
+use super::{actor_of, guild_of, reasons, BotError, Data};
 use crate::domain::release::{may_control, Release, ReleaseId, ReleaseStatus};
 use crate::engine::Control;
 use poise::serenity_prelude as serenity;
 
 pub const BUTTON_PREFIX: &str = "tm:card:";
 pub const MODAL_PREFIX: &str = "tm:why:";
-const REASON_FIELD: &str = "reason";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verb {
@@ -101,13 +100,7 @@ fn reason_modal(verb: Verb, release: ReleaseId) -> serenity::CreateInteractionRe
         Verb::Hold => format!("Hold release {release}"),
         _ => format!("Abort release {release}"),
     };
-    let reason = serenity::CreateInputText::new(serenity::InputTextStyle::Paragraph, "Why? (audit trail and thread)", REASON_FIELD)
-        .min_length(3)
-        .max_length(500)
-        .required(true);
-    let modal = serenity::CreateModal::new(format!("{MODAL_PREFIX}{}:{release}", verb.as_str()), title)
-        .components(vec![serenity::CreateActionRow::InputText(reason)]);
-    serenity::CreateInteractionResponse::Modal(modal)
+    reasons::ask_why(format!("{MODAL_PREFIX}{}:{release}", verb.as_str()), &title, "Why? (audit trail and thread)")
 }
 
 /// The reason modal was submitted: hold or abort, with that reason.
@@ -121,18 +114,8 @@ pub async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::M
 async fn apply_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::ModalInteraction) -> Result<String, BotError> {
     let (verb, release) =
         parse(&submit.data.custom_id, MODAL_PREFIX).ok_or_else(|| BotError::User("This form is not one Trainmaster made.".into()))?;
-    let reason = submit
-        .data
-        .components
-        .iter()
-        .flat_map(|row| row.components.iter())
-        .find_map(|c| match c {
-            serenity::ActionRowComponent::InputText(input) if input.custom_id == REASON_FIELD => input.value.clone(),
-            _ => None,
-        })
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| BotError::User("A reason is required.".into()))?;
+    let reason =
+        Some(reasons::reason_of(submit)).filter(|r| !r.is_empty()).ok_or_else(|| BotError::User("A reason is required.".into()))?;
     let guild_id = guild_of(submit.guild_id)?;
     let actor = actor_of(ctx, submit.guild_id, &submit.user, submit.member.as_ref()).await;
     let command = match verb {
@@ -145,18 +128,7 @@ async fn apply_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Mo
 }
 
 fn answer(result: Result<String, BotError>) -> serenity::CreateInteractionResponse {
-    let text = match result {
-        Ok(text) | Err(BotError::User(text)) => text,
-        Err(BotError::Internal(e)) => {
-            tracing::error!(error = ?e, "a card control failed");
-            INTERNAL_ERROR_TEXT.to_string()
-        }
-    };
-    let message = serenity::CreateInteractionResponseMessage::new()
-        .content(text)
-        .ephemeral(true)
-        .allowed_mentions(serenity::CreateAllowedMentions::new());
-    serenity::CreateInteractionResponse::Message(message)
+    reasons::answer(result, "a card control")
 }
 
 #[cfg(test)]

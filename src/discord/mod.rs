@@ -10,6 +10,7 @@ mod listing;
 mod notifier;
 mod process_view;
 mod processes;
+mod reasons;
 pub mod render;
 
 pub use bot::{build_client, BotConfig};
