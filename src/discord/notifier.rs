@@ -109,12 +109,15 @@ impl Notifier {
     async fn approver_mentions(&self, id: ReleaseId, approvers: &[String]) -> anyhow::Result<(String, serenity::CreateAllowedMentions)> {
         let principals: Vec<Principal> = approvers.iter().filter_map(|a| a.parse().ok()).collect();
         let named_roles = principals.iter().any(|p| matches!(p, Principal::Role(RoleRef::Name(_))));
-        let roles = if named_roles {
+        let mut roles = std::collections::HashMap::new();
+        if named_roles {
             let guild = self.engine.release_in_any_guild(id).await?.guild_id;
-            serenity::GuildId::new(guild.max(1)).roles(&self.http).await?
-        } else {
-            Default::default()
-        };
+            // Without the guild's roles the request still goes out, naming roles without pinging.
+            match serenity::GuildId::new(guild.max(1)).roles(&self.http).await {
+                Ok(found) => roles = found,
+                Err(e) => tracing::warn!(guild, error = %e, "cannot read the guild's roles; approver roles are named, not pinged"),
+            }
+        }
         let (mut users, mut role_ids, mut shown) = (vec![], vec![], vec![]);
         for principal in &principals {
             match principal {

@@ -206,3 +206,17 @@ async fn release_log_shows_who_did_what_and_when() -> TestResult {
     assert_eq!(unknown.text(), "there is no release 404 in this server");
     h.finish().await
 }
+
+#[tokio::test]
+async fn an_approval_request_goes_out_naming_roles_when_the_guilds_roles_cannot_be_read() -> TestResult {
+    let h = Harness::start().await?;
+    // The sandbox answers roles for its own guild only: another guild's lookup fails.
+    let elsewhere = alice().in_guild(200_000_000_000_000_999);
+    let created =
+        h.sandbox.slash(&elsewhere, "release", "create", &[("process", "shop"), ("name", "Elsewhere"), ("inputs", VALID_INPUTS)]).await?;
+    let id = created.field("Release id").unwrap_or_default();
+    h.sandbox.slash(&elsewhere, "release", "start", &[("release", &id)]).await?;
+    let request = h.sandbox.wait_for_thread_message(CHANNEL_ID, "Needed from:").await?;
+    assert!(request.content().ends_with("Needed from: role QA <@77>"), "{}", request.content());
+    h.finish().await
+}
