@@ -39,7 +39,9 @@ fn release_id(text: &str) -> Result<ReleaseId, BotError> {
 #[poise::command(slash_command, guild_only)]
 async fn create(
     ctx: Context<'_>,
-    #[description = "Process to release (a file in processes/)"] process: String,
+    #[description = "Process to release (a file in processes/)"]
+    #[autocomplete = "super::autocomplete::process"]
+    process: String,
     #[description = "A name people will recognise, like \"Week 47\""]
     #[max_length = 100]
     name: String,
@@ -63,7 +65,9 @@ async fn create(
 #[poise::command(slash_command, guild_only)]
 async fn edit(
     ctx: Context<'_>,
-    #[description = "Release id, like 42"] release: String,
+    #[description = "Release id, like 42"]
+    #[autocomplete = "super::autocomplete::release"]
+    release: String,
     #[description = "A new name"]
     #[max_length = 100]
     name: Option<String>,
@@ -85,7 +89,12 @@ async fn edit(
 
 /// Delete a Draft release (started releases are kept; abort them instead)
 #[poise::command(slash_command, guild_only)]
-async fn delete(ctx: Context<'_>, #[description = "Release id, like 42"] release: String) -> Result<(), BotError> {
+async fn delete(
+    ctx: Context<'_>,
+    #[description = "Release id, like 42"]
+    #[autocomplete = "super::autocomplete::release"]
+    release: String,
+) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
     let actor = actor(&ctx).await;
@@ -97,7 +106,12 @@ async fn delete(ctx: Context<'_>, #[description = "Release id, like 42"] release
 
 /// Start a Draft release: its phases run and the notices channel follows along
 #[poise::command(slash_command, guild_only)]
-async fn start(ctx: Context<'_>, #[description = "Release id, like 42"] release: String) -> Result<(), BotError> {
+async fn start(
+    ctx: Context<'_>,
+    #[description = "Release id, like 42"]
+    #[autocomplete = "super::autocomplete::release"]
+    release: String,
+) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
     let actor = actor(&ctx).await;
@@ -108,7 +122,12 @@ async fn start(ctx: Context<'_>, #[description = "Release id, like 42"] release:
 
 /// Show a release with each phase and activity and its status
 #[poise::command(slash_command, guild_only)]
-async fn status(ctx: Context<'_>, #[description = "Release id, like 42"] release: String) -> Result<(), BotError> {
+async fn status(
+    ctx: Context<'_>,
+    #[description = "Release id, like 42"]
+    #[autocomplete = "super::autocomplete::release"]
+    release: String,
+) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
     let release = ctx.data().engine.release(guild_id, id).await?;
@@ -118,7 +137,12 @@ async fn status(ctx: Context<'_>, #[description = "Release id, like 42"] release
 
 /// Show the audit trail of a release: who did what, when
 #[poise::command(slash_command, guild_only)]
-async fn log(ctx: Context<'_>, #[description = "Release id, like 42"] release: String) -> Result<(), BotError> {
+async fn log(
+    ctx: Context<'_>,
+    #[description = "Release id, like 42"]
+    #[autocomplete = "super::autocomplete::release"]
+    release: String,
+) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
     let (release, rows) = ctx.data().engine.audit_trail(guild_id, id).await?;
@@ -140,7 +164,9 @@ async fn control(ctx: Context<'_>, release: &str, command: Control) -> Result<()
 #[poise::command(slash_command, guild_only)]
 async fn hold(
     ctx: Context<'_>,
-    #[description = "Release id, like 42"] release: String,
+    #[description = "Release id, like 42"]
+    #[autocomplete = "super::autocomplete::release"]
+    release: String,
     #[description = "Why, for the audit trail and the channel"]
     #[max_length = 500]
     reason: String,
@@ -150,7 +176,12 @@ async fn hold(
 
 /// Resume a held release
 #[poise::command(slash_command, guild_only)]
-async fn resume(ctx: Context<'_>, #[description = "Release id, like 42"] release: String) -> Result<(), BotError> {
+async fn resume(
+    ctx: Context<'_>,
+    #[description = "Release id, like 42"]
+    #[autocomplete = "super::autocomplete::release"]
+    release: String,
+) -> Result<(), BotError> {
     control(ctx, &release, Control::Resume).await
 }
 
@@ -158,7 +189,9 @@ async fn resume(ctx: Context<'_>, #[description = "Release id, like 42"] release
 #[poise::command(slash_command, guild_only)]
 async fn abort(
     ctx: Context<'_>,
-    #[description = "Release id, like 42"] release: String,
+    #[description = "Release id, like 42"]
+    #[autocomplete = "super::autocomplete::release"]
+    release: String,
     #[description = "Why, for the audit trail and the channel"]
     #[max_length = 500]
     reason: String,
@@ -170,7 +203,9 @@ async fn abort(
 #[poise::command(slash_command, guild_only)]
 async fn retry(
     ctx: Context<'_>,
-    #[description = "Release id, like 42"] release: String,
+    #[description = "Release id, like 42"]
+    #[autocomplete = "super::autocomplete::release"]
+    release: String,
     #[description = "The failed activity's id, like deploy"]
     #[max_length = 40]
     activity: String,
@@ -182,7 +217,9 @@ async fn retry(
 #[poise::command(slash_command, guild_only)]
 async fn skip(
     ctx: Context<'_>,
-    #[description = "Release id, like 42"] release: String,
+    #[description = "Release id, like 42"]
+    #[autocomplete = "super::autocomplete::release"]
+    release: String,
     #[description = "The failed activity's id, like deploy"]
     #[max_length = 40]
     activity: String,

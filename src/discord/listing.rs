@@ -83,6 +83,7 @@ pub async fn list(
     #[description = "Only releases with this status"] status: Option<StatusChoice>,
     #[description = "Only releases of this process"]
     #[max_length = 60]
+    #[autocomplete = "super::autocomplete::process"]
     process: Option<String>,
     #[description = "Only releases you created or started"] mine: Option<bool>,
 ) -> Result<(), BotError> {

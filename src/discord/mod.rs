@@ -1,6 +1,7 @@
 //! Discord adapter: slash commands (poise), buttons (serenity interaction events), and the
 //! notifier that posts outbox messages. Thin: parse → call the engine → render.
 
+mod autocomplete;
 mod bot;
 mod buttons;
 mod card_controls;

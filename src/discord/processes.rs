@@ -23,7 +23,12 @@ async fn list(ctx: Context<'_>) -> Result<(), BotError> {
 
 /// Show a process: its inputs, phases and activities
 #[poise::command(slash_command, guild_only)]
-async fn show(ctx: Context<'_>, #[description = "Process name, like weekly-production"] process: String) -> Result<(), BotError> {
+async fn show(
+    ctx: Context<'_>,
+    #[description = "Process name, like weekly-production"]
+    #[autocomplete = "super::autocomplete::process"]
+    process: String,
+) -> Result<(), BotError> {
     let catalog = ctx.data().engine.catalog();
     let found = catalog.get(process.trim()).ok_or_else(|| unknown_process(ctx.data(), &process))?;
     ctx.send(poise::CreateReply::default().embed(process_view::show(found)).ephemeral(true)).await?;

@@ -278,6 +278,40 @@ impl Sandbox {
         self.reply_to(id).await
     }
 
+    /// Types `partial` into `option` of `/command subcommand` as `user`, as Discord's client does
+    /// while someone types, and returns the suggested choices as (name, value).
+    pub async fn autocomplete(
+        &self,
+        user: &SandboxUser,
+        command: &str,
+        subcommand: &str,
+        option: &str,
+        partial: &str,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let id = self.shared.next_id();
+        let token = format!("token-{id}");
+        let command_id =
+            self.shared.world().command_ids.get(command).copied().ok_or_else(|| anyhow!("the bot registered no command `{command}`"))?;
+        self.shared.world().tokens.insert(token.clone(), id);
+        let mut payload = payloads::slash_command(id, &token, command_id, user, command, subcommand, &[(option, partial)]);
+        payload["type"] = serde_json::json!(4);
+        payload["data"]["options"][0]["options"][0]["focused"] = serde_json::json!(true);
+        self.shared.dispatch("INTERACTION_CREATE", payload)?;
+        let reply = self.reply_to(id).await?;
+        anyhow::ensure!(reply.kind == 8, "the bot answered autocomplete with type {}", reply.kind);
+        Ok(reply.data["choices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap_or_default().to_string(),
+                    c["value"].as_str().map(String::from).unwrap_or_else(|| c["value"].to_string()),
+                )
+            })
+            .collect())
+    }
+
     /// Types `/command subcommand` with `option` set to an uploaded file `filename` holding `bytes`.
     pub async fn slash_with_file(
         &self,

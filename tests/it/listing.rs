@@ -74,3 +74,26 @@ async fn trainmaster_help_lists_the_commands_for_anyone_privately() -> TestResul
     assert!(help.text().contains("README.md"), "{}", help.text());
     h.finish().await
 }
+
+#[tokio::test]
+async fn processes_and_this_servers_releases_are_suggested_while_typing() -> TestResult {
+    let h = Harness::start().await?;
+    let processes = h.sandbox.autocomplete(&alice(), "release", "create", "process", "SH").await?;
+    assert_eq!(processes, vec![("shop — Storefront release used by the tests".to_string(), "shop".to_string())]);
+    assert!(h.sandbox.autocomplete(&alice(), "process", "show", "process", "nope").await?.is_empty());
+
+    let first = h.create(VALID_INPUTS).await?;
+    let second = h.slash(&alice(), "create", &[("process", "shop"), ("name", "Hotfix 2"), ("inputs", VALID_INPUTS)]).await?;
+    let second = second.field("Release id").unwrap_or_default();
+    // Another server's release is never suggested.
+    let elsewhere = bob().in_guild(200_000_000_000_000_999);
+    h.sandbox.slash(&elsewhere, "release", "create", &[("process", "shop"), ("name", "Week 48"), ("inputs", VALID_INPUTS)]).await?;
+
+    let by_name = h.sandbox.autocomplete(&dave(), "release", "status", "release", "week").await?;
+    assert_eq!(by_name, vec![(format!("{first} · Week 47 · Draft"), first.clone())]);
+    let all = h.sandbox.autocomplete(&dave(), "release", "start", "release", "").await?;
+    assert_eq!(all.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(), vec![second.clone(), first.clone()], "newest first");
+    let by_id = h.sandbox.autocomplete(&dave(), "release", "hold", "release", &second).await?;
+    assert_eq!(by_id.first().map(|(_, v)| v.as_str()), Some(second.as_str()));
+    h.finish().await
+}
