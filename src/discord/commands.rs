@@ -23,7 +23,7 @@ async fn release(_ctx: Context<'_>) -> Result<(), BotError> {
 }
 
 fn guild(ctx: &Context<'_>) -> Result<u64, BotError> {
-    ctx.guild_id().map(|g| g.get()).ok_or_else(|| BotError::User("Releases live in a server; use this command in one.".into()))
+    super::guild_of(ctx.guild_id())
 }
 
 async fn actor(ctx: &Context<'_>) -> crate::domain::principal::Actor {

@@ -87,8 +87,7 @@ pub async fn list(
     process: Option<String>,
     #[description = "Only releases you created or started"] mine: Option<bool>,
 ) -> Result<(), BotError> {
-    let guild_id =
-        ctx.guild_id().map(|g| g.get()).ok_or_else(|| BotError::User("Releases live in a server; use this command in one.".into()))?;
+    let guild_id = guild_of(ctx.guild_id())?;
     let query = Query { page: 0, status: status.map(Into::into), mine: mine.unwrap_or(false), process };
     let page = ctx.data().engine.list_releases(guild_id, &query.filter(ctx.author().id.get()), 0, PER_PAGE).await?;
     let (embed, buttons) = render(&query, &page);

@@ -63,7 +63,7 @@ pub type Context<'a> = poise::Context<'a, Data, BotError>;
 pub const INTERNAL_ERROR_TEXT: &str =
     "Something went wrong on Trainmaster's side; nothing was changed. The operators have the details in the log.";
 
-/// The guild a button was clicked in; releases live in one.
+/// The guild an interaction came from; releases live in one.
 fn guild_of(guild_id: Option<serenity::GuildId>) -> Result<u64, BotError> {
     guild_id.map(|g| g.get()).ok_or_else(|| BotError::User("Releases live in a server; use this in one.".into()))
 }

@@ -88,9 +88,8 @@ impl StoredMessage {
 
     /// Labels of the message's buttons that cannot be clicked.
     pub fn disabled_buttons(&self) -> Vec<String> {
-        let rows = self.json["components"].as_array().cloned().unwrap_or_default();
-        rows.iter()
-            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        components_of(&self.json)
+            .into_iter()
             .filter(|b| b["disabled"].as_bool() == Some(true))
             .map(|b| b["label"].as_str().unwrap_or_default().to_string())
             .collect()
@@ -114,10 +113,21 @@ fn text_of(json: &Value) -> String {
     out
 }
 
-fn buttons_of(json: &Value) -> Vec<(String, String)> {
+/// The components (buttons, text inputs) of a message, answer or modal, out of their rows.
+fn components_of(json: &Value) -> Vec<Value> {
     let rows = json["components"].as_array().cloned().unwrap_or_default();
-    rows.iter()
-        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+    rows.iter().flat_map(|row| row["components"].as_array().cloned().unwrap_or_default()).collect()
+}
+
+/// The custom id of the button labelled `label`.
+fn custom_id_by_label(json: &Value, label: &str) -> anyhow::Result<String> {
+    let buttons = buttons_of(json);
+    buttons.iter().find(|(_, l)| l == label).map(|(id, _)| id.clone()).ok_or_else(|| anyhow!("no button `{label}` among {buttons:?}"))
+}
+
+fn buttons_of(json: &Value) -> Vec<(String, String)> {
+    components_of(json)
+        .into_iter()
         .map(|b| (b["custom_id"].as_str().unwrap_or_default().to_string(), b["label"].as_str().unwrap_or_default().to_string()))
         .collect()
 }
@@ -145,9 +155,8 @@ impl Reply {
     }
     /// Labels of the buttons on the answer, with whether each can be clicked.
     pub fn buttons(&self) -> Vec<(String, bool)> {
-        let rows = self.data["components"].as_array().cloned().unwrap_or_default();
-        rows.iter()
-            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        components_of(&self.data)
+            .into_iter()
             .map(|b| (b["label"].as_str().unwrap_or_default().to_string(), b["disabled"].as_bool() != Some(true)))
             .collect()
     }
@@ -264,13 +273,22 @@ impl Sandbox {
         .await
     }
 
-    /// Types `/command subcommand opt:value…` as `user` and returns the bot's answer.
-    pub async fn slash(&self, user: &SandboxUser, command: &str, subcommand: &str, options: &[(&str, &str)]) -> anyhow::Result<Reply> {
+    /// A new interaction's id and token, registered for the bot's follow-up calls.
+    fn new_interaction(&self) -> (u64, String) {
         let id = self.shared.next_id();
         let token = format!("token-{id}");
-        let command_id =
-            self.shared.world().command_ids.get(command).copied().ok_or_else(|| anyhow!("the bot registered no command `{command}`"))?;
         self.shared.world().tokens.insert(token.clone(), id);
+        (id, token)
+    }
+
+    fn command_id(&self, command: &str) -> anyhow::Result<u64> {
+        self.shared.world().command_ids.get(command).copied().ok_or_else(|| anyhow!("the bot registered no command `{command}`"))
+    }
+
+    /// Types `/command subcommand opt:value…` as `user` and returns the bot's answer.
+    pub async fn slash(&self, user: &SandboxUser, command: &str, subcommand: &str, options: &[(&str, &str)]) -> anyhow::Result<Reply> {
+        let command_id = self.command_id(command)?;
+        let (id, token) = self.new_interaction();
         let mut payload = payloads::slash_command(id, &token, command_id, user, command, subcommand, options);
         let registered = self.shared.world().commands.get(command).cloned().unwrap_or_default();
         payloads::type_options(&mut payload, &registered)?;
@@ -288,11 +306,8 @@ impl Sandbox {
         option: &str,
         partial: &str,
     ) -> anyhow::Result<Vec<(String, String)>> {
-        let id = self.shared.next_id();
-        let token = format!("token-{id}");
-        let command_id =
-            self.shared.world().command_ids.get(command).copied().ok_or_else(|| anyhow!("the bot registered no command `{command}`"))?;
-        self.shared.world().tokens.insert(token.clone(), id);
+        let command_id = self.command_id(command)?;
+        let (id, token) = self.new_interaction();
         let mut payload = payloads::slash_command(id, &token, command_id, user, command, subcommand, &[(option, partial)]);
         payload["type"] = serde_json::json!(4);
         payload["data"]["options"][0]["options"][0]["focused"] = serde_json::json!(true);
@@ -322,12 +337,9 @@ impl Sandbox {
         filename: &str,
         bytes: &[u8],
     ) -> anyhow::Result<Reply> {
-        let id = self.shared.next_id();
+        let command_id = self.command_id(command)?;
+        let (id, token) = self.new_interaction();
         let attachment_id = self.shared.next_id();
-        let token = format!("token-{id}");
-        let command_id =
-            self.shared.world().command_ids.get(command).copied().ok_or_else(|| anyhow!("the bot registered no command `{command}`"))?;
-        self.shared.world().tokens.insert(token.clone(), id);
         self.shared.world().attachments.insert(attachment_id, bytes.to_vec());
         let url = format!("{}/attachments/{attachment_id}/{filename}", self.base_url());
         let mut payload = payloads::slash_command(id, &token, command_id, user, command, subcommand, &[]);
@@ -338,9 +350,7 @@ impl Sandbox {
 
     /// Clicks the button `custom_id` of `message` as `user` and returns the bot's answer.
     pub async fn click(&self, user: &SandboxUser, message: &StoredMessage, custom_id: &str) -> anyhow::Result<Reply> {
-        let id = self.shared.next_id();
-        let token = format!("token-{id}");
-        self.shared.world().tokens.insert(token.clone(), id);
+        let (id, token) = self.new_interaction();
         self.shared.world().clicked.insert(id, message.json.clone());
         self.shared.dispatch("INTERACTION_CREATE", payloads::button_click(id, &token, user, &message.json, custom_id))?;
         self.reply_to(id).await
@@ -353,11 +363,7 @@ impl Sandbox {
         // Discord gives ephemeral messages ids too; serenity refuses id 0.
         let id = self.shared.next_id();
         json["id"] = serde_json::json!(id.to_string());
-        let custom_id = buttons_of(&json)
-            .into_iter()
-            .find(|(_, l)| l == label)
-            .map(|(id, _)| id)
-            .ok_or_else(|| anyhow!("no button `{label}` on the reply: {:?}", buttons_of(&json)))?;
+        let custom_id = custom_id_by_label(&json, label)?;
         self.click(user, &StoredMessage { id, channel_id: CHANNEL_ID, json }, &custom_id).await
     }
 
@@ -366,12 +372,7 @@ impl Sandbox {
     /// or shorter than their `min_length`.
     pub async fn submit_modal(&self, user: &SandboxUser, modal: &Reply, values: &[(&str, &str)]) -> anyhow::Result<Reply> {
         anyhow::ensure!(modal.kind == 9, "the bot answered with no modal: {:?}", modal.data);
-        let inputs: Vec<Value> = modal.data["components"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
-            .collect();
+        let inputs = components_of(&modal.data);
         for (field, _) in values {
             anyhow::ensure!(inputs.iter().any(|i| i["custom_id"] == *field), "the modal has no field `{field}`");
         }
@@ -385,9 +386,7 @@ impl Sandbox {
                 input["custom_id"]
             );
         }
-        let id = self.shared.next_id();
-        let token = format!("token-{id}");
-        self.shared.world().tokens.insert(token.clone(), id);
+        let (id, token) = self.new_interaction();
         let custom_id = modal.data["custom_id"].as_str().unwrap_or_default();
         let mut payload = payloads::modal_submit(id, &token, user, custom_id, values);
         if let Some(message) = &modal.origin {
@@ -399,12 +398,7 @@ impl Sandbox {
 
     /// Clicks the button labelled `label` on `message`.
     pub async fn click_label(&self, user: &SandboxUser, message: &StoredMessage, label: &str) -> anyhow::Result<Reply> {
-        let custom_id = message
-            .buttons()
-            .into_iter()
-            .find(|(_, l)| l == label)
-            .map(|(id, _)| id)
-            .ok_or_else(|| anyhow!("no button `{label}` on message {}", message.id))?;
+        let custom_id = custom_id_by_label(&message.json, label).with_context(|| format!("message {}", message.id))?;
         self.click(user, message, &custom_id).await
     }
 
@@ -423,13 +417,7 @@ impl Sandbox {
 
     /// Waits for a message in `channel_id` whose content contains `needle`.
     pub async fn wait_for_message(&self, channel_id: u64, needle: &str) -> anyhow::Result<StoredMessage> {
-        self.wait_for(&format!("a message containing {needle:?}"), |w| {
-            w.messages
-                .iter()
-                .find(|m| m.channel_id == channel_id && m.json["content"].as_str().is_some_and(|c| c.contains(needle)))
-                .cloned()
-        })
-        .await
+        self.wait_for_nth_message(channel_id, needle, 1).await
     }
 
     /// Waits for a message whose content contains `needle` in a thread of `channel_id` (the
