@@ -146,10 +146,11 @@ async fn decide(ctx: &serenity::Context, data: &Data, click: &serenity::Componen
     match decision {
         Decision::Approve => {
             let (release, progress) = data.engine.approve(guild_id.get(), &actor, release, activity).await?;
-            let answer = if progress.approvals >= progress.min {
-                format!("Approved: `{activity}` of release {} has its {} approval(s) and the release goes on.", release.id, progress.min)
+            let level = if progress.level.is_empty() { String::new() } else { format!(", level `{}`", progress.level) };
+            let answer = if progress.complete {
+                format!("Approved: `{activity}` of release {} has all its approvals and the release goes on.", release.id)
             } else {
-                format!("Approval counted: {} of {} for `{activity}`.", progress.approvals, progress.min)
+                format!("Approval counted: {} of {} for `{activity}`{level}.", progress.approvals, progress.min)
             };
             Ok(Done { answer, edit: render::decided_approval(&click.message.content, &release, activity) })
         }

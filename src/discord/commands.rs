@@ -8,7 +8,7 @@ use crate::domain::release::ReleaseId;
 use crate::engine::{Control, NewRelease};
 
 pub fn commands() -> Vec<poise::Command<Data, BotError>> {
-    vec![release(), super::processes::process(), super::help::trainmaster()]
+    vec![release(), super::processes::process(), super::delegation::delegate(), super::help::trainmaster()]
 }
 
 /// Create, start and follow releases

@@ -6,6 +6,7 @@ mod bot;
 mod buttons;
 mod card_controls;
 mod commands;
+mod delegation;
 mod help;
 mod listing;
 mod notifier;
@@ -44,8 +45,15 @@ pub enum BotError {
 
 impl From<EngineError> for BotError {
     fn from(e: EngineError) -> Self {
+        use crate::domain::approval::Refusal;
+        use crate::domain::release::CommandError;
         match e {
             EngineError::Store(inner) => BotError::Internal(anyhow::Error::new(inner).context("storage failed")),
+            // Each reader sees the opening time in their own time zone.
+            EngineError::Command(CommandError::Refused(Refusal::Locked { opens_at })) => BotError::User(format!(
+                "This approval is time-locked: decisions open <t:{0}:F> (<t:{0}:R>). Come back then.",
+                opens_at.timestamp()
+            )),
             other => BotError::User(other.to_string()),
         }
     }

@@ -91,8 +91,9 @@ impl Notifier {
             }
         }
         let mut builder = render::notice_message(message).nonce(serenity::Nonce::String(format!("tm{}", item.id))).enforce_nonce(true);
-        if let Notice::ApprovalRequested { approvers, .. } = &message.notice {
-            let (line, mentions) = self.approver_mentions(message.release_id, approvers).await.map_err(Failure::Engine)?;
+        let pings = message.notice.pings();
+        if !pings.is_empty() {
+            let (line, mentions) = self.approver_mentions(message.release_id, pings).await.map_err(Failure::Engine)?;
             let text = render::truncate(&render::notice_text(message), render::CONTENT_LIMIT - line.chars().count() - 1);
             builder = builder.content(format!("{text}\n{line}")).allowed_mentions(mentions);
         }

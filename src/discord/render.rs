@@ -124,8 +124,25 @@ pub fn notice_text(message: &ChatMessage) -> String {
         Notice::ReleaseStarted { by } => format!("🚀 Release {release} started by {}.", inert(by)),
         Notice::PhaseStarted { phase } => format!("▶️ {release}: phase `{phase}` started."),
         Notice::PhaseFinished { phase, status } => format!("{} {release}: phase `{phase}` finished: {status}.", step_emoji(*status)),
-        Notice::ApprovalRequested { activity, approvers, min } => {
-            format!("🗳️ {release}: approval `{activity}` needs {min} approval(s) from {}.", approvers.join(", "))
+        Notice::ApprovalRequested { activity, approvers, min, level, needs, opens_at } => {
+            let what = if level.is_empty() { format!("approval `{activity}`") } else { format!("approval `{activity}`, level `{level}`,") };
+            let needs = if needs.is_empty() { format!("{min} approval(s)") } else { needs.clone() };
+            let lock =
+                opens_at.map(|at| format!(" Time-locked: decisions open <t:{0}:F> (<t:{0}:R>).", at.timestamp())).unwrap_or_default();
+            format!("🗳️ {release}: {what} needs {needs} from {}.{lock}", approvers.join(", "))
+        }
+        Notice::ApprovalReminder { activity, level, approvals, min, .. } => {
+            let level = if level.is_empty() { String::new() } else { format!(" (level `{level}`)") };
+            format!("⏰ {release}: approval `{activity}`{level} is still waiting: {approvals} of {min}. Approve or reject above.")
+        }
+        Notice::ApprovalEscalated { activity, to, after } => {
+            format!(
+                "📈 {release}: approval `{activity}` had no decision within {after}; escalated to {}, who may now decide.",
+                to.join(", ")
+            )
+        }
+        Notice::AutoApproved { activity, condition, risk } => {
+            format!("🤖 {release}: approval `{activity}` was given automatically: `{}` held (risk {risk}).", inert(condition))
         }
         Notice::ActivityRetrying { activity, attempt, reason } => {
             format!("🔁 {release}: `{activity}` failed ({}); try {attempt} is scheduled.", inert(reason))

@@ -3,12 +3,14 @@
 
 pub mod approval;
 pub mod audit;
+pub mod delegation;
 pub mod duration;
 pub mod inputs;
 pub mod principal;
 pub mod process;
 pub mod process_file;
 pub mod release;
+pub mod risk;
 pub mod template;
 
 pub use duration::HumanDuration;

@@ -27,7 +27,7 @@ pub enum Principal {
 }
 
 /// What the domain needs to know about a person acting in chat.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     pub user: UserId,
     pub display_name: String,

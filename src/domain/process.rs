@@ -50,6 +50,9 @@ pub struct Process {
     /// with the release so a child runs the definition its parent was created with.
     #[serde(default)]
     pub children: BTreeMap<String, Process>,
+    /// Rules that assess a release's risk when it starts.
+    #[serde(default)]
+    pub risk: Vec<super::risk::RiskRule>,
 }
 
 fn utc() -> String {
@@ -372,11 +375,105 @@ impl TryFrom<String> for SecretRef {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApprovalSpec {
+    /// Who may approve a single-level approval (unused when `levels` is given).
     pub approvers: Vec<Principal>,
     /// Distinct approvals needed.
     pub min: u32,
     /// The release's creator and starter may not approve it.
     pub forbid_self: bool,
+    /// At least `min` approvers from each of these groups (a single-level approval).
+    #[serde(default)]
+    pub require: Vec<GroupMin>,
+    /// Levels decided in order (business → technical → security); empty for a single level.
+    #[serde(default)]
+    pub levels: Vec<ApprovalLevel>,
+    /// A condition over inputs, variables and `release.risk`; when true the approval is given
+    /// by the system as it opens, and the audit trail says which condition held.
+    #[serde(default)]
+    pub auto_approve_if: Option<String>,
+    /// A time lock: clicks before it opens are refused with the time it opens.
+    #[serde(default)]
+    pub not_before: Option<ApprovalLock>,
+    /// No decision within this long: fail, or escalate (`on_expiry`).
+    #[serde(default)]
+    pub expires_after: Option<HumanDuration>,
+    #[serde(default)]
+    pub on_expiry: OnExpiry,
+    /// Re-ping the open level's approvers in the thread every this long.
+    #[serde(default)]
+    pub remind_after: Option<HumanDuration>,
+}
+
+/// `from` must supply at least `min` of an approval's distinct approvers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMin {
+    pub from: Principal,
+    pub min: u32,
+}
+
+/// One level of a multi-level approval; it opens when the level before is complete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalLevel {
+    /// Empty for a single-level approval.
+    pub name: String,
+    pub approvers: Vec<Principal>,
+    pub min: u32,
+    #[serde(default)]
+    pub require: Vec<GroupMin>,
+}
+
+impl ApprovalLevel {
+    /// Everyone who may decide at this level: its approvers and its groups.
+    pub fn principals(&self) -> impl Iterator<Item = &Principal> {
+        self.approvers.iter().chain(self.require.iter().map(|g| &g.from))
+    }
+}
+
+/// When an approval's time lock opens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalLock {
+    /// This long after the approval is requested (`wait: 1h`).
+    After(HumanDuration),
+    /// The next such time in the process's time zone (`not_before: "thu 14:00"`).
+    At(WeeklyTime),
+}
+
+/// What an expired approval does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnExpiry {
+    /// The approval fails (and the release with it, unless `on_failure` says otherwise).
+    #[default]
+    Fail,
+    /// These principals may also decide the open level, and are pinged; a second expiry fails.
+    Escalate(Vec<Principal>),
+}
+
+impl ApprovalSpec {
+    /// The levels in order; a single-level approval is one unnamed level.
+    pub fn levels(&self) -> Vec<ApprovalLevel> {
+        if !self.levels.is_empty() {
+            return self.levels.clone();
+        }
+        vec![ApprovalLevel { name: String::new(), approvers: self.approvers.clone(), min: self.min, require: self.require.clone() }]
+    }
+
+    /// A single-level approval of `approvers`, `min` of them, nothing else.
+    pub fn simple(approvers: Vec<Principal>, min: u32) -> Self {
+        Self {
+            approvers,
+            min,
+            forbid_self: true,
+            require: vec![],
+            levels: vec![],
+            auto_approve_if: None,
+            not_before: None,
+            expires_after: None,
+            on_expiry: OnExpiry::Fail,
+            remind_after: None,
+        }
+    }
 }
 
 /// `attempts` counts every try, the first included: `attempts: 3` means up to two retries.

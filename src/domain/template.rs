@@ -41,7 +41,7 @@ impl Names {
         vars: impl IntoIterator<Item = &'a String>,
         outputs: impl IntoIterator<Item = (&'a String, &'a String)>,
     ) -> Self {
-        let mut names: BTreeSet<String> = ["release.id", "release.name", "release.kind"].map(String::from).into();
+        let mut names: BTreeSet<String> = ["release.id", "release.name", "release.kind", "release.risk"].map(String::from).into();
         names.extend(inputs.into_iter().map(|i| format!("inputs.{i}")));
         names.extend(vars.into_iter().map(|v| format!("vars.{v}")));
         names.extend(outputs.into_iter().map(|(a, o)| format!("activities.{a}.outputs.{o}")));

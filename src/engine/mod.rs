@@ -3,10 +3,12 @@
 
 mod callbacks;
 mod children;
+mod delegations;
 mod metrics;
 mod worker;
 
 pub use callbacks::{CallbackError, SignedHeaders, TriggerError, TriggerRequest};
+pub use delegations::NewDelegation;
 pub use metrics::Metrics;
 use worker::WEBHOOK_LEASE;
 pub use worker::{checkpoint_until_stopped, drain_loop, NextTask, Shutdown, WebhookWorker};
@@ -259,26 +261,33 @@ impl Engine {
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn approve(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<(Release, Progress), EngineError> {
+        let delegations = self.delegations_to(guild_id, actor).await?;
         let mut progress = None;
         let release = self
             .audited_refusal(guild_id, actor, id, activity, |r| {
-                let (p, fx) = r.approve(actor, activity, chrono::Utc::now())?;
+                let (p, fx) = r.approve(actor, activity, &delegations, chrono::Utc::now())?;
                 progress = Some(p);
                 Ok(fx)
             })
             .await?;
-        let progress = progress.unwrap_or(Progress { approvals: 0, min: 0 });
+        let progress = progress.ok_or_else(|| EngineError::NotRunnable("the approval was not counted".into()))?;
         Ok((release, progress))
     }
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn reject(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str, comment: &str) -> Result<Release, EngineError> {
-        self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity, comment, chrono::Utc::now())).await
+        let delegations = self.delegations_to(guild_id, actor).await?;
+        self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity, comment, &delegations, chrono::Utc::now())).await
     }
 
     /// Refuses (and audits the refusal) when `actor` may not decide `activity` now; changes nothing.
     pub async fn may_decide(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<(), EngineError> {
-        self.audited_refusal(guild_id, actor, id, activity, |r| r.check_decide(actor, activity).map(|()| vec![])).await.map(|_| ())
+        let delegations = self.delegations_to(guild_id, actor).await?;
+        self.audited_refusal(guild_id, actor, id, activity, |r| {
+            r.check_decide(actor, activity, &delegations, chrono::Utc::now()).map(|()| vec![])
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Like `transition`, but a refused decision is written to the audit trail before the
@@ -447,7 +456,7 @@ impl Engine {
         }
         let mut release = Store::load_release(&mut tx, id).await?.ok_or(EngineError::NotFound(id))?;
         let before = release.clone();
-        let effects = match release.timer_fired(&deadline.activity, deadline.attempt, chrono::Utc::now()) {
+        let effects = match release.timer_fired(deadline, chrono::Utc::now()) {
             Some(mut effects) => {
                 self.save(&mut tx, &before, &release, &mut effects).await?;
                 effects

@@ -147,6 +147,7 @@ pub fn type_options(interaction: &mut Value, registered: &Value) -> anyhow::Resu
     let declared = registered["options"].as_array().into_iter().flatten().find(|o| o["name"] == subcommand.as_str());
     let declared: Vec<Value> = declared.and_then(|s| s["options"].as_array().cloned()).unwrap_or_default();
     let Some(given) = interaction["data"]["options"][0]["options"].as_array_mut() else { return Ok(()) };
+    let mut users = vec![];
     for option in given.iter_mut() {
         let name = option["name"].as_str().unwrap_or_default().to_string();
         let Some(spec) = declared.iter().find(|d| d["name"] == name.as_str()) else {
@@ -167,8 +168,21 @@ pub fn type_options(interaction: &mut Value, registered: &Value) -> anyhow::Resu
                 _ => json!(text),
             }
         };
+        if kind == 6 {
+            // A user option: Discord sends the id and describes the user under `resolved`.
+            let id = text.trim_start_matches("<@").trim_start_matches('!').trim_end_matches('>').to_string();
+            id.parse::<u64>().map_err(|_| anyhow::anyhow!("`{name}` takes a user, like <@42>"))?;
+            users.push(json!({"id": id, "username": format!("user{id}"), "global_name": null, "discriminator": "0", "avatar": null}));
+            option["type"] = json!(6);
+            option["value"] = json!(id);
+            continue;
+        }
         option["type"] = json!(kind);
         option["value"] = value;
+    }
+    for user in users {
+        let id = user["id"].as_str().unwrap_or_default().to_string();
+        interaction["data"]["resolved"]["users"][id] = user;
     }
     Ok(())
 }

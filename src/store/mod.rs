@@ -3,6 +3,7 @@
 
 mod audit;
 mod cards;
+mod delegations;
 mod hooks;
 mod listing;
 mod outbox;

@@ -81,7 +81,7 @@ pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &Webh
 /// Timers ride the webhook topic: the webhook worker owns everything about a try, and waits
 /// are fired by the same due-time claim.
 pub(super) async fn enqueue_deadline(tx: &mut Tx, release: ReleaseId, deadline: &Timer) -> Result<(), StoreError> {
-    let key = format!("{}/deadline", WebhookCall::idempotency_key(release, &deadline.activity, deadline.attempt));
+    let key = format!("{}/{}", WebhookCall::idempotency_key(release, &deadline.activity, deadline.attempt), deadline.key_suffix());
     let due = now_ms() + (deadline.after_secs as i64) * 1_000;
     let payload = serde_json::to_value(WebhookWork::Deadline(deadline.clone())).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     insert(tx, Topic::Webhook, &key, release, &payload, due).await

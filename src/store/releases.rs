@@ -17,7 +17,7 @@ pub(super) fn to_i64(id: u64) -> i64 {
     id as i64
 }
 
-fn to_u64(id: i64) -> u64 {
+pub(super) fn to_u64(id: i64) -> u64 {
     id as u64
 }
 
@@ -102,6 +102,10 @@ impl super::Store {
                     attempt: row.try_get::<Option<i64>, _>("parent_attempt")?.unwrap_or_default() as u32,
                 }),
             },
+            risk: match row.try_get::<Option<String>, _>("risk_json")? {
+                Some(json) => serde_json::from_str(&json).map_err(corrupt)?,
+                None => Default::default(),
+            },
         };
         for row in sqlx::query(include_str!("sql/select_runs.sql")).bind(id.0).fetch_all(&mut **tx).await? {
             let phase_id: String = row.try_get("phase_id")?;
@@ -110,6 +114,7 @@ impl super::Store {
             }
             let Some(activity_id) = row.try_get::<Option<String>, _>("activity_id")? else { continue };
             let outputs: Option<String> = row.try_get("outputs_json")?;
+            let approval: Option<String> = row.try_get("approval_json")?;
             let run = ActivityRun {
                 id: activity_id,
                 status: step(row.try_get::<Option<String>, _>("status")?.unwrap_or_default())?,
@@ -117,6 +122,7 @@ impl super::Store {
                 reason: row.try_get("reason")?,
                 decisions: vec![],
                 outputs: serde_json::from_str(outputs.as_deref().unwrap_or("{}")).map_err(corrupt)?,
+                approval: approval.map(|a| serde_json::from_str(&a)).transpose().map_err(corrupt)?.unwrap_or_default(),
             };
             if let Some(phase) = release.phases.last_mut() {
                 phase.activities.push(run);
@@ -142,6 +148,14 @@ impl super::Store {
                     user: UserId(to_u64(row.try_get("user_id")?)),
                     name: row.try_get("user_name")?,
                     approve: row.try_get::<i64, _>("approve")? != 0,
+                    level: row.try_get::<i64, _>("level")? as u32,
+                    on_behalf_of: match row.try_get::<Option<i64>, _>("on_behalf_of")? {
+                        Some(user) => {
+                            Some((UserId(to_u64(user)), row.try_get::<Option<String>, _>("on_behalf_of_name")?.unwrap_or_default()))
+                        }
+                        None => None,
+                    },
+                    principals: serde_json::from_str(row.try_get("principals_json")?).map_err(corrupt)?,
                 });
             }
         }
@@ -157,7 +171,8 @@ impl super::Store {
             || before.reason != release.reason
             || before.started_by != release.started_by
             || before.name != release.name
-            || before.inputs != release.inputs;
+            || before.inputs != release.inputs
+            || before.risk != release.risk;
         if release_row_changed {
             sqlx::query(include_str!("sql/update_release.sql"))
                 .bind(release.status.as_str())
@@ -166,6 +181,7 @@ impl super::Store {
                 .bind(&now)
                 .bind(&release.name)
                 .bind(serde_json::to_string(&release.inputs).map_err(corrupt)?)
+                .bind(serde_json::to_string(&release.risk).map_err(corrupt)?)
                 .bind(release.id.0)
                 .execute(&mut **tx)
                 .await?;
@@ -196,6 +212,12 @@ impl super::Store {
                     .bind(release.id.0)
                     .bind(&activity.id)
                     .bind(super::now_ms())
+                    .bind(
+                        (activity.approval != Default::default())
+                            .then(|| serde_json::to_string(&activity.approval))
+                            .transpose()
+                            .map_err(corrupt)?,
+                    )
                     .execute(&mut **tx)
                     .await?;
                 if activity.decisions.is_empty() && old.is_some_and(|o| !o.decisions.is_empty()) {
@@ -210,6 +232,10 @@ impl super::Store {
                         .bind(&d.name)
                         .bind(d.approve)
                         .bind(&now)
+                        .bind(i64::from(d.level))
+                        .bind(d.on_behalf_of.as_ref().map(|(u, _)| to_i64(u.0)))
+                        .bind(d.on_behalf_of.as_ref().map(|(_, n)| n.clone()))
+                        .bind(serde_json::to_string(&d.principals).map_err(corrupt)?)
                         .execute(&mut **tx)
                         .await?;
                 }

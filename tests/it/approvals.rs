@@ -45,7 +45,11 @@ async fn a_second_click_by_the_same_approver_counts_once() -> TestResult {
     let first = h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     assert!(first.text().contains("1 of 2"), "{}", first.text());
     let again = h.sandbox.click_label(&bob(), &approval, "Approve").await?;
-    assert!(again.ephemeral() && again.text().contains("already approved") && again.text().contains("1 of 2"), "{}", again.text());
+    assert!(
+        again.ephemeral() && again.text().contains("already approved or rejected") && again.text().contains("1 of 2"),
+        "{}",
+        again.text()
+    );
     let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
     assert!(status.text().contains("`qa-approval` OnHold"), "{}", status.text());
     assert_eq!(h.receiver.calls().len(), 1, "deploy must not run on one approval");

@@ -165,7 +165,7 @@ fn demo_plays_a_release_to_success_without_a_token() -> anyhow::Result<()> {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for expected in [
         "bob: clicks Approve",
-        "approval `qa-approval` needs 1 approval(s) from role:QA.\n               ✅ Approved by bob [Approved by bob]",
+        "approval `qa-approval` needs 1 approval from role:QA.\n               ✅ Approved by bob [Approved by bob]",
         "finished: **Success**",
         "Idempotency-Key: 1/deploy/1",
     ] {

@@ -49,7 +49,7 @@ pub fn check_activity(c: &mut Checker, raw: &At<RawActivity>, scope: &Scope, ref
     let kind = if let Some(w) = &a.webhook {
         ActivityKind::Webhook(check_webhook(c, w, names))
     } else if let Some(ap) = &a.approval {
-        ActivityKind::Approval(check_approval(c, ap))
+        ActivityKind::Approval(check_approval(c, ap, names))
     } else if let Some(w) = &a.wait {
         ActivityKind::Wait(check_wait(c, w, names)?)
     } else if let Some(m) = &a.manual {
@@ -158,18 +158,131 @@ pub fn check_activity(c: &mut Checker, raw: &At<RawActivity>, scope: &Scope, ref
     })
 }
 
-fn check_approval(c: &mut Checker, ap: &At<RawApproval>) -> ApprovalSpec {
-    let approvers: Vec<Principal> = ap.value.approvers.iter().filter_map(|p| c.principal(p)).collect();
-    if ap.value.approvers.is_empty() {
-        c.at(ap, "an approval needs at least one approver", Some("write `approvers: [\"role:QA\"]`".into()));
+fn check_approval(c: &mut Checker, ap: &At<RawApproval>, names: &Names) -> ApprovalSpec {
+    let raw = &ap.value;
+    let single_level = !raw.approvers.is_empty() || !raw.require.is_empty() || raw.min.is_some();
+    let mut spec = ApprovalSpec::simple(vec![], 1);
+    spec.forbid_self = raw.forbid_self.unwrap_or(true);
+    if !raw.levels.is_empty() {
+        if single_level {
+            c.at(
+                ap,
+                "an approval has either `levels` or `approvers`/`min`/`require`, not both",
+                Some("move the approvers into a level".into()),
+            );
+        }
+        let mut seen: Vec<&str> = vec![];
+        for level in &raw.levels {
+            let name = &level.value.name;
+            if !super::valid_id(&name.value) {
+                c.at(name, format!("`{}` is not a level name", name.value), Some(super::ID_RULE.into()));
+            } else if seen.contains(&name.value.as_str()) {
+                c.at(name, format!("the level `{}` is named twice", name.value), Some("give each level its own name".into()));
+            }
+            seen.push(&name.value);
+            let l = &level.value;
+            let (approvers, min, require) = check_approvers(c, level, &l.approvers, l.min.as_ref(), &l.require);
+            spec.levels.push(ApprovalLevel { name: name.value.clone(), approvers, min, require });
+        }
+    } else {
+        (spec.approvers, spec.min, spec.require) = check_approvers(c, ap, &raw.approvers, raw.min.as_ref(), &raw.require);
     }
-    let min = ap.value.min.as_ref().map(|m| m.value).unwrap_or(1);
-    if let Some(m) = &ap.value.min {
-        if m.value == 0 {
-            c.at(m, "`min` must be at least 1", None);
+    if let Some(condition) = &raw.auto_approve_if {
+        c.expression(condition, &condition.value, names);
+        spec.auto_approve_if = Some(condition.value.clone());
+    }
+    spec.not_before = match (&raw.not_before, &raw.wait) {
+        (Some(_), Some(w)) => {
+            c.at(w, "an approval has one time lock: `not_before` or `wait`, not both", None);
+            None
+        }
+        (Some(t), None) => match t.value.parse::<WeeklyTime>() {
+            Ok(t) => Some(ApprovalLock::At(t)),
+            Err(e) => {
+                c.at(t, e, None);
+                None
+            }
+        },
+        (None, Some(w)) => c.duration(w).map(ApprovalLock::After),
+        (None, None) => None,
+    };
+    spec.expires_after = raw.expires_after.as_ref().and_then(|e| at_least_a_minute(c, e));
+    spec.remind_after = raw.remind_after.as_ref().and_then(|r| at_least_a_minute(c, r));
+    let escalate_to: Vec<Principal> = raw.escalate_to.iter().filter_map(|p| c.principal(p)).collect();
+    spec.on_expiry = match raw.on_expiry.as_ref().map(|o| (o, o.value.as_str())) {
+        None | Some((_, "fail")) => {
+            if let Some(first) = raw.escalate_to.first() {
+                c.at(first, "`escalate_to` has no effect unless `on_expiry: escalate`", None);
+            }
+            OnExpiry::Fail
+        }
+        Some((o, "escalate")) => {
+            if raw.escalate_to.is_empty() {
+                c.at(
+                    o,
+                    "`on_expiry: escalate` needs someone to escalate to",
+                    Some("add `escalate_to: [\"role:Engineering Managers\"]`".into()),
+                );
+            }
+            OnExpiry::Escalate(escalate_to)
+        }
+        Some((o, other)) => {
+            c.at(o, format!("`on_expiry: {other}` is not known"), Some("write `fail` or `escalate`".into()));
+            OnExpiry::Fail
+        }
+    };
+    if let (Some(o), None) = (&raw.on_expiry, &raw.expires_after) {
+        c.at(o, "`on_expiry` needs `expires_after`", Some("add `expires_after: 24h`".into()));
+    }
+    spec
+}
+
+/// Who decides one level: approvers and groups; `min` defaults to what the groups add up to
+/// (at least 1) and may not be below it.
+fn check_approvers<T>(
+    c: &mut Checker,
+    at: &At<T>,
+    approvers: &[At<String>],
+    min: Option<&At<u32>>,
+    require: &[At<RawGroupMin>],
+) -> (Vec<Principal>, u32, Vec<GroupMin>) {
+    let list: Vec<Principal> = approvers.iter().filter_map(|p| c.principal(p)).collect();
+    let mut groups = vec![];
+    for g in require {
+        let group_min = g.value.min.as_ref().map_or(1, |m| m.value);
+        if let Some(m) = g.value.min.as_ref().filter(|m| m.value == 0) {
+            c.at(m, "a group's `min` must be at least 1", Some("leave the group out if it need not approve".into()));
+        }
+        if let Some(from) = c.principal(&g.value.from) {
+            groups.push(GroupMin { from, min: group_min });
         }
     }
-    ApprovalSpec { approvers, min, forbid_self: ap.value.forbid_self.unwrap_or(true) }
+    if approvers.is_empty() && require.is_empty() {
+        c.at(at, "an approval needs at least one approver", Some("write `approvers: [\"role:QA\"]`".into()));
+    }
+    let from_groups: u32 = groups.iter().map(|g| g.min).sum();
+    let min = match min {
+        None => from_groups.max(1),
+        Some(m) if m.value == 0 => {
+            c.at(m, "`min` must be at least 1", None);
+            1
+        }
+        Some(m) if m.value < from_groups => {
+            c.at(m, format!("`min: {}` is less than the {from_groups} approvers the groups in `require` add up to", m.value), None);
+            from_groups
+        }
+        Some(m) => m.value,
+    };
+    (list, min, groups)
+}
+
+fn at_least_a_minute(c: &mut Checker, raw: &At<String>) -> Option<HumanDuration> {
+    let d = c.duration(raw)?;
+    if d.as_duration() < std::time::Duration::from_secs(60) {
+        c.at(raw, format!("`{d}` is too short for people to act in; the least is 1m"), None);
+        return None;
+    }
+    Some(d)
 }
 
 fn check_wait(c: &mut Checker, w: &At<RawWait>, names: &Names) -> Option<WaitSpec> {

@@ -3,6 +3,7 @@
 //! instead; all semantic problems of a file are reported at once.
 
 use super::process::*;
+use super::risk::{RiskLevel, RiskRule};
 use super::template::{self, Names, TemplateError};
 use super::{HumanDuration, Principal};
 use sha2::{Digest, Sha256};
@@ -227,6 +228,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         variables.insert(name.clone(), value.value.clone());
     }
     let process_vars: Vec<String> = raw.variables.keys().cloned().collect();
+    let risk = check_risk_rules(&mut c, &raw.risk, &base, &process_vars);
 
     let owners = raw.owners.as_ref();
     let release_manager = owners.and_then(|o| o.release_manager.as_ref()).and_then(|p| c.principal(p));
@@ -372,8 +374,31 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         phases,
         rollback,
         children: BTreeMap::new(),
+        risk,
     };
     Ok((process, refs))
+}
+
+fn check_risk_rules(c: &mut Checker, rules: &[At<RawRiskRule>], base: &Names, vars: &[String]) -> Vec<RiskRule> {
+    let known = names_for(base, vars, [], &[]).with(crate::domain::risk::CLOCK_NAMES.map(String::from));
+    let mut out = vec![];
+    for rule in rules {
+        let r = &rule.value;
+        c.expression(&r.when, &r.when.value, &known);
+        let Some(level) = RiskLevel::parse(&r.level.value) else {
+            c.at(
+                &r.level,
+                format!("unknown risk level `{}`", r.level.value),
+                Some(format!("write one of {}", RiskLevel::NAMES.join(", "))),
+            );
+            continue;
+        };
+        if r.because.value.trim().is_empty() {
+            c.at(&r.because, "say why this rule raises the risk; people read it on the card", None);
+        }
+        out.push(RiskRule { when: r.when.value.clone(), level, because: r.because.value.trim().to_string() });
+    }
+    out
 }
 
 /// How one list of sibling activities is checked.

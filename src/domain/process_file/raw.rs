@@ -146,6 +146,9 @@ pub struct RawProcess {
     pub variables: BTreeMap<String, At<String>>,
     #[serde(default)]
     pub owners: Option<RawOwners>,
+    /// Rules that assess each release's risk (low, medium, high) when it starts.
+    #[serde(default)]
+    pub risk: Vec<At<RawRiskRule>>,
     pub notices: At<RawNotices>,
     /// Phases run in file order unless one of them says `depends_on`; then they form a DAG.
     pub phases: At<Vec<At<RawPhase>>>,
@@ -173,6 +176,20 @@ pub struct RawInput {
     pub options: Option<Vec<Scalar>>,
     #[serde(default)]
     pub description: Option<String>,
+}
+
+/// One risk rule: when `when` holds, the release is at least `level`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "RiskRule")]
+pub struct RawRiskRule {
+    /// A condition over inputs, variables, `release.kind` and `clock.hour` / `clock.minute` /
+    /// `clock.weekday` (the start time in the process's time zone).
+    pub when: At<String>,
+    /// `low`, `medium` or `high`.
+    pub level: At<String>,
+    /// Why, as shown on the card: like `production environment`.
+    pub because: At<String>,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -297,11 +314,67 @@ pub struct RawWebhook {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Approval")]
 pub struct RawApproval {
+    /// Who may approve: `role:<id or name>` or `user:<id>`. Or give `levels`.
+    #[serde(default)]
+    pub approvers: Vec<At<String>>,
+    /// Distinct approvals needed (default 1, or what `require` adds up to).
+    #[serde(default)]
+    pub min: Option<At<u32>>,
+    /// The release's creator and starter may not approve it (default true).
+    #[serde(default)]
+    pub forbid_self: Option<bool>,
+    /// At least `min` approvers from each group, like `[{from: "role:QA", min: 1}]`.
+    #[serde(default)]
+    pub require: Vec<At<RawGroupMin>>,
+    /// Levels decided in order, each with its own approvers; instead of `approvers`.
+    #[serde(default)]
+    pub levels: Vec<At<RawApprovalLevel>>,
+    /// A condition over inputs, variables and `release.risk`; when true the system approves.
+    #[serde(default)]
+    pub auto_approve_if: Option<At<String>>,
+    /// A time lock: no decision before `thu 14:00` (or `14:00`) in the process's time zone.
+    #[serde(default)]
+    pub not_before: Option<At<String>>,
+    /// A time lock: no decision until this long after the request, like `1h`.
+    #[serde(default)]
+    pub wait: Option<At<String>>,
+    /// No decision within this long (like `24h`): `on_expiry` says what happens.
+    #[serde(default)]
+    pub expires_after: Option<At<String>>,
+    /// `fail` (default) or `escalate` (to `escalate_to`; a second expiry fails).
+    #[serde(default)]
+    pub on_expiry: Option<At<String>>,
+    /// Who may also decide once the approval escalates; they are pinged.
+    #[serde(default)]
+    pub escalate_to: Vec<At<String>>,
+    /// Re-ping the open level's approvers every this long, like `4h`.
+    #[serde(default)]
+    pub remind_after: Option<At<String>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ApprovalGroup")]
+pub struct RawGroupMin {
+    /// `role:<id or name>` or `user:<id>`.
+    pub from: At<String>,
+    /// Approvers needed from this group (default 1).
+    #[serde(default)]
+    pub min: Option<At<u32>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ApprovalLevel")]
+pub struct RawApprovalLevel {
+    /// Like `business`, `technical`, `security`.
+    pub name: At<String>,
+    #[serde(default)]
     pub approvers: Vec<At<String>>,
     #[serde(default)]
     pub min: Option<At<u32>>,
     #[serde(default)]
-    pub forbid_self: Option<bool>,
+    pub require: Vec<At<RawGroupMin>>,
 }
 
 /// Exactly one of `duration`, `not_before`, `until`.

@@ -219,3 +219,56 @@ fn a_condition_over_the_response_is_allowed_in_a_check() {
     );
     assert!(parse("p.yaml", &src).is_ok(), "{:#?}", errors(&src));
 }
+
+/// DAG with one approval (`spec` as flow-style YAML) added to the `docs` phase.
+fn with_approval(spec: &str) -> String {
+    DAG.replace(
+        "      - { id: announce, notice: { message: \"building {{ vars.tag }}\" } }\n",
+        &format!("      - {{ id: announce, notice: {{ message: \"building {{{{ vars.tag }}}}\" }} }}\n      - {{ id: gate, approval: {spec} }}\n"),
+    )
+}
+
+#[test]
+fn approval_levels_groups_locks_and_expiry_load_into_the_model() {
+    let spec = r#"{ levels: [{ name: business, approvers: ["role:Product"] }, { name: security, require: [{ from: "role:Security", min: 2 }] }], auto_approve_if: "release.risk == 'low'", wait: 1h, expires_after: 1d, on_expiry: escalate, escalate_to: ["role:Managers"], remind_after: 4h }"#;
+    let p = parse("p.yaml", &with_approval(spec)).unwrap_or_else(|e| panic!("{e:#?}"));
+    let Some(ActivityKind::Approval(a)) = p.activity("gate").map(|a| a.kind.clone()) else { panic!("no approval") };
+    let levels = a.levels();
+    assert_eq!(
+        levels.iter().map(|l| (l.name.as_str(), l.min)).collect::<Vec<_>>(),
+        [("business", 1), ("security", 2)],
+        "min defaults to the groups' sum"
+    );
+    assert_eq!(a.not_before, Some(ApprovalLock::After(HumanDuration::from_secs(3_600))));
+    assert!(matches!(a.on_expiry, OnExpiry::Escalate(ref to) if to.len() == 1));
+    assert_eq!(a.remind_after, Some(HumanDuration::from_secs(4 * 3_600)));
+}
+
+#[test]
+fn approval_options_that_contradict_each_other_are_refused_where_they_are() {
+    let cases = [
+        (r#"{ approvers: ["role:QA"], levels: [{ name: a, approvers: ["role:QA"] }] }"#, "either `levels` or `approvers`"),
+        (r#"{ require: [{ from: "role:QA", min: 2 }], min: 1 }"#, "`min: 1` is less than the 2 approvers"),
+        (r#"{ approvers: ["role:QA"], wait: 1h, not_before: "thu 14:00" }"#, "one time lock"),
+        (r#"{ approvers: ["role:QA"], expires_after: 1d, on_expiry: escalate }"#, "needs someone to escalate to"),
+        (r#"{ approvers: ["role:QA"], on_expiry: fail }"#, "`on_expiry` needs `expires_after`"),
+        (r#"{ approvers: ["role:QA"], remind_after: 10s }"#, "too short"),
+        (r#"{ approvers: ["role:QA"], auto_approve_if: "release.riks == 'low'" }"#, "release.riks"),
+        (r#"{ levels: [{ name: a, approvers: ["role:QA"] }, { name: a, approvers: ["role:Ops"] }] }"#, "named twice"),
+        (r#"{ levels: [{ name: a }] }"#, "needs at least one approver"),
+    ];
+    for (spec, expected) in cases {
+        let e = one_error(&with_approval(spec));
+        assert!(e.message.contains(expected), "{spec}: {e}");
+        assert_eq!(e.line, 28, "{spec}: {e}");
+    }
+}
+
+#[test]
+fn risk_rules_read_inputs_and_the_clock_and_name_a_known_level() {
+    let rules = "risk:\n  - { when: \"clock.hour >= 17\", level: high, because: after hours }\n  - { when: \"inputs.version == '0.0.0'\", level: severe, because: x }\nnotices:";
+    let e = one_error(&DAG.replace("notices:", rules));
+    assert_eq!((e.message.as_str(), e.line), ("unknown risk level `severe`", 14));
+    let typo = "risk:\n  - { when: \"inputs.verison == '1'\", level: high, because: x }\nnotices:";
+    assert!(one_error(&DAG.replace("notices:", typo)).message.contains("inputs.verison"));
+}

@@ -41,6 +41,38 @@ pub struct Timer {
     pub activity: String,
     pub attempt: u32,
     pub after_secs: u64,
+    #[serde(default)]
+    pub purpose: TimerPurpose,
+}
+
+impl Timer {
+    /// A wait's end or a callback's deadline.
+    pub fn due(activity: &str, attempt: u32, after_secs: u64) -> Self {
+        Self { activity: activity.into(), attempt, after_secs, purpose: TimerPurpose::Due }
+    }
+
+    /// Distinguishes this timer among its try's timers (the outbox key's last part).
+    pub fn key_suffix(&self) -> String {
+        match self.purpose {
+            TimerPurpose::Due => "deadline".into(),
+            TimerPurpose::Remind(n) => format!("remind-{n}"),
+            TimerPurpose::Expire(n) => format!("expire-{n}"),
+        }
+    }
+}
+
+/// What a timer is for. Numbered ones re-arm with the next number, so each has its own key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerPurpose {
+    /// A wait's time lock or a webhook's callback deadline.
+    #[default]
+    Due,
+    /// The `n`th reminder of an open approval.
+    Remind(u32),
+    /// The `n`th check whether an approval expired (it re-arms while the release is on hold
+    /// and after an escalation).
+    Expire(u32),
 }
 
 /// A message for the process's notices channel, Discord-free; `discord::render` words it.
@@ -59,8 +91,38 @@ pub enum Notice {
     },
     ApprovalRequested {
         activity: String,
+        /// Who may decide (and is pinged): the open level's approvers and groups.
         approvers: Vec<String>,
         min: u32,
+        /// The level that opened; empty for a single-level approval.
+        #[serde(default)]
+        level: String,
+        /// What the level needs, in words ("2 approvals, at least 1 from role:QA").
+        #[serde(default)]
+        needs: String,
+        /// The time lock: no decision before this.
+        #[serde(default)]
+        opens_at: Option<DateTime<Utc>>,
+    },
+    /// An approval still waits: its open level's approvers are pinged again.
+    ApprovalReminder {
+        activity: String,
+        approvers: Vec<String>,
+        level: String,
+        approvals: u32,
+        min: u32,
+    },
+    /// An approval expired and went to more people, who are pinged.
+    ApprovalEscalated {
+        activity: String,
+        to: Vec<String>,
+        after: String,
+    },
+    /// The system approved because the process's condition held.
+    AutoApproved {
+        activity: String,
+        condition: String,
+        risk: RiskLevel,
     },
     ActivityRetrying {
         activity: String,
@@ -98,6 +160,17 @@ pub enum Notice {
         row: i64,
         hash: String,
     },
+}
+
+impl Notice {
+    /// The principals this notice pings: only requests for someone's action ping anyone.
+    pub fn pings(&self) -> &[String] {
+        match self {
+            Notice::ApprovalRequested { approvers, .. } | Notice::ApprovalReminder { approvers, .. } => approvers,
+            Notice::ApprovalEscalated { to, .. } => to,
+            _ => &[],
+        }
+    }
 }
 
 /// One webhook try, rendered in full when it is decided so a replay sends the same bytes.

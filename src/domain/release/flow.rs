@@ -180,17 +180,7 @@ impl Release {
         });
         match &spec.kind {
             ActivityKind::Webhook(_) => self.begin_webhook_try(id, attempt, Duration::ZERO, fx, now),
-            ActivityKind::Approval(a) => {
-                if let Some(run) = self.activity_mut(id) {
-                    run.status = StepStatus::OnHold;
-                    run.attempt = attempt;
-                }
-                fx.push(Effect::Notify(Notice::ApprovalRequested {
-                    activity: id.into(),
-                    approvers: a.approvers.iter().map(|p| p.to_string()).collect(),
-                    min: a.min,
-                }));
-            }
+            ActivityKind::Approval(a) => self.begin_approval(spec, a, attempt, fx, now),
             ActivityKind::Notice(n) => {
                 let text = self.scope_context(self.process.phase_of(id), Some(spec)).and_then(|ctx| template::render(&n.message, &ctx));
                 match text {
@@ -216,7 +206,7 @@ impl Release {
                         action: "activity_waiting",
                         detail: json!({"activity": id, "until": due.to_rfc3339()}),
                     });
-                    fx.push(Effect::Timer(Timer { activity: id.into(), attempt, after_secs }));
+                    fx.push(Effect::Timer(Timer::due(id, attempt, after_secs)));
                 }
                 Err(e) => self.activity_failed(id, attempt, e, fx, now),
             },
@@ -342,7 +332,7 @@ impl Release {
             .collect();
         let mut ctx = json!({
             "inputs": self.inputs,
-            "release": {"id": self.id.0, "name": self.name, "kind": self.process.kind},
+            "release": {"id": self.id.0, "name": self.name, "kind": self.process.kind, "risk": self.risk.level},
             "activities": activities,
             "vars": {},
         });
@@ -355,6 +345,21 @@ impl Release {
             ctx["vars"] = serde_json::Value::Object(rendered);
         }
         Ok(ctx)
+    }
+}
+
+impl Release {
+    /// The process's risk rules over inputs, process variables and the clock at `now`.
+    pub(super) fn assess_risk(&self, now: DateTime<Utc>) -> super::Risk {
+        if self.process.risk.is_empty() {
+            return super::Risk::default();
+        }
+        let tz = self.process.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC);
+        match self.scope_context(None, None) {
+            Ok(ctx) => crate::domain::risk::assess(&self.process.risk, &crate::domain::risk::with_clock(ctx, now, tz)),
+            // Variables that do not render: assess as if every rule held (never safer in doubt).
+            Err(e) => crate::domain::risk::assess(&self.process.risk, &json!({"error": e.to_string()})),
+        }
     }
 }
 

@@ -70,7 +70,7 @@ fn phase_status(r: &Release, id: &str) -> Option<StepStatus> {
 
 /// Runs the `ship` phase to its end once `build` is done: the wait ends, deploy and smoke succeed.
 fn ship(r: &mut Release) {
-    r.timer_fired("hold", 1, Utc::now());
+    r.timer_fired(&Timer::due("hold", 1, 0), Utc::now());
     ok(r, "deploy");
     ok(r, "smoke");
 }
@@ -81,7 +81,7 @@ fn to_deploy(r: &mut Release) -> Vec<Effect> {
     ok(r, "compile");
     ok(r, "lint");
     ok(r, "package");
-    r.timer_fired("hold", 1, Utc::now()).unwrap_or_default()
+    r.timer_fired(&Timer::due("hold", 1, 0), Utc::now()).unwrap_or_default()
 }
 
 #[test]
@@ -105,9 +105,9 @@ fn a_wait_holds_its_phase_until_its_timer_fires() {
     ok(&mut r, "lint");
     let fx = ok(&mut r, "package");
     assert_eq!(status(&r, "hold"), StepStatus::Waiting);
-    assert!(fx.contains(&Effect::Timer(Timer { activity: "hold".into(), attempt: 1, after_secs: 7_200 })), "{fx:#?}");
-    assert_eq!(r.timer_fired("hold", 2, Utc::now()), None, "a timer of another try changes nothing");
-    let fx = r.timer_fired("hold", 1, Utc::now()).unwrap_or_default();
+    assert!(fx.contains(&Effect::Timer(Timer::due("hold", 1, 7_200))), "{fx:#?}");
+    assert_eq!(r.timer_fired(&Timer::due("hold", 2, 0), Utc::now()), None, "a timer of another try changes nothing");
+    let fx = r.timer_fired(&Timer::due("hold", 1, 0), Utc::now()).unwrap_or_default();
     assert_eq!(status(&r, "hold"), StepStatus::Success);
     assert_eq!(called(&fx), ["deploy"]);
 }

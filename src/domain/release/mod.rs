@@ -2,7 +2,7 @@
 //! command returns the `Effect`s to persist with the new state in one transaction: audit entries,
 //! channel notices and webhook calls. Nothing here performs I/O.
 
-use super::approval::{self, Refusal};
+use super::approval::Refusal;
 use super::inputs::Inputs;
 use super::principal::{Actor, Principal, UserId};
 use super::process::{ActivityKind, Completion, HttpMethod, OnFailure, Process, SecretRef};
@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+mod approvals;
+pub use approvals::MAX_REMINDERS;
 mod check;
 mod control;
 pub use control::may_control;
@@ -22,6 +24,7 @@ pub use effects::*;
 mod flow;
 mod manual;
 mod subprocess;
+pub use super::risk::{Risk, RiskLevel};
 pub use check::Poll;
 pub use flow::{next_weekly, ROLLBACK};
 pub use subprocess::ChildRelease;
@@ -98,6 +101,8 @@ pub struct Release {
     pub phases: Vec<PhaseRun>,
     /// Set on a release started by another release's `subprocess` activity.
     pub parent: Option<ParentLink>,
+    /// Assessed from the process's risk rules when the release starts.
+    pub risk: Risk,
 }
 
 /// The activity (and its try) of another release that this release runs for.
@@ -125,20 +130,61 @@ pub struct ActivityRun {
     pub decisions: Vec<Decision>,
     /// Values taken from the webhook's response or callback, readable by later templates.
     pub outputs: serde_json::Map<String, serde_json::Value>,
+    /// An approval's time lock and escalation; default for every other kind.
+    pub approval: ApprovalState,
 }
 
 impl ActivityRun {
     fn new(id: &str) -> Self {
-        Self { id: id.into(), status: StepStatus::NotStarted, attempt: 0, reason: None, decisions: vec![], outputs: Default::default() }
+        Self {
+            id: id.into(),
+            status: StepStatus::NotStarted,
+            attempt: 0,
+            reason: None,
+            decisions: vec![],
+            outputs: Default::default(),
+            approval: ApprovalState::default(),
+        }
     }
 }
 
-/// One person's counted decision on an approval.
+/// The state of an approval round beside its decisions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalState {
+    /// Decisions before this are refused (the time lock).
+    #[serde(default)]
+    pub opens_at: Option<DateTime<Utc>>,
+    /// The approval expired once and went to `escalate_to`.
+    #[serde(default)]
+    pub escalated: bool,
+}
+
+/// One person's counted decision on an approval: who, for whom (delegation), at which level and
+/// as which of the level's principals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     pub user: UserId,
     pub name: String,
     pub approve: bool,
+    /// The level (0 for the first) the decision counts for.
+    #[serde(default)]
+    pub level: u32,
+    /// The delegator, when the person decided by delegation.
+    #[serde(default)]
+    pub on_behalf_of: Option<(UserId, String)>,
+    /// The level's principals the decider matched (`role:QA`), as written in the process.
+    #[serde(default)]
+    pub principals: Vec<String>,
+}
+
+impl Decision {
+    /// "bob", or "bob for alice" when bob acted by alice's delegation.
+    pub fn shown_name(&self) -> String {
+        match &self.on_behalf_of {
+            Some((_, delegator)) => format!("{} for {delegator}", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -168,10 +214,15 @@ pub enum CommandError {
 }
 
 /// The result of an approval that was counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
+    /// Approvals counted at the level the decision went to, and how many it needs.
     pub approvals: u32,
     pub min: u32,
+    /// The level's name; empty for a single-level approval.
+    pub level: String,
+    /// Every level is complete: the approval is given.
+    pub complete: bool,
 }
 
 impl Release {
@@ -214,6 +265,7 @@ impl Release {
             reason: None,
             phases,
             parent: None,
+            risk: Risk::default(),
         }
     }
 
@@ -240,8 +292,13 @@ impl Release {
         }
         self.status = ReleaseStatus::Running;
         self.started_by = Some(actor.user);
+        self.risk = self.assess_risk(now);
         let mut fx = vec![
-            Effect::Audit { actor: actor.into(), action: "release_started", detail: json!({}) },
+            Effect::Audit {
+                actor: actor.into(),
+                action: "release_started",
+                detail: json!({"risk": self.risk.level, "risk_reasons": self.risk.reasons}),
+            },
             Effect::Notify(Notice::ReleaseStarted { by: actor.display_name.clone() }),
         ];
         self.advance(&mut fx, now);
@@ -276,7 +333,7 @@ impl Release {
                     action: "webhook_accepted",
                     detail: json!({"activity": activity, "attempt": attempt, "callback_within_secs": after_secs}),
                 });
-                fx.push(Effect::Timer(Timer { activity: activity.into(), attempt, after_secs }));
+                fx.push(Effect::Timer(Timer::due(activity, attempt, after_secs)));
             }
             CallOutcome::Failure { reason, retry_after_secs } if attempt < spec.retry.attempts => {
                 // The receiver's Retry-After wins when it asks for a longer wait than the backoff.
@@ -301,11 +358,17 @@ impl Release {
     /// A timer of try `attempt` of `activity` fired. A wait that is still waiting succeeds; a
     /// webhook still waiting for its callback fails (and may be retried). If that try already
     /// ended, nothing happens and `None` says so.
-    pub fn timer_fired(&mut self, activity: &str, attempt: u32, now: DateTime<Utc>) -> Option<Vec<Effect>> {
+    pub fn timer_fired(&mut self, timer: &Timer, now: DateTime<Utc>) -> Option<Vec<Effect>> {
+        let (activity, attempt) = (timer.activity.as_str(), timer.attempt);
         let run = self.activity(activity)?;
         // On hold, a timer still ends its wait (time passed); nothing new starts until resumed.
         if run.attempt != attempt || !matches!(self.status, ReleaseStatus::Running | ReleaseStatus::OnHold) {
             return None;
+        }
+        match timer.purpose {
+            TimerPurpose::Remind(n) => return self.remind(activity, attempt, n),
+            TimerPurpose::Expire(n) => return self.expire(activity, attempt, n, now),
+            TimerPurpose::Due => {}
         }
         match (&self.process.activity(activity)?.kind, run.status) {
             (ActivityKind::Wait(_), StepStatus::Waiting) => {
@@ -320,77 +383,6 @@ impl Release {
             }
             _ => None,
         }
-    }
-
-    /// Counts an approval by `actor`; when `min` are in, the release goes on.
-    pub fn approve(&mut self, actor: &Actor, activity: &str, now: DateTime<Utc>) -> Result<(Progress, Vec<Effect>), CommandError> {
-        let (spec, run) = self.approval_in_progress(activity)?;
-        approval::check_may_decide(&spec, run, actor, self.created_by, self.started_by)?;
-        let min = spec.min;
-        let Some(run) = self.activity_mut(activity) else {
-            return Err(CommandError::NoSuchActivity(self.id, activity.into()));
-        };
-        run.decisions.push(Decision { user: actor.user, name: actor.display_name.clone(), approve: true });
-        let approvals = run.decisions.iter().filter(|d| d.approve).count() as u32;
-        let mut fx = vec![Effect::Audit {
-            actor: actor.into(),
-            action: "approval_given",
-            detail: json!({"activity": activity, "approvals": approvals, "min": min}),
-        }];
-        if approvals >= min {
-            let attempt = run.attempt;
-            self.activity_succeeded(activity, attempt, Default::default(), &mut fx);
-            self.advance(&mut fx, now);
-        }
-        Ok((Progress { approvals, min }, fx))
-    }
-
-    /// Whether `actor` may approve or reject `activity` now; asked before a rejection's reason
-    /// is typed.
-    pub fn check_decide(&self, actor: &Actor, activity: &str) -> Result<(), CommandError> {
-        let (spec, run) = self.approval_in_progress(activity)?;
-        Ok(approval::check_may_decide(&spec, run, actor, self.created_by, self.started_by)?)
-    }
-
-    /// A rejection by an approver, with why, fails the activity and the release.
-    pub fn reject(&mut self, actor: &Actor, activity: &str, comment: &str, now: DateTime<Utc>) -> Result<Vec<Effect>, CommandError> {
-        let (spec, run) = self.approval_in_progress(activity)?;
-        approval::check_may_decide(&spec, run, actor, self.created_by, self.started_by)?;
-        let comment = comment.trim();
-        if comment.is_empty() {
-            return Err(CommandError::ReasonRequired);
-        }
-        let reason = format!("rejected by {}: {comment}", actor.display_name);
-        let Some(run) = self.activity_mut(activity) else {
-            return Err(CommandError::NoSuchActivity(self.id, activity.into()));
-        };
-        run.decisions.push(Decision { user: actor.user, name: actor.display_name.clone(), approve: false });
-        let attempt = run.attempt;
-        let detail = json!({"activity": activity, "comment": comment});
-        let mut fx = vec![Effect::Audit { actor: actor.into(), action: "approval_rejected", detail }];
-        self.activity_failed(activity, attempt, reason, &mut fx, now);
-        Ok(fx)
-    }
-
-    fn approval_in_progress(&self, activity: &str) -> Result<(super::process::ApprovalSpec, &ActivityRun), CommandError> {
-        let missing = || CommandError::NoSuchActivity(self.id, activity.into());
-        let spec = match self.process.activity(activity).map(|a| &a.kind) {
-            Some(ActivityKind::Approval(spec)) => spec.clone(),
-            _ => return Err(missing()),
-        };
-        let run = self.activity(activity).ok_or_else(missing)?;
-        if self.status == ReleaseStatus::OnHold {
-            return Err(Refusal::NotWaiting { status: "on hold with its release; decide once it is resumed".into() }.into());
-        }
-        if matches!(run.status, StepStatus::Success | StepStatus::Failed) {
-            if let Some(outcome) = approval::outcome(run) {
-                return Err(Refusal::AlreadyDecided { outcome }.into());
-            }
-        }
-        if run.status != StepStatus::OnHold || self.status != ReleaseStatus::Running {
-            return Err(Refusal::NotWaiting { status: run.status.to_string() }.into());
-        }
-        Ok((spec, run))
     }
 
     /// Renders try `attempt` of a webhook activity and asks for it to be called after `delay`.

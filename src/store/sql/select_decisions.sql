@@ -1,1 +1,2 @@
-SELECT activity_id, user_id, user_name, approve FROM decisions WHERE release_id = ? ORDER BY decided_at, user_id
+SELECT activity_id, user_id, user_name, approve, level, on_behalf_of, on_behalf_of_name, principals_json
+FROM decisions WHERE release_id = ? ORDER BY decided_at, rowid

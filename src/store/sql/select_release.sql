@@ -1,3 +1,3 @@
 SELECT id, guild_id, name, process_json, inputs_json, status, reason, created_by, started_by, created_at,
-       parent_release_id, parent_activity, parent_attempt
+       parent_release_id, parent_activity, parent_attempt, risk_json
 FROM releases WHERE id = ?
