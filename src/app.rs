@@ -2,6 +2,7 @@
 //! configuration and run until told to stop.
 
 use crate::discord::{self, BotConfig, Notifier};
+use crate::domain::access::AccessPolicy;
 use crate::domain::process_file;
 use crate::engine::{checkpoint_until_stopped, Engine, Shutdown, WebhookWorker};
 use crate::http::{self, HttpState};
@@ -33,8 +34,10 @@ pub struct Settings {
     pub trigger_secret: Option<Secret>,
     pub api_token: Option<String>,
     pub webhook_allow: Vec<AllowRule>,
-    /// Where the audit chain's head is posted at each release's end.
+    /// Where the audit chain's head is posted at each release's end and once a day.
     pub audit_channel: Option<u64>,
+    /// Admins and per-guild roles (trainmaster.toml).
+    pub access: AccessPolicy,
 }
 
 impl Settings {
@@ -51,6 +54,7 @@ impl Settings {
             api_token: None,
             webhook_allow: vec![],
             audit_channel: None,
+            access: AccessPolicy::default(),
         }
     }
 }
@@ -78,7 +82,8 @@ impl Application {
         if resumed > 0 {
             tracing::warn!(deliveries = resumed, "resuming deliveries a previous run left unfinished");
         }
-        let engine = Engine::new(store, catalog, &public_url).with_audit_channel(settings.audit_channel);
+        let engine =
+            Engine::new(store, catalog, &public_url).with_audit_channel(settings.audit_channel).with_access(settings.access.clone());
         let gateway_connected = Arc::new(AtomicBool::new(false));
         let client = discord::build_client(&settings.bot, engine.clone(), gateway_connected.clone())
             .await

@@ -13,11 +13,16 @@
 //! | audit channel (head hash at each release's end) | `audit_channel` | `TRAINMASTER_AUDIT_CHANNEL` | none |
 //! | guide linked from `/trainmaster help` | `help_url` | `TRAINMASTER_HELP_URL` | none: names the README |
 //! | webhook allow-list | `webhook_allow` (list) | `TRAINMASTER_WEBHOOK_ALLOW` (comma-separated) | empty |
+//! | account admins | `admins` (list of `user:`/`role:`) | none | none |
+//! | roles per guild | `[guilds.<guild id>]` `release_managers`, `approvers`, `viewers` | none | open (see `domain::access`) |
 
+use crate::domain::access::{AccessPolicy, GuildRoles};
+use crate::domain::Principal;
 use crate::webhook::guard::AllowRule;
 use crate::webhook::signing::Secret;
 use anyhow::Context;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -35,6 +40,19 @@ struct FileConfig {
     webhook_allow: Option<Vec<String>>,
     audit_channel: Option<String>,
     help_url: Option<String>,
+    admins: Option<Vec<String>>,
+    guilds: Option<BTreeMap<String, GuildFile>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuildFile {
+    #[serde(default)]
+    release_managers: Vec<String>,
+    #[serde(default)]
+    approvers: Vec<String>,
+    #[serde(default)]
+    viewers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +68,7 @@ pub struct Config {
     pub webhook_allow: Vec<AllowRule>,
     pub audit_channel: Option<u64>,
     pub help_url: Option<String>,
+    pub access: AccessPolicy,
 }
 
 impl Config {
@@ -80,7 +99,9 @@ impl Config {
             .or(from_file.audit_channel)
             .map(|c| c.trim().parse::<u64>().map_err(|_| anyhow::anyhow!("audit_channel `{c}` is not a channel id")))
             .transpose()?;
+        let access = access_policy(from_file.admins.unwrap_or_default(), from_file.guilds.unwrap_or_default())?;
         Ok(Self {
+            access,
             audit_channel,
             help_url: env("TRAINMASTER_HELP_URL").or(from_file.help_url),
             discord_token: env("DISCORD_TOKEN").or(from_file.discord_token),
@@ -94,6 +115,24 @@ impl Config {
             webhook_allow,
         })
     }
+}
+
+fn principals(key: &str, list: &[String]) -> anyhow::Result<Vec<Principal>> {
+    list.iter().map(|p| p.parse::<Principal>().map_err(|e| anyhow::anyhow!("{key}: {e}"))).collect()
+}
+
+fn access_policy(admins: Vec<String>, guilds: BTreeMap<String, GuildFile>) -> anyhow::Result<AccessPolicy> {
+    let mut policy = AccessPolicy { admins: principals("admins", &admins)?, guilds: BTreeMap::new() };
+    for (id, g) in guilds {
+        let guild: u64 = id.trim().parse().map_err(|_| anyhow::anyhow!("[guilds.{id}]: `{id}` is not a guild id (a number)"))?;
+        let roles = GuildRoles {
+            release_managers: principals(&format!("guilds.{id}.release_managers"), &g.release_managers)?,
+            approvers: principals(&format!("guilds.{id}.approvers"), &g.approvers)?,
+            viewers: principals(&format!("guilds.{id}.viewers"), &g.viewers)?,
+        };
+        policy.guilds.insert(guild, roles);
+    }
+    Ok(policy)
 }
 
 #[cfg(test)]
@@ -114,6 +153,25 @@ mod tests {
         assert_eq!(config.http.to_string(), "127.0.0.1:8080");
         assert_eq!(config.public_url, "http://127.0.0.1:8080");
         assert_eq!(config.help_url.as_deref(), Some("https://wiki/tm"));
+    }
+
+    #[test]
+    fn admins_and_roles_per_guild_come_from_the_file_and_a_bad_principal_names_its_key() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("trainmaster.toml");
+        let text = "admins = [\"user:1\"]\n[guilds.42]\nrelease_managers = [\"role:Release Managers\"]\napprovers = [\"role:QA\"]\n";
+        std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
+        let config = Config::load(&file, |_| None).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(config.access.admins, vec![Principal::User(crate::domain::UserId(1))]);
+        let guild = config.access.guilds.get(&42).cloned().unwrap_or_default();
+        assert_eq!(guild.release_managers.iter().map(ToString::to_string).collect::<Vec<_>>(), ["role:Release Managers"]);
+        assert!(guild.viewers.is_empty());
+        std::fs::write(&file, "[guilds.42]\napprovers = [\"QA\"]\n").unwrap_or_else(|e| panic!("{e}"));
+        let error = Config::load(&file, |_| None).map(|_| ()).map_err(|e| format!("{e:#}"));
+        assert!(
+            error.as_ref().is_err_and(|e| e.contains("guilds.42.approvers") && e.contains("`QA` is not a valid principal")),
+            "{error:?}"
+        );
     }
 
     #[test]

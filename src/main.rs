@@ -216,6 +216,7 @@ async fn serve(config: Config) -> ExitCode {
         api_token: config.api_token.clone(),
         webhook_allow: config.webhook_allow.clone(),
         audit_channel: config.audit_channel,
+        access: config.access.clone(),
     };
     let app = match Application::build(&settings).await {
         Ok(app) => app,

@@ -6,7 +6,7 @@
 //! Custom ids: buttons `tm:card:<verb>:<release>`, modals `tm:why:<verb>:<release>`.
 
 use super::{actor_of, guild_of, reasons, BotError, Data};
-use crate::domain::release::{may_control, Release, ReleaseId, ReleaseStatus};
+use crate::domain::release::{Release, ReleaseId, ReleaseStatus};
 use crate::engine::Control;
 use poise::serenity_prelude as serenity;
 
@@ -90,9 +90,8 @@ pub async fn on_button(ctx: &serenity::Context, data: &Data, click: &serenity::C
 /// Refuses at the click, before anyone types a reason for nothing.
 async fn may_open(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction, id: ReleaseId) -> Result<(), BotError> {
     let guild_id = guild_of(click.guild_id)?;
-    let release = data.engine.release(guild_id, id).await?;
     let actor = actor_of(ctx, click.guild_id, &click.user, click.member.as_ref()).await;
-    may_control(&release, &actor).map_err(|e| BotError::User(e.to_string()))
+    Ok(data.engine.may_control(guild_id, &actor, id, crate::domain::access::Control::Operate).await?)
 }
 
 fn reason_modal(verb: Verb, release: ReleaseId) -> serenity::CreateInteractionResponse {

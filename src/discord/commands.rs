@@ -130,6 +130,7 @@ async fn status(
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
+    ctx.data().engine.may_view(guild_id, &actor(&ctx).await)?;
     let release = ctx.data().engine.release(guild_id, id).await?;
     ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true)).await?;
     Ok(())
@@ -145,6 +146,7 @@ async fn log(
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
+    ctx.data().engine.may_view(guild_id, &actor(&ctx).await)?;
     let (release, rows) = ctx.data().engine.audit_trail(guild_id, id).await?;
     ctx.send(poise::CreateReply::default().content(render::audit_log(&release, &rows)).ephemeral(true)).await?;
     Ok(())

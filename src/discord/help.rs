@@ -51,7 +51,7 @@ mod tests {
         let embed = serde_json::to_value(render(&super::super::commands(), Some("https://wiki.example/trainmaster"))).unwrap_or_default();
         let fields = embed["fields"].as_array().cloned().unwrap_or_default();
         let names: Vec<&str> = fields.iter().filter_map(|f| f["name"].as_str()).collect();
-        assert_eq!(names, ["/release", "/process"]);
+        assert_eq!(names, ["/release", "/process", "/delegate"]);
         for field in &fields {
             assert!(field["value"].as_str().is_some_and(|v| v.chars().count() <= 1_024), "{field}");
         }

@@ -10,7 +10,7 @@
 //! - a level opens when the one before is complete: `min` distinct approvers, and each group in
 //!   `require` supplied by its own approvers (one person fills one group, not two).
 
-use super::delegation::Delegation;
+use super::delegation::Authority;
 use super::principal::{Actor, Principal, UserId};
 use super::process::{ApprovalLevel, ApprovalSpec, GroupMin, OnExpiry};
 use super::release::{ActivityRun, Decision};
@@ -130,7 +130,7 @@ pub fn check_may_decide(
     spec: &ApprovalSpec,
     run: &ActivityRun,
     actor: &Actor,
-    delegations: &[Delegation],
+    authority: &Authority,
     cx: &Context,
 ) -> Result<Acting, Refusal> {
     if let Some(opens_at) = run.approval.opens_at.filter(|at| *at > cx.now) {
@@ -153,12 +153,12 @@ pub fn check_may_decide(
         return Err(Refusal::AlreadyCounted { approvals: approvals_at(run, level_index), min, level });
     }
     let matched = |who: &Actor| deciders.iter().filter(|p| p.matches(who)).map(Principal::to_string).collect::<Vec<_>>();
-    let mine = matched(actor);
+    let mine = if authority.own { matched(actor) } else { vec![] };
     if !mine.is_empty() {
         return Ok(Acting { level, on_behalf_of: None, principals: mine });
     }
     let mut refusal = None;
-    for delegation in delegations.iter().filter(|d| d.applies(actor.user, cx.process, cx.now)) {
+    for delegation in authority.delegations.iter().filter(|d| d.applies(actor.user, cx.process, cx.now)) {
         let principals = matched(&delegation.from);
         if principals.is_empty() {
             continue;

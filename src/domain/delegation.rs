@@ -20,6 +20,26 @@ pub struct Delegation {
     pub revoked: bool,
 }
 
+/// Whose authority a person may decide with: their own (unless the guild's approvers exclude
+/// them) and that of whoever delegated to them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Authority {
+    pub own: bool,
+    pub delegations: Vec<Delegation>,
+}
+
+impl Authority {
+    /// Their own authority only.
+    pub fn own() -> Self {
+        Self { own: true, delegations: vec![] }
+    }
+
+    /// Their own and that of these delegations.
+    pub fn with(delegations: Vec<Delegation>) -> Self {
+        Self { own: true, delegations }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DelegationError {
     #[error("you cannot delegate to yourself")]

@@ -1,6 +1,7 @@
 //! The domain: processes, inputs, releases and approvals. Pure: no I/O, no Discord, no SQL.
 //! Everything here is deterministic given its inputs (time comes in as an argument).
 
+pub mod access;
 pub mod approval;
 pub mod audit;
 pub mod delegation;

@@ -2,9 +2,9 @@
 //! Giving and revoking are audited (release-less rows in the same chain).
 
 use super::{Engine, EngineError};
-use crate::domain::delegation::{Delegation, DelegationError};
+use crate::domain::delegation::{Authority, Delegation, DelegationError};
 use crate::domain::principal::Actor;
-use crate::domain::release::AuditActor;
+use crate::domain::release::{AuditActor, CommandError};
 use crate::domain::UserId;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -66,7 +66,15 @@ impl Engine {
         Ok(self.store.delegations_of(guild_id, user, Utc::now()).await?)
     }
 
-    pub(super) async fn delegations_to(&self, guild_id: u64, actor: &Actor) -> Result<Vec<Delegation>, EngineError> {
-        Ok(self.store.delegations_to(guild_id, actor.user, Utc::now()).await?)
+    /// The delegations `actor` may decide under, after the guild's approvers gate: a person who
+    /// is no approver of the guild may still decide for someone who is, by their delegation.
+    pub(super) async fn deciding_as(&self, guild_id: u64, actor: &Actor) -> Result<Authority, EngineError> {
+        let delegations = self.store.delegations_to(guild_id, actor.user, Utc::now()).await?;
+        let usable: Vec<Delegation> = delegations.into_iter().filter(|d| self.access.may_decide(guild_id, &d.from).is_ok()).collect();
+        match self.access.may_decide(guild_id, actor) {
+            Ok(()) => Ok(Authority { own: true, delegations: usable }),
+            Err(denied) if usable.is_empty() => Err(CommandError::from(denied).into()),
+            Err(_) => Ok(Authority { own: false, delegations: usable }),
+        }
     }
 }

@@ -17,6 +17,7 @@ pub use worker::{checkpoint_until_stopped, drain_loop, NextTask, Shutdown, Webho
 /// the same nonce.
 const CHAT_LEASE: Duration = Duration::from_secs(30);
 
+use crate::domain::access::{self, AccessPolicy};
 use crate::domain::inputs::{self, InputError};
 use crate::domain::principal::Actor;
 use crate::domain::process::Completion;
@@ -88,6 +89,8 @@ pub struct Engine {
     pub metrics: Arc<Metrics>,
     /// Where the audit chain's head is published at each release's end.
     audit_channel: Option<u64>,
+    /// Who may do what, per guild.
+    access: Arc<AccessPolicy>,
 }
 
 impl Engine {
@@ -100,6 +103,7 @@ impl Engine {
             callback_base: callback_base.trim_end_matches('/').into(),
             metrics: Arc::new(Metrics::default()),
             audit_channel: None,
+            access: Arc::new(AccessPolicy::default()),
         }
     }
 
@@ -107,6 +111,22 @@ impl Engine {
     pub fn with_audit_channel(mut self, channel: Option<u64>) -> Self {
         self.audit_channel = channel;
         self
+    }
+
+    pub fn with_access(mut self, access: AccessPolicy) -> Self {
+        self.access = Arc::new(access);
+        self
+    }
+
+    /// Refuses `actor` reading releases of `guild_id` when its viewers are configured and they are not one.
+    pub fn may_view(&self, guild_id: u64, actor: &Actor) -> Result<(), EngineError> {
+        Ok(self.access.may_view(guild_id, actor).map_err(CommandError::from)?)
+    }
+
+    /// Refuses `actor` a control of release `id` they may not make; asked before a reason is typed.
+    pub async fn may_control(&self, guild_id: u64, actor: &Actor, id: ReleaseId, control: access::Control) -> Result<(), EngineError> {
+        let release = self.release(guild_id, id).await?;
+        Ok(self.access.may_control(actor, &release, control).map_err(CommandError::from)?)
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -172,6 +192,7 @@ impl Engine {
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn create_release(&self, actor: &Actor, new: NewRelease) -> Result<Release, EngineError> {
         let mut release = self.draft(actor, new)?;
+        self.access.may_create(release.guild_id, actor, &release.process).map_err(CommandError::from)?;
         let mut tx = self.store.begin().await?;
         Self::insert_draft(&mut tx, actor, &mut release).await?;
         tx.commit().await.map_err(StoreError::from)?;
@@ -209,19 +230,28 @@ impl Engine {
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn start_release(&self, guild_id: u64, actor: &Actor, id: ReleaseId) -> Result<Release, EngineError> {
-        self.transition(guild_id, id, |r| r.start(actor, chrono::Utc::now())).await
+        let access = Arc::clone(&self.access);
+        self.transition(guild_id, id, |r| {
+            access.may_control(actor, r, access::Control::Start)?;
+            r.start(actor, chrono::Utc::now())
+        })
+        .await
     }
 
     /// An operator's command on a release (hold, resume, abort, retry, skip).
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn control(&self, guild_id: u64, actor: &Actor, id: ReleaseId, command: Control) -> Result<Release, EngineError> {
         let now = chrono::Utc::now();
-        self.transition(guild_id, id, |r| match &command {
-            Control::Hold { reason } => r.hold(actor, reason),
-            Control::Resume => r.resume(actor, now),
-            Control::Abort { reason } => r.abort(actor, reason),
-            Control::Retry { activity } => r.retry(actor, activity, now),
-            Control::Skip { activity, reason } => r.skip(actor, activity, reason, now),
+        let access = Arc::clone(&self.access);
+        self.transition(guild_id, id, |r| {
+            access.may_control(actor, r, access::Control::Operate)?;
+            match &command {
+                Control::Hold { reason } => r.hold(actor, reason),
+                Control::Resume => r.resume(actor, now),
+                Control::Abort { reason } => r.abort(actor, reason),
+                Control::Retry { activity } => r.retry(actor, activity, now),
+                Control::Skip { activity, reason } => r.skip(actor, activity, reason, now),
+            }
         })
         .await
     }
@@ -236,7 +266,12 @@ impl Engine {
         name: Option<&str>,
         pairs: Option<Vec<(String, String)>>,
     ) -> Result<Release, EngineError> {
-        self.transition(guild_id, id, |r| r.edit(actor, name, pairs)).await
+        let access = Arc::clone(&self.access);
+        self.transition(guild_id, id, |r| {
+            access.may_control(actor, r, access::Control::Edit)?;
+            r.edit(actor, name, pairs)
+        })
+        .await
     }
 
     /// Deletes a Draft; the audit trail keeps what it was.
@@ -244,6 +279,7 @@ impl Engine {
     pub async fn delete_draft(&self, guild_id: u64, actor: &Actor, id: ReleaseId) -> Result<Release, EngineError> {
         let mut tx = self.store.begin().await?;
         let release = Store::load_release(&mut tx, id).await?.filter(|r| r.guild_id == guild_id).ok_or(EngineError::NotFound(id))?;
+        self.access.may_control(actor, &release, access::Control::Delete).map_err(CommandError::from)?;
         let effects = release.delete(actor)?;
         Store::persist_effects(&mut tx, &release, &effects).await?;
         if !Store::delete_draft(&mut tx, id).await? {
@@ -261,7 +297,7 @@ impl Engine {
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn approve(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<(Release, Progress), EngineError> {
-        let delegations = self.delegations_to(guild_id, actor).await?;
+        let delegations = self.deciding_as(guild_id, actor).await?;
         let mut progress = None;
         let release = self
             .audited_refusal(guild_id, actor, id, activity, |r| {
@@ -276,13 +312,13 @@ impl Engine {
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn reject(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str, comment: &str) -> Result<Release, EngineError> {
-        let delegations = self.delegations_to(guild_id, actor).await?;
+        let delegations = self.deciding_as(guild_id, actor).await?;
         self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity, comment, &delegations, chrono::Utc::now())).await
     }
 
     /// Refuses (and audits the refusal) when `actor` may not decide `activity` now; changes nothing.
     pub async fn may_decide(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<(), EngineError> {
-        let delegations = self.delegations_to(guild_id, actor).await?;
+        let delegations = self.deciding_as(guild_id, actor).await?;
         self.audited_refusal(guild_id, actor, id, activity, |r| {
             r.check_decide(actor, activity, &delegations, chrono::Utc::now()).map(|()| vec![])
         })

@@ -2,6 +2,7 @@
 //! with roles, by delegates, by the clock.
 
 use super::*;
+use crate::domain::delegation::{Authority, Delegation};
 use crate::domain::inputs::{parse_pairs, validate};
 use crate::domain::process_file::parse;
 use crate::domain::release::{CommandError, Effect, Notice, Release, ReleaseId, ReleaseStatus, StepStatus, Timer, TimerPurpose};
@@ -37,7 +38,7 @@ fn release_with(spec: &str, extra: &str, inputs: &str) -> (Release, Vec<Effect>)
 }
 
 fn approve(r: &mut Release, who: &Actor) -> Result<Vec<Effect>, CommandError> {
-    r.approve(who, "ok", &[], now()).map(|(_, fx)| fx)
+    r.approve(who, "ok", &Authority::own(), now()).map(|(_, fx)| fx)
 }
 
 fn refusal(result: Result<Vec<Effect>, CommandError>) -> Refusal {
@@ -119,7 +120,7 @@ fn the_creator_cannot_approve_and_neither_can_their_delegate_acting_for_them() {
     assert_eq!(refusal(approve(&mut r, &person(CREATOR, &["QA"]))), Refusal::OwnRelease);
     let creator = person(CREATOR, &["QA"]);
     let to_bob = Delegation::new(&creator, UserId(9), "user9", now() + Duration::hours(4), None, now()).unwrap_or_else(|e| panic!("{e}"));
-    let refused = r.approve(&person(9, &[]), "ok", &[to_bob], now());
+    let refused = r.approve(&person(9, &[]), "ok", &Authority::with(vec![to_bob]), now());
     assert!(matches!(refused, Err(CommandError::Refused(Refusal::DelegatorsOwnRelease { .. }))), "{refused:?}");
 }
 
@@ -129,7 +130,7 @@ fn a_delegate_approves_for_the_delegator_and_both_names_are_recorded() {
     let alice = person(2, &["QA"]);
     let to_bob = Delegation::new(&alice, UserId(9), "user9", now() + Duration::hours(4), None, now()).unwrap_or_else(|e| panic!("{e}"));
     let bob = person(9, &[]);
-    let fx = r.approve(&bob, "ok", std::slice::from_ref(&to_bob), now()).map(|(_, fx)| fx).unwrap_or_default();
+    let fx = r.approve(&bob, "ok", &Authority::with(vec![to_bob.clone()]), now()).map(|(_, fx)| fx).unwrap_or_default();
     let decision = r.activity("ok").and_then(|a| a.decisions.first().cloned());
     assert_eq!(decision.as_ref().map(|d| d.shown_name()), Some("user9 for user2".to_string()));
     assert_eq!(decision.map(|d| d.principals), Some(vec!["role:QA".to_string()]));
@@ -141,7 +142,10 @@ fn a_delegate_approves_for_the_delegator_and_both_names_are_recorded() {
     // Alice herself no longer counts separately: her authority was used.
     assert!(matches!(refusal(approve(&mut r, &alice)), Refusal::AlreadyCounted { .. }));
     // Nor can bob use the delegation twice.
-    assert!(matches!(r.approve(&bob, "ok", &[to_bob], now()), Err(CommandError::Refused(Refusal::AlreadyCounted { .. }))));
+    assert!(matches!(
+        r.approve(&bob, "ok", &Authority::with(vec![to_bob]), now()),
+        Err(CommandError::Refused(Refusal::AlreadyCounted { .. }))
+    ));
 }
 
 #[test]
@@ -152,7 +156,7 @@ fn an_ended_or_other_process_delegation_gives_no_authority() {
     let ended = ended.unwrap_or_else(|e| panic!("{e}"));
     let elsewhere = Delegation::new(&alice, UserId(9), "user9", now() + Duration::hours(1), Some("hotfix".into()), now());
     let elsewhere = elsewhere.unwrap_or_else(|e| panic!("{e}"));
-    let refused = r.approve(&person(9, &[]), "ok", &[ended, elsewhere], now());
+    let refused = r.approve(&person(9, &[]), "ok", &Authority::with(vec![ended, elsewhere]), now());
     assert!(matches!(refused, Err(CommandError::Refused(Refusal::NotAnApprover { .. }))), "{refused:?}");
 }
 
@@ -161,9 +165,9 @@ fn a_time_locked_approval_refuses_clicks_until_it_opens() {
     let (mut r, fx) = release_with("approvers: [\"role:QA\"]\nwait: 2h", "", "");
     let opens = now() + Duration::hours(2);
     assert!(fx.iter().any(|e| matches!(e, Effect::Notify(Notice::ApprovalRequested { opens_at: Some(at), .. }) if *at == opens)));
-    let early = r.approve(&person(2, &["QA"]), "ok", &[], now() + Duration::minutes(119));
+    let early = r.approve(&person(2, &["QA"]), "ok", &Authority::own(), now() + Duration::minutes(119));
     assert!(matches!(early, Err(CommandError::Refused(Refusal::Locked { opens_at })) if opens_at == opens));
-    assert!(r.approve(&person(2, &["QA"]), "ok", &[], opens).is_ok());
+    assert!(r.approve(&person(2, &["QA"]), "ok", &Authority::own(), opens).is_ok());
     assert_eq!(status(&r), StepStatus::Success);
 }
 
@@ -231,7 +235,7 @@ fn a_rejection_records_the_level_and_whom_the_delegate_acted_for() {
     let (mut r, _) = release_with("levels:\n  - {name: business, approvers: [\"user:2\"]}", "", "");
     let owner = person(2, &[]);
     let to_bob = Delegation::new(&owner, UserId(9), "user9", now() + Duration::hours(1), None, now()).unwrap_or_else(|e| panic!("{e}"));
-    let fx = r.reject(&person(9, &[]), "ok", "not this week", &[to_bob], now()).unwrap_or_default();
+    let fx = r.reject(&person(9, &[]), "ok", "not this week", &Authority::with(vec![to_bob]), now()).unwrap_or_default();
     let detail = fx.iter().find_map(|e| match e {
         Effect::Audit { action: "approval_rejected", detail, .. } => Some(detail.clone()),
         _ => None,
@@ -240,4 +244,19 @@ fn a_rejection_records_the_level_and_whom_the_delegate_acted_for() {
     assert_eq!((detail["level"].as_str(), detail["comment"].as_str()), (Some("business"), Some("not this week")));
     assert_eq!(detail["on_behalf_of"]["id"], 2);
     assert_eq!(r.reason.as_deref(), Some("activity `ok` failed: rejected by user9 for user2: not this week"));
+}
+
+#[test]
+fn someone_the_guild_does_not_make_an_approver_decides_only_by_delegation() {
+    let (mut r, _) = release_with("approvers: [\"role:QA\"]", "", "");
+    let qa_outside_the_guilds_approvers = person(3, &["QA"]);
+    let no_own = Authority { own: false, delegations: vec![] };
+    let refused = r.approve(&qa_outside_the_guilds_approvers, "ok", &no_own, now());
+    assert!(matches!(refused, Err(CommandError::Refused(Refusal::NotAnApprover { .. }))), "{refused:?}");
+    let alice = person(2, &["QA"]);
+    let d = Delegation::new(&alice, UserId(3), "user3", now() + Duration::hours(1), None, now()).unwrap_or_else(|e| panic!("{e}"));
+    let by_delegation = Authority { own: false, delegations: vec![d] };
+    assert!(r.approve(&qa_outside_the_guilds_approvers, "ok", &by_delegation, now()).is_ok());
+    let d = r.activity("ok").and_then(|a| a.decisions.first().cloned());
+    assert_eq!(d.map(|d| d.shown_name()), Some("user3 for user2".to_string()));
 }

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::domain::approval::{self, Acting};
-use crate::domain::delegation::Delegation;
+use crate::domain::delegation::Authority;
 use crate::domain::process::{Activity, ApprovalLock, ApprovalSpec, OnExpiry};
 
 /// Reminders stop after this many: an approval nobody acts on should expire, not nag forever.
@@ -60,10 +60,10 @@ impl Release {
         &mut self,
         actor: &Actor,
         activity: &str,
-        delegations: &[Delegation],
+        authority: &Authority,
         now: DateTime<Utc>,
     ) -> Result<(Progress, Vec<Effect>), CommandError> {
-        let (spec, acting) = self.may_decide(actor, activity, delegations, now)?;
+        let (spec, acting) = self.may_decide(actor, activity, authority, now)?;
         let level = acting.level;
         let levels = spec.levels();
         let attempt = self.record(actor, activity, &acting, true)?;
@@ -97,8 +97,8 @@ impl Release {
 
     /// Whether `actor` may approve or reject `activity` now; asked before a rejection's reason
     /// is typed.
-    pub fn check_decide(&self, actor: &Actor, activity: &str, delegations: &[Delegation], now: DateTime<Utc>) -> Result<(), CommandError> {
-        self.may_decide(actor, activity, delegations, now).map(|_| ())
+    pub fn check_decide(&self, actor: &Actor, activity: &str, authority: &Authority, now: DateTime<Utc>) -> Result<(), CommandError> {
+        self.may_decide(actor, activity, authority, now).map(|_| ())
     }
 
     /// A rejection by an approver of the open level, with why, fails the activity and the release.
@@ -107,10 +107,10 @@ impl Release {
         actor: &Actor,
         activity: &str,
         comment: &str,
-        delegations: &[Delegation],
+        authority: &Authority,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>, CommandError> {
-        let (spec, acting) = self.may_decide(actor, activity, delegations, now)?;
+        let (spec, acting) = self.may_decide(actor, activity, authority, now)?;
         let comment = comment.trim();
         if comment.is_empty() {
             return Err(CommandError::ReasonRequired);
@@ -131,12 +131,12 @@ impl Release {
         &self,
         actor: &Actor,
         activity: &str,
-        delegations: &[Delegation],
+        authority: &Authority,
         now: DateTime<Utc>,
     ) -> Result<(ApprovalSpec, Acting), CommandError> {
         let (spec, run) = self.approval_in_progress(activity)?;
         let cx = approval::Context { created_by: self.created_by, started_by: self.started_by, process: &self.process.name, now };
-        let acting = approval::check_may_decide(&spec, run, actor, delegations, &cx)?;
+        let acting = approval::check_may_decide(&spec, run, actor, authority, &cx)?;
         Ok((spec, acting))
     }
 

@@ -3,19 +3,6 @@
 
 use super::*;
 
-/// Whether `actor` may hold, resume, abort, retry or skip `release`; the refusal says who may.
-pub fn may_control(release: &Release, actor: &Actor) -> Result<(), CommandError> {
-    let manager = release.process.release_manager.as_ref();
-    if actor.user == release.created_by || manager.is_some_and(|m| m.matches(actor)) {
-        return Ok(());
-    }
-    let who = match manager {
-        Some(m) => format!("the release manager ({m}) or the release's creator"),
-        None => "the release's creator".to_string(),
-    };
-    Err(CommandError::NotAllowed(who))
-}
-
 fn reason_given(reason: &str) -> Result<String, CommandError> {
     let reason = reason.trim();
     if reason.is_empty() {
@@ -28,7 +15,6 @@ impl Release {
     /// Changes a Draft's name and inputs. Given inputs override the current ones; the whole set
     /// is checked again, so a Draft never holds inputs its process would refuse.
     pub fn edit(&mut self, actor: &Actor, name: Option<&str>, pairs: Option<Vec<(String, String)>>) -> Result<Vec<Effect>, CommandError> {
-        may_control(self, actor)?;
         self.expect_status(&[ReleaseStatus::Draft], "edited")?;
         let before = json!({"name": self.name, "inputs": self.inputs});
         if let Some(name) = name {
@@ -54,7 +40,6 @@ impl Release {
 
     /// Checks that `actor` may delete this release (a Draft only) and says what to audit.
     pub fn delete(&self, actor: &Actor) -> Result<Vec<Effect>, CommandError> {
-        may_control(self, actor)?;
         self.expect_status(&[ReleaseStatus::Draft], "deleted")?;
         Ok(vec![Effect::Audit {
             actor: actor.into(),
@@ -73,7 +58,6 @@ impl Release {
 
     /// Running → OnHold: nothing new starts; tries already out finish and are recorded.
     pub fn hold(&mut self, actor: &Actor, reason: &str) -> Result<Vec<Effect>, CommandError> {
-        may_control(self, actor)?;
         self.expect_status(&[ReleaseStatus::Running], "held")?;
         let reason = reason_given(reason)?;
         self.status = ReleaseStatus::OnHold;
@@ -85,7 +69,6 @@ impl Release {
 
     /// OnHold → Running, and whatever became ready while held starts.
     pub fn resume(&mut self, actor: &Actor, now: DateTime<Utc>) -> Result<Vec<Effect>, CommandError> {
-        may_control(self, actor)?;
         self.expect_status(&[ReleaseStatus::OnHold], "resumed")?;
         self.status = ReleaseStatus::Running;
         let mut fx = vec![
@@ -98,7 +81,6 @@ impl Release {
 
     /// Ends the release as Aborted; what was running is aborted and late results are refused.
     pub fn abort(&mut self, actor: &Actor, reason: &str) -> Result<Vec<Effect>, CommandError> {
-        may_control(self, actor)?;
         self.expect_status(&[ReleaseStatus::NotStarted, ReleaseStatus::Running, ReleaseStatus::OnHold], "aborted")?;
         let reason = reason_given(reason)?;
         let mut fx = vec![Effect::Audit { actor: actor.into(), action: "release_aborted", detail: json!({"reason": reason}) }];
@@ -139,7 +121,6 @@ impl Release {
         skip: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>, CommandError> {
-        may_control(self, actor)?;
         let action = if skip.is_some() { "skipped" } else { "retried" };
         self.expect_status(&[ReleaseStatus::Running, ReleaseStatus::OnHold, ReleaseStatus::Failed], action)?;
         if self.phases.iter().any(|p| p.id == ROLLBACK && p.status != StepStatus::NotStarted) {

@@ -18,7 +18,6 @@ mod approvals;
 pub use approvals::MAX_REMINDERS;
 mod check;
 mod control;
-pub use control::may_control;
 mod effects;
 pub use effects::*;
 mod flow;
@@ -199,6 +198,8 @@ pub enum CommandError {
     Refused(#[from] Refusal),
     #[error("only {0} can do that")]
     NotAllowed(String),
+    #[error(transparent)]
+    Denied(#[from] super::access::Denied),
     #[error("say why: a reason is required, and it goes into the audit trail")]
     ReasonRequired,
     #[error("release {id} is {status}; only a {allowed} release can be {action}")]

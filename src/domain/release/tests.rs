@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::delegation::Authority;
 use crate::domain::inputs::{parse_pairs, validate};
 use crate::domain::process_file::parse;
 
@@ -50,7 +51,7 @@ fn a_whole_release_runs_to_success() {
     let fx = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now()).unwrap_or_default();
     assert!(fx.iter().any(|e| matches!(e, Effect::Notify(Notice::ApprovalRequested { .. }))));
     assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold));
-    let approved = r.approve(&actor(2, &["QA"]), "qa-approval", &[], Utc::now());
+    let approved = r.approve(&actor(2, &["QA"]), "qa-approval", &Authority::own(), Utc::now());
     assert!(matches!(approved, Ok((Progress { approvals: 1, min: 1, complete: true, .. }, _))));
     let c = calls(&approved.map(|(_, fx)| fx).unwrap_or_default());
     assert_eq!(c[0].payload["body"]["target"], "prod-eu");
@@ -90,10 +91,16 @@ fn approvals_refuse_the_creator_outsiders_and_second_clicks() {
     let mut r = draft();
     let _ = r.start(&actor(9, &["QA"]), Utc::now());
     let _ = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now());
-    assert!(matches!(r.approve(&actor(1, &["QA"]), "qa-approval", &[], Utc::now()), Err(CommandError::Refused(Refusal::OwnRelease))));
-    assert!(matches!(r.approve(&actor(9, &["QA"]), "qa-approval", &[], Utc::now()), Err(CommandError::Refused(Refusal::OwnRelease))));
     assert!(matches!(
-        r.approve(&actor(3, &["Developers"]), "qa-approval", &[], Utc::now()),
+        r.approve(&actor(1, &["QA"]), "qa-approval", &Authority::own(), Utc::now()),
+        Err(CommandError::Refused(Refusal::OwnRelease))
+    ));
+    assert!(matches!(
+        r.approve(&actor(9, &["QA"]), "qa-approval", &Authority::own(), Utc::now()),
+        Err(CommandError::Refused(Refusal::OwnRelease))
+    ));
+    assert!(matches!(
+        r.approve(&actor(3, &["Developers"]), "qa-approval", &Authority::own(), Utc::now()),
         Err(CommandError::Refused(Refusal::NotAnApprover { .. }))
     ));
     assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold));
@@ -107,8 +114,8 @@ fn a_second_approval_by_the_same_person_counts_once() {
     }
     let _ = r.start(&actor(1, &[]), Utc::now());
     let _ = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now());
-    assert!(r.approve(&actor(2, &["QA"]), "qa-approval", &[], Utc::now()).is_ok());
-    let again = r.approve(&actor(2, &["QA"]), "qa-approval", &[], Utc::now());
+    assert!(r.approve(&actor(2, &["QA"]), "qa-approval", &Authority::own(), Utc::now()).is_ok());
+    let again = r.approve(&actor(2, &["QA"]), "qa-approval", &Authority::own(), Utc::now());
     assert!(matches!(again, Err(CommandError::Refused(Refusal::AlreadyCounted { approvals: 1, min: 2, .. }))));
     assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold));
 }
@@ -118,10 +125,10 @@ fn a_rejection_fails_the_release() {
     let mut r = draft();
     let _ = r.start(&actor(1, &[]), Utc::now());
     let _ = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now());
-    let unexplained = r.reject(&actor(2, &["QA"]), "qa-approval", "  ", &[], Utc::now());
+    let unexplained = r.reject(&actor(2, &["QA"]), "qa-approval", "  ", &Authority::own(), Utc::now());
     assert!(matches!(unexplained, Err(CommandError::ReasonRequired)), "{unexplained:?}");
     assert_eq!(status_of(&r, "qa-approval"), Some(StepStatus::OnHold), "a rejection without a reason changes nothing");
-    assert!(r.reject(&actor(2, &["QA"]), "qa-approval", "The checkout test fails", &[], Utc::now()).is_ok());
+    assert!(r.reject(&actor(2, &["QA"]), "qa-approval", "The checkout test fails", &Authority::own(), Utc::now()).is_ok());
     assert_eq!(r.status, ReleaseStatus::Failed);
     assert_eq!(r.reason.as_deref(), Some("activity `qa-approval` failed: rejected by user2: The checkout test fails"));
     assert_eq!(r.phases[1].status, StepStatus::Failed);
@@ -133,7 +140,7 @@ fn an_ignored_failure_ends_in_partial_success() {
     r.process.phases[2].activities[0].on_failure = OnFailure::Ignore;
     let _ = r.start(&actor(1, &[]), Utc::now());
     let _ = r.webhook_result("branch-cut", 1, CallOutcome::success(), Utc::now());
-    let _ = r.approve(&actor(2, &["QA"]), "qa-approval", &[], Utc::now());
+    let _ = r.approve(&actor(2, &["QA"]), "qa-approval", &Authority::own(), Utc::now());
     let _ = r.webhook_result("deploy", 1, CallOutcome::failure("HTTP 503"), Utc::now());
     assert_eq!(r.status, ReleaseStatus::PartialSuccess);
 }
@@ -163,7 +170,7 @@ fn outputs_of_an_activity_are_readable_by_later_templates() {
     let _ = r.start(&actor(1, &[]), Utc::now());
     let outputs = json!({"artifact": "https://ci/a.tgz"}).as_object().cloned().unwrap_or_default();
     let _ = r.webhook_result("branch-cut", 1, CallOutcome::Success { outputs }, Utc::now());
-    let (_, fx) = r.approve(&actor(2, &["QA"]), "qa-approval", &[], Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+    let (_, fx) = r.approve(&actor(2, &["QA"]), "qa-approval", &Authority::own(), Utc::now()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(calls(&fx)[0].payload["body"]["artifact"], "https://ci/a.tgz");
 }
 
