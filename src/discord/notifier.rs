@@ -221,7 +221,7 @@ enum Failure {
 /// Progress belongs in the release's thread; its end, and what a process announces on purpose,
 /// belong in the channel where stakeholders read.
 fn belongs_in_thread(notice: &Notice) -> bool {
-    !matches!(notice, Notice::ReleaseFinished { .. } | Notice::AuditHead { .. } | Notice::Message { .. })
+    !matches!(notice, Notice::ReleaseFinished { .. } | Notice::AuditHead { .. } | Notice::DailyAuditHead { .. } | Notice::Message { .. })
 }
 
 /// A 4xx other than 429 (rate limited) will not change by retrying: unknown channel, missing

@@ -57,6 +57,20 @@ const EMBED_LIMIT: usize = 6_000;
 const FIELDS_LIMIT: usize = 25;
 const TITLE_LIMIT: usize = 256;
 
+/// A release's risk as people read it: "🔴 high: production environment".
+pub fn risk_text(risk: &crate::domain::risk::Risk) -> String {
+    use crate::domain::risk::RiskLevel;
+    let emoji = match risk.level {
+        RiskLevel::Low => "🟢",
+        RiskLevel::Medium => "🟠",
+        RiskLevel::High => "🔴",
+    };
+    if risk.reasons.is_empty() {
+        return format!("{emoji} {}", risk.level);
+    }
+    format!("{emoji} {} ({})", risk.level, inert(&risk.reasons.join("; ")))
+}
+
 /// The release card: name, process, inputs, status, and each phase and activity.
 pub fn release_card(release: &Release) -> serenity::CreateEmbed {
     card(release, None)
@@ -78,6 +92,9 @@ fn card(release: &Release, description: Option<String>) -> serenity::CreateEmbed
         ("Release id".to_string(), release.id.to_string(), true),
         ("Inputs".to_string(), truncate(&inputs, 800), false),
     ];
+    if !release.process.risk.is_empty() && release.status != ReleaseStatus::Draft {
+        fields.insert(3, ("Risk".to_string(), truncate(&risk_text(&release.risk), 300), true));
+    }
     let reason = release.reason.as_ref().map(|r| ("Reason".to_string(), truncate(&inert(r), 500), false));
     let description = description.map(|d| truncate(&d, 1_000));
     let used = title.chars().count()
@@ -158,6 +175,12 @@ pub fn notice_text(message: &ChatMessage) -> String {
         Notice::RollbackStarted { reason } => format!("⏪ {release}: rolling back. {}", inert(reason)),
         Notice::AuditHead { row, hash } => {
             format!("🔒 Audit trail head after release {release} ended: row {row}, SHA-256 `{hash}`. Keep this message: `trainmaster audit verify` must reach the same head.")
+        }
+        Notice::DailyAuditHead { day, row, hash } => {
+            return truncate(
+                &format!("🔒 Daily audit trail head, {day} (UTC): row {row}, SHA-256 `{hash}`. Keep this message: `trainmaster audit verify` must reach a chain through it."),
+                CONTENT_LIMIT,
+            );
         }
         Notice::ReleaseFinished { status, reason } => {
             let emoji = match status {
@@ -241,7 +264,7 @@ pub fn delivery_summary(release: &Release, started: Option<DateTime<Utc>>, finis
         .flat_map(|p| p.activities.iter())
         .filter(|a| a.decisions.iter().any(|d| d.approve))
         .map(|a| {
-            let names: Vec<&str> = a.decisions.iter().filter(|d| d.approve).map(|d| d.name.as_str()).collect();
+            let names: Vec<String> = a.decisions.iter().filter(|d| d.approve).map(|d| d.shown_name()).collect();
             format!("`{}`: {}", a.id, inert(&names.join(", ")))
         })
         .collect();
@@ -310,11 +333,47 @@ pub fn decided_approval(request: &str, release: &Release, activity: &str) -> Opt
             Some(edit.content(truncate(&text, CONTENT_LIMIT)).components(vec![serenity::CreateActionRow::Buttons(vec![closed])]))
         }
         _ => {
-            let names: Vec<&str> = run.decisions.iter().filter(|d| d.approve).map(|d| d.name.as_str()).collect();
+            // A multi-level approval's request names its level; once that level is complete its
+            // message closes while the next level's request (a new message) takes the clicks.
+            let level = level_of_request(first_line, release, activity);
+            let names: Vec<String> = run
+                .decisions
+                .iter()
+                .filter(|d| d.approve && level.as_ref().is_none_or(|(i, _)| d.level as usize == *i))
+                .map(|d| d.shown_name())
+                .collect();
+            if let Some((_, name)) = level.filter(|(i, _)| approval_level_done(release, activity, *i)) {
+                let outcome = format!("Level {name} approved by {}", names.join(", "));
+                let closed = serenity::CreateButton::new(custom_id(Decision::Decided, release.id, activity))
+                    .label(truncate(&outcome, BUTTON_LABEL_LIMIT))
+                    .style(serenity::ButtonStyle::Success)
+                    .disabled(true);
+                let text = format!("{first_line}\n✅ {}", inert(&outcome));
+                return Some(
+                    edit.content(truncate(&text, CONTENT_LIMIT)).components(vec![serenity::CreateActionRow::Buttons(vec![closed])]),
+                );
+            }
             let text = format!("{first_line}\n🗳️ Approved so far by {}.", inert(&names.join(", ")));
             Some(edit.content(truncate(&text, CONTENT_LIMIT)))
         }
     }
+}
+
+/// The level (index, name) a request message is for, read from its first line.
+fn level_of_request(first_line: &str, release: &Release, activity: &str) -> Option<(usize, String)> {
+    let Some(crate::domain::process::ActivityKind::Approval(spec)) = release.process.activity(activity).map(|a| &a.kind) else {
+        return None;
+    };
+    spec.levels.iter().enumerate().find(|(_, l)| first_line.contains(&format!("level `{}`,", l.name))).map(|(i, l)| (i, l.name.clone()))
+}
+
+fn approval_level_done(release: &Release, activity: &str, index: usize) -> bool {
+    let (Some(run), Some(crate::domain::process::ActivityKind::Approval(spec))) =
+        (release.activity(activity), release.process.activity(activity).map(|a| &a.kind))
+    else {
+        return false;
+    };
+    approval::open_level(spec, run).is_none_or(|open| open > index)
 }
 
 fn capitalised(text: &str) -> String {

@@ -11,7 +11,7 @@ pub use callbacks::{CallbackError, SignedHeaders, TriggerError, TriggerRequest};
 pub use delegations::NewDelegation;
 pub use metrics::Metrics;
 use worker::WEBHOOK_LEASE;
-pub use worker::{checkpoint_until_stopped, drain_loop, NextTask, Shutdown, WebhookWorker};
+pub use worker::{checkpoint_until_stopped, daily_audit_head_until_stopped, drain_loop, NextTask, Shutdown, WebhookWorker};
 
 /// How long a claimed chat message stays claimed: a post that takes longer is posted again, under
 /// the same nonce.
@@ -111,6 +111,19 @@ impl Engine {
     pub fn with_audit_channel(mut self, channel: Option<u64>) -> Self {
         self.audit_channel = channel;
         self
+    }
+
+    /// Enqueues `day`'s audit head for the audit channel, unless it already was; returns whether
+    /// it was enqueued now. Nothing without an audit channel or an audit row.
+    pub async fn publish_daily_audit_head(&self, day: &str) -> Result<bool, EngineError> {
+        let Some(channel) = self.audit_channel else { return Ok(false) };
+        let mut tx = self.store.begin().await?;
+        let enqueued = crate::store::enqueue_daily_audit_head(&mut tx, channel, day).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        if enqueued {
+            self.chat_wake.notify_one();
+        }
+        Ok(enqueued)
     }
 
     pub fn with_access(mut self, access: AccessPolicy) -> Self {

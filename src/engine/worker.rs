@@ -149,3 +149,23 @@ impl WebhookWorker {
         drain_loop(shutdown, wake, store, Topic::Webhook, || self.try_execute_task()).await;
     }
 }
+
+/// Posts the audit chain's head to the audit channel once per UTC day: checked every ten
+/// minutes after the check at start, keyed by the day so restarts and several checks post it once.
+pub async fn daily_audit_head_until_stopped(engine: super::Engine, mut shutdown: Shutdown) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is now: `Application::run_until_stopped` has just checked.
+    every.tick().await;
+    while !shutdown.is_stopping() {
+        tokio::select! {
+            _ = every.tick() => {
+                let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+                if let Err(e) = engine.publish_daily_audit_head(&today).await {
+                    tracing::warn!(error = %e, "cannot enqueue the daily audit head; the next check tries again");
+                }
+            }
+            _ = shutdown.stopped() => {}
+        }
+    }
+}

@@ -27,7 +27,9 @@ pub mod roles {
     pub const RELEASE_MANAGERS: u64 = 400_000_000_000_000_001;
     pub const QA: u64 = 400_000_000_000_000_002;
     pub const DEVELOPERS: u64 = 400_000_000_000_000_003;
-    pub const ALL: [(u64, &str); 3] = [(RELEASE_MANAGERS, "Release Managers"), (QA, "QA"), (DEVELOPERS, "Developers")];
+    pub const SECURITY: u64 = 400_000_000_000_000_004;
+    pub const ALL: [(u64, &str); 4] =
+        [(RELEASE_MANAGERS, "Release Managers"), (QA, "QA"), (DEVELOPERS, "Developers"), (SECURITY, "Security")];
 }
 
 /// How long a driver call waits for the bot before it gives up with an error.

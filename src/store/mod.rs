@@ -13,7 +13,7 @@ pub use audit::AuditRow;
 pub use cards::{Card, CardRedraw, DrawnCard, CARD_EDIT_GAP_MS};
 pub use hooks::{ActivityDurations, CallbackTarget};
 pub use listing::{ReleaseFilter, ReleasePage, ReleaseSummary};
-pub use outbox::{enqueue_chat_to, ChatMessage, OutboxItem, Topic, WebhookWork};
+pub use outbox::{enqueue_chat_to, enqueue_daily_audit_head, ChatMessage, OutboxItem, Topic, WebhookWork};
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -71,6 +71,24 @@ pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: u64, no
     .await
 }
 
+/// The day's audit head for the audit channel, once per UTC day (the key), tied to no release.
+/// Returns whether it was enqueued now (false: already enqueued today, or no audit rows yet).
+pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: u64, day: &str) -> Result<bool, StoreError> {
+    let Some((row, hash)) = Store::audit_head(tx).await? else { return Ok(false) };
+    let notice = Notice::DailyAuditHead { day: day.to_string(), row, hash };
+    let message = ChatMessage { channel_id, release_id: ReleaseId(0), release_name: String::new(), notice };
+    let payload = serde_json::to_value(message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let done = sqlx::query(include_str!("sql/insert_outbox.sql"))
+        .bind(Topic::Chat.as_str())
+        .bind(format!("audit-head/{day}"))
+        .bind(Option::<i64>::None)
+        .bind(payload.to_string())
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &WebhookCall) -> Result<(), StoreError> {
     let key = WebhookCall::idempotency_key(release, &call.activity, call.attempt);
     let due = now_ms() + (call.delay_secs as i64) * 1_000;

@@ -4,6 +4,7 @@ use super::contract;
 use anyhow::{anyhow, Context};
 use tokio::sync::watch;
 use trainmaster::app::{Application, Settings};
+use trainmaster::domain::access::AccessPolicy;
 use trainmaster::engine::Shutdown;
 use trainmaster::sandbox::receiver::WebhookReceiver;
 use trainmaster::sandbox::{roles, Reply, Sandbox, SandboxUser, StoredMessage, CHANNEL_ID, TOKEN};
@@ -78,6 +79,7 @@ pub struct Harness {
     bot: Option<RunningBot>,
     connections: u32,
     http_addr: Option<std::net::SocketAddr>,
+    access: AccessPolicy,
 }
 
 impl Harness {
@@ -94,12 +96,17 @@ impl Harness {
 
     /// A bot whose processes directory holds `files` (name, text).
     pub async fn start_with_files(receiver: WebhookReceiver, files: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_with_access(receiver, files, AccessPolicy::default()).await
+    }
+
+    /// A bot whose processes directory holds `files`, with admins and roles per guild.
+    pub async fn start_with_access(receiver: WebhookReceiver, files: &[(&str, &str)], access: AccessPolicy) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         std::fs::create_dir_all(dir.path().join("processes"))?;
         for (name, text) in files {
             std::fs::write(dir.path().join("processes").join(name), text)?;
         }
-        let mut harness = Self { sandbox: Sandbox::start().await?, receiver, dir, bot: None, connections: 0, http_addr: None };
+        let mut harness = Self { sandbox: Sandbox::start().await?, receiver, dir, bot: None, connections: 0, http_addr: None, access };
         harness.start_bot().await?;
         Ok(harness)
     }
@@ -116,6 +123,7 @@ impl Harness {
         settings.trigger_secret = Some(Secret::parse(TRIGGER_SECRET)?);
         settings.api_token = Some(API_TOKEN.into());
         settings.audit_channel = Some(CHANNEL_ID);
+        settings.access = self.access.clone();
         Ok(settings)
     }
 
@@ -179,6 +187,20 @@ impl Harness {
     pub async fn count_releases(&self) -> anyhow::Result<i64> {
         let store = self.store().await?;
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM releases").fetch_one(store.pool()).await?)
+    }
+
+    /// Makes the timers of the open tries whose outbox key ends with `suffix` (like `/remind-1`)
+    /// due now, as if that much time had passed: the bot must be stopped, and the next start
+    /// finds them due.
+    pub async fn make_due(&self, suffix: &str) -> anyhow::Result<u64> {
+        let store = self.store().await?;
+        let mut tx = store.begin().await?;
+        let done = sqlx::query("UPDATE outbox SET available_at = 0 WHERE key LIKE '%' || ? AND done_at IS NULL")
+            .bind(suffix)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
     }
 
     /// Stops the bot and checks every REST request it made against Discord's API description.

@@ -237,19 +237,13 @@ impl Release {
                 fx.push(again);
             }
             _ => {
-                let waited = if run.approval.escalated { "twice ".to_string() } else { String::new() };
+                let even = if run.approval.escalated { ", even after escalating" } else { "" };
                 fx.push(Effect::Audit {
                     actor: AuditActor::System,
                     action: "approval_expired",
                     detail: json!({"activity": activity, "after": after.to_string()}),
                 });
-                self.activity_failed(
-                    activity,
-                    attempt,
-                    format!("expired: no decision within {after} {waited}").trim_end().to_string(),
-                    &mut fx,
-                    now,
-                );
+                self.activity_failed(activity, attempt, format!("expired: no decision within {after}{even}"), &mut fx, now);
             }
         }
         Some(fx)

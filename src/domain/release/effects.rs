@@ -160,6 +160,13 @@ pub enum Notice {
         row: i64,
         hash: String,
     },
+    /// The audit chain's head, posted once a day (UTC) to the audit channel whether or not a
+    /// release ended, so even a quiet day's history is pinned outside the database.
+    DailyAuditHead {
+        day: String,
+        row: i64,
+        hash: String,
+    },
 }
 
 impl Notice {
