@@ -100,7 +100,27 @@ fn activity_summary(kind: &ActivityKind) -> String {
     match kind {
         ActivityKind::Webhook(w) => format!("webhook {} ({})", w.method.as_str(), truncate(&w.url, 60)),
         ActivityKind::Approval(a) => {
-            format!("approval: {} of {}", a.min, a.approvers.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "))
+            let levels: Vec<String> = a
+                .levels()
+                .iter()
+                .map(|l| {
+                    let name = if l.name.is_empty() { String::new() } else { format!("{}: ", l.name) };
+                    let needs = crate::domain::approval::needs(l);
+                    if l.approvers.is_empty() {
+                        return format!("{name}{needs}");
+                    }
+                    let who = l.approvers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                    format!("{name}{needs} from {who}")
+                })
+                .collect();
+            let mut text = format!("approval: {}", levels.join(" → "));
+            if let Some(condition) = &a.auto_approve_if {
+                text.push_str(&format!("; automatic when `{condition}`"));
+            }
+            if let Some(after) = a.expires_after {
+                text.push_str(&format!("; expires after {after}"));
+            }
+            text
         }
         ActivityKind::Wait(WaitSpec::Duration(d)) => format!("wait {d}"),
         ActivityKind::Wait(WaitSpec::NotBefore(t)) => {

@@ -74,12 +74,18 @@ async fn process_show_gives_phases_with_their_dependencies_and_the_inputs() -> T
         "Stakeholders: role:Support",
         "**final-verification** (after db-migration, regression)",
         "`canary-a` check every 1m",
-        "`dba-approval` approval: 1 of role:DBA",
+        "`dba-approval` approval: 1 approval from role:DBA",
         "**rollback**: `revert-services`, `revert-migration`, `tell-support`",
     ] {
         assert!(text.contains(expected), "no {expected:?} in\n{text}");
     }
     assert!(reply.field("Inputs").is_some_and(|f| f.contains("`environment` choice of staging, prod, default `prod`")), "{text}");
+    let train = h.sandbox.slash(&alice(), "process", "show", &[("process", "system-release-train")]).await?;
+    assert!(
+        train.text().contains("approval: qa: 2 approvals from role:QA → go-live: 2 approvals, at least 1 from role:Release Managers and 1 from role:Security; expires after 2d"),
+        "{}",
+        train.text()
+    );
     assert!(reply.field("Input sets").is_some_and(|f| f.contains("`staging-dry-run`: environment")), "{text}");
 
     let unknown = h.sandbox.slash(&dave(), "process", "show", &[("process", "microservice")]).await?;
