@@ -272,3 +272,22 @@ async fn the_audit_head_is_posted_once_a_day_across_restarts() -> TestResult {
     assert_eq!(enqueued, 1, "one post a day, however often the bot restarts");
     h.finish().await
 }
+
+#[tokio::test]
+async fn a_delegation_that_has_ended_gives_no_authority() -> TestResult {
+    let h = harness(r#"{ approvers: ["user:77"] }"#, "").await?;
+    h.sandbox.slash(&carol(), "delegate", "give", &[("to", "<@12>"), ("until", "1h")]).await?;
+    // As if the hour had passed: the delegation's end moves into the past.
+    let store = h.store().await?;
+    let mut tx = store.begin().await?;
+    let ended = sqlx::query("UPDATE delegations SET until = '2020-01-01T00:00:00Z'").execute(&mut *tx).await?;
+    tx.commit().await?;
+    assert_eq!(ended.rows_affected(), 1);
+    let listed = h.sandbox.slash(&dave(), "delegate", "list", &[]).await?;
+    assert_eq!(listed.text(), "No delegations from or to you are running.");
+    start(&h, &alice(), "").await?;
+    let approval = h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `sign-off` needs").await?;
+    let refused = h.sandbox.click_label(&dave(), &approval, "Approve").await?;
+    assert_eq!(refused.text(), "you are not an approver here; it needs one of: user:77");
+    h.finish().await
+}
