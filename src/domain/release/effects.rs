@@ -170,11 +170,13 @@ pub enum Notice {
 }
 
 impl Notice {
-    /// The principals this notice pings: only requests for someone's action ping anyone.
+    /// The principals this notice pings: only requests for someone's action ping anyone
+    /// (approvers, whom an approval escalated to, a manual task's owner).
     pub fn pings(&self) -> &[String] {
         match self {
             Notice::ApprovalRequested { approvers, .. } | Notice::ApprovalReminder { approvers, .. } => approvers,
             Notice::ApprovalEscalated { to, .. } => to,
+            Notice::ManualTask { owner: Some(owner), .. } => std::slice::from_ref(owner),
             _ => &[],
         }
     }
