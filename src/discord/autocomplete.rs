@@ -53,3 +53,96 @@ pub async fn release(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocom
         .collect();
     serenity::CreateAutocompleteResponse::new().set_choices(choices)
 }
+
+/// The value of another option of the same subcommand, as typed so far.
+fn sibling(ctx: &Context<'_>, name: &str) -> Option<String> {
+    let poise::Context::Application(app) = ctx else { return None };
+    let mut options = app.interaction.data.options.clone();
+    // Subcommands nest their options one level down.
+    while let Some(serenity::CommandDataOption { value: serenity::CommandDataOptionValue::SubCommand(inner), .. }) = options.first() {
+        options = inner.clone();
+    }
+    options.into_iter().find(|o| o.name == name).and_then(|o| match o.value {
+        serenity::CommandDataOptionValue::String(s) => Some(s),
+        serenity::CommandDataOptionValue::Autocomplete { value, .. } => Some(value),
+        _ => None,
+    })
+}
+
+/// The activities of the release typed in `release`, failed ones first (retry and skip act on
+/// those), each with its status.
+pub async fn activity(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    let empty = serenity::CreateAutocompleteResponse::new;
+    let (Some(guild_id), Some(id)) = (ctx.guild_id(), sibling(&ctx, "release").and_then(|r| r.parse().ok())) else { return empty() };
+    let Ok(release) = ctx.data().engine.release(guild_id.get(), id).await else { return empty() };
+    let typed = partial.trim().to_lowercase();
+    let mut runs: Vec<_> =
+        release.phases.iter().flat_map(|p| p.activities.iter()).filter(|a| a.id.to_lowercase().contains(&typed)).collect();
+    runs.sort_by_key(|a| a.status != crate::domain::release::StepStatus::Failed);
+    let choices = runs
+        .into_iter()
+        .take(MAX_CHOICES)
+        .map(|a| serenity::AutocompleteChoice::new(truncate(&format!("{} · {}", a.id, a.status), CHOICE_LIMIT), a.id.clone()))
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+/// Completes the `key=value` text of `/release create inputs:` for the process typed in
+/// `process`: input keys not given yet (required ones first), or a choice input's options.
+pub async fn inputs(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    let Some(process) = sibling(&ctx, "process").and_then(|name| ctx.data().engine.catalog().get(&name).cloned()) else {
+        return serenity::CreateAutocompleteResponse::new();
+    };
+    let choices = input_suggestions(&process, partial)
+        .into_iter()
+        .filter(|(_, value)| value.chars().count() <= CHOICE_LIMIT)
+        .take(MAX_CHOICES)
+        .map(|(label, value)| serenity::AutocompleteChoice::new(truncate(&label, CHOICE_LIMIT), value))
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+/// (label, whole new text) pairs completing the last `key=value` of `typed`.
+fn input_suggestions(process: &crate::domain::process::Process, typed: &str) -> Vec<(String, String)> {
+    use crate::domain::process::InputType;
+    if typed.matches('"').count() % 2 == 1 {
+        return vec![]; // inside a quoted value
+    }
+    let (head, last) = match typed.rfind(' ') {
+        Some(i) => (&typed[..=i], &typed[i + 1..]),
+        None => ("", typed),
+    };
+    let given: Vec<&str> = head.split_whitespace().filter_map(|pair| pair.split_once('=').map(|(k, _)| k)).collect();
+    if let Some((key, value)) = last.split_once('=') {
+        let Some(spec) = process.inputs.iter().find(|i| i.name == key) else { return vec![] };
+        let InputType::Choice { options } = &spec.ty else { return vec![] };
+        return options.iter().filter(|o| o.starts_with(value)).map(|o| (format!("{key}={o}"), format!("{head}{key}={o} "))).collect();
+    }
+    let mut specs: Vec<_> = process.inputs.iter().filter(|i| i.name.starts_with(last) && !given.contains(&i.name.as_str())).collect();
+    specs.sort_by_key(|i| !i.required);
+    specs
+        .into_iter()
+        .map(|i| {
+            let need = if i.required { " (required)" } else { "" };
+            let about = i.description.as_deref().map(|d| format!(" — {d}")).unwrap_or_default();
+            (format!("{}={need}{about}", i.name), format!("{head}{}=", i.name))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_suggestions_complete_keys_not_given_and_choice_values() {
+        let source = "name: p\ninputs:\n  version: { type: string, required: true, description: like 1.4.0 }\n  environment: { type: choice, options: [staging, prod] }\n  notes: { type: text }\nnotices: { channel: \"1\" }\nphases:\n  - id: a\n    activities:\n      - { id: x, wait: { duration: 1m } }\n";
+        let process = crate::domain::process_file::parse("p.yaml", source).unwrap_or_else(|e| panic!("{e:?}"));
+        let values = |typed: &str| input_suggestions(&process, typed).into_iter().map(|(_, v)| v).collect::<Vec<_>>();
+        assert_eq!(values(""), ["version=", "environment=", "notes="], "required first");
+        assert_eq!(input_suggestions(&process, "")[0].0, "version= (required) — like 1.4.0");
+        assert_eq!(values("version=1.4.0 e"), ["version=1.4.0 environment="]);
+        assert_eq!(values("version=1.4.0 environment=p"), ["version=1.4.0 environment=prod "]);
+        assert_eq!(values("version=1.4.0 notes=\"two words"), Vec::<String>::new(), "inside quotes");
+    }
+}

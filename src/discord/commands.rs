@@ -47,6 +47,7 @@ async fn create(
     name: String,
     #[description = "key=value pairs: version=1.4.0 services=api,web notes=\"Fixes checkout\""]
     #[max_length = 4000]
+    #[autocomplete = "super::autocomplete::inputs"]
     inputs: Option<String>,
     #[description = "A named input set of the process to start from; inputs given here win"]
     #[max_length = 40]
@@ -209,6 +210,7 @@ async fn retry(
     #[autocomplete = "super::autocomplete::release"]
     release: String,
     #[description = "The failed activity's id, like deploy"]
+    #[autocomplete = "super::autocomplete::activity"]
     #[max_length = 40]
     activity: String,
 ) -> Result<(), BotError> {
@@ -223,6 +225,7 @@ async fn skip(
     #[autocomplete = "super::autocomplete::release"]
     release: String,
     #[description = "The failed activity's id, like deploy"]
+    #[autocomplete = "super::autocomplete::activity"]
     #[max_length = 40]
     activity: String,
     #[description = "Why, for the audit trail"]

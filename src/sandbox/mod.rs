@@ -308,11 +308,26 @@ impl Sandbox {
         option: &str,
         partial: &str,
     ) -> anyhow::Result<Vec<(String, String)>> {
+        self.autocomplete_after(user, command, subcommand, &[], option, partial).await
+    }
+
+    /// Like `autocomplete`, with `filled` options already typed, as Discord sends them along.
+    pub async fn autocomplete_after(
+        &self,
+        user: &SandboxUser,
+        command: &str,
+        subcommand: &str,
+        filled: &[(&str, &str)],
+        option: &str,
+        partial: &str,
+    ) -> anyhow::Result<Vec<(String, String)>> {
         let command_id = self.command_id(command)?;
         let (id, token) = self.new_interaction();
-        let mut payload = payloads::slash_command(id, &token, command_id, user, command, subcommand, &[(option, partial)]);
+        let mut options = filled.to_vec();
+        options.push((option, partial));
+        let mut payload = payloads::slash_command(id, &token, command_id, user, command, subcommand, &options);
         payload["type"] = serde_json::json!(4);
-        payload["data"]["options"][0]["options"][0]["focused"] = serde_json::json!(true);
+        payload["data"]["options"][0]["options"][filled.len()]["focused"] = serde_json::json!(true);
         self.shared.dispatch("INTERACTION_CREATE", payload)?;
         let reply = self.reply_to(id).await?;
         anyhow::ensure!(reply.kind == 8, "the bot answered autocomplete with type {}", reply.kind);

@@ -97,3 +97,30 @@ async fn processes_and_this_servers_releases_are_suggested_while_typing() -> Tes
     assert_eq!(by_id.first().map(|(_, v)| v.as_str()), Some(second.as_str()));
     h.finish().await
 }
+
+#[tokio::test]
+async fn input_keys_and_a_releases_failed_activities_are_suggested_while_typing() -> TestResult {
+    let h = Harness::start().await?;
+    let keys = h.sandbox.autocomplete_after(&alice(), "release", "create", &[("process", "shop")], "inputs", "").await?;
+    let values: Vec<&str> = keys.iter().map(|(_, v)| v.as_str()).collect();
+    assert_eq!(values, ["services=", "version=", "environment=", "notes="], "required inputs first");
+    assert_eq!(keys[1].0, "version= (required) — like 1.4.0");
+    let choice = h
+        .sandbox
+        .autocomplete_after(&alice(), "release", "create", &[("process", "shop")], "inputs", "version=1.4.0 environment=st")
+        .await?;
+    assert_eq!(choice, vec![("environment=staging".to_string(), "version=1.4.0 environment=staging ".to_string())]);
+
+    // A release whose first webhook fails for good: retry and skip suggest it first.
+    h.receiver.answer_by_default(trainmaster::sandbox::receiver::Answer::Status(500));
+    let id = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.wait_for_audit(&id, "release_finished").await?;
+    let activities = h.sandbox.autocomplete_after(&alice(), "release", "retry", &[("release", &id)], "activity", "").await?;
+    assert_eq!(activities.first(), Some(&("branch-cut · Failed".to_string(), "branch-cut".to_string())));
+    assert_eq!(activities.len(), 3);
+    let elsewhere = alice().in_guild(200_000_000_000_000_999);
+    let hidden = h.sandbox.autocomplete_after(&elsewhere, "release", "skip", &[("release", &id)], "activity", "").await?;
+    assert!(hidden.is_empty(), "another server's release is not looked into: {hidden:?}");
+    h.finish().await
+}

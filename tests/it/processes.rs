@@ -232,7 +232,12 @@ async fn a_manual_task_is_marked_done_by_its_owner_only() -> TestResult {
     assert!(task.content().contains("☐ Open the shop\n☐ Buy a @\u{200B}everyone sock"), "{}", task.content());
     // The owner's action is needed: the task pings them, and only them.
     assert!(task.content().ends_with(&format!("Needed from: <@&{}>", trainmaster::sandbox::roles::QA)), "{}", task.content());
-    let posted = h.sandbox.requests().into_iter().filter_map(|r| r.body).find(|b| b["content"].as_str().is_some_and(|c| c.contains("task `smoke-by-hand`")));
+    let posted = h
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.body)
+        .find(|b| b["content"].as_str().is_some_and(|c| c.contains("task `smoke-by-hand`")));
     let pinged = posted.map(|b| b["allowed_mentions"].clone()).unwrap_or_default();
     assert_eq!(pinged["roles"], serde_json::json!([trainmaster::sandbox::roles::QA.to_string()]), "{pinged}");
     assert_eq!(pinged["parse"], serde_json::json!([]), "{pinged}");
