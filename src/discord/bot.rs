@@ -1,6 +1,6 @@
 //! Building the serenity client with the poise framework, pointed at Discord or a compatible API.
 
-use super::{buttons, card_controls, commands, listing, BotError, Data, INTERNAL_ERROR_TEXT};
+use super::{buttons, card_controls, commands, create_form, listing, BotError, Data, INTERNAL_ERROR_TEXT};
 use crate::engine::Engine;
 use poise::serenity_prelude as serenity;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,7 +58,7 @@ pub async fn build_client(config: &BotConfig, engine: Engine, gateway_connected:
                 poise::builtins::register_globally(ctx, &framework.options().commands).await?;
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected and commands registered");
                 gateway_connected.store(true, Ordering::Relaxed);
-                Ok(Data { engine, gateway_connected, help_url })
+                Ok(Data { engine, gateway_connected, help_url, pending_creates: Default::default() })
             })
         })
         .build();
@@ -71,7 +71,9 @@ async fn on_event(framework: poise::FrameworkContext<'_, Data, BotError>, event:
     match event {
         serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Component(click) } => {
             let started = Instant::now();
-            if click.data.custom_id.starts_with(listing::PREFIX) {
+            if click.data.custom_id.starts_with(create_form::AGAIN_PREFIX) {
+                create_form::on_again(framework.serenity_context, framework.user_data, click).await;
+            } else if click.data.custom_id.starts_with(listing::PREFIX) {
                 listing::on_page(framework.serenity_context, framework.user_data, click).await;
             } else if click.data.custom_id.starts_with(card_controls::BUTTON_PREFIX) {
                 card_controls::on_button(framework.serenity_context, framework.user_data, click).await;
@@ -82,7 +84,9 @@ async fn on_event(framework: poise::FrameworkContext<'_, Data, BotError>, event:
         }
         serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Modal(submit) } => {
             let started = Instant::now();
-            if submit.data.custom_id.starts_with(buttons::REJECT_MODAL_PREFIX) {
+            if submit.data.custom_id.starts_with(create_form::FORM_PREFIX) {
+                create_form::on_submit(framework.serenity_context, framework.user_data, submit).await;
+            } else if submit.data.custom_id.starts_with(buttons::REJECT_MODAL_PREFIX) {
                 buttons::on_reject_modal(framework.serenity_context, framework.user_data, submit).await;
             } else {
                 card_controls::on_modal(framework.serenity_context, framework.user_data, submit).await;

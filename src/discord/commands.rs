@@ -2,10 +2,11 @@
 //! lives in `listing`, `/process` in `processes`.
 
 use super::render;
-use super::{actor_of, BotError, Context, Data};
+use super::{actor_of, create_form, BotError, Context, Data};
 use crate::domain::inputs::parse_pairs;
+use crate::domain::inputs::InputError;
 use crate::domain::release::ReleaseId;
-use crate::engine::{Control, NewRelease};
+use crate::engine::{Control, EngineError, NewRelease};
 
 pub fn commands() -> Vec<poise::Command<Data, BotError>> {
     vec![release(), super::processes::process(), super::delegation::delegate(), super::help::trainmaster()]
@@ -57,7 +58,22 @@ async fn create(
     let actor = actor(&ctx).await;
     let inputs = parse_pairs(inputs.as_deref().unwrap_or_default()).map_err(|e| BotError::User(e.to_string()))?;
     let new = NewRelease { guild_id, process, name, inputs, input_set };
-    let release = ctx.data().engine.create_release(&actor, new).await?;
+    let release = match ctx.data().engine.create_release(&actor, new.clone()).await {
+        // Required inputs missing (and nothing wrong before them): ask for them in a form. More
+        // than a form holds: the error names the first, for the `inputs` text.
+        Err(e @ EngineError::Inputs(InputError::Missing { .. })) => {
+            let missing = ctx.data().engine.missing_inputs(&new);
+            let poise::Context::Application(app) = ctx else { return Err(e.into()) };
+            if missing.is_empty() || missing.len() > create_form::FIELDS_PER_FORM {
+                return Err(e.into());
+            }
+            let key = app.interaction.id.to_string();
+            let form = create_form::ask(ctx.data(), &key, actor.user.0, new, missing);
+            app.interaction.create_response(ctx.http(), form).await?;
+            return Ok(());
+        }
+        other => other?,
+    };
     ctx.send(poise::CreateReply::default().embed(render::release_card(&release))).await?;
     Ok(())
 }

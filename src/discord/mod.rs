@@ -6,6 +6,7 @@ mod bot;
 mod buttons;
 mod card_controls;
 mod commands;
+mod create_form;
 mod delegation;
 mod help;
 mod listing;
@@ -31,6 +32,8 @@ pub struct Data {
     pub help_url: Option<String>,
     /// Read by /readyz.
     pub gateway_connected: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// `/release create` requests waiting for their inputs form.
+    pub pending_creates: create_form::PendingCreates,
 }
 
 /// An error from a command or button. `User` errors are shown to the person, ephemeral;

@@ -133,6 +133,13 @@ pub fn validate(process: &Process, pairs: Vec<(String, String)>) -> Result<Input
     Ok(Inputs(out))
 }
 
+/// The required inputs `pairs` leave without a value (no default either), in the process's order:
+/// what a form should ask for before `validate` can pass.
+pub fn missing_required<'p>(process: &'p Process, pairs: &[(String, String)]) -> Vec<&'p super::process::InputSpec> {
+    let given = |name: &str| pairs.iter().any(|(k, v)| k == name && !v.trim().is_empty());
+    process.inputs.iter().filter(|i| i.required && i.default.is_none() && !given(&i.name)).collect()
+}
+
 fn known_inputs(process: &Process) -> String {
     if process.inputs.is_empty() {
         return "no inputs".into();

@@ -136,6 +136,15 @@ impl Engine {
         Ok(self.access.may_view(guild_id, actor).map_err(CommandError::from)?)
     }
 
+    /// Refuses `actor` creating releases of `process` in `guild_id` (an unknown process passes;
+    /// creating then names it).
+    pub fn may_create(&self, guild_id: u64, actor: &Actor, process: &str) -> Result<(), EngineError> {
+        match self.catalog.get(process) {
+            Some(p) => Ok(self.access.may_create(guild_id, actor, p).map_err(CommandError::from)?),
+            None => Ok(()),
+        }
+    }
+
     /// Refuses `actor` a control of release `id` they may not make; asked before a reason is typed.
     pub async fn may_control(&self, guild_id: u64, actor: &Actor, id: ReleaseId, control: access::Control) -> Result<(), EngineError> {
         let release = self.release(guild_id, id).await?;
@@ -181,11 +190,34 @@ impl Engine {
         let mut process = process.clone();
         process.pin_children(&self.catalog).map_err(EngineError::NotRunnable)?;
         let process = &process;
-        let mut pairs = new.inputs;
-        if let Some(set) = &new.input_set {
+        let pairs = Self::with_input_set(process, new.inputs, new.input_set.as_deref())?;
+        let inputs = inputs::validate(process, pairs)?;
+        let release =
+            Release::new_draft(ReleaseId(0), new.guild_id, name.to_string(), process.clone(), inputs, actor.user, chrono::Utc::now());
+        Ok(release)
+    }
+
+    /// The required inputs of `new`'s process that neither its inputs nor its input set give:
+    /// what `/release create` asks for in a form. Empty when the process is unknown (creating
+    /// then says so).
+    pub fn missing_inputs(&self, new: &NewRelease) -> Vec<crate::domain::process::InputSpec> {
+        let Some(process) = self.catalog.get(&new.process) else { return vec![] };
+        match Self::with_input_set(process, new.inputs.clone(), new.input_set.as_deref()) {
+            Ok(pairs) => inputs::missing_required(process, &pairs).into_iter().cloned().collect(),
+            Err(_) => vec![],
+        }
+    }
+
+    /// `pairs` after the values of input set `set` they do not give themselves.
+    fn with_input_set(
+        process: &crate::domain::Process,
+        mut pairs: Vec<(String, String)>,
+        set: Option<&str>,
+    ) -> Result<Vec<(String, String)>, EngineError> {
+        if let Some(set) = set {
             let values = process.input_sets.get(set).ok_or_else(|| EngineError::UnknownInputSet {
                 process: process.name.clone(),
-                name: set.clone(),
+                name: set.to_string(),
                 known: match process.input_sets.len() {
                     0 => "it has none".to_string(),
                     _ => format!("it has {}", process.input_sets.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")),
@@ -195,17 +227,14 @@ impl Engine {
             let from_set = values.iter().filter(|(k, _)| !given.contains(k)).map(|(k, v)| (k.clone(), v.clone()));
             pairs = from_set.chain(pairs).collect();
         }
-        let inputs = inputs::validate(process, pairs)?;
-        let release =
-            Release::new_draft(ReleaseId(0), new.guild_id, name.to_string(), process.clone(), inputs, actor.user, chrono::Utc::now());
-        Ok(release)
+        Ok(pairs)
     }
 
     /// Validates and stores a Draft release. Nothing is stored when anything is wrong.
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn create_release(&self, actor: &Actor, new: NewRelease) -> Result<Release, EngineError> {
+        self.may_create(new.guild_id, actor, &new.process)?;
         let mut release = self.draft(actor, new)?;
-        self.access.may_create(release.guild_id, actor, &release.process).map_err(CommandError::from)?;
         let mut tx = self.store.begin().await?;
         Self::insert_draft(&mut tx, actor, &mut release).await?;
         tx.commit().await.map_err(StoreError::from)?;
