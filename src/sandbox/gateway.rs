@@ -9,6 +9,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+/// Queued instead of a frame: end the connection without a close frame.
+pub(super) const DROP: &str = "\u{0}drop";
+
 pub(super) async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| session(shared, socket))
 }
@@ -55,6 +58,10 @@ async fn session(shared: Arc<Shared>, mut socket: WebSocket) {
             }
             queued = queue.recv() => {
                 let Some(frame) = queued else { break };
+                // A dropped socket: no close frame, the TCP connection just ends.
+                if frame == DROP {
+                    break;
+                }
                 if socket.send(Message::Text(frame.into())).await.is_err() {
                     break;
                 }

@@ -65,6 +65,17 @@ pub struct RecordedRequest {
     pub body: Option<Value>,
 }
 
+/// What can go wrong with a gateway connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayFault {
+    /// Op 7: Discord asks the bot to reconnect (and resume).
+    Reconnect,
+    /// Op 9: the session is invalid; `resumable` says whether it may resume.
+    InvalidSession { resumable: bool },
+    /// The socket ends without a close frame, as when a network path dies.
+    Drop,
+}
+
 /// A message as stored in a channel.
 #[derive(Debug, Clone)]
 pub struct StoredMessage {
@@ -212,6 +223,13 @@ impl Shared {
         900_000_000_000_000_000 + w.next_id
     }
 
+    /// Sends a raw frame (or `gateway::DROP`) to the connected bot.
+    fn send_frame(&self, frame: String) -> anyhow::Result<()> {
+        let w = self.world();
+        let gateway = w.gateway.as_ref().ok_or_else(|| anyhow!("the bot is not connected to the sandbox gateway"))?;
+        gateway.send(frame).map_err(|_| anyhow!("the bot's gateway connection is closed"))
+    }
+
     /// Sends a gateway dispatch (op 0) to the connected bot.
     fn dispatch(&self, event: &str, data: Value) -> anyhow::Result<()> {
         let mut w = self.world();
@@ -296,6 +314,21 @@ impl Sandbox {
         payloads::type_options(&mut payload, &registered)?;
         self.shared.dispatch("INTERACTION_CREATE", payload)?;
         self.reply_to(id).await
+    }
+
+    /// Troubles the bot's gateway connection as Discord sometimes does; the bot must connect
+    /// again (see `wait_ready`).
+    pub fn gateway_fault(&self, fault: GatewayFault) -> anyhow::Result<()> {
+        match fault {
+            GatewayFault::Reconnect => self.shared.send_frame(serde_json::json!({"op": 7, "d": null}).to_string()),
+            GatewayFault::InvalidSession { resumable } => self.shared.send_frame(serde_json::json!({"op": 9, "d": resumable}).to_string()),
+            GatewayFault::Drop => self.shared.send_frame(gateway::DROP.to_string()),
+        }
+    }
+
+    /// How many times the bot has identified (or resumed) so far.
+    pub fn identifies(&self) -> u32 {
+        self.shared.world().identifies
     }
 
     /// Types `partial` into `option` of `/command subcommand` as `user`, as Discord's client does

@@ -8,6 +8,7 @@ mod commands;
 mod contract;
 mod control;
 mod faults;
+mod gateway;
 mod governance;
 mod harness;
 mod http_api;
