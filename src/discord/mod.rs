@@ -8,6 +8,7 @@ mod card_controls;
 mod commands;
 mod create_form;
 mod delegation;
+mod delivery_report;
 mod help;
 mod listing;
 mod notifier;

@@ -25,11 +25,12 @@ pub struct Notifier {
     engine: Engine,
     http: Arc<serenity::Http>,
     next: NextTask,
+    reporter: super::delivery_report::Reporter,
 }
 
 impl Notifier {
     pub fn new(engine: Engine, http: Arc<serenity::Http>) -> Self {
-        Self { engine, http, next: NextTask::default() }
+        Self { engine, http, next: NextTask::default(), reporter: Default::default() }
     }
 
     /// Posts one due message or redraws one card, if any is due.
@@ -66,6 +67,9 @@ impl Notifier {
                 // operators and move on; the release itself is unaffected.
                 tracing::error!(key = %item.key, channel, error = %e, "Discord refused a chat message; it is set aside");
                 self.engine.set_aside(item, &format!("Discord refused the message in channel {channel}: {e}")).await?;
+                if let Some(release) = item.release_id {
+                    self.reporter.report(&self.engine, &self.http, release, channel, &e.to_string()).await;
+                }
             }
             Err(Failure::Discord(_, e)) => self.retry_later(item, &e.to_string()).await?,
             Err(Failure::Engine(e)) => self.retry_later(item, &e.to_string()).await?,

@@ -544,6 +544,14 @@ impl Engine {
         self.commit_claiming_next(tx, &effects).await
     }
 
+    /// Writes one system row to the audit trail.
+    pub async fn record(&self, release: Option<ReleaseId>, action: &str, detail: &serde_json::Value) -> Result<(), EngineError> {
+        let mut tx = self.store.begin().await?;
+        Store::append_audit(&mut tx, release, &AuditActor::System, action, detail).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
     /// Completes an outbox row that cannot be delivered, recording why in the audit trail.
     pub async fn set_aside(&self, item: &OutboxItem, why: &str) -> Result<(), EngineError> {
         let mut tx = self.store.begin().await?;

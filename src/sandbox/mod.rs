@@ -199,6 +199,19 @@ struct World {
     identifies: u32,
     gateway: Option<mpsc::UnboundedSender<String>>,
     sequence: u64,
+    /// Answers to give instead of the real ones, for the next matching requests.
+    faults: Vec<RestFault>,
+    /// Direct-message channels opened by the bot: channel id to recipient.
+    dms: HashMap<u64, u64>,
+}
+
+/// `times` requests whose method is `method` and whose path contains `path` get `status`.
+#[derive(Debug, Clone)]
+struct RestFault {
+    method: String,
+    path: String,
+    status: u16,
+    times: u32,
 }
 
 pub(crate) struct Shared {
@@ -324,6 +337,19 @@ impl Sandbox {
             GatewayFault::InvalidSession { resumable } => self.shared.send_frame(serde_json::json!({"op": 9, "d": resumable}).to_string()),
             GatewayFault::Drop => self.shared.send_frame(gateway::DROP.to_string()),
         }
+    }
+
+    /// The next `times` REST requests `method` … `path` (a part of the path after `/api/v10`)
+    /// are answered with `status` and Discord's body for it: 429 with `retry_after`, 403
+    /// Missing Permissions (50013), or a bare 5xx.
+    pub fn fail_next(&self, method: &str, path: &str, status: u16, times: u32) {
+        self.shared.world().faults.push(RestFault { method: method.into(), path: path.into(), status, times });
+    }
+
+    /// Messages sent to `user` in direct messages.
+    pub fn direct_messages(&self, user: u64) -> Vec<StoredMessage> {
+        let w = self.shared.world();
+        w.messages.iter().filter(|m| w.dms.get(&m.channel_id) == Some(&user)).cloned().collect()
     }
 
     /// How many times the bot has identified (or resumed) so far.

@@ -38,6 +38,10 @@ async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
     let body: Option<Value> = if body.is_empty() { None } else { serde_json::from_slice(&body).ok() };
     shared.world().requests.push(RecordedRequest { method: method.to_string(), path: path.to_string(), body: body.clone() });
     shared.changed();
+    if let Some(status) = injected_fault(&shared, method.as_str(), path) {
+        shared.changed();
+        return fault_response(status);
+    }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let body = body.unwrap_or(Value::Null);
     let response = match (method.as_str(), segments.as_slice()) {
@@ -68,6 +72,7 @@ async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
             let data = w.tokens.get(*token).and_then(|id| w.replies.get(id)).map(|r| r.data.clone()).unwrap_or(Value::Null);
             ok(reply_message(&data))
         }
+        ("POST", ["users", "@me", "channels"]) => open_dm(&shared, &body),
         ("POST", ["channels", channel, "messages"]) => post_message(&shared, channel, &body),
         ("POST", ["channels", channel, "messages", message, "threads"]) => start_thread(&shared, channel, message, &body),
         ("PATCH", ["channels", _, "messages", id]) => edit_message(&shared, id, &body),
@@ -138,11 +143,51 @@ fn edit_reply(shared: &Shared, token: &str, body: &Value) -> Response {
     ok(reply_message(&data))
 }
 
+/// The status of a fault set with `Sandbox::fail_next` that matches, using one of its times.
+fn injected_fault(shared: &Shared, method: &str, path: &str) -> Option<u16> {
+    let mut w = shared.world();
+    let fault = w.faults.iter_mut().find(|f| f.times > 0 && f.method == method && path.contains(&f.path))?;
+    fault.times -= 1;
+    Some(fault.status)
+}
+
+fn fault_response(status: u16) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match status {
+        429 => {
+            let body = json!({"message": "You are being rate limited.", "retry_after": 0.5, "global": false, "code": 0});
+            (code, [("retry-after", "1"), ("x-ratelimit-scope", "user")], Json(body)).into_response()
+        }
+        403 => (code, Json(json!({"message": "Missing Permissions", "code": 50013}))).into_response(),
+        _ => (code, Json(json!({"message": "Internal Server Error", "code": 0}))).into_response(),
+    }
+}
+
+/// A direct-message channel with a user (`recipient_id`), the same one each time.
+fn open_dm(shared: &Shared, body: &Value) -> Response {
+    let Some(user) = body["recipient_id"].as_str().and_then(|u| u.parse::<u64>().ok()) else {
+        return (StatusCode::BAD_REQUEST, Json(json!({"message": "Invalid Form Body", "code": 50035}))).into_response();
+    };
+    let existing = shared.world().dms.iter().find(|(_, u)| **u == user).map(|(c, _)| *c);
+    let channel = existing.unwrap_or_else(|| {
+        let id = shared.next_id();
+        shared.world().dms.insert(id, user);
+        id
+    });
+    let recipient =
+        json!({"id": user.to_string(), "username": format!("user{user}"), "global_name": null, "discriminator": "0", "avatar": null});
+    ok(json!({"id": channel.to_string(), "type": 1, "last_message_id": null, "recipients": [recipient], "flags": 0}))
+}
+
 fn post_message(shared: &Shared, channel: &str, body: &Value) -> Response {
     let Ok(channel_id) = channel.parse::<u64>() else {
         return not_found();
     };
-    if channel_id != CHANNEL_ID && !shared.world().threads.contains_key(&channel_id) {
+    let known = {
+        let w = shared.world();
+        w.threads.contains_key(&channel_id) || w.dms.contains_key(&channel_id)
+    };
+    if channel_id != CHANNEL_ID && !known {
         return (StatusCode::NOT_FOUND, Json(json!({"message": "Unknown Channel", "code": 10003}))).into_response();
     }
     // Like Discord: with enforce_nonce, a repeated nonce returns the message already created.

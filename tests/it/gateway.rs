@@ -12,7 +12,12 @@ async fn reconnects_invalid_sessions_and_dropped_sockets_lose_no_release_progres
     h.slash(&alice(), "start", &[("release", &id)]).await?;
     // Faults while the release runs: its first webhook and the approval request go on without
     // the gateway (REST and the outbox do not need it).
-    let faults = [GatewayFault::Reconnect, GatewayFault::InvalidSession { resumable: true }, GatewayFault::InvalidSession { resumable: false }, GatewayFault::Drop];
+    let faults = [
+        GatewayFault::Reconnect,
+        GatewayFault::InvalidSession { resumable: true },
+        GatewayFault::InvalidSession { resumable: false },
+        GatewayFault::Drop,
+    ];
     for fault in faults {
         let before = h.sandbox.identifies();
         h.sandbox.gateway_fault(fault)?;

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod contract;
 mod control;
+mod discord_errors;
 mod faults;
 mod gateway;
 mod governance;

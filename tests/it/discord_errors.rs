@@ -1,0 +1,55 @@
+//! Discord's REST errors: 429 and 5xx are retried until the message arrives (once); a 403 is not
+//! retried: the release goes on, the trail says what was set aside, and the release manager is
+//! told by direct message.
+
+use super::harness::*;
+use trainmaster::sandbox::CHANNEL_ID;
+
+fn cards(h: &Harness) -> usize {
+    h.sandbox
+        .messages(CHANNEL_ID)
+        .iter()
+        .filter(|m| m.json["embeds"][0]["title"].as_str().is_some_and(|t| t.starts_with("Release ")))
+        .count()
+}
+
+#[tokio::test]
+async fn a_429_and_a_500_from_discord_are_retried_and_the_card_is_posted_once() -> TestResult {
+    let h = Harness::start().await?;
+    let id = h.create(VALID_INPUTS).await?;
+    h.sandbox.fail_next("POST", &format!("/channels/{CHANNEL_ID}/messages"), 429, 1);
+    h.sandbox.fail_next("POST", &format!("/channels/{CHANNEL_ID}/messages"), 500, 1);
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    assert_eq!(cards(&h), 1, "retried until posted, and posted once");
+    let refused =
+        h.sandbox.requests().iter().filter(|r| r.method == "POST" && r.path == format!("/channels/{CHANNEL_ID}/messages")).count();
+    assert!(refused >= 3, "two refused tries and the one that worked: {refused}");
+    let trail = h.audit(&id).await?;
+    assert!(!actions(&trail).contains(&"delivery_set_aside".to_string()), "{:?}", actions(&trail));
+    h.finish().await
+}
+
+#[tokio::test]
+async fn a_403_is_set_aside_the_release_goes_on_and_the_release_manager_is_told_once() -> TestResult {
+    let h = Harness::start().await?;
+    let id = h.create(VALID_INPUTS).await?;
+    // The bot may not post in the channel: the card and the next notices are refused.
+    h.sandbox.fail_next("POST", &format!("/channels/{CHANNEL_ID}/messages"), 403, 3);
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    let told = h.wait_for_audit(&id, "delivery_problem_reported").await?;
+    assert_eq!(told.detail["to"], 10, "alice created it and the process names no release manager");
+    let dms = h.sandbox.direct_messages(10);
+    assert_eq!(dms.len(), 1, "told once, not once per refused notice");
+    assert!(
+        dms[0].content().contains(&format!("could not post in <#{CHANNEL_ID}>")) && dms[0].content().contains("Missing Permissions"),
+        "{}",
+        dms[0].content()
+    );
+    h.receiver.wait_for_calls(1).await?;
+    // The next redraw posts the card, and the approval request reaches its thread.
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    let set_aside = h.audit(&id).await?.iter().filter(|r| r.action == "delivery_set_aside").count();
+    assert!(set_aside >= 1, "the refused notices are in the trail");
+    h.finish().await
+}
