@@ -121,29 +121,55 @@ pub async fn engine(releases: usize, activities: usize) -> anyhow::Result<String
     Ok(out)
 }
 
-/// Sends `/release status` at `rate` per second for `seconds` and reports acknowledgement latency.
+/// Sends `/release status` at `rate` per second for `seconds` and reports acknowledgement
+/// latency (dispatch → interaction callback), beside the floor: a bare serenity handler that
+/// answers every command at once, under the same load on the same sandbox. DESIGN.md's budget:
+/// p99 ≤ 20 ms and ≤ 1.5× the floor's.
 pub async fn interactions(rate: u32, seconds: u32) -> anyhow::Result<String> {
     let sandbox = std::sync::Arc::new(Sandbox::start().await?);
+    let floor = bare_serenity_floor(&sandbox, rate, seconds).await?;
+
     let receiver = WebhookReceiver::start().await?;
     let dir = tempfile::tempdir()?;
     let app = app_on(dir.path(), &process_with_webhooks(&receiver, 1), &sandbox).await?;
     let engine = app.engine().clone();
     let (stop, shutdown) = Shutdown::new();
     let running = tokio::spawn(app.run_until_stopped(shutdown));
-    sandbox.wait_ready(1).await?;
+    sandbox.wait_ready(2).await?;
     let actor = Actor { user: UserId(1), display_name: "bench".into(), roles: vec![] };
     let new =
         NewRelease { guild_id: crate::sandbox::GUILD_ID, process: "bench".into(), name: "bench".into(), inputs: vec![], input_set: None };
     let id = engine.create_release(&actor, new).await?.id.to_string();
-
-    let viewer = SandboxUser::new(20, "viewer", &[roles::DEVELOPERS]);
     let idle_rss = peak_rss_mb();
-    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
-    let mut ticker = tokio::time::interval(interval);
+    let trainmaster = load(&sandbox, rate, seconds, &id).await?;
+    let _ = stop.send(true);
+    running.await.context("the bot task failed")??;
+
+    let mut out = String::new();
+    writeln!(out, "interactions: /release status at {rate}/s for {seconds} s, dispatch → interaction callback")?;
+    writeln!(out, "  trainmaster: {}", summary(&trainmaster))?;
+    writeln!(out, "  bare serenity floor: {}", summary(&floor))?;
+    let (p99, floor_p99) = (ms(percentile(&trainmaster, 0.99)), ms(percentile(&floor, 0.99)));
+    let within = p99 <= 20.0 && p99 <= 1.5 * floor_p99;
+    writeln!(
+        out,
+        "  p99 {p99:.2} ms = {:.2}× the floor's {floor_p99:.2} ms: {}",
+        p99 / floor_p99,
+        if within { "within budget" } else { "OVER budget (p99 ≤ 20 ms and ≤ 1.5× the floor)" }
+    )?;
+    writeln!(out, "  peak RSS before the load (bot, sandbox and receiver in one process): {:.1} MB", idle_rss.unwrap_or(f64::NAN))?;
+    writeln!(out, "  peak RSS after: {:.1} MB", peak_rss_mb().unwrap_or(f64::NAN))?;
+    Ok(out)
+}
+
+/// `/release status` as a viewer at `rate` per second for `seconds`: each one's latency, sorted.
+async fn load(sandbox: &std::sync::Arc<Sandbox>, rate: u32, seconds: u32, id: &str) -> anyhow::Result<Vec<Duration>> {
+    let viewer = SandboxUser::new(20, "viewer", &[roles::DEVELOPERS]);
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
     let mut tasks = vec![];
     for _ in 0..rate * seconds {
         ticker.tick().await;
-        let (sandbox, viewer, id) = (sandbox.clone(), viewer.clone(), id.clone());
+        let (sandbox, viewer, id) = (sandbox.clone(), viewer.clone(), id.to_string());
         tasks.push(tokio::spawn(async move {
             let sent = Instant::now();
             sandbox.slash(&viewer, "release", "status", &[("release", &id)]).await.map(|_| sent.elapsed())
@@ -154,15 +180,52 @@ pub async fn interactions(rate: u32, seconds: u32) -> anyhow::Result<String> {
         latencies.push(task.await??);
     }
     latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1).min(latencies.len() - 1)];
-    let _ = stop.send(true);
-    running.await.context("the bot task failed")??;
-    let mut out = String::new();
-    writeln!(out, "interactions: {} × /release status at {rate}/s, dispatch → interaction callback", latencies.len())?;
-    writeln!(out, "  p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms", ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.99)), ms(pct(1.0)))?;
-    writeln!(out, "  peak RSS before the load (bot, sandbox and receiver in one process): {:.1} MB", idle_rss.unwrap_or(f64::NAN))?;
-    writeln!(out, "  peak RSS after: {:.1} MB", peak_rss_mb().unwrap_or(f64::NAN))?;
-    Ok(out)
+    Ok(latencies)
+}
+
+/// The floor: a serenity client with nothing but a handler that answers every command at once
+/// (registering Trainmaster's commands, so the same slash commands reach it).
+async fn bare_serenity_floor(sandbox: &std::sync::Arc<Sandbox>, rate: u32, seconds: u32) -> anyhow::Result<Vec<Duration>> {
+    use poise::serenity_prelude as serenity;
+    struct Answer;
+    #[serenity::async_trait]
+    impl serenity::EventHandler for Answer {
+        async fn ready(&self, ctx: serenity::Context, _: serenity::Ready) {
+            let commands = poise::builtins::create_application_commands(&crate::discord::commands());
+            if let Err(e) = serenity::Command::set_global_commands(&ctx.http, commands).await {
+                tracing::error!(error = %e, "the floor could not register commands");
+            }
+        }
+        async fn interaction_create(&self, ctx: serenity::Context, interaction: serenity::Interaction) {
+            if let serenity::Interaction::Command(command) = interaction {
+                let answer = serenity::CreateInteractionResponseMessage::new().content("ok").ephemeral(true);
+                let _ = command.create_response(&ctx.http, serenity::CreateInteractionResponse::Message(answer)).await;
+            }
+        }
+    }
+    let config = crate::discord::BotConfig { token: TOKEN.into(), api_base: Some(sandbox.base_url()), help_url: None };
+    let mut client = serenity::ClientBuilder::new_with_http(crate::discord::http_client(&config), serenity::GatewayIntents::GUILDS)
+        .event_handler(Answer)
+        .await?;
+    let shards = client.shard_manager.clone();
+    let running = tokio::spawn(async move { client.start().await });
+    sandbox.wait_ready(1).await?;
+    let latencies = load(sandbox, rate, seconds, "1").await;
+    shards.shutdown_all().await;
+    let _ = running.await;
+    latencies
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1).min(sorted.len() - 1)]
+}
+
+fn summary(latencies: &[Duration]) -> String {
+    let p = |q| ms(percentile(latencies, q));
+    format!("{} answered; p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms", latencies.len(), p(0.50), p(0.90), p(0.99), p(1.0))
 }
 
 fn ms(d: Duration) -> f64 {

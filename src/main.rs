@@ -89,11 +89,12 @@ enum Bench {
         #[arg(long, default_value_t = 100_000)]
         releases: usize,
     },
-    /// `/release status` through the sandbox at a steady rate; acknowledgement latency.
+    /// `/release status` through the sandbox at a steady rate; acknowledgement latency beside a
+    /// bare serenity handler's (the floor).
     Interactions {
         #[arg(long, default_value_t = 100)]
         rate: u32,
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 30)]
         seconds: u32,
     },
 }

@@ -32,6 +32,14 @@ async fn actor(ctx: &Context<'_>) -> crate::domain::principal::Actor {
     actor_of(ctx.serenity_context(), ctx.guild_id(), ctx.author(), member.as_deref()).await
 }
 
+/// Refuses reading when the guild restricts it to viewers and the person is none.
+async fn may_view(ctx: &Context<'_>, guild_id: u64) -> Result<(), BotError> {
+    if ctx.data().engine.restricts_viewing(guild_id) {
+        ctx.data().engine.may_view(guild_id, &actor(ctx).await)?;
+    }
+    Ok(())
+}
+
 fn release_id(text: &str) -> Result<ReleaseId, BotError> {
     text.parse().map_err(BotError::User)
 }
@@ -147,7 +155,7 @@ async fn status(
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
-    ctx.data().engine.may_view(guild_id, &actor(&ctx).await)?;
+    may_view(&ctx, guild_id).await?;
     let release = ctx.data().engine.release(guild_id, id).await?;
     ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true)).await?;
     Ok(())
@@ -163,7 +171,7 @@ async fn log(
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
-    ctx.data().engine.may_view(guild_id, &actor(&ctx).await)?;
+    may_view(&ctx, guild_id).await?;
     let (release, rows) = ctx.data().engine.audit_trail(guild_id, id).await?;
     ctx.send(poise::CreateReply::default().content(render::audit_log(&release, &rows)).ephemeral(true)).await?;
     Ok(())

@@ -17,7 +17,7 @@ mod processes;
 mod reasons;
 pub mod render;
 
-pub use bot::{build_client, BotConfig};
+pub use bot::{build_client, http_client, BotConfig};
 pub use commands::commands;
 pub use notifier::Notifier;
 

@@ -136,6 +136,12 @@ impl Engine {
         Ok(self.access.may_view(guild_id, actor).map_err(CommandError::from)?)
     }
 
+    /// Whether reading releases of `guild_id` is restricted at all: when not, callers need not
+    /// work out who is asking (the busiest commands are reads).
+    pub fn restricts_viewing(&self, guild_id: u64) -> bool {
+        self.access.guilds.get(&guild_id).is_some_and(|roles| !roles.viewers.is_empty())
+    }
+
     /// Refuses `actor` creating releases of `process` in `guild_id` (an unknown process passes;
     /// creating then names it).
     pub fn may_create(&self, guild_id: u64, actor: &Actor, process: &str) -> Result<(), EngineError> {
