@@ -1,6 +1,6 @@
 //! Building the serenity client with the poise framework, pointed at Discord or a compatible API.
 
-use super::{buttons, card_controls, commands, create_form, listing, BotError, Data, INTERNAL_ERROR_TEXT};
+use super::{buttons, card_controls, commands, create_form, listing, trail, BotError, Data, INTERNAL_ERROR_TEXT};
 use crate::engine::Engine;
 use poise::serenity_prelude as serenity;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,6 +73,8 @@ async fn on_event(framework: poise::FrameworkContext<'_, Data, BotError>, event:
             let started = Instant::now();
             if click.data.custom_id.starts_with(create_form::AGAIN_PREFIX) {
                 create_form::on_again(framework.serenity_context, framework.user_data, click).await;
+            } else if click.data.custom_id.starts_with(trail::PREFIX) {
+                trail::on_page(framework.serenity_context, framework.user_data, click).await;
             } else if click.data.custom_id.starts_with(listing::PREFIX) {
                 listing::on_page(framework.serenity_context, framework.user_data, click).await;
             } else if click.data.custom_id.starts_with(card_controls::BUTTON_PREFIX) {

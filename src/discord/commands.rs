@@ -173,7 +173,8 @@ async fn log(
     let id = release_id(&release)?;
     may_view(&ctx, guild_id).await?;
     let (release, rows) = ctx.data().engine.audit_trail(guild_id, id).await?;
-    ctx.send(poise::CreateReply::default().content(render::audit_log(&release, &rows)).ephemeral(true)).await?;
+    let (text, buttons) = super::trail::page(&release, &rows, 0);
+    ctx.send(poise::CreateReply::default().content(text).components(buttons).ephemeral(true)).await?;
     Ok(())
 }
 

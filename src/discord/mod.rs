@@ -16,6 +16,7 @@ mod process_view;
 mod processes;
 mod reasons;
 pub mod render;
+mod trail;
 
 pub use bot::{build_client, http_client, BotConfig};
 pub use commands::commands;

@@ -381,34 +381,50 @@ fn capitalised(text: &str) -> String {
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-/// The audit trail as chat lines, newest kept when it must be cut to fit one message.
-pub fn audit_log(release: &Release, rows: &[AuditRow]) -> String {
-    let header = format!("**Audit trail of release {} · {}** ({} entries)", release.id, inert(&release.name), rows.len());
+/// A page of the audit trail as chat lines; page 0 is the newest entries that fit one message.
+pub fn audit_log(release: &Release, rows: &[AuditRow], page: usize) -> AuditPage {
+    let header_room = 120 + release.name.chars().count();
     let footer = format!("The whole trail: `trainmaster audit export --release {}`", release.id);
     let lines: Vec<String> = rows.iter().map(audit_line).collect();
-    // Keep the newest lines that fit beside the header and footer.
-    let mut budget = CONTENT_LIMIT.saturating_sub(header.chars().count() + footer.chars().count() + 60);
-    let mut kept = vec![];
-    for line in lines.iter().rev() {
-        let cost = line.chars().count() + 1;
-        if cost > budget {
-            break;
+    // Pages are cut from the newest backwards, each as many lines as fit in one message.
+    let budget = CONTENT_LIMIT.saturating_sub(header_room + footer.chars().count());
+    let mut pages: Vec<(usize, usize)> = vec![];
+    let mut end = lines.len();
+    while end > 0 {
+        let mut start = end;
+        let mut used = 0;
+        while start > 0 && (used + lines[start - 1].chars().count() + 1 <= budget || start == end) {
+            used += lines[start - 1].chars().count() + 1;
+            start -= 1;
         }
-        budget -= cost;
-        kept.push(line.as_str());
+        pages.push((start, end));
+        end = start;
     }
-    kept.reverse();
-    let mut out = header;
-    if kept.len() < lines.len() {
-        out.push_str(&format!("\n… {} older entries not shown", lines.len() - kept.len()));
-    }
-    for line in kept {
+    let total = pages.len().max(1);
+    let page = page.min(total - 1);
+    let (start, end) = pages.get(page).copied().unwrap_or((0, 0));
+    let range = if lines.is_empty() { "no entries".to_string() } else { format!("entries {}–{end} of {}", start + 1, lines.len()) };
+    let mut out = format!(
+        "**Audit trail of release {} · {}** ({range}, page {} of {total}, newest first)",
+        release.id,
+        inert(&release.name),
+        page + 1
+    );
+    for line in &lines[start..end] {
         out.push('\n');
-        out.push_str(line);
+        out.push_str(&truncate(line, budget));
     }
     out.push('\n');
     out.push_str(&footer);
-    truncate(&out, CONTENT_LIMIT)
+    AuditPage { text: truncate(&out, CONTENT_LIMIT), page, pages: total }
+}
+
+/// One page of a release's audit trail: page 0 holds the newest entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPage {
+    pub text: String,
+    pub page: usize,
+    pub pages: usize,
 }
 
 fn audit_line(row: &AuditRow) -> String {
@@ -487,7 +503,7 @@ mod tests {
     }
 
     #[test]
-    fn a_long_audit_log_keeps_the_newest_entries_within_the_limit() {
+    fn a_long_audit_log_is_paged_newest_first_each_page_within_the_limit() {
         let process = crate::domain::process_file::parse("p.yaml", include_str!("../../processes/weekly-production.yaml"))
             .unwrap_or_else(|e| panic!("{e:?}"));
         let release = Release::new_draft(
@@ -511,10 +527,23 @@ mod tests {
                 hash: String::new(),
             })
             .collect();
-        let text = audit_log(&release, &rows);
-        assert!(text.chars().count() <= 2_000);
-        assert!(text.contains("**action_200**") && !text.contains("**action_1**"));
-        assert!(text.contains("older entries not shown") && text.contains("audit export --release 3"));
+        let first = audit_log(&release, &rows, 0);
+        assert!(first.pages > 1, "200 entries do not fit one message");
+        assert!(first.text.contains("**action_200**") && !text_has(&first.text, 1));
+        let mut seen = vec![];
+        for page in 0..first.pages {
+            let p = audit_log(&release, &rows, page);
+            assert!(p.text.chars().count() <= 2_000, "page {page} is {} characters", p.text.chars().count());
+            assert!(p.text.contains("audit export --release 3") && p.text.contains(&format!("page {} of {}", page + 1, first.pages)));
+            seen.extend((1..=200).filter(|i| text_has(&p.text, *i)));
+        }
+        seen.sort();
+        assert_eq!(seen, (1..=200).collect::<Vec<_>>(), "every entry on exactly one page");
+        assert_eq!(audit_log(&release, &rows, 99).page, first.pages - 1, "a page past the end shows the oldest");
+    }
+
+    fn text_has(text: &str, i: i64) -> bool {
+        text.contains(&format!("**action_{i}**"))
     }
 
     #[test]

@@ -208,6 +208,36 @@ async fn release_log_shows_who_did_what_and_when() -> TestResult {
 }
 
 #[tokio::test]
+async fn a_long_release_log_is_paged_newest_first_with_buttons() -> TestResult {
+    let h = Harness::start().await?;
+    let (id, approval) = h.start_until_approval().await?;
+    // Each refused click is a trail entry: more than one message holds.
+    for _ in 0..25 {
+        h.sandbox.click_label(&dave(), &approval, "Approve").await?;
+    }
+    let newest = h.slash(&dave(), "log", &[("release", &id)]).await?;
+    assert!(newest.text().contains("page 1 of 2") || newest.text().contains("page 1 of 3"), "{}", newest.text());
+    assert!(!newest.text().contains("**release_created**"), "the first page is the newest entries");
+    assert_eq!(
+        newest.buttons().iter().map(|(label, enabled)| (label.as_str(), *enabled)).collect::<Vec<_>>(),
+        [("◀ Older", true), ("Newer ▶", false)]
+    );
+    let mut page = newest;
+    while page.buttons().first().is_some_and(|(_, enabled)| *enabled) {
+        page = h.sandbox.click_reply(&dave(), &page, "◀ Older").await?;
+        assert_eq!(page.kind, 7, "the log message is replaced in place");
+    }
+    assert!(
+        page.text().contains("**release_created**") && page.text().contains("entries 1–"),
+        "the last page is the oldest: {}",
+        page.text()
+    );
+    let back = h.sandbox.click_reply(&dave(), &page, "Newer ▶").await?;
+    assert!(back.text().contains("page") && !back.text().contains("entries 1–"), "{}", back.text());
+    h.finish().await
+}
+
+#[tokio::test]
 async fn an_approval_request_goes_out_naming_roles_when_the_guilds_roles_cannot_be_read() -> TestResult {
     let h = Harness::start().await?;
     // The sandbox answers roles for its own guild only: another guild's lookup fails.

@@ -1,0 +1,77 @@
+//! `/release log` pages: the audit trail newest first, one message a page, with ◀ Older and
+//! Newer ▶ buttons whose custom ids carry the release and page (`tm:log:<release>:<page>`), so
+//! they work after a restart. The answer is ephemeral, like every read.
+
+use super::render::{self, AuditPage};
+use super::{actor_of, guild_of, reasons, BotError, Data};
+use crate::domain::release::{Release, ReleaseId};
+use crate::store::AuditRow;
+use poise::serenity_prelude as serenity;
+
+pub const PREFIX: &str = "tm:log:";
+
+/// A page of `release`'s trail with its buttons.
+pub fn page(release: &Release, rows: &[AuditRow], page: usize) -> (String, Vec<serenity::CreateActionRow>) {
+    let AuditPage { text, page, pages } = render::audit_log(release, rows, page);
+    if pages <= 1 {
+        return (text, vec![]);
+    }
+    let button = |to: usize, label: &str, disabled: bool| {
+        serenity::CreateButton::new(format!("{PREFIX}{}:{to}", release.id))
+            .label(label)
+            .style(serenity::ButtonStyle::Secondary)
+            .disabled(disabled)
+    };
+    // Distinct custom ids even when disabled (Discord refuses duplicates in one message).
+    let older = button(page + 1, "◀ Older", page + 1 >= pages);
+    let newer = button(page.saturating_sub(1), "Newer ▶", page == 0);
+    let newer = if page == 0 { newer.custom_id(format!("{PREFIX}{}:newest", release.id)) } else { newer };
+    (text, vec![serenity::CreateActionRow::Buttons(vec![older, newer])])
+}
+
+fn parse(custom_id: &str) -> Option<(ReleaseId, usize)> {
+    let (release, page) = custom_id.strip_prefix(PREFIX)?.split_once(':')?;
+    Some((release.parse().ok()?, page.parse().ok()?))
+}
+
+/// ◀ Older / Newer ▶: the log message is replaced by the asked-for page.
+pub async fn on_page(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) {
+    let response = match page_for(ctx, data, click).await {
+        Ok((text, buttons)) => serenity::CreateInteractionResponse::UpdateMessage(
+            serenity::CreateInteractionResponseMessage::new()
+                .content(text)
+                .components(buttons)
+                .allowed_mentions(serenity::CreateAllowedMentions::new()),
+        ),
+        Err(e) => reasons::answer(Err(e), "a log page"),
+    };
+    if let Err(e) = click.create_response(&ctx.http, response).await {
+        tracing::error!(error = %e, "cannot answer a log page button");
+    }
+}
+
+async fn page_for(
+    ctx: &serenity::Context,
+    data: &Data,
+    click: &serenity::ComponentInteraction,
+) -> Result<(String, Vec<serenity::CreateActionRow>), BotError> {
+    let (id, number) = parse(&click.data.custom_id).ok_or_else(|| BotError::User("This log button is not one Trainmaster made.".into()))?;
+    let guild_id = guild_of(click.guild_id)?;
+    if data.engine.restricts_viewing(guild_id) {
+        data.engine.may_view(guild_id, &actor_of(ctx, click.guild_id, &click.user, click.member.as_ref()).await)?;
+    }
+    let (release, rows) = data.engine.audit_trail(guild_id, id).await?;
+    Ok(page(&release, &rows, number))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_buttons_carry_release_and_page() {
+        assert_eq!(parse("tm:log:42:3"), Some((ReleaseId(42), 3)));
+        assert_eq!(parse("tm:log:42:newest"), None, "the disabled Newer button on the first page");
+        assert_eq!(parse("tm:list:1"), None);
+    }
+}
