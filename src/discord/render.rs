@@ -393,7 +393,7 @@ pub fn audit_log(release: &Release, rows: &[AuditRow], page: usize) -> AuditPage
     while end > 0 {
         let mut start = end;
         let mut used = 0;
-        while start > 0 && (used + lines[start - 1].chars().count() + 1 <= budget || start == end) {
+        while start > 0 && (used + lines[start - 1].chars().count() < budget || start == end) {
             used += lines[start - 1].chars().count() + 1;
             start -= 1;
         }
