@@ -136,7 +136,7 @@ async fn create(
     // Only the person who ran the command may submit (and so use up) their form.
     data.pending_creates.get(key).filter(|p| p.user == submit.user.id.get()).ok_or_else(|| (expired(), false))?;
     let mut pending = data.pending_creates.take(key).ok_or_else(|| (expired(), false))?;
-    pending.typed = typed_values(submit);
+    pending.typed = reasons::field_values(submit);
     let guild_id = guild_of(submit.guild_id).map_err(|e| (e, false))?;
     let mut new = pending.new.clone();
     new.guild_id = guild_id;
@@ -151,19 +151,6 @@ async fn create(
             Err((e.into(), true))
         }
     }
-}
-
-fn typed_values(submit: &serenity::ModalInteraction) -> Vec<(String, String)> {
-    submit
-        .data
-        .components
-        .iter()
-        .flat_map(|row| row.components.iter())
-        .filter_map(|c| match c {
-            serenity::ActionRowComponent::InputText(input) => Some((input.custom_id.clone(), input.value.clone().unwrap_or_default())),
-            _ => None,
-        })
-        .collect()
 }
 
 /// "Fill in again": the form once more, with what was typed.

@@ -20,17 +20,21 @@ pub fn ask_why(custom_id: String, title: &str, label: &str) -> serenity::CreateI
 
 /// The reason typed into a modal made by `ask_why`, trimmed; empty when none was given.
 pub fn reason_of(submit: &serenity::ModalInteraction) -> String {
+    field_values(submit).into_iter().find(|(field, _)| field == REASON_FIELD).map(|(_, r)| r.trim().to_string()).unwrap_or_default()
+}
+
+/// Every text field of a submitted modal: (custom id, what was typed).
+pub fn field_values(submit: &serenity::ModalInteraction) -> Vec<(String, String)> {
     submit
         .data
         .components
         .iter()
         .flat_map(|row| row.components.iter())
-        .find_map(|c| match c {
-            serenity::ActionRowComponent::InputText(input) if input.custom_id == REASON_FIELD => input.value.clone(),
+        .filter_map(|c| match c {
+            serenity::ActionRowComponent::InputText(input) => Some((input.custom_id.clone(), input.value.clone().unwrap_or_default())),
             _ => None,
         })
-        .map(|r| r.trim().to_string())
-        .unwrap_or_default()
+        .collect()
 }
 
 /// An ephemeral answer, mentions off. Internal errors are logged and answered with an apology.
