@@ -142,15 +142,13 @@ pub fn check_may_decide(
     }
     let level = open_level(spec, run).unwrap_or(0);
     let levels = spec.levels();
+    let open = levels.get(level);
     let deciders = deciders(spec, level, run.approval.escalated);
     let counted = |user: UserId| run.decisions.iter().any(|d| d.user == user || d.on_behalf_of.as_ref().is_some_and(|(u, _)| *u == user));
-    let level_name = levels.get(level).map(|l| l.name.as_str()).filter(|n| !n.is_empty());
-    let at_level = level_name.map(|n| format!("at level `{n}`")).unwrap_or_else(|| "here".into());
+    let at_level = open.map(|l| l.name.as_str()).filter(|n| !n.is_empty()).map(|n| format!("at level `{n}`"));
     if counted(actor.user) {
-        let min = levels.get(level).map_or(1, |l| l.min);
-        let level_index = level;
-        let level = level_name.map(|n| format!(" at level `{n}`")).unwrap_or_default();
-        return Err(Refusal::AlreadyCounted { approvals: approvals_at(run, level_index), min, level });
+        let (min, level_text) = (open.map_or(1, |l| l.min), at_level.map(|at| format!(" {at}")).unwrap_or_default());
+        return Err(Refusal::AlreadyCounted { approvals: approvals_at(run, level), min, level: level_text });
     }
     let matched = |who: &Actor| deciders.iter().filter(|p| p.matches(who)).map(Principal::to_string).collect::<Vec<_>>();
     let mine = if authority.own { matched(actor) } else { vec![] };
@@ -173,7 +171,7 @@ pub fn check_may_decide(
         }
     }
     Err(refusal.unwrap_or_else(|| Refusal::NotAnApprover {
-        level: at_level,
+        level: at_level.unwrap_or_else(|| "here".into()),
         approvers: deciders.iter().map(Principal::to_string).collect::<Vec<_>>().join(", "),
     }))
 }

@@ -452,11 +452,12 @@ pub enum OnExpiry {
 
 impl ApprovalSpec {
     /// The levels in order; a single-level approval is one unnamed level.
-    pub fn levels(&self) -> Vec<ApprovalLevel> {
+    pub fn levels(&self) -> std::borrow::Cow<'_, [ApprovalLevel]> {
         if !self.levels.is_empty() {
-            return self.levels.clone();
+            return std::borrow::Cow::Borrowed(&self.levels);
         }
-        vec![ApprovalLevel { name: String::new(), approvers: self.approvers.clone(), min: self.min, require: self.require.clone() }]
+        let single = ApprovalLevel { name: String::new(), approvers: self.approvers.clone(), min: self.min, require: self.require.clone() };
+        std::borrow::Cow::Owned(vec![single])
     }
 
     /// A single-level approval of `approvers`, `min` of them, nothing else.

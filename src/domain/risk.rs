@@ -3,7 +3,7 @@
 //! business hours". The highest level a rule gives wins; no rule, low. Approvals
 //! (`auto_approve_if`) and conditions read it as `release.risk`.
 
-use super::template::{self, TemplateError};
+use super::template;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -82,7 +82,7 @@ pub fn assess(rules: &[RiskRule], context: &serde_json::Value) -> Risk {
     for rule in rules {
         let (holds, reason) = match template::evaluate(&rule.when, context) {
             Ok(holds) => (holds, rule.because.clone()),
-            Err(e) => (true, format!("{} (its rule could not be evaluated: {})", rule.because, plain(&e))),
+            Err(e) => (true, format!("{} (its rule could not be evaluated: {e})", rule.because)),
         };
         if holds {
             risk.level = risk.level.max(rule.level);
@@ -90,10 +90,6 @@ pub fn assess(rules: &[RiskRule], context: &serde_json::Value) -> Risk {
         }
     }
     risk
-}
-
-fn plain(e: &TemplateError) -> String {
-    e.to_string()
 }
 
 #[cfg(test)]

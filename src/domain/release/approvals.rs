@@ -66,7 +66,7 @@ impl Release {
         let (spec, acting) = self.may_decide(actor, activity, authority, now)?;
         let level = acting.level;
         let levels = spec.levels();
-        let attempt = self.record(actor, activity, &acting, true)?;
+        let (attempt, _) = self.record(actor, activity, &acting, true)?;
         let run = self.activity(activity).ok_or_else(|| CommandError::NoSuchActivity(self.id, activity.into()))?;
         let approvals = approval::approvals_at(run, level);
         let open = approval::open_level(&spec, run);
@@ -115,12 +115,8 @@ impl Release {
         if comment.is_empty() {
             return Err(CommandError::ReasonRequired);
         }
-        let attempt = self.record(actor, activity, &acting, false)?;
+        let (attempt, decider) = self.record(actor, activity, &acting, false)?;
         let level = spec.levels().get(acting.level).map(|l| l.name.clone()).unwrap_or_default();
-        let decider = match &acting.on_behalf_of {
-            Some((_, delegator)) => format!("{} for {delegator}", actor.display_name),
-            None => actor.display_name.clone(),
-        };
         let detail = json!({"activity": activity, "comment": comment, "level": level, "as": acting.principals, "on_behalf_of": on_behalf_of(&acting)});
         let mut fx = vec![Effect::Audit { actor: actor.into(), action: "approval_rejected", detail }];
         self.activity_failed(activity, attempt, format!("rejected by {decider}: {comment}"), &mut fx, now);
@@ -140,19 +136,21 @@ impl Release {
         Ok((spec, acting))
     }
 
-    /// Adds the decision to the run; returns the try it counts for.
-    fn record(&mut self, actor: &Actor, activity: &str, acting: &Acting, approve: bool) -> Result<u32, CommandError> {
+    /// Adds the decision to the run; returns the try it counts for and who decided, as shown.
+    fn record(&mut self, actor: &Actor, activity: &str, acting: &Acting, approve: bool) -> Result<(u32, String), CommandError> {
         let id = self.id;
         let run = self.activity_mut(activity).ok_or_else(|| CommandError::NoSuchActivity(id, activity.into()))?;
-        run.decisions.push(Decision {
+        let decision = Decision {
             user: actor.user,
             name: actor.display_name.clone(),
             approve,
             level: acting.level as u32,
             on_behalf_of: acting.on_behalf_of.clone(),
             principals: acting.principals.clone(),
-        });
-        Ok(run.attempt)
+        };
+        let shown = decision.shown_name();
+        run.decisions.push(decision);
+        Ok((run.attempt, shown))
     }
 
     fn approval_in_progress(&self, activity: &str) -> Result<(ApprovalSpec, &ActivityRun), CommandError> {
