@@ -1,7 +1,7 @@
 //! The audit trail: appended in the caller's write transaction (so the chain's head cannot move
 //! underneath it), read per release, verified end to end.
 
-use super::{Store, StoreError, Tx};
+use super::{corrupt, Store, StoreError, Tx};
 use crate::domain::audit::{self, ChainBreak, StoredRow};
 use crate::domain::release::{AuditActor, ReleaseId};
 use chrono::Utc;
@@ -57,10 +57,6 @@ impl RawRow {
             detail_json: &self.detail_json,
         }
     }
-}
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
 }
 
 impl Store {

@@ -2,7 +2,7 @@
 //! decision. Times are stored as RFC 3339 UTC with seconds, so text order is time order.
 
 use super::releases::{to_i64, to_u64};
-use super::{Store, StoreError, Tx};
+use super::{corrupt, Store, StoreError, Tx};
 use crate::domain::delegation::Delegation;
 use crate::domain::principal::Actor;
 use crate::domain::UserId;
@@ -11,10 +11,6 @@ use sqlx::Row;
 
 fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
 }
 
 fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Delegation, StoreError> {

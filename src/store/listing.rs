@@ -1,7 +1,7 @@
 //! Lists of releases for `/release list`: filtered, newest first, a page at a time.
 
 use super::releases::to_i64;
-use super::{Store, StoreError};
+use super::{corrupt, Store, StoreError};
 use crate::domain::release::{ReleaseId, ReleaseStatus};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -54,7 +54,7 @@ impl Store {
                 name: row.try_get("name")?,
                 process: row.try_get("process_name")?,
                 status: ReleaseStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("unknown release status {status}")))?,
-                created_at: DateTime::parse_from_rfc3339(&created_at).map_err(|e| StoreError::Corrupt(e.to_string()))?.with_timezone(&Utc),
+                created_at: DateTime::parse_from_rfc3339(&created_at).map_err(corrupt)?.with_timezone(&Utc),
             });
         }
         Ok(ReleasePage { releases, total })

@@ -29,6 +29,11 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// Stored data that does not read back as what was written.
+pub(super) fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
 pub type Tx = Transaction<'static, Sqlite>;
 
 /// Two pools over one file. Every write goes through `writer`, a single connection: its pool's

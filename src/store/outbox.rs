@@ -1,7 +1,7 @@
 //! The outbox: side effects written with the state change that implies them, delivered at least
 //! once by workers that claim rows under a lease and complete them fenced by their claim number.
 
-use super::{now_ms, Store, StoreError, Tx};
+use super::{corrupt, now_ms, Store, StoreError, Tx};
 use crate::domain::release::{Notice, Poll, Release, ReleaseId, Timer, WebhookCall};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -65,7 +65,7 @@ pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: u64, no
         Topic::Chat,
         &format!("{}/chat/{}", release.id, n + 1),
         release.id,
-        &serde_json::to_value(message).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        &serde_json::to_value(message).map_err(corrupt)?,
         now_ms(),
     )
     .await
@@ -77,7 +77,7 @@ pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: u64, day: &str) -
     let Some((row, hash)) = Store::audit_head(tx).await? else { return Ok(false) };
     let notice = Notice::DailyAuditHead { day: day.to_string(), row, hash };
     let message = ChatMessage { channel_id, release_id: ReleaseId(0), release_name: String::new(), notice };
-    let payload = serde_json::to_value(message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let payload = serde_json::to_value(message).map_err(corrupt)?;
     let done = sqlx::query(include_str!("sql/insert_outbox.sql"))
         .bind(Topic::Chat.as_str())
         .bind(format!("audit-head/{day}"))
@@ -92,7 +92,7 @@ pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: u64, day: &str) -
 pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &WebhookCall) -> Result<(), StoreError> {
     let key = WebhookCall::idempotency_key(release, &call.activity, call.attempt);
     let due = now_ms() + (call.delay_secs as i64) * 1_000;
-    let payload = serde_json::to_value(WebhookWork::Call(call.clone())).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let payload = serde_json::to_value(WebhookWork::Call(call.clone())).map_err(corrupt)?;
     insert(tx, Topic::Webhook, &key, release, &payload, due).await
 }
 
@@ -101,13 +101,13 @@ pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &Webh
 pub(super) async fn enqueue_deadline(tx: &mut Tx, release: ReleaseId, deadline: &Timer) -> Result<(), StoreError> {
     let key = format!("{}/{}", WebhookCall::idempotency_key(release, &deadline.activity, deadline.attempt), deadline.key_suffix());
     let due = now_ms() + (deadline.after_secs as i64) * 1_000;
-    let payload = serde_json::to_value(WebhookWork::Deadline(deadline.clone())).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let payload = serde_json::to_value(WebhookWork::Deadline(deadline.clone())).map_err(corrupt)?;
     insert(tx, Topic::Webhook, &key, release, &payload, due).await
 }
 
 pub(super) async fn enqueue_poll(tx: &mut Tx, release: ReleaseId, poll: &Poll) -> Result<(), StoreError> {
     let due = now_ms() + (poll.delay_secs as i64) * 1_000;
-    let payload = serde_json::to_value(WebhookWork::Poll(poll.clone())).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let payload = serde_json::to_value(WebhookWork::Poll(poll.clone())).map_err(corrupt)?;
     insert(tx, Topic::Webhook, &poll.key(release), release, &payload, due).await
 }
 

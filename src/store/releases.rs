@@ -1,6 +1,6 @@
 //! Releases: insert a draft, load one whole, save its new state with the effects it implies.
 
-use super::{outbox, StoreError, Tx};
+use super::{corrupt, outbox, StoreError, Tx};
 use crate::domain::inputs::Inputs;
 use crate::domain::release::{
     ActivityRun, AuditActor, Decision, Effect, Notice, ParentLink, PhaseRun, Release, ReleaseId, ReleaseStatus, StepStatus,
@@ -8,10 +8,6 @@ use crate::domain::release::{
 use crate::domain::{Process, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
 
 pub(super) fn to_i64(id: u64) -> i64 {
     id as i64
