@@ -2,7 +2,7 @@
 //! lives in `listing`, `/process` in `processes`.
 
 use super::render;
-use super::{actor_of, create_form, BotError, Context, Data};
+use super::{create_form, BotError, Context, Data};
 use crate::domain::inputs::parse_pairs;
 use crate::domain::inputs::InputError;
 use crate::domain::release::ReleaseId;
@@ -25,19 +25,6 @@ async fn release(_ctx: Context<'_>) -> Result<(), BotError> {
 
 fn guild(ctx: &Context<'_>) -> Result<u64, BotError> {
     super::guild_of(ctx.guild_id())
-}
-
-async fn actor(ctx: &Context<'_>) -> crate::domain::principal::Actor {
-    let member = ctx.author_member().await;
-    actor_of(ctx.serenity_context(), ctx.guild_id(), ctx.author(), member.as_deref()).await
-}
-
-/// Refuses reading when the guild restricts it to viewers and the person is none.
-async fn may_view(ctx: &Context<'_>, guild_id: u64) -> Result<(), BotError> {
-    if ctx.data().engine.restricts_viewing(guild_id) {
-        ctx.data().engine.may_view(guild_id, &actor(ctx).await)?;
-    }
-    Ok(())
 }
 
 fn release_id(text: &str) -> Result<ReleaseId, BotError> {
@@ -63,7 +50,7 @@ async fn create(
     input_set: Option<String>,
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
-    let actor = actor(&ctx).await;
+    let actor = super::author(&ctx).await;
     let inputs = parse_pairs(inputs.as_deref().unwrap_or_default()).map_err(|e| BotError::User(e.to_string()))?;
     let new = NewRelease { guild_id, process, name, inputs, input_set };
     let release = match ctx.data().engine.create_release(&actor, new.clone()).await {
@@ -106,7 +93,7 @@ async fn edit(
         return Err(BotError::User("Nothing to change: give a new `name`, `inputs`, or both.".into()));
     }
     let pairs = inputs.as_deref().map(parse_pairs).transpose().map_err(|e| BotError::User(e.to_string()))?;
-    let actor = actor(&ctx).await;
+    let actor = super::author(&ctx).await;
     let release = ctx.data().engine.edit_draft(guild_id, &actor, id, name.as_deref(), pairs).await?;
     ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true)).await?;
     Ok(())
@@ -122,7 +109,7 @@ async fn delete(
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
-    let actor = actor(&ctx).await;
+    let actor = super::author(&ctx).await;
     let release = ctx.data().engine.delete_draft(guild_id, &actor, id).await?;
     let text = format!("Deleted Draft release {} · {}. The audit trail keeps what it was.", release.id, render::inert(&release.name));
     ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await?;
@@ -139,7 +126,7 @@ async fn start(
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
-    let actor = actor(&ctx).await;
+    let actor = super::author(&ctx).await;
     let release = ctx.data().engine.start_release(guild_id, &actor, id).await?;
     ctx.send(poise::CreateReply::default().embed(render::release_card(&release))).await?;
     Ok(())
@@ -155,7 +142,7 @@ async fn status(
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
-    may_view(&ctx, guild_id).await?;
+    super::author_may_view(&ctx).await?;
     let release = ctx.data().engine.release(guild_id, id).await?;
     ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true)).await?;
     Ok(())
@@ -171,7 +158,7 @@ async fn log(
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
-    may_view(&ctx, guild_id).await?;
+    super::author_may_view(&ctx).await?;
     let (release, rows) = ctx.data().engine.audit_trail(guild_id, id).await?;
     let (text, buttons) = super::trail::page(&release, &rows, 0);
     ctx.send(poise::CreateReply::default().content(text).components(buttons).ephemeral(true)).await?;
@@ -182,7 +169,7 @@ async fn log(
 async fn control(ctx: Context<'_>, release: &str, command: Control) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(release)?;
-    let actor = actor(&ctx).await;
+    let actor = super::author(&ctx).await;
     let release = ctx.data().engine.control(guild_id, &actor, id, command).await?;
     ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true)).await?;
     Ok(())

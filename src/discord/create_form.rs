@@ -20,6 +20,10 @@ pub const AGAIN_PREFIX: &str = "tm:inputs-again:";
 pub const FIELDS_PER_FORM: usize = 5;
 const KEPT_FOR: Duration = Duration::from_secs(15 * 60);
 
+fn expired() -> BotError {
+    BotError::User("This form has expired (forms last 15 minutes, and not across a restart); run `/release create` again.".into())
+}
+
 /// A create waiting for its form: the request, the asked inputs and what was last typed.
 #[derive(Debug, Clone)]
 struct Pending {
@@ -53,14 +57,14 @@ impl PendingCreates {
 
 /// The form for `missing` (at most five), remembered under `key` (the command's interaction id).
 pub fn ask(data: &Data, key: &str, user: u64, new: NewRelease, missing: Vec<InputSpec>) -> serenity::CreateInteractionResponse {
-    let title = format!("Inputs for {}", new.process);
     let pending = Pending { user, new, asked: missing, typed: vec![], since: Instant::now() };
-    let response = form(key, &title, &pending);
+    let response = form(key, &pending);
     data.pending_creates.put(key, pending);
     response
 }
 
-fn form(key: &str, title: &str, pending: &Pending) -> serenity::CreateInteractionResponse {
+fn form(key: &str, pending: &Pending) -> serenity::CreateInteractionResponse {
+    let title = format!("Inputs for {}", pending.new.process);
     let rows = pending
         .asked
         .iter()
@@ -79,7 +83,7 @@ fn form(key: &str, title: &str, pending: &Pending) -> serenity::CreateInteractio
         })
         .collect();
     serenity::CreateInteractionResponse::Modal(
-        serenity::CreateModal::new(format!("{FORM_PREFIX}{key}"), render::truncate(title, 45)).components(rows),
+        serenity::CreateModal::new(format!("{FORM_PREFIX}{key}"), render::truncate(&title, 45)).components(rows),
     )
 }
 
@@ -131,8 +135,6 @@ async fn create(
     submit: &serenity::ModalInteraction,
     key: &str,
 ) -> Result<serenity::CreateEmbed, (BotError, bool)> {
-    let expired =
-        || BotError::User("This form has expired (forms last 15 minutes, and not across a restart); run `/release create` again.".into());
     // Only the person who ran the command may submit (and so use up) their form.
     data.pending_creates.get(key).filter(|p| p.user == submit.user.id.get()).ok_or_else(|| (expired(), false))?;
     let mut pending = data.pending_creates.take(key).ok_or_else(|| (expired(), false))?;
@@ -157,13 +159,8 @@ async fn create(
 pub async fn on_again(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) {
     let key = click.data.custom_id.trim_start_matches(AGAIN_PREFIX);
     let response = match data.pending_creates.get(key).filter(|p| p.user == click.user.id.get()) {
-        Some(pending) => form(key, &format!("Inputs for {}", pending.new.process), &pending),
-        None => reasons::answer(
-            Err(BotError::User(
-                "This form has expired (forms last 15 minutes, and not across a restart); run `/release create` again.".into(),
-            )),
-            "a create form",
-        ),
+        Some(pending) => form(key, &pending),
+        None => reasons::answer(Err(expired()), "a create form"),
     };
     if let Err(e) = click.create_response(&ctx.http, response).await {
         tracing::error!(error = %e, "cannot reopen a create form");

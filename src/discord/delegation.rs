@@ -2,7 +2,7 @@
 //! The delegate acts with the roles the delegator held when delegating; both names go on the
 //! decision. Answers are ephemeral (a personal arrangement), and ping no one.
 
-use super::{actor_of, BotError, Context};
+use super::{BotError, Context};
 use crate::domain::delegation::Delegation;
 use crate::domain::{HumanDuration, UserId};
 use crate::engine::NewDelegation;
@@ -32,7 +32,7 @@ async fn give(
         return Err(BotError::User("Delegate to a person, not a bot.".into()));
     }
     let until = parse_until(&until, Utc::now())?;
-    let me = actor(&ctx).await;
+    let me = super::author(&ctx).await;
     let to_name = to.global_name.clone().unwrap_or_else(|| to.name.clone());
     let new = NewDelegation { to: UserId(to.id.get()), to_name, until, process };
     let d = ctx.data().engine.delegate(guild_id, &me, new).await?;
@@ -52,7 +52,7 @@ async fn revoke(
     #[description = "Only the delegation to this person"] to: Option<serenity::User>,
 ) -> Result<(), BotError> {
     let guild_id = super::guild_of(ctx.guild_id())?;
-    let me = actor(&ctx).await;
+    let me = super::author(&ctx).await;
     let revoked = ctx.data().engine.revoke_delegation(guild_id, &me, to.map(|u| UserId(u.id.get()))).await?;
     let text = if revoked.is_empty() {
         "You have no delegation to revoke.".to_string()
@@ -79,11 +79,6 @@ async fn list(ctx: Context<'_>) -> Result<(), BotError> {
     }
     let text = if lines.is_empty() { "No delegations from or to you are running.".to_string() } else { lines.join("\n") };
     reply(&ctx, super::render::truncate(&text, super::render::CONTENT_LIMIT)).await
-}
-
-async fn actor(ctx: &Context<'_>) -> crate::domain::principal::Actor {
-    let member = ctx.author_member().await;
-    actor_of(ctx.serenity_context(), ctx.guild_id(), ctx.author(), member.as_deref()).await
 }
 
 async fn reply(ctx: &Context<'_>, text: String) -> Result<(), BotError> {

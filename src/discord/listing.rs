@@ -89,9 +89,7 @@ pub async fn list(
 ) -> Result<(), BotError> {
     let guild_id = guild_of(ctx.guild_id())?;
     let query = Query { page: 0, status: status.map(Into::into), mine: mine.unwrap_or(false), process };
-    let member = ctx.author_member().await;
-    let actor = super::actor_of(ctx.serenity_context(), ctx.guild_id(), ctx.author(), member.as_deref()).await;
-    ctx.data().engine.may_view(guild_id, &actor)?;
+    super::author_may_view(&ctx).await?;
     let page = ctx.data().engine.list_releases(guild_id, &query.filter(ctx.author().id.get()), 0, PER_PAGE).await?;
     let (embed, buttons) = render(&query, &page);
     ctx.send(poise::CreateReply::default().embed(embed).components(buttons).ephemeral(true)).await?;
@@ -128,7 +126,7 @@ async fn page_for(
     let query =
         Query::parse(&click.data.custom_id).ok_or_else(|| BotError::User("This list button is not one Trainmaster made.".into()))?;
     let guild_id = guild_of(click.guild_id)?;
-    data.engine.may_view(guild_id, &super::actor_of(ctx, click.guild_id, &click.user, click.member.as_ref()).await)?;
+    super::may_view(ctx, data, click.guild_id, &click.user, click.member.as_ref()).await?;
     let page = data.engine.list_releases(guild_id, &query.filter(click.user.id.get()), query.page, PER_PAGE).await?;
     Ok(render(&query, &page))
 }

@@ -102,6 +102,34 @@ pub async fn actor_of(
     Actor { user: UserId(user.id.get()), display_name, roles }
 }
 
+/// The person who ran a slash command.
+async fn author(ctx: &Context<'_>) -> Actor {
+    let member = ctx.author_member().await;
+    actor_of(ctx.serenity_context(), ctx.guild_id(), ctx.author(), member.as_deref()).await
+}
+
+/// Refuses reading releases when the guild restricts it to viewers and the person is none.
+/// Works out who they are (their roles) only then: reads are the busiest interactions.
+async fn may_view(
+    ctx: &serenity::Context,
+    data: &Data,
+    guild_id: Option<serenity::GuildId>,
+    user: &serenity::User,
+    member: Option<&serenity::Member>,
+) -> Result<(), BotError> {
+    let guild = guild_of(guild_id)?;
+    if data.engine.restricts_viewing(guild) {
+        data.engine.may_view(guild, &actor_of(ctx, guild_id, user, member).await)?;
+    }
+    Ok(())
+}
+
+/// `may_view` for the person who ran a slash command.
+async fn author_may_view(ctx: &Context<'_>) -> Result<(), BotError> {
+    let member = ctx.author_member().await;
+    may_view(ctx.serenity_context(), ctx.data(), ctx.guild_id(), ctx.author(), member.as_deref()).await
+}
+
 /// Role names of a guild: from the cache (filled by GUILD_CREATE), else from the API.
 async fn role_names(ctx: &serenity::Context, guild_id: serenity::GuildId) -> Vec<(serenity::RoleId, String)> {
     if let Some(guild) = ctx.cache.guild(guild_id) {

@@ -3,7 +3,7 @@
 //! they work after a restart. The answer is ephemeral, like every read.
 
 use super::render::{self, AuditPage};
-use super::{actor_of, guild_of, reasons, BotError, Data};
+use super::{guild_of, reasons, BotError, Data};
 use crate::domain::release::{Release, ReleaseId};
 use crate::store::AuditRow;
 use poise::serenity_prelude as serenity;
@@ -22,10 +22,10 @@ pub fn page(release: &Release, rows: &[AuditRow], page: usize) -> (String, Vec<s
             .style(serenity::ButtonStyle::Secondary)
             .disabled(disabled)
     };
-    // Distinct custom ids even when disabled (Discord refuses duplicates in one message).
+    // Older points one page further, Newer one page back (to page 0 itself when disabled on
+    // page 0): their custom ids always differ, as Discord requires within a message.
     let older = button(page + 1, "◀ Older", page + 1 >= pages);
     let newer = button(page.saturating_sub(1), "Newer ▶", page == 0);
-    let newer = if page == 0 { newer.custom_id(format!("{PREFIX}{}:newest", release.id)) } else { newer };
     (text, vec![serenity::CreateActionRow::Buttons(vec![older, newer])])
 }
 
@@ -57,9 +57,7 @@ async fn page_for(
 ) -> Result<(String, Vec<serenity::CreateActionRow>), BotError> {
     let (id, number) = parse(&click.data.custom_id).ok_or_else(|| BotError::User("This log button is not one Trainmaster made.".into()))?;
     let guild_id = guild_of(click.guild_id)?;
-    if data.engine.restricts_viewing(guild_id) {
-        data.engine.may_view(guild_id, &actor_of(ctx, click.guild_id, &click.user, click.member.as_ref()).await)?;
-    }
+    super::may_view(ctx, data, click.guild_id, &click.user, click.member.as_ref()).await?;
     let (release, rows) = data.engine.audit_trail(guild_id, id).await?;
     Ok(page(&release, &rows, number))
 }
@@ -71,7 +69,7 @@ mod tests {
     #[test]
     fn log_buttons_carry_release_and_page() {
         assert_eq!(parse("tm:log:42:3"), Some((ReleaseId(42), 3)));
-        assert_eq!(parse("tm:log:42:newest"), None, "the disabled Newer button on the first page");
+        assert_eq!(parse("tm:log:42:newest"), None, "a page is a number");
         assert_eq!(parse("tm:list:1"), None);
     }
 }
