@@ -4,7 +4,7 @@
 use crate::discord::{self, BotConfig, Notifier};
 use crate::domain::access::AccessPolicy;
 use crate::domain::process_file;
-use crate::engine::{checkpoint_until_stopped, daily_audit_head_until_stopped, Engine, Shutdown, WebhookWorker};
+use crate::engine::{checkpoint_until_stopped, daily_audit_head_until_stopped, publish_todays_audit_head, Engine, Shutdown, WebhookWorker};
 use crate::http::{self, HttpState};
 use crate::store::Store;
 use crate::webhook::guard::{AddressPolicy, AllowRule};
@@ -120,10 +120,7 @@ impl Application {
         let server =
             axum::serve(self.listener, http::router(self.http_state)).with_graceful_shutdown(async move { http_shutdown.stopped().await });
         // Before connecting, so a bot that is up has checked today's audit head.
-        let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-        if let Err(e) = self.engine.publish_daily_audit_head(&today).await {
-            tracing::warn!(error = %e, "cannot enqueue the daily audit head; the next check tries again");
-        }
+        publish_todays_audit_head(&self.engine).await;
         let workers = [
             tokio::spawn(notifier.run_until_stopped(shutdown.clone())),
             tokio::spawn(checkpoint_until_stopped(self.engine.store().clone(), shutdown.clone())),

@@ -11,7 +11,9 @@ pub use callbacks::{CallbackError, SignedHeaders, TriggerError, TriggerRequest};
 pub use delegations::NewDelegation;
 pub use metrics::Metrics;
 use worker::WEBHOOK_LEASE;
-pub use worker::{checkpoint_until_stopped, daily_audit_head_until_stopped, drain_loop, NextTask, Shutdown, WebhookWorker};
+pub use worker::{
+    checkpoint_until_stopped, daily_audit_head_until_stopped, drain_loop, publish_todays_audit_head, NextTask, Shutdown, WebhookWorker,
+};
 
 /// How long a claimed chat message stays claimed: a post that takes longer is posted again, under
 /// the same nonce.

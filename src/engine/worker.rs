@@ -159,13 +159,17 @@ pub async fn daily_audit_head_until_stopped(engine: super::Engine, mut shutdown:
     every.tick().await;
     while !shutdown.is_stopping() {
         tokio::select! {
-            _ = every.tick() => {
-                let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-                if let Err(e) = engine.publish_daily_audit_head(&today).await {
-                    tracing::warn!(error = %e, "cannot enqueue the daily audit head; the next check tries again");
-                }
-            }
+            _ = every.tick() => publish_todays_audit_head(&engine).await,
             _ = shutdown.stopped() => {}
         }
+    }
+}
+
+/// One check: enqueues today's (UTC) audit head unless it already was. A failure is logged;
+/// the next check tries again.
+pub async fn publish_todays_audit_head(engine: &super::Engine) {
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    if let Err(e) = engine.publish_daily_audit_head(&today).await {
+        tracing::warn!(error = %e, "cannot enqueue the daily audit head; the next check tries again");
     }
 }

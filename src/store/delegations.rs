@@ -59,7 +59,7 @@ impl Store {
     pub async fn delegations_to(&self, guild_id: u64, user: UserId, now: DateTime<Utc>) -> Result<Vec<Delegation>, StoreError> {
         let rows = sqlx::query(include_str!("sql/select_delegations.sql"))
             .bind(to_i64(guild_id))
-            .bind(-1i64)
+            .bind(Option::<i64>::None) // `from_user = NULL` holds for no row: only those to `user`
             .bind(to_i64(user.0))
             .bind(stamp(now))
             .fetch_all(self.pool())
