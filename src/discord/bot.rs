@@ -1,6 +1,6 @@
 //! Building the serenity client with the poise framework, pointed at Discord or a compatible API.
 
-use super::{buttons, card_controls, commands, create_form, listing, trail, BotError, Data, INTERNAL_ERROR_TEXT};
+use super::{buttons, card_controls, commands, create_form, listing, trail, BotError, Data};
 use crate::engine::Engine;
 use poise::serenity_prelude as serenity;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -110,13 +110,7 @@ async fn on_event(framework: poise::FrameworkContext<'_, Data, BotError>, event:
 async fn on_error(error: poise::FrameworkError<'_, Data, BotError>) {
     match error {
         poise::FrameworkError::Command { error, ctx, .. } => {
-            let text = match &error {
-                BotError::User(text) => text.clone(),
-                BotError::Internal(e) => {
-                    tracing::error!(error = ?e, command = %ctx.command().qualified_name, "command failed");
-                    INTERNAL_ERROR_TEXT.to_string()
-                }
-            };
+            let text = super::reasons::text_for(Err(error), &format!("/{}", ctx.command().qualified_name));
             if let Err(e) = ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await {
                 tracing::error!(error = %e, "cannot send an error reply");
             }

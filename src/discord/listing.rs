@@ -4,7 +4,7 @@
 //! no server-side session and survives a restart.
 
 use super::render::{inert, truncate};
-use super::{guild_of, BotError, Context, Data, INTERNAL_ERROR_TEXT};
+use super::{guild_of, BotError, Context, Data};
 use crate::domain::release::ReleaseStatus;
 use crate::store::{ReleaseFilter, ReleasePage};
 use poise::serenity_prelude as serenity;
@@ -102,16 +102,7 @@ pub async fn on_page(ctx: &serenity::Context, data: &Data, click: &serenity::Com
         Ok((embed, buttons)) => serenity::CreateInteractionResponse::UpdateMessage(
             serenity::CreateInteractionResponseMessage::new().embed(embed).components(buttons),
         ),
-        Err(e) => {
-            let text = match e {
-                BotError::User(text) => text,
-                BotError::Internal(e) => {
-                    tracing::error!(error = ?e, "paging a release list failed");
-                    INTERNAL_ERROR_TEXT.to_string()
-                }
-            };
-            serenity::CreateInteractionResponse::Message(serenity::CreateInteractionResponseMessage::new().content(text).ephemeral(true))
-        }
+        Err(e) => super::reasons::answer(Err(e), "paging a release list"),
     };
     if let Err(e) = click.create_response(&ctx.http, response).await {
         tracing::error!(error = %e, "cannot answer a list page click");

@@ -37,15 +37,21 @@ pub fn field_values(submit: &serenity::ModalInteraction) -> Vec<(String, String)
         .collect()
 }
 
-/// An ephemeral answer, mentions off. Internal errors are logged and answered with an apology.
-pub fn answer(result: Result<String, BotError>, what: &str) -> serenity::CreateInteractionResponse {
-    let text = match result {
+/// What to tell the person: the text, a user error verbatim, or for an internal error (logged
+/// with its cause chain and `what` failed) a short apology.
+pub fn text_for(result: Result<String, BotError>, what: &str) -> String {
+    match result {
         Ok(text) | Err(BotError::User(text)) => text,
         Err(BotError::Internal(e)) => {
             tracing::error!(error = ?e, what, "an interaction failed");
             INTERNAL_ERROR_TEXT.to_string()
         }
-    };
+    }
+}
+
+/// An ephemeral answer, mentions off. Internal errors are logged and answered with an apology.
+pub fn answer(result: Result<String, BotError>, what: &str) -> serenity::CreateInteractionResponse {
+    let text = text_for(result, what);
     let message = serenity::CreateInteractionResponseMessage::new()
         .content(text)
         .ephemeral(true)
