@@ -516,6 +516,18 @@ impl Sandbox {
         .await
     }
 
+    /// Waits for a message in `channel_id` whose first embed's title starts with `prefix`, like a
+    /// release card (`Release 1 · …`).
+    pub async fn wait_for_embed(&self, channel_id: u64, prefix: &str) -> anyhow::Result<StoredMessage> {
+        self.wait_for(&format!("an embed titled {prefix:?}…"), |w| {
+            w.messages
+                .iter()
+                .find(|m| m.channel_id == channel_id && m.json["embeds"][0]["title"].as_str().is_some_and(|t| t.starts_with(prefix)))
+                .cloned()
+        })
+        .await
+    }
+
     /// Ids of the threads started under messages of `channel_id`, oldest first.
     pub fn threads(&self, channel_id: u64) -> Vec<u64> {
         let w = self.shared.world();

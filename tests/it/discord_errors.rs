@@ -20,7 +20,10 @@ async fn a_429_and_a_500_from_discord_are_retried_and_the_card_is_posted_once() 
     h.sandbox.fail_next("POST", &format!("/channels/{CHANNEL_ID}/messages"), 429, 1);
     h.sandbox.fail_next("POST", &format!("/channels/{CHANNEL_ID}/messages"), 500, 1);
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    // Whichever posts the refusals hit, the card comes after its retries (notices posted while
+    // it waits go to the channel, so the card is the thing to wait for).
+    h.sandbox.wait_for_embed(CHANNEL_ID, &format!("Release {id} ")).await?;
+    h.receiver.wait_for_calls(1).await?;
     assert_eq!(cards(&h), 1, "retried until posted, and posted once");
     let refused =
         h.sandbox.requests().iter().filter(|r| r.method == "POST" && r.path == format!("/channels/{CHANNEL_ID}/messages")).count();
