@@ -34,6 +34,9 @@ pub struct Settings {
     pub trigger_secret: Option<Secret>,
     pub api_token: Option<String>,
     pub webhook_allow: Vec<AllowRule>,
+    /// The proxy webhooks go through, when one is needed; proxy variables in the environment
+    /// are ignored (see `WebhookClient::new`).
+    pub webhook_proxy: Option<String>,
     /// Where the audit chain's head is posted at each release's end and once a day.
     pub audit_channel: Option<u64>,
     /// Admins and per-guild roles (trainmaster.toml).
@@ -53,6 +56,7 @@ impl Settings {
             trigger_secret: None,
             api_token: None,
             webhook_allow: vec![],
+            webhook_proxy: None,
             audit_channel: None,
             access: AccessPolicy::default(),
         }
@@ -65,6 +69,7 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     http_state: HttpState,
     webhook_policy: AddressPolicy,
+    webhook_proxy: Option<String>,
 }
 
 impl Application {
@@ -96,7 +101,9 @@ impl Application {
             gateway_connected,
         };
         let webhook_policy = AddressPolicy::new(settings.webhook_allow.clone());
-        Ok(Self { engine, client, listener, http_state, webhook_policy })
+        // Built here only to refuse a bad proxy before anything runs.
+        WebhookClient::new(webhook_policy.clone(), settings.webhook_proxy.as_deref())?;
+        Ok(Self { engine, client, listener, http_state, webhook_policy, webhook_proxy: settings.webhook_proxy.clone() })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -111,7 +118,7 @@ impl Application {
     /// Runs the bot, the HTTP server and the workers until `shutdown` fires or the gateway
     /// connection ends.
     pub async fn run_until_stopped(mut self, mut shutdown: Shutdown) -> anyhow::Result<()> {
-        let client = WebhookClient::new(self.webhook_policy.clone())?;
+        let client = WebhookClient::new(self.webhook_policy.clone(), self.webhook_proxy.as_deref())?;
         let webhook_workers: Vec<_> = (0..WEBHOOK_WORKERS)
             .map(|_| tokio::spawn(WebhookWorker::new(self.engine.clone(), client.clone()).run_until_stopped(shutdown.clone())))
             .collect();

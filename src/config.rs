@@ -13,6 +13,7 @@
 //! | audit channel (head hash at each release's end) | `audit_channel` | `TRAINMASTER_AUDIT_CHANNEL` | none |
 //! | guide linked from `/trainmaster help` | `help_url` | `TRAINMASTER_HELP_URL` | none: names the README |
 //! | webhook allow-list | `webhook_allow` (list) | `TRAINMASTER_WEBHOOK_ALLOW` (comma-separated) | empty |
+//! | proxy for webhooks | `webhook_proxy` | `TRAINMASTER_WEBHOOK_PROXY` | none (`HTTP_PROXY` and the like are ignored) |
 //! | account admins | `admins` (list of `user:`/`role:`) | none | none |
 //! | roles per guild | `[guilds.<guild id>]` `release_managers`, `approvers`, `viewers` | none | open (see `domain::access`) |
 
@@ -38,6 +39,7 @@ struct FileConfig {
     trigger_secret: Option<String>,
     api_token: Option<String>,
     webhook_allow: Option<Vec<String>>,
+    webhook_proxy: Option<String>,
     audit_channel: Option<String>,
     help_url: Option<String>,
     admins: Option<Vec<String>>,
@@ -66,6 +68,7 @@ pub struct Config {
     pub trigger_secret: Option<Secret>,
     pub api_token: Option<String>,
     pub webhook_allow: Vec<AllowRule>,
+    pub webhook_proxy: Option<String>,
     pub audit_channel: Option<u64>,
     pub help_url: Option<String>,
     pub access: AccessPolicy,
@@ -113,6 +116,7 @@ impl Config {
             trigger_secret,
             api_token: env("TRAINMASTER_API_TOKEN").or(from_file.api_token),
             webhook_allow,
+            webhook_proxy: env("TRAINMASTER_WEBHOOK_PROXY").or(from_file.webhook_proxy),
         })
     }
 }

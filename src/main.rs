@@ -216,6 +216,7 @@ async fn serve(config: Config) -> ExitCode {
         trigger_secret: config.trigger_secret.clone(),
         api_token: config.api_token.clone(),
         webhook_allow: config.webhook_allow.clone(),
+        webhook_proxy: config.webhook_proxy.clone(),
         audit_channel: config.audit_channel,
         access: config.access.clone(),
     };

@@ -164,6 +164,7 @@ pub fn notice_text(message: &ChatMessage) -> String {
         Notice::ActivityRetrying { activity, attempt, reason } => {
             format!("🔁 {release}: `{activity}` failed ({}); try {attempt} is scheduled.", inert(reason))
         }
+        Notice::ActivityLink { activity, name, url } => format!("🔗 {release}: `{activity}` {}: <{}>", inert(name), inert(url)),
         Notice::Message { text, .. } => format!("📣 {release}: {}", inert(text)),
         Notice::ManualTask { activity, checklist, owner } => {
             let owner = owner.as_deref().map(|o| format!(" for {o}")).unwrap_or_default();

@@ -12,6 +12,7 @@ pub mod process;
 pub mod process_file;
 pub mod release;
 pub mod risk;
+pub mod secrets;
 pub mod template;
 
 pub use duration::HumanDuration;

@@ -53,6 +53,9 @@ pub struct Process {
     /// Rules that assess a release's risk when it starts.
     #[serde(default)]
     pub risk: Vec<super::risk::RiskRule>,
+    /// Secrets requests may read as `{{ secrets.<name> }}`: where each is, never its value.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretRef>,
 }
 
 fn utc() -> String {
@@ -160,6 +163,9 @@ pub struct Activity {
     /// A failure of a non-critical activity makes the release PartialSuccess instead of Failed.
     #[serde(default = "yes")]
     pub critical: bool,
+    /// Secrets this activity's requests may read, beside the process's (these win).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretRef>,
 }
 
 fn yes() -> bool {
@@ -283,6 +289,46 @@ pub struct WebhookSpec {
     /// Activity outputs taken from the JSON response (or callback): name → dotted path.
     pub outputs: BTreeMap<String, String>,
     pub completion: Completion,
+    /// Wrap `body` in Trainmaster's envelope (the default) or send it as it is.
+    #[serde(default = "yes")]
+    pub envelope: bool,
+    /// The body's media type (see `raw::RawWebhook::content_type`).
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Query parameters; values are minijinja templates.
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    #[serde(default)]
+    pub auth: Option<Auth>,
+    /// Polls that follow the work the request started, in order; the activity succeeds when
+    /// the last one does.
+    #[serde(default)]
+    pub then: Vec<PollStage>,
+}
+
+/// How a request authenticates. Values are templates: secrets appear in them only as
+/// placeholders until the request is sent (see `domain::secrets`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Auth {
+    Bearer(String),
+    Basic { user: String, password: String },
+}
+
+/// One poll after a webhook's answer: GET `url` every `interval` until `until` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollStage {
+    /// A template over the previous answer (`response`).
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    pub interval: HumanDuration,
+    pub until: String,
+    pub succeed_if: Option<String>,
+    /// A template over the final answer, said when `succeed_if` is false.
+    pub reason: Option<String>,
+    pub timeout: HumanDuration,
+    /// Output name → dotted path into the answers.
+    pub outputs: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -557,6 +603,13 @@ impl Process {
             self.model = MODEL_VERSION;
         }
         self
+    }
+
+    /// The secrets an activity's requests may read: the process's, then the activity's.
+    pub fn secrets_for(&self, activity: &Activity) -> BTreeMap<String, SecretRef> {
+        let mut all = self.secrets.clone();
+        all.extend(activity.secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all
     }
 
     pub fn input(&self, name: &str) -> Option<&InputSpec> {

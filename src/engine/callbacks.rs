@@ -183,7 +183,7 @@ impl Engine {
                 if let Some(url) = &parsed.log_url {
                     outputs.insert("log_url".into(), json!(url));
                 }
-                CallOutcome::Success { outputs }
+                CallOutcome::Success { outputs, answer: None }
             }
             CallbackStatus::Failure => {
                 let mut reason = parsed.reason.unwrap_or_else(|| "the receiver reported a failure".into());

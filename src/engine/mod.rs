@@ -25,7 +25,7 @@ use crate::domain::principal::Actor;
 use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
 use crate::domain::release::{
-    AuditActor, CallOutcome, CommandError, Effect, Notice, Poll, Progress, Release, ReleaseId, ReleaseStatus, Timer, WebhookCall,
+    AuditActor, CallOutcome, CommandError, Effect, Look, Notice, Poll, Progress, Release, ReleaseId, ReleaseStatus, Timer, WebhookCall,
 };
 use crate::store::{
     enqueue_chat_to, AuditRow, CardRedraw, DrawnCard, OutboxItem, ReleaseFilter, ReleasePage, Store, StoreError, Topic, Tx,
@@ -421,6 +421,12 @@ impl Engine {
     pub(crate) async fn save(&self, tx: &mut Tx, before: &Release, release: &Release, effects: &mut [Effect]) -> Result<(), EngineError> {
         for effect in effects.iter_mut() {
             if let Effect::CallWebhook(call) = effect {
+                // Keys are unique across installations: two databases never send the same key
+                // for different work. The domain knows releases, not installations.
+                call.key = format!("{}/{}", self.store.installation(), call.key);
+                if !call.raw {
+                    call.payload["idempotency_key"] = json!(call.key);
+                }
                 if call.completion == Completion::Callback {
                     let token = callbacks::new_token();
                     Store::insert_callback_token(tx, &token, release.id, &call.activity, call.attempt).await?;
@@ -484,7 +490,7 @@ impl Engine {
         &self,
         item: &OutboxItem,
         poll: &Poll,
-        answer: Result<serde_json::Value, String>,
+        answer: Result<Look, String>,
     ) -> Result<Option<OutboxItem>, EngineError> {
         let stale = json!({"activity": poll.activity, "attempt": poll.attempt, "look": poll.poll});
         self.apply_delivered(item, stale, |release| release.poll_result(poll, answer, chrono::Utc::now())).await

@@ -33,6 +33,8 @@ pub struct ReceivedCall {
     pub method: String,
     pub path: String,
     pub idempotency_key: Option<String>,
+    /// The try's number (`Trainmaster-Attempt`): keys are per run, tries are counted here.
+    pub attempt: Option<u32>,
     /// Every header, names lowercased.
     pub headers: std::collections::BTreeMap<String, String>,
     /// The body exactly as received, for signature checks.
@@ -124,6 +126,7 @@ async fn receive(
             method: method.to_string(),
             path: uri.path().to_string(),
             idempotency_key: headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from),
+            attempt: headers.get("trainmaster-attempt").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()),
             headers: headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string())).collect(),
             raw_body: body.to_vec(),
             body: serde_json::from_slice(&body).unwrap_or(Value::Null),

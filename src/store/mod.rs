@@ -44,6 +44,8 @@ pub type Tx = Transaction<'static, Sqlite>;
 pub struct Store {
     pool: SqlitePool,
     writer: SqlitePool,
+    /// This database's installation id (created with it): prefixes idempotency keys.
+    installation: std::sync::Arc<str>,
 }
 
 impl Store {
@@ -65,7 +67,16 @@ impl Store {
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(writer_options).await.with_context(cannot_open)?;
         sqlx::migrate!("./migrations").run(&writer).await.with_context(|| format!("cannot apply migrations to {}", path.display()))?;
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.with_context(cannot_open)?;
-        Ok(Self { pool, writer })
+        let installation: String = sqlx::query_scalar(include_str!("sql/select_installation.sql"))
+            .fetch_one(&pool)
+            .await
+            .with_context(|| format!("cannot read the installation id from {}", path.display()))?;
+        Ok(Self { pool, writer, installation: installation.into() })
+    }
+
+    /// The installation id, created with the database: two databases never share one.
+    pub fn installation(&self) -> &str {
+        &self.installation
     }
 
     /// A write transaction on the single writer connection. `BEGIN IMMEDIATE` still takes the

@@ -91,7 +91,7 @@ pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: u64, day: &str) -
 
 pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &WebhookCall) -> Result<(), StoreError> {
     let key = WebhookCall::idempotency_key(release, &call.activity, call.attempt);
-    let due = now_ms() + (call.delay_secs as i64) * 1_000;
+    let due = now_ms() + call.delay_ms as i64;
     let payload = serde_json::to_value(WebhookWork::Call(call.clone())).map_err(corrupt)?;
     insert(tx, Topic::Webhook, &key, release, &payload, due).await
 }

@@ -115,6 +115,7 @@ impl super::Store {
                 id: activity_id,
                 status: step(row.try_get::<Option<String>, _>("status")?.unwrap_or_default())?,
                 attempt: row.try_get::<Option<i64>, _>("attempt")?.unwrap_or_default() as u32,
+                run_attempt: row.try_get::<Option<i64>, _>("run_attempt")?.unwrap_or(1) as u32,
                 reason: row.try_get("reason")?,
                 decisions: vec![],
                 outputs: serde_json::from_str(outputs.as_deref().unwrap_or("{}")).map_err(corrupt)?,
@@ -214,6 +215,7 @@ impl super::Store {
                             .transpose()
                             .map_err(corrupt)?,
                     )
+                    .bind(i64::from(activity.run_attempt))
                     .execute(&mut **tx)
                     .await?;
                 if activity.decisions.is_empty() && old.is_some_and(|o| !o.decisions.is_empty()) {

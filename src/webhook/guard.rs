@@ -125,6 +125,20 @@ fn is_internal_v6(ip: Ipv6Addr) -> bool {
         || (s[0] == 0xfd00 && s[1] == 0x0ec2) // AWS metadata fd00:ec2::254
 }
 
+/// Resolves `host` and refuses it when any of its addresses is internal (unless allowed): for
+/// requests through a proxy, which resolves names itself. A name that resolved to a public
+/// address here could resolve differently at the proxy; teams that set `webhook_proxy` trust it.
+pub async fn check_name(policy: &AddressPolicy, host: &str) -> Result<(), String> {
+    let found: Vec<SocketAddr> = tokio::net::lookup_host((host, 0)).await.map_err(|e| format!("cannot resolve {host}: {e}"))?.collect();
+    if found.is_empty() {
+        return Err(format!("{host} has no addresses"));
+    }
+    match found.iter().find_map(|a| policy.refusal(host, a.ip())) {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
 /// A resolver that refuses internal addresses unless allowed: used by the webhook client.
 pub struct GuardedResolver {
     pub policy: Arc<AddressPolicy>,

@@ -167,7 +167,7 @@ fn demo_plays_a_release_to_success_without_a_token() -> anyhow::Result<()> {
         "bob: clicks Approve",
         "approval `qa-approval` needs 1 approval from role:QA.\n               ✅ Approved by bob [Approved by bob]",
         "finished: **Success**",
-        "Idempotency-Key: 1/deploy/1",
+        "/1/deploy/run-1 body:",
     ] {
         assert!(stdout.contains(expected), "no {expected:?} in\n{stdout}");
     }

@@ -60,8 +60,11 @@ async fn retry_runs_a_failed_webhook_again_under_a_new_key_and_the_release_goes_
     let retried = h.slash(&alice(), "retry", &[("release", &id), ("activity", "branch-cut")]).await?;
     assert_eq!(retried.field("Status").as_deref(), Some("Running"));
     h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
-    let keys: Vec<String> = h.receiver.calls().into_iter().filter_map(|c| c.idempotency_key).collect();
-    assert_eq!(keys, [format!("{id}/branch-cut/1"), format!("{id}/branch-cut/2"), format!("{id}/branch-cut/3")]);
+    let calls = h.receiver.calls();
+    let keys: Vec<String> = calls.iter().filter_map(|c| c.idempotency_key.clone()).collect();
+    let (first_run, second_run) = (h.key(&id, "branch-cut", 1).await?, h.key(&id, "branch-cut", 3).await?);
+    assert_eq!(keys, [first_run.clone(), first_run, second_run], "the automatic retry keeps the run's key; a person's retry is new work");
+    assert_eq!(calls.iter().map(|c| c.attempt).collect::<Vec<_>>(), [Some(1), Some(2), Some(3)], "tries are counted in their own header");
     h.finish().await
 }
 
@@ -120,7 +123,7 @@ async fn two_retries_at_the_same_instant_start_one_new_try() -> TestResult {
     let retries = actions(&h.audit(&id).await?).into_iter().filter(|a| a == "activity_retried").count();
     assert_eq!(retries, 1);
     let keys: Vec<String> = h.receiver.calls().into_iter().filter_map(|c| c.idempotency_key).collect();
-    assert_eq!(keys.last(), Some(&format!("{id}/branch-cut/3")), "{keys:?}");
+    assert_eq!(keys.last(), Some(&h.key(&id, "branch-cut", 3).await?), "{keys:?}");
     assert_eq!(keys.len(), 3, "one new try: {keys:?}");
     h.finish().await
 }

@@ -174,6 +174,12 @@ impl Harness {
         Store::open(&self.database()).await
     }
 
+    /// The idempotency key receivers see for the run of `activity` of release `id` that began
+    /// with try `run`: `<installation>/<release>/<activity>/run-<n>`.
+    pub async fn key(&self, id: &str, activity: &str, run: u32) -> anyhow::Result<String> {
+        Ok(format!("{}/{id}/{activity}/run-{run}", self.store().await?.installation()))
+    }
+
     /// The bot's SQLite file.
     pub fn database(&self) -> std::path::PathBuf {
         self.dir.path().join("trainmaster.db")

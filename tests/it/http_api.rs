@@ -151,8 +151,11 @@ async fn a_callback_that_never_comes_fails_the_try_at_its_deadline() -> TestResu
     h.slash(&alice(), "start", &[("release", &id)]).await?;
     let failed = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
     assert!(failed.content().contains("`branch-cut` failed after 2 tries: no callback within 1s"), "{}", failed.content());
-    let keys: Vec<_> = h.receiver.calls().into_iter().map(|c| c.idempotency_key.unwrap_or_default()).collect();
-    assert_eq!(keys, [format!("{id}/branch-cut/1"), format!("{id}/branch-cut/2")]);
+    let calls = h.receiver.calls();
+    let keys: Vec<_> = calls.iter().map(|c| c.idempotency_key.clone().unwrap_or_default()).collect();
+    let key = h.key(&id, "branch-cut", 1).await?;
+    assert_eq!(keys, [key.clone(), key], "one run, one key across its automatic retries");
+    assert_eq!(calls.iter().map(|c| c.attempt).collect::<Vec<_>>(), [Some(1), Some(2)]);
     h.finish().await
 }
 

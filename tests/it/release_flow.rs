@@ -19,7 +19,9 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
 
     let calls = h.receiver.wait_for_calls(1).await?;
     assert_eq!(calls[0].path, "/ci/branch-cut");
-    assert_eq!(calls[0].idempotency_key.as_deref(), Some(format!("{id}/branch-cut/1").as_str()));
+    let key = h.key(&id, "branch-cut", 1).await?;
+    assert_eq!(calls[0].idempotency_key.as_deref(), Some(key.as_str()));
+    assert_eq!(calls[0].body["idempotency_key"], key.as_str(), "the envelope carries the same key");
     assert_eq!(calls[0].body["body"], serde_json::json!({"version": "1.4.0", "services": "api,web", "release": "Week 47"}));
     assert_eq!(calls[0].body["activity_id"], "branch-cut");
     assert_eq!(calls[0].body["attempt"], 1);

@@ -39,7 +39,7 @@ async fn a_webhook_call_cut_off_by_a_stop_is_sent_again_with_the_same_key_after_
 
     h.start_bot().await?;
     let calls = h.receiver.wait_for_calls(2).await?;
-    let key = format!("{id}/branch-cut/1");
+    let key = h.key(&id, "branch-cut", 1).await?;
     assert_eq!(calls[0].idempotency_key.as_deref(), Some(key.as_str()));
     assert_eq!(calls[1].idempotency_key.as_deref(), Some(key.as_str()), "a re-delivery keeps its key");
     h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;

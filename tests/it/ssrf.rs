@@ -1,26 +1,14 @@
 //! The SSRF guard and redirect handling, over real HTTP on loopback.
 
 use serde_json::json;
-use trainmaster::domain::process::{Completion, HttpMethod};
+use trainmaster::domain::process::Completion;
 use trainmaster::domain::release::{CallOutcome, WebhookCall};
 use trainmaster::sandbox::receiver::{Answer, WebhookReceiver};
 use trainmaster::webhook::guard::AddressPolicy;
 use trainmaster::webhook::WebhookClient;
 
 fn call_to(url: &str) -> WebhookCall {
-    WebhookCall {
-        activity: "a".into(),
-        attempt: 1,
-        method: HttpMethod::Post,
-        url: url.into(),
-        headers: Default::default(),
-        payload: json!({"x": 1}),
-        secret: None,
-        outputs: Default::default(),
-        completion: Completion::Response,
-        timeout_secs: 5,
-        delay_secs: 0,
-    }
+    WebhookCall { timeout_secs: 5, ..WebhookCall::post("a", url, json!({"x": 1})) }
 }
 
 fn failure_reason(outcome: CallOutcome) -> String {
@@ -34,7 +22,7 @@ fn failure_reason(outcome: CallOutcome) -> String {
 async fn internal_addresses_are_refused_in_every_spelling() -> anyhow::Result<()> {
     let receiver = WebhookReceiver::start().await?;
     let port = receiver.url("").rsplit(':').next().unwrap_or_default().to_string();
-    let client = WebhookClient::new(AddressPolicy::default())?;
+    let client = WebhookClient::new(AddressPolicy::default(), None)?;
     for url in [
         format!("http://127.0.0.1:{port}/hook"),
         format!("http://[::1]:{port}/hook"),
@@ -54,7 +42,7 @@ async fn internal_addresses_are_refused_in_every_spelling() -> anyhow::Result<()
 
 #[tokio::test]
 async fn a_name_that_does_not_resolve_fails_with_a_clear_reason() -> anyhow::Result<()> {
-    let client = WebhookClient::new(AddressPolicy::default())?;
+    let client = WebhookClient::new(AddressPolicy::default(), None)?;
     let reason = failure_reason(client.call("k", &call_to("http://no-such-host.invalid/hook")).await);
     assert!(reason.contains("cannot resolve no-such-host.invalid") || reason.contains("no-such-host.invalid"), "{reason}");
     let reason = failure_reason(client.call("k", &call_to("ftp://example.com/x")).await);
@@ -68,7 +56,7 @@ async fn a_redirect_to_an_internal_address_is_not_followed() -> anyhow::Result<(
     let internal = WebhookReceiver::start().await?;
     allowed.script(&[Answer::Redirect(internal.url("/secret"))]);
     // Only the first receiver's address is allowed; both are on loopback, so name it by port.
-    let client = WebhookClient::new(AddressPolicy::new(vec!["127.0.0.1".parse().map_err(|e: String| anyhow::anyhow!(e))?]))?;
+    let client = WebhookClient::new(AddressPolicy::new(vec!["127.0.0.1".parse().map_err(|e: String| anyhow::anyhow!(e))?]), None)?;
     let reason = failure_reason(client.call("k", &call_to(&allowed.url("/hook"))).await);
     assert!(reason.contains("HTTP 302") && reason.contains("redirects are not followed"), "{reason}");
     assert_eq!(allowed.calls().len(), 1);
@@ -80,7 +68,7 @@ async fn a_redirect_to_an_internal_address_is_not_followed() -> anyhow::Result<(
 async fn the_allow_list_lets_a_teams_internal_host_through() -> anyhow::Result<()> {
     let receiver = WebhookReceiver::start().await?;
     let port = receiver.url("").rsplit(':').next().unwrap_or_default().to_string();
-    let client = WebhookClient::new(AddressPolicy::new(vec!["localhost".parse().map_err(|e: String| anyhow::anyhow!(e))?]))?;
+    let client = WebhookClient::new(AddressPolicy::new(vec!["localhost".parse().map_err(|e: String| anyhow::anyhow!(e))?]), None)?;
     let outcome = client.call("k", &call_to(&format!("http://localhost:{port}/hook"))).await;
     assert_eq!(outcome, CallOutcome::success());
     assert_eq!(receiver.calls().len(), 1);
@@ -90,7 +78,7 @@ async fn the_allow_list_lets_a_teams_internal_host_through() -> anyhow::Result<(
 #[tokio::test]
 async fn a_callback_webhook_is_accepted_without_its_outputs_in_the_answer() -> anyhow::Result<()> {
     let receiver = WebhookReceiver::start().await?;
-    let client = WebhookClient::new(AddressPolicy::new(vec!["127.0.0.1".parse().map_err(|e: String| anyhow::anyhow!(e))?]))?;
+    let client = WebhookClient::new(AddressPolicy::new(vec!["127.0.0.1".parse().map_err(|e: String| anyhow::anyhow!(e))?]), None)?;
     let mut call = call_to(&receiver.url("/hook"));
     call.completion = Completion::Callback;
     call.outputs = [("artifact".to_string(), "artifact.url".to_string())].into();

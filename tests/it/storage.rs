@@ -72,19 +72,7 @@ async fn hotfix_work_is_claimed_before_earlier_standard_work() -> anyhow::Result
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut hotfix = standard.clone();
     hotfix.kind = ReleaseKind::Hotfix;
-    let call = |activity: &str| WebhookCall {
-        activity: activity.into(),
-        attempt: 1,
-        method: trainmaster::domain::process::HttpMethod::Post,
-        url: "https://ci.example.com".into(),
-        headers: Default::default(),
-        payload: serde_json::json!({}),
-        secret: None,
-        outputs: Default::default(),
-        completion: trainmaster::domain::process::Completion::Response,
-        timeout_secs: 30,
-        delay_secs: 0,
-    };
+    let call = |activity: &str| WebhookCall::post(activity, "https://ci.example.com", serde_json::json!({}));
     let mut ids = vec![];
     for (process, name) in [(standard, "standard"), (hotfix, "hotfix")] {
         let mut release = Release::new_draft(
@@ -148,4 +136,16 @@ async fn the_running_bot_checkpoints_the_wal_on_its_own() -> anyhow::Result<()> 
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     h.finish().await
+}
+
+#[tokio::test]
+async fn every_database_gets_its_own_installation_id_and_keeps_it() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let first = Store::open(&a).await?.installation().to_string();
+    let other = Store::open(&b).await?.installation().to_string();
+    assert_eq!(first.len(), 16, "{first}");
+    assert_ne!(first, other, "two databases never send the same idempotency key for different work");
+    assert_eq!(Store::open(&a).await?.installation(), first, "reopening keeps the id");
+    Ok(())
 }

@@ -17,8 +17,11 @@ async fn a_webhook_that_answers_500_then_times_out_fails_the_release_with_the_re
     let failed = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
     assert!(failed.content().contains("`branch-cut` failed after 2 tries: no answer within 1s"), "{}", failed.content());
 
-    let keys: Vec<_> = h.receiver.calls().into_iter().map(|c| c.idempotency_key.unwrap_or_default()).collect();
-    assert_eq!(keys, [format!("{id}/branch-cut/1"), format!("{id}/branch-cut/2")]);
+    let calls = h.receiver.calls();
+    let keys: Vec<_> = calls.iter().map(|c| c.idempotency_key.clone().unwrap_or_default()).collect();
+    let key = h.key(&id, "branch-cut", 1).await?;
+    assert_eq!(keys, [key.clone(), key], "automatic retries keep the run's key (Standard Webhooks: the id names the message)");
+    assert_eq!(calls.iter().map(|c| c.attempt).collect::<Vec<_>>(), [Some(1), Some(2)]);
     let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
     assert_eq!(status.field("Status").as_deref(), Some("Failed"));
     assert!(status.text().contains("`branch-cut` Failed — no answer within 1s"), "{}", status.text());
@@ -53,7 +56,7 @@ async fn signed_calls_verify_with_an_independent_implementation_of_the_scheme() 
     let call = h.receiver.wait_for_calls(1).await?.remove(0);
     let webhook_id = call.headers.get("webhook-id").cloned().unwrap_or_default();
     let timestamp: i64 = call.headers.get("webhook-timestamp").and_then(|t| t.parse().ok()).unwrap_or_default();
-    assert_eq!(webhook_id, format!("{id}/branch-cut/1"), "webhook-id is the idempotency key");
+    assert_eq!(webhook_id, h.key(&id, "branch-cut", 1).await?, "webhook-id is the idempotency key");
     assert!((now() - timestamp).abs() < 60);
     let expected = independent_signature(TRIGGER_SECRET, &webhook_id, timestamp, &call.raw_body);
     assert_eq!(call.headers.get("webhook-signature"), Some(&expected));

@@ -12,6 +12,8 @@ pub struct Scope<'a> {
     pub names: &'a Names,
     pub in_rollback: bool,
     pub has_rollback: bool,
+    /// The process's secret names; the activity may add its own.
+    pub secrets: &'a [String],
 }
 
 /// A `subprocess` activity's reference to another process, checked once all files are loaded.
@@ -46,8 +48,10 @@ pub fn check_activity(c: &mut Checker, raw: &At<RawActivity>, scope: &Scope, ref
         return None;
     }
     let names = scope.names;
+    let secrets = check_secrets(c, &a.secrets);
+    let secret_names: Vec<String> = scope.secrets.iter().cloned().chain(secrets.keys().cloned()).collect();
     let kind = if let Some(w) = &a.webhook {
-        ActivityKind::Webhook(check_webhook(c, w, names))
+        ActivityKind::Webhook(check_webhook(c, w, names, &secret_names))
     } else if let Some(ap) = &a.approval {
         ActivityKind::Approval(check_approval(c, ap, names))
     } else if let Some(w) = &a.wait {
@@ -60,7 +64,7 @@ pub fn check_activity(c: &mut Checker, raw: &At<RawActivity>, scope: &Scope, ref
         let channel = n.value.channel.as_ref().map(|ch| c.channel(ch));
         ActivityKind::Notice(NoticeSpec { message: n.value.message.value.clone(), channel })
     } else if let Some(ch) = &a.check {
-        ActivityKind::Check(check_check(c, ch, names))
+        ActivityKind::Check(check_check(c, ch, names, &secret_names))
     } else if let Some(s) = &a.subprocess {
         let sp = &s.value;
         if !super::valid_id(&sp.process.value) {
@@ -155,6 +159,7 @@ pub fn check_activity(c: &mut Checker, raw: &At<RawActivity>, scope: &Scope, ref
         retry,
         on_failure,
         critical: a.critical.unwrap_or(true),
+        secrets,
     })
 }
 
@@ -312,11 +317,12 @@ fn check_wait(c: &mut Checker, w: &At<RawWait>, names: &Names) -> Option<WaitSpe
     }
 }
 
-fn check_check(c: &mut Checker, ch: &At<RawCheck>, names: &Names) -> CheckSpec {
+fn check_check(c: &mut Checker, ch: &At<RawCheck>, names: &Names, secrets: &[String]) -> CheckSpec {
     let raw = &ch.value;
-    c.template(&raw.url, &raw.url.value, names);
+    let request = request_names(names, secrets);
+    c.template(&raw.url, &raw.url.value, &request);
     for value in raw.headers.values() {
-        c.template(value, &value.value, names);
+        c.template(value, &value.value, &request);
     }
     let interval = raw.interval.as_ref().and_then(|i| c.duration(i)).unwrap_or(HumanDuration::from_secs(60));
     if let Some(i) = &raw.interval {
@@ -334,15 +340,16 @@ fn check_check(c: &mut Checker, ch: &At<RawCheck>, names: &Names) -> CheckSpec {
     }
 }
 
-fn check_webhook(c: &mut Checker, w: &At<RawWebhook>, names: &Names) -> WebhookSpec {
+fn check_webhook(c: &mut Checker, w: &At<RawWebhook>, names: &Names, secrets: &[String]) -> WebhookSpec {
     let raw = &w.value;
-    c.template(&raw.url, &raw.url.value, names);
+    let request = request_names(names, secrets);
+    c.template(&raw.url, &raw.url.value, &request);
     let body = raw.body.clone().unwrap_or(serde_json::Value::Null);
     for s in crate::domain::template::strings_in(&body) {
-        c.template(w, s, names);
+        c.template(w, s, &request);
     }
-    for value in raw.headers.values() {
-        c.template(value, &value.value, names);
+    for value in raw.headers.values().chain(raw.query.values()) {
+        c.template(value, &value.value, &request);
     }
     let method = match &raw.method {
         None => HttpMethod::Post,
@@ -371,14 +378,27 @@ fn check_webhook(c: &mut Checker, w: &At<RawWebhook>, names: &Names) -> WebhookS
     if completion == Completion::Callback && secret.is_none() {
         c.at(w, "a webhook with `completion: callback` needs a `secret`", Some("callbacks must be signed; add `secret: env:NAME`".into()));
     }
-    for path in raw.outputs.values() {
-        if path.value.trim().is_empty() || path.value.split('.').any(str::is_empty) {
-            c.at(
-                path,
-                format!("`{}` is not a path into the response", path.value),
-                Some("write dotted field names, like `artifact.url`".into()),
-            );
-        }
+    let envelope = raw.envelope.as_ref().is_none_or(|e| e.value);
+    if let (Some(e), Completion::Callback) = (raw.envelope.as_ref().filter(|e| !e.value), completion) {
+        c.at(
+            e,
+            "`completion: callback` needs the envelope: the receiver finds `callback_url` in it",
+            Some("remove `envelope: false`, or complete by `response` and follow the work with `then: { poll: ... }`".into()),
+        );
+    }
+    if let (Some(ct), true) = (&raw.content_type, envelope) {
+        c.at(ct, "`content_type` applies to raw requests; the envelope is always JSON", Some("add `envelope: false`".into()));
+    }
+    check_output_paths(c, &raw.outputs);
+    let auth = raw.auth.as_ref().and_then(|a| check_auth(c, a, &request));
+    let mut then = vec![];
+    let mut next = raw.then.as_ref();
+    if let (Some(t), Completion::Callback) = (next, completion) {
+        c.at(t, "a webhook completes either by `callback` or by following its work with `then`, not both", None);
+    }
+    while let Some(t) = next {
+        then.push(check_poll(c, &t.value.poll, names, secrets));
+        next = t.value.poll.value.then.as_deref();
     }
     WebhookSpec {
         url: raw.url.value.clone(),
@@ -388,5 +408,107 @@ fn check_webhook(c: &mut Checker, w: &At<RawWebhook>, names: &Names) -> WebhookS
         secret,
         outputs: raw.outputs.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
         completion,
+        envelope,
+        content_type: raw.content_type.as_ref().map(|c| c.value.clone()),
+        query: raw.query.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+        auth,
+        then,
     }
+}
+
+/// What a request's templates (URL, query, headers, body, auth) may read: the activity's names,
+/// the secrets in scope and the run (`run.key`, the idempotency key within this installation;
+/// `run.attempt`). Only requests may read secrets.
+fn request_names(names: &Names, secrets: &[String]) -> Names {
+    names.clone().with(secrets.iter().map(|s| format!("secrets.{s}")).chain(["run.key".to_string(), "run.attempt".to_string()]))
+}
+
+fn check_output_paths(c: &mut Checker, outputs: &std::collections::BTreeMap<String, At<String>>) {
+    for path in outputs.values() {
+        if path.value.trim().is_empty() || path.value.split('.').any(str::is_empty) {
+            c.at(
+                path,
+                format!("`{}` is not a path into the response", path.value),
+                Some("write dotted field names, like `artifact.url`".into()),
+            );
+        }
+    }
+}
+
+fn check_auth(c: &mut Checker, a: &At<RawAuth>, request: &Names) -> Option<Auth> {
+    match (&a.value.bearer, &a.value.basic) {
+        (Some(token), None) => {
+            c.template(token, &token.value, request);
+            Some(Auth::Bearer(token.value.clone()))
+        }
+        (None, Some(basic)) => {
+            c.template(&basic.value.user, &basic.value.user.value, request);
+            c.template(&basic.value.password, &basic.value.password.value, request);
+            Some(Auth::Basic { user: basic.value.user.value.clone(), password: basic.value.password.value.clone() })
+        }
+        _ => {
+            let hint =
+                "write `auth: { bearer: \"{{ secrets.token }}\" }` or `auth: { basic: { user: ci, password: \"{{ secrets.pw }}\" } }`";
+            c.at(a, "`auth` takes one of `bearer` or `basic`", Some(hint.into()));
+            None
+        }
+    }
+}
+
+fn check_poll(c: &mut Checker, p: &At<RawPoll>, names: &Names, secrets: &[String]) -> PollStage {
+    let raw = &p.value;
+    let with_response = names.clone().with(["response".to_string(), "run.key".to_string(), "run.attempt".to_string()]);
+    let request = request_names(&with_response, secrets);
+    c.template(&raw.url, &raw.url.value, &request);
+    for value in raw.headers.values() {
+        c.template(value, &value.value, &request);
+    }
+    let interval = raw.interval.as_ref().and_then(|i| c.duration(i)).unwrap_or(HumanDuration::from_secs(15));
+    if let Some(i) = raw.interval.as_ref().filter(|_| interval < HumanDuration::from_secs(1)) {
+        c.at(i, "a poll may look at most every second", Some("write `interval: 1s` or longer".into()));
+    }
+    let timeout = raw.timeout.as_ref().and_then(|t| c.duration(t)).unwrap_or(HumanDuration::from_secs(3_600));
+    c.expression(&raw.until, &raw.until.value, &with_response);
+    if let Some(s) = &raw.succeed_if {
+        c.expression(s, &s.value, &with_response);
+    }
+    if let Some(r) = &raw.reason {
+        c.template(r, &r.value, &with_response);
+    }
+    check_output_paths(c, &raw.outputs);
+    PollStage {
+        url: raw.url.value.clone(),
+        headers: raw.headers.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+        interval,
+        until: raw.until.value.clone(),
+        succeed_if: raw.succeed_if.as_ref().map(|s| s.value.clone()),
+        reason: raw.reason.as_ref().map(|r| r.value.clone()),
+        timeout,
+        outputs: raw.outputs.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+    }
+}
+
+/// A `secrets:` map: names templates can write, each an `env:` or `file:` reference.
+pub fn check_secrets(
+    c: &mut Checker,
+    raw: &std::collections::BTreeMap<String, At<String>>,
+) -> std::collections::BTreeMap<String, SecretRef> {
+    let mut out = std::collections::BTreeMap::new();
+    for (name, reference) in raw {
+        if !crate::domain::secrets::valid_name(name) {
+            c.at(
+                reference,
+                format!("`{name}` is not a secret name"),
+                Some("use letters, digits and `_`, starting with a letter, like `github_token`".into()),
+            );
+            continue;
+        }
+        match reference.value.parse::<SecretRef>() {
+            Ok(r) => {
+                out.insert(name.clone(), r);
+            }
+            Err(e) => c.at(reference, e, None),
+        }
+    }
+    out
 }

@@ -112,7 +112,19 @@ impl Checker<'_> {
     }
 
     fn template_error<T>(&mut self, span: &At<T>, source: &str, e: TemplateError, what: &str) {
-        if let TemplateError::Unknown { name, .. } = &e {
+        if let TemplateError::Unknown { name, known } = &e {
+            if name == "secrets" || name.starts_with("secrets.") {
+                let (message, hint) = if known.contains("secrets.") {
+                    (
+                        format!("{what} `{source}` reads `{name}`, which is not a secret of this process or activity"),
+                        "declare it under `secrets:`, like `secrets: { github_token: \"env:GITHUB_TOKEN\" }`",
+                    )
+                } else {
+                    (format!("{what} `{source}` reads `{name}`, but secrets may only be used in requests"), "a secret may appear in a webhook's url, query, headers, body and auth, and in a check's or poll's url and headers; never in names, notices, conditions or anything else people see")
+                };
+                self.at(span, message, Some(hint.into()));
+                return;
+            }
             // `activities.<id>.outputs.<name>`: declared, but its activity may not have run yet.
             let mut parts = name.splitn(4, '.');
             if let (Some("activities"), Some(activity), Some("outputs"), Some(output)) =
@@ -188,8 +200,8 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         .iter()
         .flat_map(|p| p.value.activities.iter())
         .chain(raw.rollback.iter().flat_map(|r| r.value.activities.iter()))
-        .filter_map(|a| a.value.webhook.as_ref().map(|w| (&a.value.id.value, &w.value.outputs)))
-        .flat_map(|(id, outputs)| outputs.keys().map(move |o| format!("{id}.{o}")))
+        .filter_map(|a| a.value.webhook.as_ref().map(|w| (&a.value.id.value, w.value.output_names())))
+        .flat_map(|(id, outputs)| outputs.into_iter().map(move |o| format!("{id}.{o}")))
         .collect();
     let mut c = Checker { file, found: vec![], declared_outputs };
 
@@ -228,6 +240,8 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         variables.insert(name.clone(), value.value.clone());
     }
     let process_vars: Vec<String> = raw.variables.keys().cloned().collect();
+    let secrets = activity::check_secrets(&mut c, &raw.secrets);
+    let secret_names: Vec<String> = secrets.keys().cloned().collect();
     let risk = check_risk_rules(&mut c, &raw.risk, &base, &process_vars);
 
     let owners = raw.owners.as_ref();
@@ -304,6 +318,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
                 before: &before_phase,
                 in_rollback: false,
                 has_rollback: raw.rollback.is_some(),
+                secrets: &secret_names,
             },
         );
         let depends_on = phase_deps[pi].iter().map(|&d| raw.phases.value[d].value.id.value.clone()).collect();
@@ -344,6 +359,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
                     before: &[],
                     in_rollback: true,
                     has_rollback: true,
+                    secrets: &secret_names,
                 },
             )
         }
@@ -375,6 +391,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         rollback,
         children: BTreeMap::new(),
         risk,
+        secrets,
     };
     Ok((process, refs))
 }
@@ -412,6 +429,7 @@ struct ActivityLevel<'a> {
     before: &'a [&'a RawActivity],
     in_rollback: bool,
     has_rollback: bool,
+    secrets: &'a [String],
 }
 
 fn check_activities(
@@ -435,7 +453,7 @@ fn check_activities(
             c.template(value, &value.value, &for_vars);
         }
         let names = names_for(level.base, &level.vars, a.variables.keys(), &visible);
-        let scope = Scope { names: &names, in_rollback: level.in_rollback, has_rollback: level.has_rollback };
+        let scope = Scope { names: &names, in_rollback: level.in_rollback, has_rollback: level.has_rollback, secrets: level.secrets };
         if let Some(mut activity) = activity::check_activity(c, raw_activity, &scope, refs) {
             activity.depends_on = deps[ai].iter().map(|&d| list[d].value.id.value.clone()).collect();
             out.push(activity);
@@ -449,7 +467,9 @@ fn names_for<'a>(base: &Names, vars: &'a [String], more_vars: impl IntoIterator<
     let vars = vars.iter().chain(more_vars).map(|v| format!("vars.{v}"));
     let statuses = ran.iter().map(|a| format!("activities.{}.status", a.id.value));
     let outputs = ran.iter().flat_map(|a| {
-        a.webhook.iter().flat_map(move |w| w.value.outputs.keys().map(move |o| format!("activities.{}.outputs.{o}", a.id.value)))
+        a.webhook
+            .iter()
+            .flat_map(move |w| w.value.output_names().into_iter().map(move |o| format!("activities.{}.outputs.{o}", a.id.value)))
     });
     base.clone().with(vars.chain(statuses).chain(outputs))
 }

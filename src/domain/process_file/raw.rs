@@ -149,6 +149,10 @@ pub struct RawProcess {
     /// Rules that assess each release's risk (low, medium, high) when it starts.
     #[serde(default)]
     pub risk: Vec<At<RawRiskRule>>,
+    /// Secrets requests may use as `{{ secrets.<name> }}`: name → `env:NAME` or `file:PATH`.
+    /// Read when a request is sent, never stored or shown.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, At<String>>,
     pub notices: At<RawNotices>,
     /// Phases run in file order unless one of them says `depends_on`; then they form a DAG.
     pub phases: At<Vec<At<RawPhase>>>,
@@ -283,6 +287,9 @@ pub struct RawActivity {
     /// `false`: a failure makes the release PartialSuccess instead of Failed.
     #[serde(default)]
     pub critical: Option<bool>,
+    /// Secrets for this activity's requests, beside (and overriding) the process's.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, At<String>>,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -308,6 +315,99 @@ pub struct RawWebhook {
     /// `response` (default: a 2xx completes it) or `callback` (a signed callback completes it).
     #[serde(default)]
     pub completion: Option<At<String>>,
+    /// `false`: send exactly the rendered `body` (to call a tool's own API) instead of wrapping
+    /// it in Trainmaster's envelope (`{"idempotency_key", "release_id", ..., "body"}`).
+    #[serde(default)]
+    pub envelope: Option<At<bool>>,
+    /// The body's media type. A string body is sent as its text (default `text/plain`);
+    /// `application/x-www-form-urlencoded` form-encodes a map; anything else sends JSON.
+    #[serde(default)]
+    pub content_type: Option<At<String>>,
+    /// Query parameters added to the URL; values are minijinja templates.
+    #[serde(default)]
+    pub query: BTreeMap<String, At<String>>,
+    /// `bearer: "{{ secrets.token }}"` or `basic: { user: ..., password: "{{ secrets.pw }}" }`.
+    #[serde(default)]
+    pub auth: Option<At<RawAuth>>,
+    /// Follow the work the request started: poll a URL until it is done.
+    #[serde(default)]
+    pub then: Option<At<RawThen>>,
+}
+
+/// How a request authenticates; values are minijinja templates (read `secrets.*`).
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Auth")]
+pub struct RawAuth {
+    /// Sent as `Authorization: Bearer <token>`.
+    #[serde(default)]
+    pub bearer: Option<At<String>>,
+    /// Sent as `Authorization: Basic base64(user:password)`.
+    #[serde(default)]
+    pub basic: Option<At<RawBasicAuth>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "BasicAuth")]
+pub struct RawBasicAuth {
+    pub user: At<String>,
+    pub password: At<String>,
+}
+
+/// What follows a webhook's answer.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Then")]
+pub struct RawThen {
+    pub poll: At<RawPoll>,
+}
+
+/// Polls a URL (GET, with the webhook's `auth` and `headers`) until `until` holds over the JSON
+/// answer; `succeed_if` then says whether the work succeeded.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Poll")]
+pub struct RawPoll {
+    /// A minijinja template over the previous answer, `response` (its JSON fields, plus
+    /// `response.headers.<lowercase name>` and `response.status_code`).
+    pub url: At<String>,
+    /// Added to (and overriding) the webhook's headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, At<String>>,
+    /// How often to look (default 15s, at least 1s).
+    #[serde(default)]
+    pub interval: Option<At<String>>,
+    /// A minijinja expression over this answer, `response`: true when the work is over.
+    pub until: At<String>,
+    /// A minijinja expression over the final answer: true when the work succeeded (default true).
+    #[serde(default)]
+    pub succeed_if: Option<At<String>>,
+    /// What the failure says when `succeed_if` is false: a minijinja template over `response`.
+    #[serde(default)]
+    pub reason: Option<At<String>>,
+    /// How long to keep looking (default 1h).
+    #[serde(default)]
+    pub timeout: Option<At<String>>,
+    /// Output name → dotted path into this poll's answers.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, At<String>>,
+    /// Then poll another URL, built from this poll's final answer.
+    #[serde(default)]
+    pub then: Option<Box<At<RawThen>>>,
+}
+
+impl RawWebhook {
+    /// Every output the webhook declares: its own and its polls'.
+    pub fn output_names(&self) -> Vec<&String> {
+        let mut names: Vec<&String> = self.outputs.keys().collect();
+        let mut then = self.then.as_ref();
+        while let Some(t) = then {
+            names.extend(t.value.poll.value.outputs.keys());
+            then = t.value.poll.value.then.as_deref();
+        }
+        names
+    }
 }
 
 #[derive(Deserialize, JsonSchema)]

@@ -3,9 +3,10 @@
 //! outbox row due at its time, so a restart loses no gate.
 
 use super::*;
-use crate::domain::process::{Activity, CheckSpec};
+use crate::domain::process::{Activity, Auth, CheckSpec};
 
-/// One look at a check's URL. Carries the gate's deadline so every look knows when to give up.
+/// One look at a check's URL, or at the URL a webhook's poll follows. Carries its deadline so
+/// every look knows when to give up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Poll {
     pub activity: String,
@@ -17,19 +18,46 @@ pub struct Poll {
     pub delay_secs: u64,
     /// When the gate fails if the condition has not held (Unix seconds).
     pub deadline: i64,
+    /// Which of a webhook's `then` polls this is; `None` for a `check` activity.
+    #[serde(default)]
+    pub stage: Option<u32>,
+    #[serde(default)]
+    pub auth: Option<Auth>,
+    /// The secrets the look may reveal: where each is, never its value.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretRef>,
 }
 
 impl Poll {
-    /// Unique per look: `<release>/<activity>/<attempt>/poll/<n>`.
+    /// Unique per look: `<release>/<activity>/<attempt>/poll/<n>`, with `then-<stage>/` before
+    /// `poll` for a webhook's polls.
     pub fn key(&self, release: ReleaseId) -> String {
-        format!("{}/poll/{}", WebhookCall::idempotency_key(release, &self.activity, self.attempt), self.poll)
+        let stage = self.stage.map(|s| format!("then-{s}/")).unwrap_or_default();
+        format!("{}/{stage}poll/{}", WebhookCall::idempotency_key(release, &self.activity, self.attempt), self.poll)
+    }
+}
+
+/// What one look saw: the HTTP status, the JSON answer (`{}` when it had no body) and how long
+/// the server asked to wait before the next look.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Look {
+    pub status: u16,
+    pub json: serde_json::Value,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl Look {
+    /// A 200 answer with `json`.
+    pub fn ok(json: serde_json::Value) -> Self {
+        Self { status: 200, json, retry_after_secs: None }
     }
 }
 
 impl Release {
     pub(super) fn begin_check(&mut self, spec: &Activity, check: &CheckSpec, attempt: u32, fx: &mut Vec<Effect>, now: DateTime<Utc>) {
         let id = spec.id.as_str();
-        let rendered = self.scope_context(self.process.phase_of(id), Some(spec)).and_then(|ctx| {
+        let key = WebhookCall::run_key(self.id, id, attempt);
+        let rendered = self.request_context(spec, &key, attempt).and_then(|ctx| {
             let url = template::render(&check.url, &ctx)?;
             let headers = template::render_map(&check.headers, &ctx)?;
             Ok((url, headers))
@@ -43,7 +71,20 @@ impl Release {
                     run.status = StepStatus::Running;
                 }
                 let deadline = now.timestamp() + spec.timeout.as_duration().as_secs() as i64;
-                fx.push(Effect::Poll(Poll { activity: id.into(), attempt, poll: 1, url, headers, delay_secs: 0, deadline }));
+                let secrets = self.process.secrets_for(spec);
+                let (stage, auth) = (None, None);
+                fx.push(Effect::Poll(Poll {
+                    activity: id.into(),
+                    attempt,
+                    poll: 1,
+                    url,
+                    headers,
+                    delay_secs: 0,
+                    deadline,
+                    stage,
+                    auth,
+                    secrets,
+                }));
             }
             Err(e) => self.activity_failed(id, attempt, format!("cannot render the check's request: {e}"), fx, now),
         }
@@ -51,12 +92,11 @@ impl Release {
 
     /// Applies one look: the JSON answer, or why there was none. Looks for an old try, or for a
     /// check that no longer runs, are refused as `Stale`.
-    pub fn poll_result(
-        &mut self,
-        poll: &Poll,
-        answer: Result<serde_json::Value, String>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Effect>, CommandError> {
+    pub fn poll_result(&mut self, poll: &Poll, answer: Result<Look, String>, now: DateTime<Utc>) -> Result<Vec<Effect>, CommandError> {
+        if poll.stage.is_some() {
+            return self.follow_result(poll, answer, now);
+        }
+        let answer = answer.map(|look| look.json);
         let activity = poll.activity.as_str();
         let spec = self.process.activity(activity).cloned().ok_or_else(|| CommandError::NoSuchActivity(self.id, activity.into()))?;
         let ActivityKind::Check(check) = &spec.kind else { return Err(CommandError::NoSuchActivity(self.id, activity.into())) };

@@ -30,7 +30,7 @@ pub enum Effect {
     /// A timer for try `attempt` of `activity`: a wait's time lock, or the deadline of a webhook
     /// waiting for its callback. Fired through `Release::timer_fired`.
     Timer(Timer),
-    /// A look at a `check` activity's URL, due after `delay_secs`.
+    /// A look at a `check` activity's URL or a webhook's follow-up poll, due after `delay_secs`.
     Poll(Poll),
     /// A `subprocess` activity's child release, to create and start in the same transaction.
     StartChild(ChildRelease),
@@ -129,6 +129,12 @@ pub enum Notice {
         attempt: u32,
         reason: String,
     },
+    /// An activity found a link worth following (a run's page), posted once in the thread.
+    ActivityLink {
+        activity: String,
+        name: String,
+        url: String,
+    },
     /// A `notice` activity's rendered message, for its channel (the notices channel when `None`).
     Message {
         channel: Option<u64>,
@@ -183,35 +189,96 @@ impl Notice {
 }
 
 /// One webhook try, rendered in full when it is decided so a replay sends the same bytes.
+/// Secrets are in it only as placeholders (`domain::secrets`); the adapter reads their values
+/// when it sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookCall {
     pub activity: String,
     pub attempt: u32,
+    /// The idempotency key (`Idempotency-Key`, `webhook-id`): one per run of the activity, the
+    /// same across its automatic retries, new when a person retries it. The engine prefixes
+    /// the installation id before it is stored. Empty in rows queued before keys had runs.
+    #[serde(default)]
+    pub key: String,
     pub method: HttpMethod,
     pub url: String,
     pub headers: BTreeMap<String, String>,
+    /// Query parameters to add to `url`.
+    #[serde(default)]
+    pub query: Vec<(String, String)>,
+    /// The body: the envelope, or with `raw` exactly the rendered `body`.
     pub payload: serde_json::Value,
+    /// Send `payload` as it is (a string as its text), not as the envelope.
+    #[serde(default)]
+    pub raw: bool,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub auth: Option<Auth>,
+    /// The secrets the request may reveal: where each is, never its value.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretRef>,
     /// Where the signing secret is; resolved at send time, never stored.
     pub secret: Option<SecretRef>,
     pub outputs: BTreeMap<String, String>,
     pub completion: Completion,
+    /// Polls follow this try's answer, so the adapter returns the answer itself.
+    #[serde(default)]
+    pub follow: bool,
     pub timeout_secs: u64,
-    /// How long to wait before this try (0 for a first try).
-    pub delay_secs: u64,
+    /// How long to wait before this try (0 for a first try), in milliseconds: backoffs can be
+    /// shorter than a second.
+    #[serde(default)]
+    pub delay_ms: u64,
 }
 
 impl WebhookCall {
-    /// Stable across deliveries of one try: `<release>/<activity>/<attempt>`.
+    /// A first try of `activity`: POST `payload` (the envelope) to `url`, answered in 30 s.
+    pub fn post(activity: &str, url: &str, payload: serde_json::Value) -> Self {
+        Self {
+            activity: activity.into(),
+            attempt: 1,
+            key: String::new(),
+            method: HttpMethod::Post,
+            url: url.into(),
+            headers: BTreeMap::new(),
+            query: vec![],
+            payload,
+            raw: false,
+            content_type: None,
+            auth: None,
+            secrets: BTreeMap::new(),
+            secret: None,
+            outputs: BTreeMap::new(),
+            completion: Completion::Response,
+            follow: false,
+            timeout_secs: 30,
+            delay_ms: 0,
+        }
+    }
+
+    /// The outbox key of one try, unique per try: `<release>/<activity>/<attempt>`.
     pub fn idempotency_key(release: ReleaseId, activity: &str, attempt: u32) -> String {
         format!("{release}/{activity}/{attempt}")
     }
+
+    /// The key a receiver sees for a run that began with try `first_attempt`:
+    /// `<release>/<activity>/run-<first attempt>`, before the installation prefix.
+    pub fn run_key(release: ReleaseId, activity: &str, first_attempt: u32) -> String {
+        format!("{release}/{activity}/run-{}", first_attempt.max(1))
+    }
 }
+
+/// A webhook's answer, kept when polls follow it: the JSON body's fields, with
+/// `headers.<lowercase name>` and `status_code` (Trainmaster's win over body fields of those names).
+pub type Answer = serde_json::Value;
 
 /// How a webhook try ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallOutcome {
-    /// Done, with the outputs the process maps from the answer.
-    Success { outputs: serde_json::Map<String, serde_json::Value> },
+    /// Done, with the outputs the process maps from the answer, and the answer itself when
+    /// polls follow it (`WebhookCall::follow`).
+    Success { outputs: serde_json::Map<String, serde_json::Value>, answer: Option<Answer> },
     /// The receiver took the work and will call back (`completion: callback`).
     Accepted,
     /// The try failed; the receiver may have said when to try again.
@@ -224,6 +291,6 @@ impl CallOutcome {
     }
 
     pub fn success() -> Self {
-        CallOutcome::Success { outputs: Default::default() }
+        CallOutcome::Success { outputs: Default::default(), answer: None }
     }
 }

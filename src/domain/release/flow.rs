@@ -171,8 +171,12 @@ impl Release {
 
     fn begin_activity(&mut self, spec: &Activity, fx: &mut Vec<Effect>, now: DateTime<Utc>) {
         let id = spec.id.as_str();
-        // A retried activity goes on counting, so every try has its own idempotency key.
+        // A retried activity goes on counting, so every try has its own outbox row; a new run
+        // starts here (first start or a person's retry), automatic retries do not.
         let attempt = self.activity(id).map_or(1, |run| run.attempt + 1);
+        if let Some(run) = self.activity_mut(id) {
+            run.run_attempt = attempt;
+        }
         fx.push(Effect::Audit {
             actor: AuditActor::System,
             action: "activity_started",

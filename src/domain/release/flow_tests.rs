@@ -324,15 +324,20 @@ fn a_check_looks_again_until_its_condition_holds() {
     let t0 = Utc::now();
     let look = first_poll(&r.start(&actor(), t0).unwrap_or_default());
     assert_eq!((look.url.as_str(), look.poll, look.delay_secs, look.deadline), ("https://m/4", 1, 0, t0.timestamp() + 180));
-    let fx = r.poll_result(&look, Ok(serde_json::json!({"error_rate": 0.2})), t0).unwrap_or_default();
+    let fx = r.poll_result(&look, Ok(Look::ok(serde_json::json!({"error_rate": 0.2}))), t0).unwrap_or_default();
     let again = first_poll(&fx);
     assert_eq!((again.poll, again.delay_secs), (2, 60));
     let fx = r.poll_result(&again, Err("HTTP 502".into()), t0 + chrono::Duration::seconds(60)).unwrap_or_default();
     let third = first_poll(&fx);
-    let fx = r.poll_result(&third, Ok(serde_json::json!({"error_rate": 0.001})), t0 + chrono::Duration::seconds(120)).unwrap_or_default();
+    let fx = r
+        .poll_result(&third, Ok(Look::ok(serde_json::json!({"error_rate": 0.001}))), t0 + chrono::Duration::seconds(120))
+        .unwrap_or_default();
     assert_eq!(status(&r, "gate"), StepStatus::Success);
     assert_eq!(called(&fx), ["ship"]);
-    assert!(matches!(r.poll_result(&third, Ok(serde_json::json!({})), t0), Err(CommandError::Stale { .. })), "a late look is fenced");
+    assert!(
+        matches!(r.poll_result(&third, Ok(Look::ok(serde_json::json!({}))), t0), Err(CommandError::Stale { .. })),
+        "a late look is fenced"
+    );
 }
 
 #[test]
@@ -341,8 +346,9 @@ fn a_check_whose_condition_never_holds_fails_at_its_timeout_with_the_last_look()
     let t0 = Utc::now();
     let mut look = first_poll(&r.start(&actor(), t0).unwrap_or_default());
     for minute in 0..4 {
-        let fx =
-            r.poll_result(&look, Ok(serde_json::json!({"error_rate": 0.5})), t0 + chrono::Duration::minutes(minute)).unwrap_or_default();
+        let fx = r
+            .poll_result(&look, Ok(Look::ok(serde_json::json!({"error_rate": 0.5}))), t0 + chrono::Duration::minutes(minute))
+            .unwrap_or_default();
         if r.status != ReleaseStatus::Running {
             break;
         }

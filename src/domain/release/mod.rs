@@ -5,7 +5,7 @@
 use super::approval::Refusal;
 use super::inputs::Inputs;
 use super::principal::{Actor, Principal, UserId};
-use super::process::{ActivityKind, Completion, HttpMethod, OnFailure, Process, SecretRef};
+use super::process::{ActivityKind, Auth, Completion, HttpMethod, OnFailure, Process, SecretRef};
 use super::template;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,10 +21,11 @@ mod control;
 mod effects;
 pub use effects::*;
 mod flow;
+mod follow;
 mod manual;
 mod subprocess;
 pub use super::risk::{Risk, RiskLevel};
-pub use check::Poll;
+pub use check::{Look, Poll};
 pub use flow::{next_weekly, ROLLBACK};
 pub use subprocess::ChildRelease;
 
@@ -125,6 +126,9 @@ pub struct ActivityRun {
     pub status: StepStatus,
     /// The current try, from 1; 0 before the first.
     pub attempt: u32,
+    /// The first try of the current run: automatic retries keep it, a person's retry starts a
+    /// new run. The receiver's idempotency key is per run.
+    pub run_attempt: u32,
     pub reason: Option<String>,
     pub decisions: Vec<Decision>,
     /// Values taken from the webhook's response or callback, readable by later templates.
@@ -139,6 +143,7 @@ impl ActivityRun {
             id: id.into(),
             status: StepStatus::NotStarted,
             attempt: 0,
+            run_attempt: 0,
             reason: None,
             decisions: vec![],
             outputs: Default::default(),
@@ -321,9 +326,16 @@ impl Release {
         if run.status != StepStatus::Running || run.attempt != attempt {
             return Err(CommandError::Stale { activity: activity.into(), got: attempt, current: run.attempt, status: run.status });
         }
+        let follows = matches!(&spec.kind, ActivityKind::Webhook(hook) if !hook.then.is_empty());
         let mut fx = vec![];
         match outcome {
-            CallOutcome::Success { outputs } => {
+            CallOutcome::Success { outputs, answer } if follows => {
+                if let Some(run) = self.activity_mut(activity) {
+                    run.outputs = outputs;
+                }
+                self.begin_follow(activity, attempt, 0, answer.unwrap_or_else(|| json!({})), &mut fx, now);
+            }
+            CallOutcome::Success { outputs, .. } => {
                 self.activity_succeeded(activity, attempt, outputs, &mut fx);
                 self.advance(&mut fx, now);
             }
@@ -336,24 +348,44 @@ impl Release {
                 });
                 fx.push(Effect::Timer(Timer::due(activity, attempt, after_secs)));
             }
-            CallOutcome::Failure { reason, retry_after_secs } if attempt < spec.retry.attempts => {
-                // The receiver's Retry-After wins when it asks for a longer wait than the backoff.
-                let asked = Duration::from_secs(retry_after_secs.unwrap_or(0)).min(Duration::from_secs(3_600));
-                let key = WebhookCall::idempotency_key(release, activity, attempt);
-                let delay = backoff(&spec.retry, attempt, &key).max(asked);
-                fx.push(Effect::Audit {
-                    actor: AuditActor::System,
-                    action: "activity_retry_scheduled",
-                    detail: json!({"activity": activity, "failed_attempt": attempt, "reason": reason, "delay_secs": delay.as_secs()}),
-                });
-                fx.push(Effect::Notify(Notice::ActivityRetrying { activity: activity.into(), attempt: attempt + 1, reason }));
-                self.begin_webhook_try(activity, attempt + 1, delay, &mut fx, now);
-            }
-            CallOutcome::Failure { reason, .. } => {
-                self.activity_failed(activity, attempt, reason, &mut fx, now);
+            CallOutcome::Failure { reason, retry_after_secs } => {
+                self.webhook_try_failed(activity, attempt, reason, retry_after_secs, &mut fx, now)
             }
         }
         Ok(fx)
+    }
+
+    /// Try `attempt` of a webhook failed (its request, or the work its polls followed): another
+    /// try after the backoff while tries remain, else the activity fails.
+    pub(super) fn webhook_try_failed(
+        &mut self,
+        activity: &str,
+        attempt: u32,
+        reason: String,
+        retry_after_secs: Option<u64>,
+        fx: &mut Vec<Effect>,
+        now: DateTime<Utc>,
+    ) {
+        let attempts = self.process.activity(activity).map_or(1, |a| a.retry.attempts);
+        let retry = self.process.activity(activity).map(|a| a.retry).unwrap_or_default();
+        if attempt >= attempts {
+            self.activity_failed(activity, attempt, reason, fx, now);
+            return;
+        }
+        // The receiver's Retry-After wins when it asks for a longer wait than the backoff.
+        let asked = Duration::from_secs(retry_after_secs.unwrap_or(0)).min(Duration::from_secs(3_600));
+        let key = WebhookCall::idempotency_key(self.id, activity, attempt);
+        let delay = backoff(&retry, attempt, &key).max(asked);
+        fx.push(Effect::Audit {
+            actor: AuditActor::System,
+            action: "activity_retry_scheduled",
+            detail: json!({
+                "activity": activity, "failed_attempt": attempt, "reason": reason,
+                "delay_secs": delay.as_secs(), "delay_ms": delay.as_millis() as u64,
+            }),
+        });
+        fx.push(Effect::Notify(Notice::ActivityRetrying { activity: activity.into(), attempt: attempt + 1, reason }));
+        self.begin_webhook_try(activity, attempt + 1, delay, fx, now);
     }
 
     /// A timer of try `attempt` of `activity` fired. A wait that is still waiting succeeds; a
@@ -391,44 +423,82 @@ impl Release {
     fn begin_webhook_try(&mut self, id: &str, attempt: u32, delay: Duration, fx: &mut Vec<Effect>, now: DateTime<Utc>) {
         let Some(spec) = self.process.activity(id).cloned() else { return };
         let ActivityKind::Webhook(hook) = &spec.kind else { return };
-        let rendered = self.scope_context(self.process.phase_of(id), Some(&spec)).and_then(|ctx| {
+        let run_attempt = self.activity(id).map_or(attempt, |r| r.run_attempt);
+        let key = WebhookCall::run_key(self.id, id, run_attempt);
+        let rendered = self.request_context(&spec, &key, attempt).and_then(|ctx| {
             let url = template::render(&hook.url, &ctx)?;
             let body = template::render_json(&hook.body, &ctx)?;
             let headers = template::render_map(&hook.headers, &ctx)?;
-            Ok((url, headers, body))
+            let query = template::render_map(&hook.query, &ctx)?.into_iter().collect();
+            let auth = hook.auth.as_ref().map(|a| render_auth(a, &ctx)).transpose()?;
+            Ok((url, headers, query, body, auth))
         });
         let release = self.id;
         let release_name = self.name.clone();
+        let secrets = self.process.secrets_for(&spec);
         let Some(run) = self.activity_mut(id) else { return };
         run.attempt = attempt;
         match rendered {
-            Ok((url, headers, body)) => {
+            Ok((url, headers, query, body, auth)) => {
                 run.status = StepStatus::Running;
-                let key = WebhookCall::idempotency_key(release, id, attempt);
-                fx.push(Effect::CallWebhook(WebhookCall {
-                    activity: id.into(),
-                    attempt,
-                    method: hook.method,
-                    url,
-                    headers,
-                    secret: hook.secret.clone(),
-                    outputs: hook.outputs.clone(),
-                    completion: hook.completion,
-                    payload: json!({
+                let payload = if hook.envelope {
+                    json!({
                         "idempotency_key": key,
                         "release_id": release.0,
                         "release_name": release_name,
                         "activity_id": id,
                         "attempt": attempt,
                         "body": body,
-                    }),
+                    })
+                } else {
+                    body
+                };
+                fx.push(Effect::CallWebhook(WebhookCall {
+                    activity: id.into(),
+                    attempt,
+                    key,
+                    method: hook.method,
+                    url,
+                    headers,
+                    query,
+                    payload,
+                    raw: !hook.envelope,
+                    content_type: hook.content_type.clone(),
+                    auth,
+                    secrets,
+                    secret: hook.secret.clone(),
+                    outputs: hook.outputs.clone(),
+                    completion: hook.completion,
+                    follow: !hook.then.is_empty(),
                     timeout_secs: spec.timeout.as_duration().as_secs(),
-                    delay_secs: delay.as_secs(),
+                    delay_ms: delay.as_millis() as u64,
                 }));
             }
             Err(e) => self.activity_failed(id, attempt, format!("cannot render the webhook request: {e}"), fx, now),
         }
     }
+
+    /// What a request's templates read: the activity's scope, its secrets as placeholders, and
+    /// the run (`run.key`, `run.attempt`).
+    pub(super) fn request_context(
+        &self,
+        spec: &super::process::Activity,
+        key: &str,
+        attempt: u32,
+    ) -> Result<serde_json::Value, template::TemplateError> {
+        let mut ctx = self.scope_context(self.process.phase_of(&spec.id), Some(spec))?;
+        ctx["secrets"] = super::secrets::placeholders(self.process.secrets_for(spec).keys());
+        ctx["run"] = json!({"key": key, "attempt": attempt});
+        Ok(ctx)
+    }
+}
+
+/// An `auth` block rendered: placeholders stay in place of secrets.
+pub(super) fn render_auth(auth: &Auth, ctx: &serde_json::Value) -> Result<Auth, template::TemplateError> {
+    Ok(match auth {
+        Auth::Bearer(token) => Auth::Bearer(template::render(token, ctx)?),
+        Auth::Basic { user, password } => Auth::Basic { user: template::render(user, ctx)?, password: template::render(password, ctx)? },
+    })
 }
 
 fn finish_phase(phase: &mut PhaseRun, status: StepStatus, fx: &mut Vec<Effect>) {

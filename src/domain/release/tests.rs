@@ -39,7 +39,7 @@ fn starting_a_release_calls_the_first_webhook_with_its_rendered_body() {
     assert_eq!(r.status, ReleaseStatus::Running);
     let c = calls(&fx);
     assert_eq!(c.len(), 1);
-    assert_eq!(c[0].payload["idempotency_key"], "7/branch-cut/1");
+    assert_eq!(c[0].payload["idempotency_key"], "7/branch-cut/run-1", "the domain keys the run; the engine adds the installation");
     assert_eq!(c[0].payload["body"], json!({"version": "1.4.0", "services": "api,web"}));
     assert!(fx.contains(&Effect::Notify(Notice::PhaseStarted { phase: "build".into() })));
 }
@@ -66,10 +66,10 @@ fn a_failed_try_is_retried_with_backoff_then_fails_the_release() {
     // backoff 10s: the first retry waits 5–10 s, the second 10–20 s (jitter in the upper half).
     let fx = r.webhook_result("branch-cut", 1, CallOutcome::failure("HTTP 500"), Utc::now()).unwrap_or_default();
     let first = calls(&fx);
-    assert!(matches!(first.as_slice(), [c] if c.attempt == 2 && (5..=10).contains(&c.delay_secs)), "{first:?}");
+    assert!(matches!(first.as_slice(), [c] if c.attempt == 2 && (5_000..=10_000).contains(&c.delay_ms)), "{first:?}");
     let fx = r.webhook_result("branch-cut", 2, CallOutcome::failure("HTTP 500"), Utc::now()).unwrap_or_default();
     let second = calls(&fx);
-    assert!(matches!(second.as_slice(), [c] if c.attempt == 3 && (10..=20).contains(&c.delay_secs)), "{second:?}");
+    assert!(matches!(second.as_slice(), [c] if c.attempt == 3 && (10_000..=20_000).contains(&c.delay_ms)), "{second:?}");
     let _ = r.webhook_result("branch-cut", 3, CallOutcome::failure("timed out"), Utc::now());
     assert_eq!(r.status, ReleaseStatus::Failed);
     assert!(r.reason.as_deref().is_some_and(|s| s.contains("timed out")));
@@ -158,7 +158,7 @@ fn a_longer_retry_after_wins_over_the_backoff() {
     let _ = r.start(&actor(1, &[]), Utc::now());
     let asked = CallOutcome::Failure { reason: "HTTP 429".into(), retry_after_secs: Some(120) };
     let fx = r.webhook_result("branch-cut", 1, asked, Utc::now()).unwrap_or_default();
-    assert_eq!(calls(&fx).iter().map(|c| c.delay_secs).collect::<Vec<_>>(), vec![120]);
+    assert_eq!(calls(&fx).iter().map(|c| c.delay_ms).collect::<Vec<_>>(), vec![120_000]);
 }
 
 #[test]
@@ -169,7 +169,7 @@ fn outputs_of_an_activity_are_readable_by_later_templates() {
     }
     let _ = r.start(&actor(1, &[]), Utc::now());
     let outputs = json!({"artifact": "https://ci/a.tgz"}).as_object().cloned().unwrap_or_default();
-    let _ = r.webhook_result("branch-cut", 1, CallOutcome::Success { outputs }, Utc::now());
+    let _ = r.webhook_result("branch-cut", 1, CallOutcome::Success { outputs, answer: None }, Utc::now());
     let (_, fx) = r.approve(&actor(2, &["QA"]), "qa-approval", &Authority::own(), Utc::now()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(calls(&fx)[0].payload["body"]["artifact"], "https://ci/a.tgz");
 }
@@ -220,4 +220,34 @@ fn backoff_doubles_is_capped_and_jitters_by_try() {
     assert_eq!(backoff(&retry, 3, "7/deploy/3"), backoff(&retry, 3, "7/deploy/3"), "the same try waits the same");
     let spread: std::collections::BTreeSet<u128> = (0..50).map(|i| backoff(&retry, 3, &format!("{i}/deploy/3")).as_millis()).collect();
     assert!(spread.len() > 40, "releases failing together retry at different times: {} distinct waits", spread.len());
+}
+
+#[test]
+fn a_one_second_backoff_waits_between_half_a_second_and_a_second_before_try_2() {
+    use crate::domain::HumanDuration;
+    let mut r = draft();
+    r.process.phases[0].activities[0].retry.backoff = HumanDuration::from_secs(1);
+    let t0 = Utc::now();
+    let _ = r.start(&actor(1, &[]), t0);
+    let fx = r.webhook_result("branch-cut", 1, CallOutcome::failure("HTTP 500"), t0).unwrap_or_default();
+    let waits: Vec<u64> = calls(&fx).iter().map(|c| c.delay_ms).collect();
+    assert!(matches!(waits.as_slice(), [ms] if (500..=1_000).contains(ms)), "try 2 waits {waits:?} ms; the backoff is 1s");
+}
+
+#[test]
+fn automatic_retries_keep_the_runs_key_and_a_persons_retry_gets_a_new_one() {
+    let mut r = draft();
+    let t0 = Utc::now();
+    let first = calls(&r.start(&actor(1, &[]), t0).unwrap_or_default());
+    let mut keys: Vec<(u32, String)> = first.iter().map(|c| (c.attempt, c.key.clone())).collect();
+    for attempt in 1..=3 {
+        let fx = r.webhook_result("branch-cut", attempt, CallOutcome::failure("HTTP 500"), t0).unwrap_or_default();
+        keys.extend(calls(&fx).iter().map(|c| (c.attempt, c.key.clone())));
+    }
+    assert_eq!(status_of(&r, "branch-cut"), Some(StepStatus::Failed));
+    let manager = actor(1, &[]);
+    let fx = r.retry(&manager, "branch-cut", t0).unwrap_or_else(|e| panic!("{e}"));
+    keys.extend(calls(&fx).iter().map(|c| (c.attempt, c.key.clone())));
+    let run = |n: u32| format!("7/branch-cut/run-{n}");
+    assert_eq!(keys, [(1, run(1)), (2, run(1)), (3, run(1)), (4, run(4))]);
 }

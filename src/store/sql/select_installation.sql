@@ -1,0 +1,1 @@
+SELECT id FROM installation LIMIT 1
