@@ -49,7 +49,8 @@ pub fn check_activity(c: &mut Checker, raw: &At<RawActivity>, scope: &Scope, ref
     }
     let names = scope.names;
     let secrets = check_secrets(c, &a.secrets);
-    let secret_names: Vec<String> = scope.secrets.iter().cloned().chain(secrets.keys().cloned()).collect();
+    let own = a.secrets.keys().filter(|n| crate::domain::secrets::valid_name(n)).cloned();
+    let secret_names: Vec<String> = scope.secrets.iter().cloned().chain(own).collect();
     let kind = if let Some(w) = &a.webhook {
         ActivityKind::Webhook(check_webhook(c, w, names, &secret_names))
     } else if let Some(ap) = &a.approval {

@@ -241,7 +241,9 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
     }
     let process_vars: Vec<String> = raw.variables.keys().cloned().collect();
     let secrets = activity::check_secrets(&mut c, &raw.secrets);
-    let secret_names: Vec<String> = secrets.keys().cloned().collect();
+    // Every declared name, even one whose reference is wrong: that error is reported once, at
+    // the reference, not again at every use.
+    let secret_names: Vec<String> = raw.secrets.keys().filter(|n| crate::domain::secrets::valid_name(n)).cloned().collect();
     let risk = check_risk_rules(&mut c, &raw.risk, &base, &process_vars);
 
     let owners = raw.owners.as_ref();
@@ -526,6 +528,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+#[cfg(test)]
+mod request_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
