@@ -30,6 +30,7 @@ impl Engine {
                 now,
             );
             release.parent = Some(child.parent.clone());
+            release.installation = parent.installation.clone();
             release.id = Store::insert_release(tx, &release).await?;
             Store::persist_effects(tx, &release, &release.created_effects(&actor)).await?;
             let detail = json!({"activity": child.parent.activity, "attempt": child.parent.attempt, "child_release": release.id.0});

@@ -421,12 +421,6 @@ impl Engine {
     pub(crate) async fn save(&self, tx: &mut Tx, before: &Release, release: &Release, effects: &mut [Effect]) -> Result<(), EngineError> {
         for effect in effects.iter_mut() {
             if let Effect::CallWebhook(call) = effect {
-                // Keys are unique across installations: two databases never send the same key
-                // for different work. The domain knows releases, not installations.
-                call.key = format!("{}/{}", self.store.installation(), call.key);
-                if !call.raw {
-                    call.payload["idempotency_key"] = json!(call.key);
-                }
                 if call.completion == Completion::Callback {
                     let token = callbacks::new_token();
                     Store::insert_callback_token(tx, &token, release.id, &call.activity, call.attempt).await?;

@@ -98,6 +98,7 @@ impl super::Store {
                     attempt: row.try_get::<Option<i64>, _>("parent_attempt")?.unwrap_or_default() as u32,
                 }),
             },
+            installation: row.try_get::<Option<String>, _>("installation")?.unwrap_or_default(),
             risk: match row.try_get::<Option<String>, _>("risk_json")? {
                 Some(json) => serde_json::from_str(&json).map_err(corrupt)?,
                 None => Default::default(),

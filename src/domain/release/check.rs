@@ -56,7 +56,7 @@ impl Look {
 impl Release {
     pub(super) fn begin_check(&mut self, spec: &Activity, check: &CheckSpec, attempt: u32, fx: &mut Vec<Effect>, now: DateTime<Utc>) {
         let id = spec.id.as_str();
-        let key = WebhookCall::run_key(self.id, id, attempt);
+        let key = WebhookCall::run_key(&self.installation, self.id, id, attempt);
         let rendered = self.request_context(spec, &key, attempt).and_then(|ctx| {
             let url = template::render(&check.url, &ctx)?;
             let headers = template::render_map(&check.headers, &ctx)?;

@@ -196,8 +196,8 @@ pub struct WebhookCall {
     pub activity: String,
     pub attempt: u32,
     /// The idempotency key (`Idempotency-Key`, `webhook-id`): one per run of the activity, the
-    /// same across its automatic retries, new when a person retries it. The engine prefixes
-    /// the installation id before it is stored. Empty in rows queued before keys had runs.
+    /// same across its automatic retries, new when a person retries it, and led by the
+    /// installation id. Empty in rows queued before keys had runs.
     #[serde(default)]
     pub key: String,
     pub method: HttpMethod,
@@ -263,9 +263,14 @@ impl WebhookCall {
     }
 
     /// The key a receiver sees for a run that began with try `first_attempt`:
-    /// `<release>/<activity>/run-<first attempt>`, before the installation prefix.
-    pub fn run_key(release: ReleaseId, activity: &str, first_attempt: u32) -> String {
-        format!("{release}/{activity}/run-{}", first_attempt.max(1))
+    /// `<installation>/<release>/<activity>/run-<first attempt>`.
+    pub fn run_key(installation: &str, release: ReleaseId, activity: &str, first_attempt: u32) -> String {
+        let run = format!("{release}/{activity}/run-{}", first_attempt.max(1));
+        if installation.is_empty() {
+            run
+        } else {
+            format!("{installation}/{run}")
+        }
     }
 }
 

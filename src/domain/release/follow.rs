@@ -24,7 +24,7 @@ impl Release {
         let Some((spec, poll_spec)) = self.stage_spec(activity, stage) else { return };
         let ActivityKind::Webhook(hook) = &spec.kind else { return };
         let run_attempt = self.activity(activity).map_or(attempt, |r| r.run_attempt);
-        let key = WebhookCall::run_key(self.id, activity, run_attempt);
+        let key = WebhookCall::run_key(&self.installation, self.id, activity, run_attempt);
         // The first look waits as long as the answer's Retry-After asks (whole seconds).
         let first_delay = previous["headers"]["retry-after"].as_str().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(0);
         let rendered = self.request_context(&spec, &key, attempt).and_then(|mut ctx| {
@@ -75,7 +75,7 @@ impl Release {
         if run.status != StepStatus::Running || run.attempt != poll.attempt {
             return Err(CommandError::Stale { activity: activity.into(), got: poll.attempt, current: run.attempt, status: run.status });
         }
-        let key = WebhookCall::run_key(self.id, activity, run.run_attempt);
+        let key = WebhookCall::run_key(&self.installation, self.id, activity, run.run_attempt);
         let mut fx = vec![];
         let look = match answer {
             // 202 Accepted: the work is not there yet; look again when the server says.

@@ -103,6 +103,9 @@ pub struct Release {
     pub parent: Option<ParentLink>,
     /// Assessed from the process's risk rules when the release starts.
     pub risk: Risk,
+    /// The id of the database the release lives in (empty until stored): it begins every
+    /// idempotency key, so two installations never send the same key for different work.
+    pub installation: String,
 }
 
 /// The activity (and its try) of another release that this release runs for.
@@ -272,6 +275,7 @@ impl Release {
             phases,
             parent: None,
             risk: Risk::default(),
+            installation: String::new(),
         }
     }
 
@@ -424,7 +428,7 @@ impl Release {
         let Some(spec) = self.process.activity(id).cloned() else { return };
         let ActivityKind::Webhook(hook) = &spec.kind else { return };
         let run_attempt = self.activity(id).map_or(attempt, |r| r.run_attempt);
-        let key = WebhookCall::run_key(self.id, id, run_attempt);
+        let key = WebhookCall::run_key(&self.installation, self.id, id, run_attempt);
         let rendered = self.request_context(&spec, &key, attempt).and_then(|ctx| {
             let url = template::render(&hook.url, &ctx)?;
             let body = template::render_json(&hook.body, &ctx)?;
