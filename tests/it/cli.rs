@@ -31,6 +31,17 @@ fn check_accepts_the_example_processes() -> anyhow::Result<()> {
 }
 
 #[test]
+fn check_accepts_the_recipes_for_github_gitlab_jenkins_and_argo_cd() -> anyhow::Result<()> {
+    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster")).arg("check").arg(repo_file("recipes")).output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for name in ["github-actions", "gitlab-pipeline", "jenkins-build", "argocd-sync"] {
+        assert!(stdout.contains(&format!("ok: {name} ")), "{name} missing from\n{stdout}");
+    }
+    Ok(())
+}
+
+#[test]
 fn check_takes_several_files_and_answers_json_for_ci() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let good = dir.path().join("good.yaml");
@@ -75,7 +86,8 @@ fn the_schema_accepts_every_example_and_rejects_a_broken_file() -> anyhow::Resul
     let schema = serde_json::to_value(trainmaster::domain::process_file::schema())?;
     let validator = jsonschema::validator_for(&schema).map_err(|e| anyhow::anyhow!("the schema does not compile: {e}"))?;
     let mut examples = 0;
-    for entry in std::fs::read_dir(repo_file("processes"))? {
+    let recipes = std::fs::read_dir(repo_file("recipes"))?;
+    for entry in std::fs::read_dir(repo_file("processes"))?.chain(recipes) {
         let path = entry?.path();
         let text = std::fs::read_to_string(&path)?;
         assert!(
@@ -88,7 +100,7 @@ fn the_schema_accepts_every_example_and_rejects_a_broken_file() -> anyhow::Resul
         assert!(problems.is_empty(), "{}: {problems:#?}", path.display());
         examples += 1;
     }
-    assert_eq!(examples, 4);
+    assert_eq!(examples, 8, "four examples and four recipes");
     let broken: serde_json::Value =
         serde_saphyr::from_str(&GOOD.replace("    activities:\n      - id: qa-approval", "    activites:\n      - id: qa-approval"))?;
     assert!(!validator.is_valid(&broken), "an unknown key must be refused by the schema");
