@@ -25,6 +25,8 @@ fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_recursion_limit(32);
+    // A raw request body is sent as written, to the last byte.
+    env.set_keep_trailing_newline(true);
     // Bounds the work one render may do, so a loop in a process file cannot stall the engine.
     env.set_fuel(Some(200_000));
     env

@@ -26,12 +26,16 @@ pub enum Answer {
     Redirect(String),
     /// 200 with this JSON body.
     Json(Value),
+    /// This status with this text body (an error page, or an answer that echoes the request).
+    Text(u16, String),
 }
 
 #[derive(Debug, Clone)]
 pub struct ReceivedCall {
     pub method: String,
     pub path: String,
+    /// The query string as sent, if any.
+    pub query: Option<String>,
     pub idempotency_key: Option<String>,
     /// The try's number (`Trainmaster-Attempt`): keys are per run, tries are counted here.
     pub attempt: Option<u32>,
@@ -125,6 +129,7 @@ async fn receive(
         inner.calls.push(ReceivedCall {
             method: method.to_string(),
             path: uri.path().to_string(),
+            query: uri.query().map(String::from),
             idempotency_key: headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from),
             attempt: headers.get("trainmaster-attempt").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()),
             headers: headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string())).collect(),
@@ -147,5 +152,6 @@ async fn receive(
         }
         Answer::Redirect(location) => (StatusCode::FOUND, [(axum::http::header::LOCATION, location)]).into_response(),
         Answer::Json(value) => axum::Json(value).into_response(),
+        Answer::Text(code, text) => (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), text).into_response(),
     }
 }
