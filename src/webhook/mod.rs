@@ -47,17 +47,24 @@ impl WebhookClient {
     /// `proxy` (the `webhook_proxy` setting) names one explicitly; targets are then checked
     /// before each request.
     pub fn new(policy: AddressPolicy, proxy: Option<&str>) -> anyhow::Result<Self> {
-        let policy = Arc::new(policy);
+        // Through a proxy the resolver only ever sees the proxy's own name, which the operator
+        // named and which is usually internal: it is allowed there, and targets are checked
+        // against `policy` alone, before each request.
+        let mut connect_policy = policy.clone();
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Trainmaster/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
-            .dns_resolver(Arc::new(GuardedResolver { policy: policy.clone() }))
             .no_proxy();
         if let Some(proxy) = proxy {
+            let url = url::Url::parse(proxy).map_err(|e| anyhow::anyhow!("webhook_proxy `{proxy}` is not a URL: {e}"))?;
+            let host = url.host_str().ok_or_else(|| anyhow::anyhow!("webhook_proxy `{proxy}` has no host"))?;
+            let rule = host.parse::<guard::AllowRule>().map_err(|e| anyhow::anyhow!("webhook_proxy `{proxy}`: {e}"))?;
+            connect_policy.allow.push(rule);
             builder = builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| anyhow::anyhow!("webhook_proxy `{proxy}` is not usable: {e}"))?);
         }
-        Ok(Self { http: builder.build()?, policy, proxied: proxy.is_some() })
+        let builder = builder.dns_resolver(Arc::new(GuardedResolver { policy: Arc::new(connect_policy) }));
+        Ok(Self { http: builder.build()?, policy: Arc::new(policy), proxied: proxy.is_some() })
     }
 
     /// Refuses URLs that are not http(s), and IP literals in guarded ranges (they never reach

@@ -16,6 +16,7 @@ mod http_api;
 mod inputs;
 mod listing;
 mod processes;
+mod proxy;
 mod raw_requests;
 mod recipes;
 mod release_flow;
