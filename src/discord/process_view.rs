@@ -98,7 +98,14 @@ fn input_type(t: &InputType) -> String {
 
 fn activity_summary(kind: &ActivityKind) -> String {
     match kind {
-        ActivityKind::Webhook(w) => format!("webhook {} ({})", w.method.as_str(), truncate(&w.url, 60)),
+        ActivityKind::Webhook(w) => {
+            let follows = match w.then.len() {
+                0 => String::new(),
+                1 => ", then follows the run".to_string(),
+                n => format!(", then follows the run ({n} polls)"),
+            };
+            format!("webhook {} ({}){follows}", w.method.as_str(), truncate(&w.url, 60))
+        }
         ActivityKind::Approval(a) => {
             let levels: Vec<String> = a
                 .levels()

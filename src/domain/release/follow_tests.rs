@@ -168,3 +168,15 @@ fn looks_for_an_old_try_or_an_aborted_release_change_nothing() {
     let _ = r.abort(&actor(), "wrong build");
     assert!(matches!(r.poll_result(&queue, look(json!({"executable": {"url": "x"}})), t0), Err(CommandError::Stale { .. })));
 }
+
+#[test]
+fn a_202_answer_with_retry_after_delays_the_first_look() {
+    let mut r = followed();
+    let t0 = Utc::now();
+    let _ = r.start(&actor(), t0);
+    let answer = json!({"headers": {"location": "https://ci/queue/item/7/", "retry-after": "12"}, "status_code": 202});
+    let fx =
+        r.webhook_result("build", 1, CallOutcome::Success { outputs: Default::default(), answer: Some(answer) }, t0).unwrap_or_default();
+    let first = only_poll(&fx);
+    assert_eq!((first.url.as_str(), first.delay_secs), ("https://ci/queue/item/7/api/json", 12));
+}
