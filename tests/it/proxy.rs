@@ -3,9 +3,10 @@
 //! webhook client ignores those variables, and an explicit `webhook_proxy` gets every target
 //! checked before it is sent.
 
+use super::ssrf::{call_to, failure_reason};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use trainmaster::domain::release::{CallOutcome, WebhookCall};
+use trainmaster::domain::release::CallOutcome;
 use trainmaster::webhook::guard::AddressPolicy;
 use trainmaster::webhook::WebhookClient;
 
@@ -48,17 +49,6 @@ impl RecordingProxy {
     }
 }
 
-fn call_to(url: &str) -> WebhookCall {
-    WebhookCall { timeout_secs: 5, ..WebhookCall::post("a", url, serde_json::json!({})) }
-}
-
-fn refusal(outcome: CallOutcome) -> String {
-    match outcome {
-        CallOutcome::Failure { reason, .. } => reason,
-        other => format!("not refused: {other:?}"),
-    }
-}
-
 /// Environment variables are process-wide and tests share one process, so this runs the test
 /// below in a process of its own, with every proxy variable pointing at the recording proxy.
 #[tokio::test]
@@ -81,7 +71,7 @@ async fn a_proxy_in_the_environment_cannot_carry_a_webhook_to_localhost_past_the
 async fn with_proxy_variables_set_localhost_is_still_refused() -> anyhow::Result<()> {
     anyhow::ensure!(std::env::var("TRAINMASTER_TEST_IN_CHILD").is_ok(), "run only as a child with the proxy variables set");
     let client = WebhookClient::new(AddressPolicy::default(), None)?;
-    let reason = refusal(client.call("k", &call_to("http://localhost:9/hook")).await);
+    let reason = failure_reason(client.call("k", &call_to("http://localhost:9/hook")).await);
     assert!(reason.contains("refused to connect to localhost") && reason.contains("internal"), "{reason}");
     Ok(())
 }
@@ -91,7 +81,7 @@ async fn an_explicit_webhook_proxy_still_has_every_target_checked() -> anyhow::R
     let proxy = RecordingProxy::start().await?;
     let client = WebhookClient::new(AddressPolicy::default(), Some(&proxy.url))?;
     for url in ["http://localhost:9/hook", "http://127.0.0.1:9/hook", "http://169.254.169.254/latest/meta-data/"] {
-        let reason = refusal(client.call("k", &call_to(url)).await);
+        let reason = failure_reason(client.call("k", &call_to(url)).await);
         assert!(reason.contains("refused to connect") && reason.contains("internal"), "{url}: {reason}");
     }
     assert_eq!(proxy.lines(), Vec::<String>::new(), "nothing refused reached the proxy");
@@ -111,7 +101,7 @@ async fn a_proxy_named_by_an_internal_host_is_reachable_without_opening_that_hos
     // A public address: the proxy carries it (no network needed, the proxy answers itself).
     let public = "http://93.184.216.34/hook";
     assert_eq!(client.call("k", &call_to(public)).await, CallOutcome::success(), "the proxy's own name is allowed");
-    let reason = refusal(client.call("k", &call_to("http://localhost:9/hook")).await);
+    let reason = failure_reason(client.call("k", &call_to("http://localhost:9/hook")).await);
     assert!(reason.contains("refused to connect to localhost"), "but not as a target: {reason}");
     assert_eq!(proxy.lines().len(), 1);
     Ok(())

@@ -112,15 +112,8 @@ async fn a_poll_that_never_sees_the_end_fails_the_release_naming_its_last_look()
 #[tokio::test]
 async fn a_build_followed_across_a_restart_resumes_its_poll_without_triggering_again() -> TestResult {
     let jenkins = standins::jenkins::start(Outcome::Succeeds).await?;
-    let dir = tempfile::tempdir()?;
-    let secret = dir.path().join("jenkins");
-    std::fs::write(&secret, standins::jenkins::API_TOKEN)?;
-    let text = std::fs::read_to_string(format!("{}/recipes/jenkins-build.yaml", env!("CARGO_MANIFEST_DIR")))?
-        .replace("123456789012345678", &CHANNEL_ID.to_string())
-        .replace("\"env:JENKINS_API_TOKEN\"", &format!("\"file:{}\"", secret.display()))
-        .replace("interval: 5s", "interval: 1s")
-        .replace("interval: 15s", "interval: 1s");
-    let mut h = Harness::start_with_files(WebhookReceiver::start().await?, &[("jenkins-build.yaml", &text)]).await?;
+    let r = super::recipes::recipe("jenkins-build.yaml", &[("JENKINS_API_TOKEN", standins::jenkins::API_TOKEN)])?;
+    let mut h = Harness::start_with_files(WebhookReceiver::start().await?, &[("jenkins-build.yaml", &r.text)]).await?;
     let inputs = format!("jenkins={} job=app version=1.4.0", jenkins.tool.base);
     let created = h.slash(&alice(), "create", &[("process", "jenkins-build"), ("name", "Build 7"), ("inputs", &inputs)]).await?;
     let id = created.field("Release id").unwrap_or_default();

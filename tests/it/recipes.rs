@@ -12,12 +12,12 @@ use trainmaster::sandbox::{StoredMessage, CHANNEL_ID};
 /// A recipe as a team would deploy it, with three test-only changes: its notices go to the
 /// sandbox's channel, its secrets are read from files the test wrote (environment variables
 /// are process-wide and tests run in parallel), and polls look every second.
-struct Recipe {
-    text: String,
+pub struct Recipe {
+    pub text: String,
     _secrets: tempfile::TempDir,
 }
 
-fn recipe(file: &str, secrets: &[(&str, &str)]) -> anyhow::Result<Recipe> {
+pub fn recipe(file: &str, secrets: &[(&str, &str)]) -> anyhow::Result<Recipe> {
     let mut text = std::fs::read_to_string(format!("{}/recipes/{file}", env!("CARGO_MANIFEST_DIR")))?;
     text = text.replace("123456789012345678", &CHANNEL_ID.to_string());
     let dir = tempfile::tempdir()?;

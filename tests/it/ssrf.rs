@@ -7,11 +7,11 @@ use trainmaster::sandbox::receiver::{Answer, WebhookReceiver};
 use trainmaster::webhook::guard::AddressPolicy;
 use trainmaster::webhook::WebhookClient;
 
-fn call_to(url: &str) -> WebhookCall {
+pub fn call_to(url: &str) -> WebhookCall {
     WebhookCall { timeout_secs: 5, ..WebhookCall::post("a", url, json!({"x": 1})) }
 }
 
-fn failure_reason(outcome: CallOutcome) -> String {
+pub fn failure_reason(outcome: CallOutcome) -> String {
     match outcome {
         CallOutcome::Failure { reason, .. } => reason,
         other => panic!("expected a failure, got {other:?}"),

@@ -1,5 +1,6 @@
 //! Checks of requests to tools' own APIs: raw bodies, auth, secrets and follow-up polls.
 
+use super::validation_tests::{errors, one_error};
 use super::*;
 
 const TOOL: &str = r#"name: tool
@@ -33,16 +34,6 @@ phases:
     activities:
       - { id: say, notice: { message: "run: {{ activities.dispatch.outputs.run_url }}" } }
 "#;
-
-fn errors(source: &str) -> Vec<Diagnostic> {
-    parse("p.yaml", source).err().unwrap_or_default()
-}
-
-fn one_error(source: &str) -> Diagnostic {
-    let e = errors(source);
-    assert_eq!(e.len(), 1, "expected one error, got {e:#?}");
-    e.into_iter().next().unwrap_or_else(|| unreachable!())
-}
 
 #[test]
 fn a_raw_request_with_auth_secrets_and_two_polls_loads() {

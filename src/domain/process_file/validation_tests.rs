@@ -42,12 +42,12 @@ rollback:
     - { id: revert, webhook: { url: "https://cd/revert" } }
 "#;
 
-fn errors(source: &str) -> Vec<Diagnostic> {
+pub(super) fn errors(source: &str) -> Vec<Diagnostic> {
     parse("p.yaml", source).err().unwrap_or_default()
 }
 
 /// The single error of `source`, as `line:col: message`.
-fn one_error(source: &str) -> Diagnostic {
+pub(super) fn one_error(source: &str) -> Diagnostic {
     let e = errors(source);
     assert_eq!(e.len(), 1, "expected one error, got {e:#?}");
     e.into_iter().next().unwrap_or_else(|| unreachable!())
