@@ -15,10 +15,11 @@ const RECENT: u32 = 200;
 /// Process names containing what was typed (any case), with their descriptions.
 pub async fn process(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
     let typed = partial.trim().to_lowercase();
+    let guild = ctx.guild_id().map_or(0, |g| g.get());
     let choices = ctx
         .data()
         .engine
-        .catalog()
+        .processes_for(guild)
         .values()
         .filter(|p| p.name.to_lowercase().contains(&typed))
         .take(MAX_CHOICES)
@@ -90,7 +91,8 @@ pub async fn activity(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoco
 /// Completes the `key=value` text of `/release create inputs:` for the process typed in
 /// `process`: input keys not given yet (required ones first), or a choice input's options.
 pub async fn inputs(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
-    let Some(process) = sibling(&ctx, "process").and_then(|name| ctx.data().engine.catalog().get(&name).cloned()) else {
+    let guild = ctx.guild_id().map_or(0, |g| g.get());
+    let Some(process) = sibling(&ctx, "process").and_then(|name| ctx.data().engine.processes_for(guild).get(&name).cloned()) else {
         return serenity::CreateAutocompleteResponse::new();
     };
     let choices = input_suggestions(&process, partial)

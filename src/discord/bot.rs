@@ -27,6 +27,7 @@ pub fn http_client(config: &BotConfig) -> serenity::Http {
 }
 
 pub async fn build_client(config: &BotConfig, engine: Engine, gateway_connected: Arc<AtomicBool>) -> anyhow::Result<serenity::Client> {
+    let directory_user = engine.clone();
     let options = poise::FrameworkOptions {
         commands: commands(),
         on_error: |error| Box::pin(on_error(error)),
@@ -64,7 +65,24 @@ pub async fn build_client(config: &BotConfig, engine: Engine, gateway_connected:
         .build();
     // Do not call ClientBuilder::token() after new_with_http: it would drop the proxy.
     let client = serenity::ClientBuilder::new_with_http(http_client(config), serenity::GatewayIntents::GUILDS).framework(framework).await?;
+    directory_user.set_channel_directory(Arc::new(CacheDirectory(client.cache.clone())));
     Ok(client)
+}
+
+/// Channels' servers from the gateway cache (GUILD_CREATE and CHANNEL_* events keep it current).
+pub struct CacheDirectory(pub Arc<serenity::Cache>);
+
+impl crate::engine::ChannelDirectory for CacheDirectory {
+    fn guild_of(&self, channel: u64) -> Option<u64> {
+        let id = serenity::ChannelId::new(channel.max(1));
+        // A bot is in a handful of servers; threads are kept beside channels, under their guild.
+        let holds = |guild: &serenity::Guild| guild.channels.contains_key(&id) || guild.threads.iter().any(|t| t.id == id);
+        self.0.guilds().into_iter().find(|g| self.0.guild(*g).is_some_and(|guild| holds(&guild))).map(|g| g.get())
+    }
+
+    fn complete(&self) -> bool {
+        self.0.guild_count() > 0 && self.0.unavailable_guilds().len() == 0
+    }
 }
 
 async fn on_event(framework: poise::FrameworkContext<'_, Data, BotError>, event: &serenity::FullEvent) -> Result<(), BotError> {

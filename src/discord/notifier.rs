@@ -62,6 +62,10 @@ impl Notifier {
                 tracing::error!(key = %item.key, error = %e, "unreadable chat row; it is set aside");
                 self.engine.set_aside(item, &format!("unreadable payload: {e}")).await?;
             }
+            Err(Failure::Foreign(why)) => {
+                tracing::error!(key = %item.key, why, "a release's message was addressed to another server; it is set aside");
+                self.engine.set_aside(item, &why).await?;
+            }
             Err(Failure::Discord(channel, e)) if is_permanent(&e) => {
                 // Retrying cannot fix a missing channel or permission: record it for the
                 // operators and move on; the release itself is unaffected.
@@ -77,6 +81,17 @@ impl Notifier {
         Ok(())
     }
 
+    /// The last guard between servers: a release's message never goes into a channel the
+    /// gateway places in another server (create and start refuse such processes first).
+    fn same_server(&self, guild: u64, channel: u64, release: ReleaseId) -> Result<(), String> {
+        match self.engine.guild_of_channel(channel) {
+            Some(home) if home != guild => {
+                Err(format!("channel {channel} is in another server than release {release}'s; nothing was posted there"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     async fn retry_later(&self, item: &OutboxItem, error: &str) -> anyhow::Result<()> {
         let delay = Duration::from_secs(2u64.saturating_pow(item.claims.clamp(1, 8) as u32));
         tracing::warn!(key = %item.key, error, retry_in = ?delay, "cannot deliver a chat message; will retry");
@@ -87,6 +102,9 @@ impl Notifier {
     /// Posts one notice: in the release's thread when it is about progress and the thread
     /// exists, else in its channel.
     async fn post(&self, item: &OutboxItem, message: &ChatMessage) -> Result<(), Failure> {
+        if let Some(guild) = message.guild_id {
+            self.same_server(guild, message.channel_id, message.release_id).map_err(Failure::Foreign)?;
+        }
         let mut channel_id = message.channel_id;
         if belongs_in_thread(&message.notice) {
             let card = self.engine.store().card(message.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
@@ -168,6 +186,7 @@ impl Notifier {
             Err(EngineError::NotFound(_)) => return Ok(None),
             Err(e) => return Err(Failure::Engine(e.into())),
         };
+        self.same_server(release.guild_id, redraw.channel_id, release.id).map_err(Failure::Foreign)?;
         let card = self.engine.store().card(redraw.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
         let channel = serenity::ChannelId::new(redraw.channel_id.max(1));
         let discord = |e| Failure::Discord(redraw.channel_id, e);
@@ -218,6 +237,8 @@ impl Notifier {
 /// Why a chat delivery did not go through.
 enum Failure {
     Unreadable(String),
+    /// The destination is in another server than the release: never posted, set aside.
+    Foreign(String),
     Discord(u64, serenity::Error),
     Engine(anyhow::Error),
 }

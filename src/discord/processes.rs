@@ -1,6 +1,6 @@
 //! `/process list|show|check`: what the loaded processes are, and whether a file is valid.
 
-use super::{process_view, BotError, Context, Data};
+use super::{process_view, BotError, Context};
 use crate::domain::process_file;
 use poise::serenity_prelude as serenity;
 
@@ -16,7 +16,8 @@ pub async fn process(_ctx: Context<'_>) -> Result<(), BotError> {
 /// List the processes releases can be created from
 #[poise::command(slash_command, guild_only)]
 async fn list(ctx: Context<'_>) -> Result<(), BotError> {
-    let text = process_view::list(ctx.data().engine.catalog());
+    let guild = ctx.guild_id().map_or(0, |g| g.get());
+    let text = process_view::list(&ctx.data().engine.processes_for(guild));
     ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await?;
     Ok(())
 }
@@ -29,14 +30,15 @@ async fn show(
     #[autocomplete = "super::autocomplete::process"]
     process: String,
 ) -> Result<(), BotError> {
-    let catalog = ctx.data().engine.catalog();
-    let found = catalog.get(process.trim()).ok_or_else(|| unknown_process(ctx.data(), &process))?;
+    let guild = ctx.guild_id().map_or(0, |g| g.get());
+    let catalog = ctx.data().engine.processes_for(guild);
+    let found = catalog.get(process.trim()).ok_or_else(|| unknown_process(&catalog, &process))?;
     ctx.send(poise::CreateReply::default().embed(process_view::show(found)).ephemeral(true)).await?;
     Ok(())
 }
 
-fn unknown_process(data: &Data, name: &str) -> BotError {
-    let known: Vec<String> = data.engine.catalog().keys().map(|k| format!("`{k}`")).collect();
+fn unknown_process(catalog: &process_file::Catalog, name: &str) -> BotError {
+    let known: Vec<String> = catalog.keys().map(|k| format!("`{k}`")).collect();
     BotError::User(format!("There is no process `{}`; known processes: {}.", super::render::inert(name.trim()), known.join(", ")))
 }
 

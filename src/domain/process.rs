@@ -56,6 +56,9 @@ pub struct Process {
     /// Secrets requests may read as `{{ secrets.<name> }}`: where each is, never its value.
     #[serde(default)]
     pub secrets: BTreeMap<String, SecretRef>,
+    /// The servers that may use this process; empty for every server.
+    #[serde(default)]
+    pub guilds: Vec<u64>,
 }
 
 fn utc() -> String {
@@ -603,6 +606,25 @@ impl Process {
             self.model = MODEL_VERSION;
         }
         self
+    }
+
+    /// Whether releases of this process may be made in server `guild`.
+    pub fn available_in(&self, guild: u64) -> bool {
+        self.guilds.is_empty() || self.guilds.contains(&guild)
+    }
+
+    /// Every channel a release of this process posts to: the notices channel (its card and
+    /// thread) and the channels its `notice` activities name, rollback included.
+    pub fn channels(&self) -> Vec<u64> {
+        let mut channels = vec![self.notices_channel];
+        for activity in self.phases.iter().flat_map(|p| p.activities.iter()).chain(self.rollback.iter()) {
+            if let ActivityKind::Notice(NoticeSpec { channel: Some(channel), .. }) = &activity.kind {
+                if !channels.contains(channel) {
+                    channels.push(*channel);
+                }
+            }
+        }
+        channels
     }
 
     /// The secrets an activity's requests may read: the process's, then the activity's.

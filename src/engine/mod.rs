@@ -4,11 +4,13 @@
 mod callbacks;
 mod children;
 mod delegations;
+mod guilds;
 mod metrics;
 mod worker;
 
 pub use callbacks::{CallbackError, SignedHeaders, TriggerError, TriggerRequest};
 pub use delegations::NewDelegation;
+pub use guilds::ChannelDirectory;
 pub use metrics::Metrics;
 use worker::WEBHOOK_LEASE;
 pub use worker::{
@@ -49,10 +51,19 @@ pub enum EngineError {
     Inputs(#[from] InputError),
     #[error("there is no release {0} in this server")]
     NotFound(ReleaseId),
+    #[error("{}", foreign_channel(process, *channel, *elsewhere))]
+    ForeignChannel { process: String, channel: u64, elsewhere: bool },
     #[error(transparent)]
     Command(#[from] CommandError),
     #[error("storage failed")]
     Store(#[from] StoreError),
+}
+
+fn foreign_channel(process: &str, channel: u64, elsewhere: bool) -> String {
+    let why = if elsewhere { "is in another server" } else { "is not a channel of this server that the bot can see" };
+    format!(
+        "process `{process}` posts to channel {channel}, which {why}; a release only posts in its own server. Point the process's `notices.channel` (or the notice's `channel`) at a channel here, or limit the process to its server with `guilds:`"
+    )
 }
 
 /// What an operator asks of a release.
@@ -93,6 +104,8 @@ pub struct Engine {
     audit_channel: Option<u64>,
     /// Who may do what, per guild.
     access: Arc<AccessPolicy>,
+    /// Which server each channel belongs to (set once the chat adapter is up).
+    directory: guilds::DirectorySlot,
 }
 
 impl Engine {
@@ -106,6 +119,7 @@ impl Engine {
             metrics: Arc::new(Metrics::default()),
             audit_channel: None,
             access: Arc::new(AccessPolicy::default()),
+            directory: Default::default(),
         }
     }
 
@@ -187,10 +201,12 @@ impl Engine {
 
     /// A checked, unsaved Draft.
     fn draft(&self, actor: &Actor, new: NewRelease) -> Result<Release, EngineError> {
-        let process = self.catalog.get(&new.process).ok_or_else(|| EngineError::UnknownProcess {
-            name: new.process.clone(),
-            known: self.catalog.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
-        })?;
+        // A process this server may not use is unknown here, as in the lists.
+        let process =
+            self.catalog.get(&new.process).filter(|p| p.available_in(new.guild_id)).ok_or_else(|| EngineError::UnknownProcess {
+                name: new.process.clone(),
+                known: self.processes_for(new.guild_id).keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
+            })?;
         let name = new.name.trim();
         if name.is_empty() {
             return Err(EngineError::EmptyName);
@@ -200,6 +216,7 @@ impl Engine {
         let process = &process;
         let pairs = Self::with_input_set(process, new.inputs, new.input_set.as_deref())?;
         let inputs = inputs::validate(process, pairs)?;
+        self.check_channels(new.guild_id, process)?;
         let release =
             Release::new_draft(ReleaseId(0), new.guild_id, name.to_string(), process.clone(), inputs, actor.user, chrono::Utc::now());
         Ok(release)
@@ -281,6 +298,9 @@ impl Engine {
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn start_release(&self, guild_id: u64, actor: &Actor, id: ReleaseId) -> Result<Release, EngineError> {
         let access = Arc::clone(&self.access);
+        // Checked again at start: a channel may have moved or gone since the release was created.
+        let release = self.release(guild_id, id).await?;
+        self.check_channels(guild_id, &release.process)?;
         self.transition(guild_id, id, |r| {
             access.may_control(actor, r, access::Control::Start)?;
             r.start(actor, chrono::Utc::now())
@@ -449,7 +469,10 @@ impl Engine {
                 self.abort_child(tx, child, format!("its parent release {} stopped `{activity}`", release.id)).await?;
             }
         }
-        if let Some(channel) = self.audit_channel.filter(|_| release.status.is_finished() && !before.status.is_finished()) {
+        // The audit channel serves the server it is in: other servers' releases are not announced
+        // there (their rows are in the chain all the same, and in its daily head).
+        let audit_channel = self.audit_channel.filter(|c| self.guild_of_channel(*c).is_none_or(|g| g == release.guild_id));
+        if let Some(channel) = audit_channel.filter(|_| release.status.is_finished() && !before.status.is_finished()) {
             // Read after this transition's own rows: the head covers the release's last entry.
             if let Some((row, hash)) = Store::audit_head(tx).await? {
                 enqueue_chat_to(tx, release, channel, &Notice::AuditHead { row, hash }).await?;

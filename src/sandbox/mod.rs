@@ -19,6 +19,10 @@ pub const GUILD_ID: u64 = 200_000_000_000_000_001;
 /// The channel the example processes post their notices to.
 pub const CHANNEL_ID: u64 = 100_000_000_000_000_001;
 pub const APPLICATION_ID: u64 = 300_000_000_000_000_001;
+/// A second server the bot is in, with a channel of its own: for tests of the boundary between
+/// servers (a release of one must never post into the other).
+pub const OTHER_GUILD_ID: u64 = 200_000_000_000_000_002;
+pub const OTHER_CHANNEL_ID: u64 = 100_000_000_000_000_002;
 /// Any token works with the sandbox.
 pub const TOKEN: &str = "sandbox-token";
 

@@ -34,7 +34,8 @@ pub fn member(u: &SandboxUser) -> Value {
 
 pub fn ready(session: &str, resume_url: &str) -> Value {
     json!({
-        "v": 10, "user": bot_user(), "guilds": [{"id": GUILD_ID.to_string(), "unavailable": true}],
+        "v": 10, "user": bot_user(),
+        "guilds": [{"id": GUILD_ID.to_string(), "unavailable": true}, {"id": super::OTHER_GUILD_ID.to_string(), "unavailable": true}],
         "session_id": session, "resume_gateway_url": resume_url, "shard": [0, 1],
         "application": {"id": APPLICATION_ID.to_string(), "flags": 0}
     })
@@ -50,8 +51,13 @@ pub fn role(id: u64, name: &str, position: u64) -> Value {
 }
 
 pub fn text_channel() -> Value {
+    text_channel_in(CHANNEL_ID, GUILD_ID)
+}
+
+/// A text channel `#releases` of `guild`.
+pub fn text_channel_in(id: u64, guild: u64) -> Value {
     json!({
-        "id": CHANNEL_ID.to_string(), "type": 0, "guild_id": GUILD_ID.to_string(), "name": "releases",
+        "id": id.to_string(), "type": 0, "guild_id": guild.to_string(), "name": "releases",
         "position": 0, "permission_overwrites": [], "nsfw": false, "topic": null,
         "last_message_id": null, "parent_id": null, "rate_limit_per_user": 0
     })
@@ -69,8 +75,13 @@ pub fn thread_channel(id: u64, parent: u64, name: &str) -> Value {
 }
 
 pub fn guild_create(roles: &[Value]) -> Value {
+    guild_create_for(GUILD_ID, "Sandbox", CHANNEL_ID, roles)
+}
+
+/// GUILD_CREATE of `guild` with one text channel, `channel`.
+pub fn guild_create_for(guild: u64, name: &str, channel: u64, roles: &[Value]) -> Value {
     json!({
-        "id": GUILD_ID.to_string(), "name": "Sandbox", "icon": null, "icon_hash": null, "splash": null,
+        "id": guild.to_string(), "name": name, "icon": null, "icon_hash": null, "splash": null,
         "discovery_splash": null, "owner_id": "1", "afk_channel_id": null, "afk_timeout": 300,
         "widget_enabled": false, "widget_channel_id": null, "verification_level": 0,
         "default_message_notifications": 0, "explicit_content_filter": 0, "roles": roles,
@@ -81,7 +92,7 @@ pub fn guild_create(roles: &[Value]) -> Value {
         "public_updates_channel_id": null, "max_video_channel_users": 25, "nsfw_level": 0,
         "stickers": [], "premium_progress_bar_enabled": false, "safety_alerts_channel_id": null,
         "joined_at": TIMESTAMP, "large": false, "unavailable": false, "member_count": 3,
-        "voice_states": [], "members": [], "channels": [text_channel()], "threads": [],
+        "voice_states": [], "members": [], "channels": [text_channel_in(channel, guild)], "threads": [],
         "presences": [], "stage_instances": [], "guild_scheduled_events": []
     })
 }
@@ -109,11 +120,13 @@ pub fn message(
 }
 
 fn interaction_base(id: u64, kind: u8, token: &str, u: &SandboxUser) -> Value {
+    // A person in the other server acts in its channel.
+    let channel = if u.guild_id == super::OTHER_GUILD_ID { super::OTHER_CHANNEL_ID } else { CHANNEL_ID };
     json!({
         "id": id.to_string(), "application_id": APPLICATION_ID.to_string(), "type": kind,
         "token": token, "version": 1, "locale": "en-US", "guild_locale": "en-US",
-        "guild_id": u.guild_id.to_string(), "channel_id": CHANNEL_ID.to_string(),
-        "channel": {"id": CHANNEL_ID.to_string(), "type": 0, "name": "releases", "permissions": "2248473465835073"},
+        "guild_id": u.guild_id.to_string(), "channel_id": channel.to_string(),
+        "channel": {"id": channel.to_string(), "type": 0, "name": "releases", "permissions": "2248473465835073"},
         "member": member(u), "app_permissions": "2248473465835073", "entitlements": [],
         "authorizing_integration_owners": {"0": u.guild_id.to_string()}, "context": 0,
         "attachment_size_limit": 8_388_608

@@ -159,6 +159,8 @@ fn fault_response(status: u16) -> Response {
             (code, [("retry-after", "1"), ("x-ratelimit-scope", "user")], Json(body)).into_response()
         }
         403 => (code, Json(json!({"message": "Missing Permissions", "code": 50013}))).into_response(),
+        // A channel deleted under the bot.
+        404 => (code, Json(json!({"message": "Unknown Channel", "code": 10003}))).into_response(),
         _ => (code, Json(json!({"message": "Internal Server Error", "code": 0}))).into_response(),
     }
 }
@@ -187,7 +189,7 @@ fn post_message(shared: &Shared, channel: &str, body: &Value) -> Response {
         let w = shared.world();
         w.threads.contains_key(&channel_id) || w.dms.contains_key(&channel_id)
     };
-    if channel_id != CHANNEL_ID && !known {
+    if channel_id != CHANNEL_ID && channel_id != super::OTHER_CHANNEL_ID && !known {
         return (StatusCode::NOT_FOUND, Json(json!({"message": "Unknown Channel", "code": 10003}))).into_response();
     }
     // Like Discord: with enforce_nonce, a repeated nonce returns the message already created.

@@ -37,6 +37,10 @@ pub enum WebhookWork {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub channel_id: u64,
+    /// The release's server: the notifier refuses to post into a channel of another one.
+    /// `None` for messages of no release (the daily audit head) and rows queued before it was kept.
+    #[serde(default)]
+    pub guild_id: Option<u64>,
     pub release_id: ReleaseId,
     pub release_name: String,
     pub notice: Notice,
@@ -59,7 +63,13 @@ pub(super) async fn enqueue_chat(tx: &mut Tx, release: &Release, notice: &Notice
 /// A notice about `release` for a channel other than its process's notices channel.
 pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: u64, notice: &Notice) -> Result<(), StoreError> {
     let n: i64 = sqlx::query_scalar(include_str!("sql/count_chat_rows.sql")).bind(release.id.0).fetch_one(&mut **tx).await?;
-    let message = ChatMessage { channel_id, release_id: release.id, release_name: release.name.clone(), notice: notice.clone() };
+    let message = ChatMessage {
+        channel_id,
+        guild_id: Some(release.guild_id),
+        release_id: release.id,
+        release_name: release.name.clone(),
+        notice: notice.clone(),
+    };
     insert(
         tx,
         Topic::Chat,
@@ -76,7 +86,7 @@ pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: u64, no
 pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: u64, day: &str) -> Result<bool, StoreError> {
     let Some((row, hash)) = Store::audit_head(tx).await? else { return Ok(false) };
     let notice = Notice::DailyAuditHead { day: day.to_string(), row, hash };
-    let message = ChatMessage { channel_id, release_id: ReleaseId(0), release_name: String::new(), notice };
+    let message = ChatMessage { channel_id, guild_id: None, release_id: ReleaseId(0), release_name: String::new(), notice };
     let payload = serde_json::to_value(message).map_err(corrupt)?;
     let done = sqlx::query(include_str!("sql/insert_outbox.sql"))
         .bind(Topic::Chat.as_str())

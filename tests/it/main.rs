@@ -11,6 +11,7 @@ mod discord_errors;
 mod faults;
 mod gateway;
 mod governance;
+mod guilds;
 mod harness;
 mod http_api;
 mod inputs;

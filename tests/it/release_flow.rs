@@ -147,14 +147,15 @@ async fn status_of_an_unknown_release_says_so() -> TestResult {
 
 #[tokio::test]
 async fn a_notice_discord_refuses_is_set_aside_and_the_release_goes_on() -> TestResult {
-    let receiver = trainmaster::sandbox::receiver::WebhookReceiver::start().await?;
-    let process = shop_process(&receiver).replace(&CHANNEL_ID.to_string(), "123456789");
-    let h = Harness::start_with(receiver, &process).await?;
+    let h = Harness::start().await?;
     let id = h.create(VALID_INPUTS).await?;
+    // The channel is deleted under the bot after the release was created: every post to it is
+    // refused. (It used to name a channel that never existed, which creating now refuses.)
+    h.sandbox.fail_next("POST", &format!("/channels/{CHANNEL_ID}/messages"), 404, 100);
     h.slash(&alice(), "start", &[("release", &id)]).await?;
     let set_aside = h.wait_for_audit(&id, "delivery_set_aside").await?;
     assert!(
-        set_aside.detail["why"].as_str().is_some_and(|w| w.contains("channel 123456789") && w.contains("Unknown Channel")),
+        set_aside.detail["why"].as_str().is_some_and(|w| w.contains(&format!("channel {CHANNEL_ID}")) && w.contains("Unknown Channel")),
         "{}",
         set_aside.detail
     );
@@ -242,12 +243,11 @@ async fn a_long_release_log_is_paged_newest_first_with_buttons() -> TestResult {
 #[tokio::test]
 async fn an_approval_request_goes_out_naming_roles_when_the_guilds_roles_cannot_be_read() -> TestResult {
     let h = Harness::start().await?;
-    // The sandbox answers roles for its own guild only: another guild's lookup fails.
-    let elsewhere = alice().in_guild(200_000_000_000_000_999);
-    let created =
-        h.sandbox.slash(&elsewhere, "release", "create", &[("process", "shop"), ("name", "Elsewhere"), ("inputs", VALID_INPUTS)]).await?;
-    let id = created.field("Release id").unwrap_or_default();
-    h.sandbox.slash(&elsewhere, "release", "start", &[("release", &id)]).await?;
+    // Every lookup of the guild's roles is refused. (This used to start the release in a guild
+    // the sandbox does not know, which now is refused: its channel is not in that server.)
+    h.sandbox.fail_next("GET", &format!("/guilds/{}/roles", trainmaster::sandbox::GUILD_ID), 403, 100);
+    let id = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
     let request = h.sandbox.wait_for_thread_message(CHANNEL_ID, "Needed from:").await?;
     assert!(request.content().ends_with("Needed from: role QA <@77>"), "{}", request.content());
     h.finish().await

@@ -85,6 +85,17 @@ impl Checker<'_> {
         }
     }
 
+    fn snowflake(&mut self, raw: &At<Scalar>, what: &str) -> u64 {
+        match raw.value.0.parse::<u64>() {
+            Ok(id) if id > 0 => id,
+            _ => {
+                let hint = "write the numeric id (Discord: Developer Mode on, then right-click → Copy ID)";
+                self.at(raw, format!("`{}` is not a {what}", raw.value.0), Some(hint.into()));
+                0
+            }
+        }
+    }
+
     fn channel(&mut self, raw: &At<Scalar>) -> u64 {
         match raw.value.0.parse::<u64>() {
             Ok(id) if id > 0 => id,
@@ -250,6 +261,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
     let release_manager = owners.and_then(|o| o.release_manager.as_ref()).and_then(|p| c.principal(p));
     let stakeholders = owners.map(|o| o.stakeholders.iter().filter_map(|p| c.principal(p)).collect()).unwrap_or_default();
     let notices_channel = c.channel(&raw.notices.value.channel);
+    let guilds = raw.guilds.iter().map(|g| c.snowflake(g, "server (guild) id")).collect();
     let notices_advance = raw.notices.value.advance.as_ref().and_then(|a| c.duration(a));
 
     if raw.phases.value.is_empty() {
@@ -394,6 +406,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         children: BTreeMap::new(),
         risk,
         secrets,
+        guilds,
     };
     Ok((process, refs))
 }

@@ -149,6 +149,10 @@ pub struct RawProcess {
     /// Rules that assess each release's risk (low, medium, high) when it starts.
     #[serde(default)]
     pub risk: Vec<At<RawRiskRule>>,
+    /// The servers (guild ids) that may use this process; every server when left out. A process
+    /// is invisible elsewhere: not listed, not offered, and neither chat nor CI can create it.
+    #[serde(default)]
+    pub guilds: Vec<At<Scalar>>,
     /// Secrets requests may use as `{{ secrets.<name> }}`: name → `env:NAME` or `file:PATH`.
     /// Read when a request is sent, never stored or shown.
     #[serde(default)]

@@ -272,3 +272,12 @@ fn risk_rules_read_inputs_and_the_clock_and_name_a_known_level() {
     let typo = "risk:\n  - { when: \"inputs.verison == '1'\", level: high, because: x }\nnotices:";
     assert!(one_error(&DAG.replace("notices:", typo)).message.contains("inputs.verison"));
 }
+
+#[test]
+fn guilds_name_servers_by_id() {
+    let p = parse("p.yaml", &DAG.replace("name: dag\n", "name: dag\nguilds: [\"42\", 43]\n")).unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(p.guilds, [42, 43]);
+    assert!(p.available_in(42) && !p.available_in(44));
+    let e = one_error(&DAG.replace("name: dag\n", "name: dag\nguilds: [\"Sandbox\"]\n"));
+    assert_eq!((e.line, e.message.as_str()), (2, "`Sandbox` is not a server (guild) id"), "{e}");
+}
