@@ -76,7 +76,7 @@ pub async fn on_button(ctx: &serenity::Context, data: &Data, click: &serenity::C
             };
             answer(result.map(|r| format!("Resumed release {} · it is {} again.", r.id, r.status)))
         }
-        Some((verb, release)) => match may_open(ctx, data, click, release).await {
+        Some((verb, release)) => match may_open(ctx, data, click, verb, release).await {
             Err(refusal) => answer(Err(refusal)),
             Ok(()) => reason_modal(verb, release),
         },
@@ -87,11 +87,25 @@ pub async fn on_button(ctx: &serenity::Context, data: &Data, click: &serenity::C
     }
 }
 
-/// Refuses at the click, before anyone types a reason for nothing.
-async fn may_open(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction, id: ReleaseId) -> Result<(), BotError> {
+/// Refuses at the click, before anyone types a reason for nothing: who may, and whether the
+/// release can still be held or aborted (a click on a card a client still shows with buttons).
+async fn may_open(
+    ctx: &serenity::Context,
+    data: &Data,
+    click: &serenity::ComponentInteraction,
+    verb: Verb,
+    id: ReleaseId,
+) -> Result<(), BotError> {
     let guild_id = guild_of(click.guild_id)?;
     let actor = actor_of(ctx, click.guild_id, &click.user, click.member.as_ref()).await;
-    Ok(data.engine.may_control(guild_id, &actor, id, crate::domain::access::Control::Operate).await?)
+    // The reason is not known yet; any reason would do for the check.
+    let reason = "(to be typed)".to_string();
+    let command = match verb {
+        Verb::Hold => Control::Hold { reason },
+        Verb::Abort => Control::Abort { reason },
+        Verb::Resume => Control::Resume,
+    };
+    Ok(data.engine.may_apply(guild_id, &actor, id, &command).await?)
 }
 
 fn reason_modal(verb: Verb, release: ReleaseId) -> serenity::CreateInteractionResponse {

@@ -167,12 +167,6 @@ impl Engine {
         }
     }
 
-    /// Refuses `actor` a control of release `id` they may not make; asked before a reason is typed.
-    pub async fn may_control(&self, guild_id: u64, actor: &Actor, id: ReleaseId, control: access::Control) -> Result<(), EngineError> {
-        let release = self.release(guild_id, id).await?;
-        Ok(self.access.may_control(actor, &release, control).map_err(CommandError::from)?)
-    }
-
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
     }
@@ -311,19 +305,32 @@ impl Engine {
     /// An operator's command on a release (hold, resume, abort, retry, skip).
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn control(&self, guild_id: u64, actor: &Actor, id: ReleaseId, command: Control) -> Result<Release, EngineError> {
-        let now = chrono::Utc::now();
         let access = Arc::clone(&self.access);
         self.transition(guild_id, id, |r| {
             access.may_control(actor, r, access::Control::Operate)?;
-            match &command {
-                Control::Hold { reason } => r.hold(actor, reason),
-                Control::Resume => r.resume(actor, now),
-                Control::Abort { reason } => r.abort(actor, reason),
-                Control::Retry { activity } => r.retry(actor, activity, now),
-                Control::Skip { activity, reason } => r.skip(actor, activity, reason, now),
-            }
+            Self::apply_control(r, actor, &command)
         })
         .await
+    }
+
+    /// Refuses `command` exactly as applying it would (who may, and whether the release's state
+    /// allows it), on a copy: nothing changes. Asked at a click, before a reason is typed.
+    pub async fn may_apply(&self, guild_id: u64, actor: &Actor, id: ReleaseId, command: &Control) -> Result<(), EngineError> {
+        let mut copy = self.release(guild_id, id).await?;
+        self.access.may_control(actor, &copy, access::Control::Operate).map_err(CommandError::from)?;
+        Self::apply_control(&mut copy, actor, command)?;
+        Ok(())
+    }
+
+    fn apply_control(r: &mut Release, actor: &Actor, command: &Control) -> Result<Vec<Effect>, CommandError> {
+        let now = chrono::Utc::now();
+        match command {
+            Control::Hold { reason } => r.hold(actor, reason),
+            Control::Resume => r.resume(actor, now),
+            Control::Abort { reason } => r.abort(actor, reason),
+            Control::Retry { activity } => r.retry(actor, activity, now),
+            Control::Skip { activity, reason } => r.skip(actor, activity, reason, now),
+        }
     }
 
     /// Renames a Draft and/or changes its inputs.

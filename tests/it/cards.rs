@@ -113,3 +113,20 @@ async fn the_card_holds_resumes_and_aborts_for_its_release_manager_with_a_reason
     assert!(trail.iter().any(|r| r.action == "release_aborted" && r.detail.to_string().contains("Bad build")), "{:?}", actions(&trail));
     h.finish().await
 }
+
+#[tokio::test]
+async fn a_hold_click_on_an_ended_release_is_refused_at_the_click_not_after_typing() -> TestResult {
+    let h = Harness::start().await?;
+    let (id, _) = h.start_until_approval().await?;
+    let card = card_of(&h)?;
+    // The card as a client still shows it, with its buttons, after the release ended.
+    let stale = h.sandbox.wait_for_edit(card.id, "Hold and Abort", |m| m.buttons().iter().any(|(_, l)| l == "Hold")).await?;
+    h.slash(&alice(), "abort", &[("release", &id), ("reason", "wrong branch")]).await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Aborted**").await?;
+    for label in ["Hold", "Abort"] {
+        let reply = h.sandbox.click_label(&alice(), &stale, label).await?;
+        assert_ne!(reply.kind, 9, "{label}: no reason form for a release that has ended");
+        assert!(reply.ephemeral() && reply.text().contains("is Aborted"), "{label}: {}", reply.text());
+    }
+    h.finish().await
+}
