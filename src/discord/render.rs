@@ -330,7 +330,13 @@ pub fn decided_approval(request: &str, release: &Release, activity: &str) -> Opt
             let label = truncate(&capitalised(&outcome), BUTTON_LABEL_LIMIT);
             let closed =
                 serenity::CreateButton::new(custom_id(Decision::Decided, release.id, activity)).label(label).style(style).disabled(true);
-            let text = format!("{first_line}\n{emoji} {}", inert(&capitalised(&outcome)));
+            // A rejection says why (the reason the rejecter typed, as the activity's failure
+            // reason words it: `rejected by bob: <reason>`); the button keeps to who decided.
+            let said = match (approved, &run.reason) {
+                (false, Some(reason)) if run.decisions.iter().any(|d| !d.approve) => reason.clone(),
+                _ => outcome,
+            };
+            let text = format!("{first_line}\n{emoji} {}", inert(&capitalised(&said)));
             Some(edit.content(truncate(&text, CONTENT_LIMIT)).components(vec![serenity::CreateActionRow::Buttons(vec![closed])]))
         }
         _ => {

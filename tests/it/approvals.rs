@@ -126,3 +126,21 @@ async fn another_server_can_neither_see_nor_touch_a_release() -> TestResult {
     assert_eq!(given, 0);
     h.finish().await
 }
+
+#[tokio::test]
+async fn a_rejected_request_shows_the_rejecters_reason() -> TestResult {
+    let h = Harness::start().await?;
+    let (_, approval) = h.start_until_approval().await?;
+    let form = h.sandbox.click_label(&bob(), &approval, "Reject").await?;
+    let long = "Checkout fails on Safari 17 when the cart holds a gift card; ".repeat(80);
+    h.sandbox.submit_modal(&bob(), &form, &[("reason", long.trim())]).await?;
+    let shown = h.sandbox.wait_for_edit(approval.id, "rejected", |m| m.content().contains("❌ Rejected by bob")).await?;
+    assert!(
+        shown.content().contains("❌ Rejected by bob: Checkout fails on Safari 17 when the cart holds a gift card"),
+        "{}",
+        shown.content()
+    );
+    assert!(shown.content().chars().count() <= 2_000, "truncated to fit a message: {} characters", shown.content().chars().count());
+    assert_eq!(shown.disabled_buttons(), vec!["Rejected by bob"]);
+    h.finish().await
+}
