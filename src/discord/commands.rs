@@ -69,7 +69,14 @@ async fn create(
         }
         other => other?,
     };
-    ctx.send(poise::CreateReply::default().embed(render::release_card(&release))).await?;
+    // In the notices channel the live card follows at start; a public Draft card there would
+    // make two cards for one release.
+    let private = render::in_card_channel(&release, ctx.channel_id().get());
+    let mut reply = poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(private);
+    if private {
+        reply = reply.content(render::DRAFT_CARD_NOTE);
+    }
+    ctx.send(reply).await?;
     Ok(())
 }
 
@@ -128,7 +135,20 @@ async fn start(
     let id = release_id(&release)?;
     let actor = super::author(&ctx).await;
     let release = ctx.data().engine.start_release(guild_id, &actor, id).await?;
-    ctx.send(poise::CreateReply::default().embed(render::release_card(&release))).await?;
+    let channel = release.process.notices_channel;
+    let reply = if render::in_card_channel(&release, ctx.channel_id().get()) {
+        // Its live card is posted here in a moment: one card per release in the channel.
+        let text = format!(
+            "Started release {} · {}: it is {}. Its live card follows in <#{channel}>.",
+            release.id,
+            render::inert(&release.name),
+            release.status
+        );
+        poise::CreateReply::default().content(text).ephemeral(true)
+    } else {
+        poise::CreateReply::default().embed(render::release_card(&release))
+    };
+    ctx.send(reply).await?;
     Ok(())
 }
 

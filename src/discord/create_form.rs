@@ -108,9 +108,14 @@ fn hint(spec: &InputSpec) -> String {
 pub async fn on_submit(ctx: &serenity::Context, data: &Data, submit: &serenity::ModalInteraction) {
     let key = submit.data.custom_id.trim_start_matches(FORM_PREFIX).to_string();
     let response = match create(ctx, data, submit, &key).await {
-        Ok(card) => serenity::CreateInteractionResponse::Message(
-            serenity::CreateInteractionResponseMessage::new().embed(card).allowed_mentions(serenity::CreateAllowedMentions::new()),
-        ),
+        Ok((card, private)) => {
+            let mut message =
+                serenity::CreateInteractionResponseMessage::new().embed(card).allowed_mentions(serenity::CreateAllowedMentions::new());
+            if private {
+                message = message.ephemeral(true).content(render::DRAFT_CARD_NOTE);
+            }
+            serenity::CreateInteractionResponse::Message(message)
+        }
         Err((e, true)) => {
             let again =
                 serenity::CreateButton::new(format!("{AGAIN_PREFIX}{key}")).label("Fill in again").style(serenity::ButtonStyle::Primary);
@@ -134,7 +139,7 @@ async fn create(
     data: &Data,
     submit: &serenity::ModalInteraction,
     key: &str,
-) -> Result<serenity::CreateEmbed, (BotError, bool)> {
+) -> Result<(serenity::CreateEmbed, bool), (BotError, bool)> {
     // Only the person who ran the command may submit (and so use up) their form.
     data.pending_creates.get(key).filter(|p| p.user == submit.user.id.get()).ok_or_else(|| (expired(), false))?;
     let mut pending = data.pending_creates.take(key).ok_or_else(|| (expired(), false))?;
@@ -146,7 +151,7 @@ async fn create(
     new.inputs.extend(pending.typed.iter().cloned());
     let actor = actor_of(ctx, submit.guild_id, &submit.user, submit.member.as_ref()).await;
     match data.engine.create_release(&actor, new).await {
-        Ok(release) => Ok(render::release_card(&release)),
+        Ok(release) => Ok((render::release_card(&release), render::in_card_channel(&release, submit.channel_id.get()))),
         Err(e) => {
             pending.since = Instant::now();
             data.pending_creates.put(key, pending);

@@ -317,6 +317,15 @@ pub fn thread_name(release: &Release) -> String {
     truncate(&format!("Release {} · {}", release.id, release.name), 100)
 }
 
+/// Whether a command answered in `channel` would repeat the release's live card, which the
+/// notifier posts there: then the answer is only for the person who asked.
+pub fn in_card_channel(release: &Release, channel: u64) -> bool {
+    release.process.notices_channel == channel
+}
+
+/// The line an answer in the card's channel carries instead of being public.
+pub const DRAFT_CARD_NOTE: &str = "Only you see this: the release's live card appears in this channel when it starts.";
+
 /// An approval request after a decision: the request's first line, who decided so far, and, once
 /// the round is closed, one disabled button saying how it ended instead of Approve / Reject.
 pub fn decided_approval(request: &str, release: &Release, activity: &str) -> Option<serenity::EditMessage> {

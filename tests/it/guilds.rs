@@ -139,3 +139,18 @@ async fn the_notifier_never_posts_a_releases_message_into_another_servers_channe
     assert!(h.sandbox.messages(CHANNEL_ID).iter().all(|m| !m.content().contains("leak")), "nothing was posted");
     h.finish().await
 }
+
+#[tokio::test]
+async fn create_and_start_in_the_notices_channel_leave_one_card_there_and_elsewhere_answer_in_public() -> TestResult {
+    let h = two_servers().await?;
+    let id = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    let cards = h.sandbox.messages(CHANNEL_ID).into_iter().filter(|m| m.text().contains(&format!("Release id: {id}"))).count();
+    assert_eq!(cards, 1, "one card for the release in its channel");
+    // In another channel (here the other server's, whose process posts there too) the answer is
+    // the public card: nothing else shows the release in that channel before it starts.
+    let created = h.slash(&erin(), "create", &[("process", "other-only"), ("name", "Theirs"), ("inputs", "")]).await?;
+    assert!(created.ephemeral(), "other-only posts its card in this channel too: {}", created.text());
+    h.finish().await
+}

@@ -49,7 +49,7 @@ async fn missing_required_inputs_are_asked_for_in_a_form_and_a_bad_answer_keeps_
     assert_eq!(again.kind, 9);
     assert_eq!(again.data["components"][0]["components"][0]["value"], "1.4", "what was typed is kept");
     let created = h.sandbox.submit_modal(&alice(), &again, &[("version", "1.4.1")]).await?;
-    assert!(!created.ephemeral(), "the card is for the channel");
+    assert!(created.ephemeral(), "asked in the notices channel: the live card will be the channel's one card");
     let id = created.field("Release id").unwrap_or_default();
     let status = h.slash(&alice(), "status", &[("release", &id)]).await?;
     assert!(status.text().contains("`version` = 1.4.1") && status.text().contains("`services` = api, web"), "{}", status.text());

@@ -7,14 +7,16 @@ use trainmaster::sandbox::CHANNEL_ID;
 async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
     let h = Harness::start().await?;
     let created = h.slash(&alice(), "create", &[("process", "shop"), ("name", "Week 47"), ("inputs", VALID_INPUTS)]).await?;
-    assert!(!created.ephemeral());
+    // Asked in the notices channel, where the live card goes: only alice sees the Draft card,
+    // so the channel keeps one card per release.
+    assert!(created.ephemeral() && created.text().contains("live card appears in this channel when it starts"), "{}", created.text());
     assert_eq!(created.field("Status").as_deref(), Some("Draft"));
     let id = created.field("Release id").unwrap_or_default();
     assert!(created.text().contains("Week 47") && created.text().contains("shop"), "{}", created.text());
     assert!(created.field("Inputs").is_some_and(|i| i.contains("1.4.0") && i.contains("api, web")), "{}", created.text());
 
     let started = h.slash(&alice(), "start", &[("release", &id)]).await?;
-    assert_eq!(started.field("Status").as_deref(), Some("Running"));
+    assert!(started.ephemeral() && started.text().contains("it is Running. Its live card follows in <#"), "{}", started.text());
     h.sandbox.wait_for_thread_message(CHANNEL_ID, "started by alice").await?;
 
     let calls = h.receiver.wait_for_calls(1).await?;
