@@ -122,7 +122,7 @@ impl Application {
         let webhook_workers: Vec<_> = (0..WEBHOOK_WORKERS)
             .map(|_| tokio::spawn(WebhookWorker::new(self.engine.clone(), client.clone()).run_until_stopped(shutdown.clone())))
             .collect();
-        let notifier = Notifier::new(self.engine.clone(), self.client.http.clone());
+        let notifier = Notifier::new(self.engine.clone(), self.client.http.clone(), self.client.cache.clone());
         let mut http_shutdown = shutdown.clone();
         let server =
             axum::serve(self.listener, http::router(self.http_state)).with_graceful_shutdown(async move { http_shutdown.stopped().await });

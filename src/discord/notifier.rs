@@ -24,13 +24,15 @@ const THREAD_ALREADY_CREATED: isize = 160_004;
 pub struct Notifier {
     engine: Engine,
     http: Arc<serenity::Http>,
+    /// The gateway's cache: guilds' roles (GUILD_CREATE and GUILD_ROLE_* keep them current).
+    cache: Arc<serenity::Cache>,
     next: NextTask,
     reporter: super::delivery_report::Reporter,
 }
 
 impl Notifier {
-    pub fn new(engine: Engine, http: Arc<serenity::Http>) -> Self {
-        Self { engine, http, next: NextTask::default(), reporter: Default::default() }
+    pub fn new(engine: Engine, http: Arc<serenity::Http>, cache: Arc<serenity::Cache>) -> Self {
+        Self { engine, http, cache, next: NextTask::default(), reporter: Default::default() }
     }
 
     /// Posts one due message or redraws one card, if any is due.
@@ -135,10 +137,16 @@ impl Notifier {
         let mut roles = std::collections::HashMap::new();
         if named_roles {
             let guild = self.engine.release_in_any_guild(id).await?.guild_id;
-            // Without the guild's roles the request still goes out, naming roles without pinging.
-            match serenity::GuildId::new(guild.max(1)).roles(&self.http).await {
-                Ok(found) => roles = found,
-                Err(e) => tracing::warn!(guild, error = %e, "cannot read the guild's roles; approver roles are named, not pinged"),
+            let guild_id = serenity::GuildId::new(guild.max(1));
+            // The gateway gave the guild's roles; REST only when the cache lacks the guild.
+            let cached = self.cache.guild(guild_id).map(|g| g.roles.clone());
+            match cached {
+                Some(found) => roles = found,
+                // Without the guild's roles the request still goes out, naming roles without pinging.
+                None => match guild_id.roles(&self.http).await {
+                    Ok(found) => roles = found,
+                    Err(e) => tracing::warn!(guild, error = %e, "cannot read the guild's roles; approver roles are named, not pinged"),
+                },
             }
         }
         let (mut users, mut role_ids, mut shown) = (vec![], vec![], vec![]);

@@ -46,8 +46,9 @@ async fn session(shared: Arc<Shared>, mut socket: WebSocket) {
                         }
                         let resume = format!("ws://{}/gateway", shared.addr);
                         let session_id = format!("session-{}", shared.next_id());
+                        let withhold = shared.world().withhold_guild;
                         let sent = shared.dispatch("READY", payloads::ready(&session_id, &resume))
-                            .and_then(|_| shared.dispatch("GUILD_CREATE", payloads::guild_create(&rest::guild_roles())))
+                            .and_then(|_| if withhold { Ok(()) } else { shared.dispatch("GUILD_CREATE", payloads::guild_create(&rest::guild_roles())) })
                             .and_then(|_| {
                                 let everyone = [payloads::role(super::OTHER_GUILD_ID, "@everyone", 0)];
                                 let other = payloads::guild_create_for(super::OTHER_GUILD_ID, "Other", super::OTHER_CHANNEL_ID, &everyone);

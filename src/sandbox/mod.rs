@@ -207,6 +207,9 @@ struct World {
     faults: Vec<RestFault>,
     /// Direct-message channels opened by the bot: channel id to recipient.
     dms: HashMap<u64, u64>,
+    /// The main guild stays unavailable (READY names it, no GUILD_CREATE follows), as during a
+    /// Discord outage of that guild: the bot knows neither its channels nor its roles.
+    withhold_guild: bool,
 }
 
 /// `times` requests whose method is `method` and whose path contains `path` get `status`.
@@ -348,6 +351,11 @@ impl Sandbox {
     /// Missing Permissions (50013), or a bare 5xx.
     pub fn fail_next(&self, method: &str, path: &str, status: u16, times: u32) {
         self.shared.world().faults.push(RestFault { method: method.into(), path: path.into(), status, times });
+    }
+
+    /// From the next IDENTIFY on, the sandbox guild is not described (see `World::withhold_guild`).
+    pub fn withhold_guild_create(&self) {
+        self.shared.world().withhold_guild = true;
     }
 
     /// Messages sent to `user` in direct messages.

@@ -244,13 +244,36 @@ async fn a_long_release_log_is_paged_newest_first_with_buttons() -> TestResult {
 
 #[tokio::test]
 async fn an_approval_request_goes_out_naming_roles_when_the_guilds_roles_cannot_be_read() -> TestResult {
-    let h = Harness::start().await?;
-    // Every lookup of the guild's roles is refused. (This used to start the release in a guild
-    // the sandbox does not know, which now is refused: its channel is not in that server.)
+    let mut h = Harness::start().await?;
+    // The gateway does not describe the guild (so its roles are not cached) and every REST
+    // lookup of its roles is refused. (This used to start the release in a guild the sandbox
+    // does not know, which is refused now: its channel is not in that server.)
+    h.stop_bot().await?;
+    h.sandbox.withhold_guild_create();
+    h.start_bot().await?;
     h.sandbox.fail_next("GET", &format!("/guilds/{}/roles", trainmaster::sandbox::GUILD_ID), 403, 100);
     let id = h.create(VALID_INPUTS).await?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
     let request = h.sandbox.wait_for_thread_message(CHANNEL_ID, "Needed from:").await?;
     assert!(request.content().ends_with("Needed from: role QA <@77>"), "{}", request.content());
+    h.finish().await
+}
+
+#[tokio::test]
+async fn approval_requests_find_named_roles_in_the_gateways_cache_without_asking_rest() -> TestResult {
+    let h = Harness::start().await?;
+    let (_, first) = h.start_until_approval().await?;
+    let second = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &second)]).await?;
+    let again = h.sandbox.wait_for_nth_thread_message(CHANNEL_ID, "Needed from:", 2).await?;
+    for request in [&first, &again] {
+        assert!(
+            request.content().ends_with(&format!("Needed from: <@&{}> <@77>", trainmaster::sandbox::roles::QA)),
+            "{}",
+            request.content()
+        );
+    }
+    let role_lookups = h.sandbox.requests().iter().filter(|r| r.method == "GET" && r.path.ends_with("/roles")).count();
+    assert_eq!(role_lookups, 0, "GUILD_CREATE gave the roles");
     h.finish().await
 }
