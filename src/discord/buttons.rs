@@ -158,7 +158,11 @@ async fn decide(ctx: &serenity::Context, data: &Data, click: &serenity::Componen
         Decision::Reject => Err(BotError::User("Rejecting needs a reason; click Reject again.".into())),
         Decision::Done => {
             let release = data.engine.mark_done(guild_id.get(), &actor, release, activity).await?;
-            Ok(format!("Marked done: `{activity}` of release {}; the release goes on.", release.id).into())
+            let answer = format!("Marked done: `{activity}` of release {}; the release goes on.", release.id);
+            let done_by = format!("Done by {}", actor.display_name);
+            let components = render::closed_request(release.id, activity, &done_by, serenity::ButtonStyle::Success);
+            let edit = serenity::EditMessage::new().components(components).allowed_mentions(serenity::CreateAllowedMentions::new());
+            Ok(Done { answer, edit: Some(edit) })
         }
         Decision::Decided => Ok("This approval is already decided.".to_string().into()),
     }

@@ -10,9 +10,10 @@
 
 use super::{card_controls, render};
 use crate::domain::principal::{Principal, RoleRef};
-use crate::domain::release::{Notice, ReleaseId, ReleaseStatus};
+use crate::domain::process::ActivityKind;
+use crate::domain::release::{Notice, ReleaseId, ReleaseStatus, StepStatus};
 use crate::engine::{drain_loop, Engine, EngineError, NextTask, Shutdown};
-use crate::store::{CardRedraw, ChatMessage, DrawnCard, OutboxItem, Topic};
+use crate::store::{CardRedraw, ChatMessage, DrawnCard, OpenRequest, OutboxItem, Topic};
 use chrono::{DateTime, Utc};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
@@ -104,6 +105,9 @@ impl Notifier {
     /// Posts one notice: in the release's thread when it is about progress and the thread
     /// exists, else in its channel.
     async fn post(&self, item: &OutboxItem, message: &ChatMessage) -> Result<(), Failure> {
+        if let Notice::RequestsClosed { activity, why } = &message.notice {
+            return self.close_requests(message.release_id, activity.as_deref(), why).await;
+        }
         if let Some(guild) = message.guild_id {
             self.same_server(guild, message.channel_id, message.release_id).map_err(Failure::Foreign)?;
         }
@@ -124,7 +128,55 @@ impl Notifier {
         if let Notice::ReleaseFinished { status: ReleaseStatus::Success | ReleaseStatus::PartialSuccess, .. } = &message.notice {
             builder = builder.embed(self.proof_of_delivery(message.release_id).await.map_err(Failure::Engine)?);
         }
-        serenity::ChannelId::new(channel_id.max(1)).send_message(&self.http, builder).await.map_err(|e| Failure::Discord(channel_id, e))?;
+        let posted = serenity::ChannelId::new(channel_id.max(1))
+            .send_message(&self.http, builder)
+            .await
+            .map_err(|e| Failure::Discord(channel_id, e))?;
+        self.remember_request(message, channel_id, posted.id.get()).await.map_err(Failure::Engine)?;
+        Ok(())
+    }
+
+    /// Keeps the id of a message that asks people for something, to close it later.
+    async fn remember_request(&self, message: &ChatMessage, channel: u64, posted: u64) -> anyhow::Result<()> {
+        let (activity, level) = match &message.notice {
+            Notice::ManualTask { activity, .. } => (activity, 0),
+            Notice::ApprovalRequested { activity, level, .. } => {
+                let release = self.engine.release_in_any_guild(message.release_id).await?;
+                let index = match release.process.activity(activity).map(|a| &a.kind) {
+                    Some(ActivityKind::Approval(spec)) => spec.levels().iter().position(|l| l.name == *level).unwrap_or(0),
+                    _ => 0,
+                };
+                (activity, index as u32)
+            }
+            _ => return Ok(()),
+        };
+        self.engine.store().record_request(message.release_id, activity, level, channel, posted).await?;
+        Ok(())
+    }
+
+    /// Closes the release's open requests (of `activity` only, when given) that are still
+    /// waiting: their buttons become one disabled button saying `why`. A request already
+    /// answered (approved, rejected, done) kept the edit its click made.
+    async fn close_requests(&self, id: ReleaseId, activity: Option<&str>, why: &str) -> Result<(), Failure> {
+        let engine = |e: anyhow::Error| Failure::Engine(e);
+        let release = match self.engine.release_in_any_guild(id).await {
+            Ok(release) => release,
+            Err(EngineError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(engine(e.into())),
+        };
+        let open = self.engine.store().open_requests(id, activity).await.map_err(|e| engine(e.into()))?;
+        for request in open {
+            if still_waiting(&release, &request) {
+                let components = render::closed_request(id, &request.activity, why, serenity::ButtonStyle::Secondary);
+                let edit = serenity::EditMessage::new().components(components).allowed_mentions(serenity::CreateAllowedMentions::new());
+                let channel = serenity::ChannelId::new(request.channel_id.max(1));
+                channel
+                    .edit_message(&self.http, serenity::MessageId::new(request.message_id.max(1)), edit)
+                    .await
+                    .map_err(|e| Failure::Discord(request.channel_id, e))?;
+            }
+            self.engine.store().close_request(id, request.message_id).await.map_err(|e| engine(e.into()))?;
+        }
         Ok(())
     }
 
@@ -249,6 +301,19 @@ enum Failure {
     Foreign(String),
     Discord(u64, serenity::Error),
     Engine(anyhow::Error),
+}
+
+/// Whether a request still shows buttons nobody has answered: a manual task not done, an
+/// approval level neither complete nor rejected.
+fn still_waiting(release: &crate::domain::Release, request: &OpenRequest) -> bool {
+    let Some(run) = release.activity(&request.activity) else { return false };
+    match release.process.activity(&request.activity).map(|a| &a.kind) {
+        Some(ActivityKind::Manual(_)) => run.status != StepStatus::Success,
+        Some(ActivityKind::Approval(_)) => {
+            !run.decisions.iter().any(|d| !d.approve) && !render::approval_level_done(release, &request.activity, request.level as usize)
+        }
+        _ => false,
+    }
 }
 
 /// Progress belongs in the release's thread; its end, and what a process announces on purpose,

@@ -164,6 +164,8 @@ pub fn notice_text(message: &ChatMessage) -> String {
         Notice::ActivityRetrying { activity, attempt, reason } => {
             format!("🔁 {release}: `{activity}` failed ({}); try {attempt} is scheduled.", inert(reason))
         }
+        // Not posted: the notifier edits the requests instead.
+        Notice::RequestsClosed { why, .. } => format!("🔒 {release}: {}", inert(why)),
         Notice::ActivityLink { activity, name, url } => format!("🔗 {release}: `{activity}` {}: <{}>", inert(name), inert(url)),
         Notice::Message { text, .. } => format!("📣 {release}: {}", inert(text)),
         Notice::ManualTask { activity, checklist, owner } => {
@@ -317,6 +319,20 @@ pub fn thread_name(release: &Release) -> String {
     truncate(&format!("Release {} · {}", release.id, release.name), 100)
 }
 
+/// A request's buttons once nobody needs to answer it: one disabled button saying why.
+pub fn closed_request(
+    release: crate::domain::release::ReleaseId,
+    activity: &str,
+    why: &str,
+    style: serenity::ButtonStyle,
+) -> Vec<serenity::CreateActionRow> {
+    let button = serenity::CreateButton::new(custom_id(Decision::Decided, release, activity))
+        .label(truncate(why, BUTTON_LABEL_LIMIT))
+        .style(style)
+        .disabled(true);
+    vec![serenity::CreateActionRow::Buttons(vec![button])]
+}
+
 /// Whether a command answered in `channel` would repeat the release's live card, which the
 /// notifier posts there: then the answer is only for the person who asked.
 pub fn in_card_channel(release: &Release, channel: u64) -> bool {
@@ -383,7 +399,7 @@ fn level_of_request(first_line: &str, release: &Release, activity: &str) -> Opti
     spec.levels.iter().enumerate().find(|(_, l)| first_line.contains(&format!("level `{}`,", l.name))).map(|(i, l)| (i, l.name.clone()))
 }
 
-fn approval_level_done(release: &Release, activity: &str, index: usize) -> bool {
+pub fn approval_level_done(release: &Release, activity: &str, index: usize) -> bool {
     let (Some(run), Some(crate::domain::process::ActivityKind::Approval(spec))) =
         (release.activity(activity), release.process.activity(activity).map(|a| &a.kind))
     else {

@@ -8,12 +8,14 @@ mod hooks;
 mod listing;
 mod outbox;
 mod releases;
+mod requests;
 
 pub use audit::AuditRow;
 pub use cards::{Card, CardRedraw, DrawnCard, CARD_EDIT_GAP_MS};
 pub use hooks::{ActivityDurations, CallbackTarget};
 pub use listing::{ReleaseFilter, ReleasePage, ReleaseSummary};
 pub use outbox::{enqueue_chat_to, enqueue_daily_audit_head, ChatMessage, OutboxItem, Topic, WebhookWork};
+pub use requests::OpenRequest;
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -4,6 +4,7 @@
 mod approvals;
 mod cards;
 mod cli;
+mod closing;
 mod commands;
 mod contract;
 mod control;

@@ -241,6 +241,7 @@ impl Release {
                     action: "approval_expired",
                     detail: json!({"activity": activity, "after": after.to_string()}),
                 });
+                fx.push(Effect::Notify(Notice::RequestsClosed { activity: Some(activity.into()), why: "Expired".into() }));
                 self.activity_failed(activity, attempt, format!("expired: no decision within {after}{even}"), &mut fx, now);
             }
         }

@@ -85,7 +85,8 @@ impl Release {
         let reason = reason_given(reason)?;
         let mut fx = vec![Effect::Audit { actor: actor.into(), action: "release_aborted", detail: json!({"reason": reason}) }];
         self.stop_all(&mut fx);
-        self.finish(ReleaseStatus::Aborted, Some(format!("aborted by {}: {reason}", actor.display_name)), &mut fx);
+        let why = format!("Release aborted by {}", actor.display_name);
+        self.finish_closing(ReleaseStatus::Aborted, Some(format!("aborted by {}: {reason}", actor.display_name)), why, &mut fx);
         Ok(fx)
     }
 

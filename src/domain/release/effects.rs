@@ -160,6 +160,12 @@ pub enum Notice {
         status: ReleaseStatus,
         reason: Option<String>,
     },
+    /// Nobody needs to answer the release's open requests (of `activity`, or all of them) any
+    /// more: their buttons give way to one disabled button saying `why`. Edits, posts nothing.
+    RequestsClosed {
+        activity: Option<String>,
+        why: String,
+    },
     /// The audit chain's head as the release ended, for the audit channel: once posted, a
     /// rewritten database can no longer match what the channel shows.
     AuditHead {

@@ -315,6 +315,17 @@ impl Release {
     }
 
     pub(super) fn finish(&mut self, status: ReleaseStatus, reason: Option<String>, fx: &mut Vec<Effect>) {
+        let why = match status {
+            ReleaseStatus::Aborted => "Not needed: the release was aborted",
+            ReleaseStatus::Failed => "Not needed: the release failed",
+            _ => "Not needed: the release ended",
+        };
+        self.finish_closing(status, reason, why.to_string(), fx);
+    }
+
+    /// Ends the release; its open requests close saying `why`.
+    pub(super) fn finish_closing(&mut self, status: ReleaseStatus, reason: Option<String>, why: String, fx: &mut Vec<Effect>) {
+        fx.push(Effect::Notify(Notice::RequestsClosed { activity: None, why }));
         self.status = status;
         self.reason = reason.clone();
         fx.push(Effect::Audit {
