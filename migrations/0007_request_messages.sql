@@ -11,3 +11,7 @@ CREATE TABLE request_messages (
     closed      INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (release_id, message_id)
 );
+
+-- A release whose thread the bot may not start (the channel refuses threads): its log goes to
+-- the channel instead, and the channel is told so once.
+ALTER TABLE release_cards ADD COLUMN thread_refused INTEGER NOT NULL DEFAULT 0;

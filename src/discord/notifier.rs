@@ -13,7 +13,7 @@ use crate::domain::principal::{Principal, RoleRef};
 use crate::domain::process::ActivityKind;
 use crate::domain::release::{Notice, ReleaseId, ReleaseStatus, StepStatus};
 use crate::engine::{drain_loop, Engine, EngineError, NextTask, Shutdown};
-use crate::store::{CardRedraw, ChatMessage, DrawnCard, OpenRequest, OutboxItem, Topic};
+use crate::store::{CardRedraw, ChatMessage, Destination, DrawnCard, OpenRequest, OutboxItem, Topic};
 use chrono::{DateTime, Utc};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
@@ -79,6 +79,8 @@ impl Notifier {
                 }
             }
             Err(Failure::Discord(_, e)) => self.retry_later(item, &e.to_string()).await?,
+            // The card is usually a moment away: look again soon, not with the growing backoff.
+            Err(Failure::NotYet(why)) => self.engine.chat_failed(item, Duration::from_secs(1), why).await?,
             Err(Failure::Engine(e)) => self.retry_later(item, &e.to_string()).await?,
         }
         Ok(())
@@ -111,14 +113,20 @@ impl Notifier {
         if let Some(guild) = message.guild_id {
             self.same_server(guild, message.channel_id, message.release_id).map_err(Failure::Foreign)?;
         }
-        let mut channel_id = message.channel_id;
-        if belongs_in_thread(&message.notice) {
-            let card = self.engine.store().card(message.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
-            if let Some(thread) = card.filter(|c| c.channel_id == message.channel_id).and_then(|c| c.thread_id()) {
-                channel_id = thread;
+        let channel_id = match message.destination {
+            Some(Destination::Channel) => message.channel_id,
+            Some(Destination::ReleaseThread) => self.release_thread(item, message).await?,
+            // Queued before destinations were kept: decided now, as it was then.
+            None => {
+                let card = self.engine.store().card(message.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
+                let thread =
+                    card.filter(|c| c.channel_id == message.channel_id && message.notice.is_progress()).and_then(|c| c.thread_id());
+                thread.unwrap_or(message.channel_id)
             }
-        }
-        let mut builder = render::notice_message(message).nonce(serenity::Nonce::String(format!("tm{}", item.id))).enforce_nonce(true);
+        };
+        // Unique per destination: a nonce is never reused for another channel.
+        let nonce = format!("tm{}-{channel_id}", item.id);
+        let mut builder = render::notice_message(message).nonce(serenity::Nonce::String(nonce)).enforce_nonce(true);
         let pings = message.notice.pings();
         if !pings.is_empty() {
             let (line, mentions) = self.approver_mentions(message.release_id, pings).await.map_err(Failure::Engine)?;
@@ -273,17 +281,76 @@ impl Notifier {
         Ok(Some(DrawnCard { redraw: *redraw, message_id, has_thread }))
     }
 
-    /// Starts the release's thread under its card. Without one (no permission, say), progress
-    /// notices go to the channel instead; the release is unaffected.
+    /// Starts the release's thread under its card. Without one, the notices for it start it
+    /// again (see `release_thread`); the release is unaffected.
     async fn start_thread(&self, channel: serenity::ChannelId, message: serenity::MessageId, name: &str) -> bool {
+        self.try_start_thread(channel, message, name).await.is_ok()
+    }
+
+    async fn try_start_thread(
+        &self,
+        channel: serenity::ChannelId,
+        message: serenity::MessageId,
+        name: &str,
+    ) -> Result<(), serenity::Error> {
         let thread = serenity::CreateThread::new(name).auto_archive_duration(serenity::AutoArchiveDuration::OneWeek);
         match channel.create_thread_from_message(&self.http, message, thread).await {
-            Ok(_) => true,
+            Ok(_) => Ok(()),
             // Started before a crash cut off recording it.
-            Err(serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(e))) if e.error.code == THREAD_ALREADY_CREATED => true,
+            Err(serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(e))) if e.error.code == THREAD_ALREADY_CREATED => Ok(()),
             Err(e) => {
-                tracing::warn!(channel = %channel, error = %e, "cannot start a release thread; its progress goes to the channel");
-                false
+                tracing::warn!(channel = %channel, error = %e, "cannot start a release thread");
+                Err(e)
+            }
+        }
+    }
+
+    /// The channel a notice for the release's thread goes to: the thread, once the card is
+    /// posted and its thread started (started here when the card's own try failed). Only when
+    /// the channel refuses threads for good does the log go to the channel, which is told once.
+    /// A card that never comes (its post refused) lets the notice go to the channel after a
+    /// few waits rather than hold it forever.
+    async fn release_thread(&self, item: &OutboxItem, message: &ChatMessage) -> Result<u64, Failure> {
+        const WAITS_FOR_THE_CARD: i64 = 6;
+        let store = self.engine.store();
+        let card = store.card(message.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
+        let Some((card, card_message)) = card.and_then(|c| c.message_id.map(|m| (c, m))) else {
+            if item.claims >= WAITS_FOR_THE_CARD {
+                return Ok(message.channel_id);
+            }
+            // A card whose post was refused is drawn again by the next change; make sure one comes.
+            self.engine.redraw_card(message.release_id, message.channel_id).await.map_err(|e| Failure::Engine(e.into()))?;
+            return Err(Failure::NotYet("the release's card is not posted yet"));
+        };
+        if let Some(thread) = card.thread_id() {
+            return Ok(thread);
+        }
+        if card.thread_refused {
+            return Ok(card.channel_id);
+        }
+        let channel = serenity::ChannelId::new(card.channel_id.max(1));
+        let name = render::thread_name_for(message.release_id, &message.release_name);
+        match self.try_start_thread(channel, serenity::MessageId::new(card_message.max(1)), &name).await {
+            Ok(()) => {
+                store.thread_started(message.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
+                Ok(card_message)
+            }
+            Err(e) if !is_permanent(&e) => Err(Failure::Discord(card.channel_id, e)),
+            Err(_) => {
+                if store.thread_refused(message.release_id).await.map_err(|e| Failure::Engine(e.into()))? {
+                    let text = format!(
+                        "🧵 Release **{} · {}**: this channel does not let the bot start threads, so the release's log follows here.",
+                        message.release_id,
+                        render::inert(&message.release_name)
+                    );
+                    let note = serenity::CreateMessage::new()
+                        .content(text)
+                        .allowed_mentions(serenity::CreateAllowedMentions::new())
+                        .nonce(serenity::Nonce::String(format!("nothread{}", message.release_id)))
+                        .enforce_nonce(true);
+                    channel.send_message(&self.http, note).await.map_err(|e| Failure::Discord(card.channel_id, e))?;
+                }
+                Ok(card.channel_id)
             }
         }
     }
@@ -299,6 +366,8 @@ enum Failure {
     Unreadable(String),
     /// The destination is in another server than the release: never posted, set aside.
     Foreign(String),
+    /// What the message waits for (its release's card) is not there yet: tried again later.
+    NotYet(&'static str),
     Discord(u64, serenity::Error),
     Engine(anyhow::Error),
 }
@@ -314,12 +383,6 @@ fn still_waiting(release: &crate::domain::Release, request: &OpenRequest) -> boo
         }
         _ => false,
     }
-}
-
-/// Progress belongs in the release's thread; its end, and what a process announces on purpose,
-/// belong in the channel where stakeholders read.
-fn belongs_in_thread(notice: &Notice) -> bool {
-    !matches!(notice, Notice::ReleaseFinished { .. } | Notice::AuditHead { .. } | Notice::DailyAuditHead { .. } | Notice::Message { .. })
 }
 
 /// A 4xx other than 429 (rate limited) will not change by retrying: unknown channel, missing

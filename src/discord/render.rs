@@ -316,7 +316,12 @@ pub fn progress_bar(done: usize, total: usize) -> String {
 
 /// The name of a release's thread (Discord allows 100 characters).
 pub fn thread_name(release: &Release) -> String {
-    truncate(&format!("Release {} · {}", release.id, release.name), 100)
+    thread_name_for(release.id, &release.name)
+}
+
+/// The name of release `id`'s thread.
+pub fn thread_name_for(id: crate::domain::release::ReleaseId, name: &str) -> String {
+    truncate(&format!("Release {id} · {name}"), 100)
 }
 
 /// A request's buttons once nobody needs to answer it: one disabled button saying why.

@@ -619,6 +619,15 @@ impl Engine {
         Ok(next)
     }
 
+    /// Asks for release `id`'s card in `channel` to be drawn again (coalesced with any redraw
+    /// already waiting): for notices waiting on a card whose post was refused.
+    pub async fn redraw_card(&self, id: ReleaseId, channel: u64) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        Store::enqueue_card_redraw(&mut tx, CardRedraw { release_id: id, channel_id: channel }).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Puts a chat message back to be tried again after `delay`.
     pub async fn chat_failed(&self, item: &OutboxItem, delay: Duration, error: &str) -> Result<(), StoreError> {
         self.store.retry_outbox(item, delay, error).await

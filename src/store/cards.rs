@@ -30,6 +30,8 @@ pub struct Card {
     pub channel_id: u64,
     pub message_id: Option<u64>,
     pub has_thread: bool,
+    /// The channel refused the thread for good: the log goes to the channel.
+    pub thread_refused: bool,
 }
 
 impl Card {
@@ -60,9 +62,22 @@ impl Store {
                 channel_id: row.try_get::<i64, _>("channel_id")? as u64,
                 message_id: row.try_get::<Option<i64>, _>("message_id")?.map(|id| id as u64),
                 has_thread: row.try_get("has_thread")?,
+                thread_refused: row.try_get("thread_refused")?,
             })
         })
         .transpose()
+    }
+
+    /// The card's thread was started after the card (a retry of a failed start).
+    pub async fn thread_started(&self, release: ReleaseId) -> Result<(), StoreError> {
+        sqlx::query(include_str!("sql/thread_started.sql")).bind(release.0).execute(self.writer()).await?;
+        Ok(())
+    }
+
+    /// The channel refuses the card's thread; true the first time, to announce the fallback once.
+    pub async fn thread_refused(&self, release: ReleaseId) -> Result<bool, StoreError> {
+        let done = sqlx::query(include_str!("sql/thread_refused.sql")).bind(release.0).execute(self.writer()).await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Records a post or edit of the card (its message, whether its thread exists, and when) in

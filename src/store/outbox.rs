@@ -41,9 +41,25 @@ pub struct ChatMessage {
     /// `None` for messages of no release (the daily audit head) and rows queued before it was kept.
     #[serde(default)]
     pub guild_id: Option<u64>,
+    /// Where it goes, decided once when it is queued, so every try posts to the same place.
+    /// `None` in rows queued before it was kept (decided when posted, as then).
+    #[serde(default)]
+    pub destination: Option<Destination>,
     pub release_id: ReleaseId,
     pub release_name: String,
     pub notice: Notice,
+}
+
+/// Where a chat message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Destination {
+    /// `channel_id` itself.
+    Channel,
+    /// The thread under the release's card in `channel_id`: its log. The notifier waits for the
+    /// card, starts the thread if it is missing, and falls back to the channel (saying so once)
+    /// only when the channel refuses threads.
+    ReleaseThread,
 }
 
 /// A claimed outbox row. `claims` fences its completion.
@@ -63,9 +79,11 @@ pub(super) async fn enqueue_chat(tx: &mut Tx, release: &Release, notice: &Notice
 /// A notice about `release` for a channel other than its process's notices channel.
 pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: u64, notice: &Notice) -> Result<(), StoreError> {
     let n: i64 = sqlx::query_scalar(include_str!("sql/count_chat_rows.sql")).bind(release.id.0).fetch_one(&mut **tx).await?;
+    let to_thread = channel_id == release.process.notices_channel && notice.is_progress();
     let message = ChatMessage {
         channel_id,
         guild_id: Some(release.guild_id),
+        destination: Some(if to_thread { Destination::ReleaseThread } else { Destination::Channel }),
         release_id: release.id,
         release_name: release.name.clone(),
         notice: notice.clone(),
@@ -86,7 +104,14 @@ pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: u64, no
 pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: u64, day: &str) -> Result<bool, StoreError> {
     let Some((row, hash)) = Store::audit_head(tx).await? else { return Ok(false) };
     let notice = Notice::DailyAuditHead { day: day.to_string(), row, hash };
-    let message = ChatMessage { channel_id, guild_id: None, release_id: ReleaseId(0), release_name: String::new(), notice };
+    let message = ChatMessage {
+        channel_id,
+        guild_id: None,
+        destination: Some(Destination::Channel),
+        release_id: ReleaseId(0),
+        release_name: String::new(),
+        notice,
+    };
     let payload = serde_json::to_value(message).map_err(corrupt)?;
     let done = sqlx::query(include_str!("sql/insert_outbox.sql"))
         .bind(Topic::Chat.as_str())

@@ -56,3 +56,54 @@ async fn a_403_is_set_aside_the_release_goes_on_and_the_release_manager_is_told_
     assert!(set_aside >= 1, "the refused notices are in the trail");
     h.finish().await
 }
+
+/// Messages in the channel other than release cards.
+fn channel_notices(h: &Harness) -> Vec<String> {
+    h.sandbox
+        .messages(CHANNEL_ID)
+        .iter()
+        .filter(|m| !m.json["embeds"][0]["title"].as_str().is_some_and(|t| t.starts_with("Release ")))
+        .map(|m| m.content().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn notices_wait_for_a_card_whose_post_is_retried_and_go_to_its_thread() -> TestResult {
+    let h = Harness::start().await?;
+    let id = h.create(VALID_INPUTS).await?;
+    h.sandbox.fail_next("POST", &format!("/channels/{CHANNEL_ID}/messages"), 429, 1);
+    h.sandbox.fail_next("POST", &format!("/channels/{CHANNEL_ID}/messages"), 500, 1);
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    assert_eq!(channel_notices(&h), Vec::<String>::new(), "the release's log is all in its thread");
+    let thread = h.sandbox.threads(CHANNEL_ID);
+    let log: Vec<String> = h.sandbox.messages(thread[0]).iter().map(|m| m.content().to_string()).collect();
+    assert!(log.iter().any(|m| m.contains("started by alice")) && log.iter().any(|m| m.contains("phase `build` started")), "{log:#?}");
+    h.finish().await
+}
+
+#[tokio::test]
+async fn a_thread_that_fails_to_start_is_started_again_before_the_log_would_fall_back() -> TestResult {
+    let h = Harness::start().await?;
+    let id = h.create(VALID_INPUTS).await?;
+    h.sandbox.fail_next("POST", "/threads", 500, 1);
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    assert_eq!(channel_notices(&h), Vec::<String>::new(), "no notice went to the channel");
+    h.finish().await
+}
+
+#[tokio::test]
+async fn a_channel_that_refuses_threads_gets_the_log_and_is_told_once() -> TestResult {
+    let h = Harness::start().await?;
+    let id = h.create(VALID_INPUTS).await?;
+    h.sandbox.fail_next("POST", "/threads", 403, 100);
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    let notices = channel_notices(&h);
+    let told = notices.iter().filter(|m| m.contains("does not let the bot start threads")).count();
+    assert_eq!(told, 1, "{notices:#?}");
+    assert!(notices.iter().any(|m| m.contains("started by alice")), "the log is in the channel: {notices:#?}");
+    assert!(h.sandbox.threads(CHANNEL_ID).is_empty());
+    h.finish().await
+}

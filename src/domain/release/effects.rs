@@ -182,6 +182,12 @@ pub enum Notice {
 }
 
 impl Notice {
+    /// Progress belongs in the release's thread; its end, and what a process announces on
+    /// purpose, belong in the channel where stakeholders read.
+    pub fn is_progress(&self) -> bool {
+        !matches!(self, Notice::ReleaseFinished { .. } | Notice::AuditHead { .. } | Notice::DailyAuditHead { .. } | Notice::Message { .. })
+    }
+
     /// The principals this notice pings: only requests for someone's action ping anyone
     /// (approvers, whom an approval escalated to, a manual task's owner).
     pub fn pings(&self) -> &[String] {
