@@ -1,5 +1,6 @@
 //! Building the serenity client with the poise framework, pointed at Discord or a compatible API.
 
+use super::custom_id::CustomId;
 use super::{buttons, card_controls, commands, create_form, listing, trail, BotError, Data};
 use crate::engine::Engine;
 use poise::serenity_prelude as serenity;
@@ -89,27 +90,37 @@ async fn on_event(framework: poise::FrameworkContext<'_, Data, BotError>, event:
     match event {
         serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Component(click) } => {
             let started = Instant::now();
-            if click.data.custom_id.starts_with(create_form::AGAIN_PREFIX) {
-                create_form::on_again(framework.serenity_context, framework.user_data, click).await;
-            } else if click.data.custom_id.starts_with(trail::PREFIX) {
-                trail::on_page(framework.serenity_context, framework.user_data, click).await;
-            } else if click.data.custom_id.starts_with(listing::PREFIX) {
-                listing::on_page(framework.serenity_context, framework.user_data, click).await;
-            } else if click.data.custom_id.starts_with(card_controls::BUTTON_PREFIX) {
-                card_controls::on_button(framework.serenity_context, framework.user_data, click).await;
-            } else {
-                buttons::on_component(framework.serenity_context, framework.user_data, click).await;
+            let (ctx, data) = (framework.serenity_context, framework.user_data);
+            // One parse, one dispatch (see `custom_id`); an id the bot did not make, or a form's id
+            // on a button, gets the requests' handler, which says it is not Trainmaster's.
+            match click.data.custom_id.parse::<CustomId>() {
+                Ok(CustomId::InputsAgain { .. }) => create_form::on_again(ctx, data, click).await,
+                Ok(CustomId::LogPage { .. }) => trail::on_page(ctx, data, click).await,
+                Ok(CustomId::ListPage(_)) => listing::on_page(ctx, data, click).await,
+                Ok(CustomId::Card { .. }) => card_controls::on_button(ctx, data, click).await,
+                Ok(
+                    CustomId::Request { .. } | CustomId::RejectReason { .. } | CustomId::CardReason { .. } | CustomId::InputsForm { .. },
+                )
+                | Err(_) => buttons::on_component(ctx, data, click).await,
             }
             framework.user_data.engine.metrics.interaction_seconds.observe(started.elapsed());
         }
         serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Modal(submit) } => {
             let started = Instant::now();
-            if submit.data.custom_id.starts_with(create_form::FORM_PREFIX) {
-                create_form::on_submit(framework.serenity_context, framework.user_data, submit).await;
-            } else if submit.data.custom_id.starts_with(buttons::REJECT_MODAL_PREFIX) {
-                buttons::on_reject_modal(framework.serenity_context, framework.user_data, submit).await;
-            } else {
-                card_controls::on_modal(framework.serenity_context, framework.user_data, submit).await;
+            let (ctx, data) = (framework.serenity_context, framework.user_data);
+            match submit.data.custom_id.parse::<CustomId>() {
+                Ok(CustomId::InputsForm { .. }) => create_form::on_submit(ctx, data, submit).await,
+                Ok(CustomId::RejectReason { .. }) => buttons::on_reject_modal(ctx, data, submit).await,
+                // The card's reason form; any other id is answered as not Trainmaster's there.
+                Ok(
+                    CustomId::CardReason { .. }
+                    | CustomId::Card { .. }
+                    | CustomId::Request { .. }
+                    | CustomId::InputsAgain { .. }
+                    | CustomId::LogPage { .. }
+                    | CustomId::ListPage(_),
+                )
+                | Err(_) => card_controls::on_modal(ctx, data, submit).await,
             }
             framework.user_data.engine.metrics.interaction_seconds.observe(started.elapsed());
         }

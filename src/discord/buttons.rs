@@ -6,51 +6,27 @@ use super::{actor_of, guild_of, reasons, render, BotError, Data};
 use crate::domain::release::ReleaseId;
 use poise::serenity_prelude as serenity;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Approve,
-    Reject,
-    /// A manual task is done.
-    Done,
-    /// The disabled button of a closed approval round; never clickable.
-    Decided,
+use super::custom_id::CustomId;
+pub use super::custom_id::Decision;
+
+/// The custom id of a request's button: which request, and which of an approval's levels.
+pub fn custom_id(decision: Decision, release: ReleaseId, level: u32, activity: &str) -> String {
+    CustomId::Request { decision, release, level, activity: activity.to_string() }.to_string()
 }
 
-pub fn custom_id(decision: Decision, release: ReleaseId, activity: &str) -> String {
-    let verb = match decision {
-        Decision::Approve => "approve",
-        Decision::Reject => "reject",
-        Decision::Done => "done",
-        Decision::Decided => "decided",
-    };
-    format!("tm:{verb}:{release}:{activity}")
-}
-
-fn parse_custom_id(id: &str) -> Option<(Decision, ReleaseId, &str)> {
-    let mut parts = id.splitn(4, ':');
-    if parts.next()? != "tm" {
-        return None;
+fn parse_custom_id(id: &str) -> Option<(Decision, ReleaseId, u32, String)> {
+    match id.parse() {
+        Ok(CustomId::Request { decision, release, level, activity }) => Some((decision, release, level, activity)),
+        _ => None,
     }
-    let decision = match parts.next()? {
-        "approve" => Decision::Approve,
-        "reject" => Decision::Reject,
-        "done" => Decision::Done,
-        "decided" => Decision::Decided,
-        _ => return None,
-    };
-    let release = parts.next()?.parse().ok()?;
-    Some((decision, release, parts.next()?))
 }
-
-/// Custom id prefix of the modal that asks a rejection's reason: `tm:reject-why:<release>:<activity>`.
-pub const REJECT_MODAL_PREFIX: &str = "tm:reject-why:";
 
 /// Handles a button click: decides, then answers the clicker ephemerally. Reject first asks why,
 /// in a modal (after checking the clicker may decide at all).
 pub async fn on_component(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) {
-    if let Some((Decision::Reject, release, activity)) = parse_custom_id(&click.data.custom_id) {
-        let response = match may_reject(ctx, data, click, release, activity).await {
-            Ok(()) => reject_modal(release, activity),
+    if let Some((Decision::Reject, release, level, activity)) = parse_custom_id(&click.data.custom_id) {
+        let response = match may_reject(ctx, data, click, release, &activity).await {
+            Ok(()) => reject_modal(release, level, &activity),
             Err(e) => reasons::answer(Err(e), "a Reject click"),
         };
         if let Err(e) = click.create_response(&ctx.http, response).await {
@@ -86,20 +62,17 @@ pub async fn on_reject_modal(ctx: &serenity::Context, data: &Data, submit: &sere
 }
 
 async fn reject_with_reason(ctx: &serenity::Context, data: &Data, submit: &serenity::ModalInteraction) -> Result<Done, BotError> {
-    let (release, activity) = submit
-        .data
-        .custom_id
-        .strip_prefix(REJECT_MODAL_PREFIX)
-        .and_then(|rest| rest.split_once(':'))
-        .and_then(|(release, activity)| Some((release.parse::<ReleaseId>().ok()?, activity)))
-        .ok_or_else(|| BotError::User("This form is not one Trainmaster made.".into()))?;
+    let Ok(CustomId::RejectReason { release, level, activity }) = submit.data.custom_id.parse() else {
+        return Err(BotError::User("This form is not one Trainmaster made.".into()));
+    };
+    let activity = activity.as_str();
     let reason = reasons::reason_of(submit);
     let guild_id = guild_of(submit.guild_id)?;
     let actor = actor_of(ctx, submit.guild_id, &submit.user, submit.member.as_ref()).await;
     let release = data.engine.reject(guild_id, &actor, release, activity, &reason).await?;
     let answer = format!("Rejected: release {} is stopped as {}.", release.id, release.status);
     let request = submit.message.as_deref().map(|m| m.content.clone()).unwrap_or_default();
-    Ok(Done { answer, edit: render::decided_approval(&request, &release, activity) })
+    Ok(Done { answer, edit: render::decided_approval(&request, &release, activity, level) })
 }
 
 async fn may_reject(
@@ -114,8 +87,8 @@ async fn may_reject(
     Ok(data.engine.may_decide(guild_id, &actor, release, activity).await?)
 }
 
-fn reject_modal(release: ReleaseId, activity: &str) -> serenity::CreateInteractionResponse {
-    let custom_id = format!("{REJECT_MODAL_PREFIX}{release}:{activity}");
+fn reject_modal(release: ReleaseId, level: u32, activity: &str) -> serenity::CreateInteractionResponse {
+    let custom_id = CustomId::RejectReason { release, level, activity: activity.to_string() }.to_string();
     reasons::ask_why(custom_id, &format!("Reject {activity} of release {release}"), "Why? (the team and the audit trail see it)")
 }
 
@@ -138,21 +111,22 @@ impl From<String> for Done {
 }
 
 async fn decide(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) -> Result<Done, BotError> {
-    let Some((decision, release, activity)) = parse_custom_id(&click.data.custom_id) else {
+    let Some((decision, release, level, activity)) = parse_custom_id(&click.data.custom_id) else {
         return Err(BotError::User("This button is not one of Trainmaster's.".into()));
     };
+    let activity = activity.as_str();
     let guild_id = click.guild_id.ok_or_else(|| BotError::User("Approvals happen in a server.".into()))?;
     let actor = actor_of(ctx, Some(guild_id), &click.user, click.member.as_ref()).await;
     match decision {
         Decision::Approve => {
             let (release, progress) = data.engine.approve(guild_id.get(), &actor, release, activity).await?;
-            let level = if progress.level.is_empty() { String::new() } else { format!(", level `{}`", progress.level) };
+            let level_words = if progress.level.is_empty() { String::new() } else { format!(", level `{}`", progress.level) };
             let answer = if progress.complete {
                 format!("Approved: `{activity}` of release {} has all its approvals and the release goes on.", release.id)
             } else {
-                format!("Approval counted: {} of {} for `{activity}`{level}.", progress.approvals, progress.min)
+                format!("Approval counted: {} of {} for `{activity}`{level_words}.", progress.approvals, progress.min)
             };
-            Ok(Done { answer, edit: render::decided_approval(&click.message.content, &release, activity) })
+            Ok(Done { answer, edit: render::decided_approval(&click.message.content, &release, activity, level) })
         }
         // Answered with the reason modal in `on_component`.
         Decision::Reject => Err(BotError::User("Rejecting needs a reason; click Reject again.".into())),
@@ -173,10 +147,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn custom_ids_round_trip() {
-        let id = custom_id(Decision::Reject, ReleaseId(42), "qa-approval");
-        assert_eq!(parse_custom_id(&id), Some((Decision::Reject, ReleaseId(42), "qa-approval")));
+    fn request_buttons_carry_their_level() {
+        let id = custom_id(Decision::Reject, ReleaseId(42), 2, "qa-approval");
+        assert_eq!(parse_custom_id(&id), Some((Decision::Reject, ReleaseId(42), 2, "qa-approval".to_string())));
         assert_eq!(parse_custom_id("tm:approve:x:y"), None);
-        assert_eq!(parse_custom_id("other"), None);
+        assert_eq!(parse_custom_id("tm:card:hold:1"), None, "not a request's button");
     }
 }

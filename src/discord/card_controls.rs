@@ -10,44 +10,19 @@ use crate::domain::release::{Release, ReleaseId, ReleaseStatus};
 use crate::engine::Control;
 use poise::serenity_prelude as serenity;
 
-pub const BUTTON_PREFIX: &str = "tm:card:";
-pub const MODAL_PREFIX: &str = "tm:why:";
+use super::custom_id::{CustomId, Verb};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verb {
-    Hold,
-    Resume,
-    Abort,
-}
-
-impl Verb {
-    fn as_str(self) -> &'static str {
-        match self {
-            Verb::Hold => "hold",
-            Verb::Resume => "resume",
-            Verb::Abort => "abort",
-        }
+fn parse(custom_id: &str, modal: bool) -> Option<(Verb, ReleaseId)> {
+    match (custom_id.parse(), modal) {
+        (Ok(CustomId::Card { verb, release }), false) | (Ok(CustomId::CardReason { verb, release }), true) => Some((verb, release)),
+        _ => None,
     }
-
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "hold" => Some(Verb::Hold),
-            "resume" => Some(Verb::Resume),
-            "abort" => Some(Verb::Abort),
-            _ => None,
-        }
-    }
-}
-
-fn parse(custom_id: &str, prefix: &str) -> Option<(Verb, ReleaseId)> {
-    let (verb, release) = custom_id.strip_prefix(prefix)?.split_once(':')?;
-    Some((Verb::parse(verb)?, release.parse().ok()?))
 }
 
 /// The card's buttons for the release as it is: none once it has ended.
 pub fn buttons(release: &Release) -> Vec<serenity::CreateActionRow> {
     let button = |verb: Verb, label: &str, style| {
-        serenity::CreateButton::new(format!("{BUTTON_PREFIX}{}:{}", verb.as_str(), release.id)).label(label).style(style)
+        serenity::CreateButton::new(CustomId::Card { verb, release: release.id }.to_string()).label(label).style(style)
     };
     let row = match release.status {
         ReleaseStatus::Running => {
@@ -66,7 +41,7 @@ pub fn buttons(release: &Release) -> Vec<serenity::CreateActionRow> {
 
 /// A click on a card button: Resume acts; Hold and Abort open the reason modal.
 pub async fn on_button(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) {
-    let response = match parse(&click.data.custom_id, BUTTON_PREFIX) {
+    let response = match parse(&click.data.custom_id, false) {
         Some((Verb::Resume, release)) => {
             let guild = click.guild_id;
             let actor = actor_of(ctx, guild, &click.user, click.member.as_ref()).await;
@@ -113,7 +88,7 @@ fn reason_modal(verb: Verb, release: ReleaseId) -> serenity::CreateInteractionRe
         Verb::Hold => format!("Hold release {release}"),
         _ => format!("Abort release {release}"),
     };
-    reasons::ask_why(format!("{MODAL_PREFIX}{}:{release}", verb.as_str()), &title, "Why? (audit trail and thread)")
+    reasons::ask_why(CustomId::CardReason { verb, release }.to_string(), &title, "Why? (audit trail and thread)")
 }
 
 /// The reason modal was submitted: hold or abort, with that reason.
@@ -126,7 +101,7 @@ pub async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::M
 
 async fn apply_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::ModalInteraction) -> Result<String, BotError> {
     let (verb, release) =
-        parse(&submit.data.custom_id, MODAL_PREFIX).ok_or_else(|| BotError::User("This form is not one Trainmaster made.".into()))?;
+        parse(&submit.data.custom_id, true).ok_or_else(|| BotError::User("This form is not one Trainmaster made.".into()))?;
     let reason =
         Some(reasons::reason_of(submit)).filter(|r| !r.is_empty()).ok_or_else(|| BotError::User("A reason is required.".into()))?;
     let guild_id = guild_of(submit.guild_id)?;
@@ -150,9 +125,10 @@ mod tests {
 
     #[test]
     fn custom_ids_name_the_verb_and_release() {
-        assert_eq!(parse("tm:card:abort:12", BUTTON_PREFIX), Some((Verb::Abort, ReleaseId(12))));
-        assert_eq!(parse("tm:why:hold:7", MODAL_PREFIX), Some((Verb::Hold, ReleaseId(7))));
-        assert_eq!(parse("tm:card:explode:7", BUTTON_PREFIX), None);
-        assert_eq!(parse("tm:card:hold:x", BUTTON_PREFIX), None);
+        assert_eq!(parse("tm:card:abort:12", false), Some((Verb::Abort, ReleaseId(12))));
+        assert_eq!(parse("tm:why:hold:7", true), Some((Verb::Hold, ReleaseId(7))));
+        assert_eq!(parse("tm:card:explode:7", false), None);
+        assert_eq!(parse("tm:card:hold:x", false), None);
+        assert_eq!(parse("tm:why:hold:7", false), None, "a modal's id is not a button's");
     }
 }

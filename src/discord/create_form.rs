@@ -14,8 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Custom id prefixes: the form (`tm:inputs:<key>`) and its "fill in again" button.
-pub const FORM_PREFIX: &str = "tm:inputs:";
-pub const AGAIN_PREFIX: &str = "tm:inputs-again:";
+use super::custom_id::CustomId;
 /// Discord's limit of fields in one modal.
 pub const FIELDS_PER_FORM: usize = 5;
 const KEPT_FOR: Duration = Duration::from_secs(15 * 60);
@@ -83,7 +82,8 @@ fn form(key: &str, pending: &Pending) -> serenity::CreateInteractionResponse {
         })
         .collect();
     serenity::CreateInteractionResponse::Modal(
-        serenity::CreateModal::new(format!("{FORM_PREFIX}{key}"), render::truncate(&title, 45)).components(rows),
+        serenity::CreateModal::new(CustomId::InputsForm { key: key.to_string() }.to_string(), render::truncate(&title, 45))
+            .components(rows),
     )
 }
 
@@ -106,7 +106,10 @@ fn hint(spec: &InputSpec) -> String {
 /// The form was submitted: create the release with what was typed, or say what is wrong and
 /// offer the form again, filled in.
 pub async fn on_submit(ctx: &serenity::Context, data: &Data, submit: &serenity::ModalInteraction) {
-    let key = submit.data.custom_id.trim_start_matches(FORM_PREFIX).to_string();
+    let key = match submit.data.custom_id.parse() {
+        Ok(CustomId::InputsForm { key }) => key,
+        _ => String::new(),
+    };
     let response = match create(ctx, data, submit, &key).await {
         Ok((card, private)) => {
             let mut message =
@@ -117,8 +120,9 @@ pub async fn on_submit(ctx: &serenity::Context, data: &Data, submit: &serenity::
             serenity::CreateInteractionResponse::Message(message)
         }
         Err((e, true)) => {
-            let again =
-                serenity::CreateButton::new(format!("{AGAIN_PREFIX}{key}")).label("Fill in again").style(serenity::ButtonStyle::Primary);
+            let again = serenity::CreateButton::new(CustomId::InputsAgain { key: key.clone() }.to_string())
+                .label("Fill in again")
+                .style(serenity::ButtonStyle::Primary);
             match reasons::answer(Err(e), "a create form") {
                 serenity::CreateInteractionResponse::Message(m) => {
                     serenity::CreateInteractionResponse::Message(m.components(vec![serenity::CreateActionRow::Buttons(vec![again])]))
@@ -162,7 +166,11 @@ async fn create(
 
 /// "Fill in again": the form once more, with what was typed.
 pub async fn on_again(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) {
-    let key = click.data.custom_id.trim_start_matches(AGAIN_PREFIX);
+    let key = match click.data.custom_id.parse() {
+        Ok(CustomId::InputsAgain { key }) => key,
+        _ => String::new(),
+    };
+    let key = key.as_str();
     let response = match data.pending_creates.get(key).filter(|p| p.user == click.user.id.get()) {
         Some(pending) => form(key, &pending),
         None => reasons::answer(Err(expired()), "a create form"),

@@ -9,10 +9,8 @@ use crate::domain::release::ReleaseStatus;
 use crate::store::{ReleaseFilter, ReleasePage};
 use poise::serenity_prelude as serenity;
 
-pub const PREFIX: &str = "tm:list:";
+use super::custom_id::{CustomId, ListPage};
 const PER_PAGE: u32 = 10;
-/// Discord's limit on a custom id.
-const CUSTOM_ID_LIMIT: usize = 100;
 /// Discord's limit on an embed description.
 const DESCRIPTION_LIMIT: usize = 4_096;
 
@@ -43,32 +41,19 @@ impl From<StatusChoice> for ReleaseStatus {
     }
 }
 
-/// A list request: filters as typed, and which page.
-#[derive(Debug, Clone, PartialEq)]
-struct Query {
-    page: u32,
-    status: Option<ReleaseStatus>,
-    mine: bool,
-    process: Option<String>,
-}
+/// A list request: filters as typed, and which page (the list buttons' custom id carries it).
+type Query = ListPage;
 
 impl Query {
     fn custom_id(&self, page: u32) -> Option<String> {
-        let status = self.status.map(|s| s.as_str()).unwrap_or("*");
-        let id = format!("{PREFIX}{page}:{status}:{}:{}", u8::from(self.mine), self.process.as_deref().unwrap_or_default());
-        (id.len() <= CUSTOM_ID_LIMIT).then_some(id)
+        CustomId::ListPage(ListPage { page, ..self.clone() }).encode()
     }
 
     fn parse(custom_id: &str) -> Option<Self> {
-        let mut parts = custom_id.strip_prefix(PREFIX)?.splitn(4, ':');
-        let page = parts.next()?.parse().ok()?;
-        let status = match parts.next()? {
-            "*" => None,
-            s => Some(ReleaseStatus::parse(s)?),
-        };
-        let mine = parts.next()? == "1";
-        let process = Some(parts.next()?.to_string()).filter(|p| !p.is_empty());
-        Some(Self { page, status, mine, process })
+        match custom_id.parse() {
+            Ok(CustomId::ListPage(query)) => Some(query),
+            _ => None,
+        }
     }
 
     fn filter(&self, user: u64) -> ReleaseFilter {

@@ -7,6 +7,7 @@ mod buttons;
 mod card_controls;
 mod commands;
 mod create_form;
+pub mod custom_id;
 mod delegation;
 mod delivery_report;
 mod help;

@@ -43,7 +43,7 @@ impl Notifier {
         };
         if let Some(card) = item.payload.get("card") {
             let outcome = match serde_json::from_value::<CardRedraw>(card.clone()) {
-                Ok(redraw) => self.redraw(&redraw).await,
+                Ok(redraw) => self.redraw(&redraw, item.claims).await,
                 Err(e) => Err(Failure::Unreadable(e.to_string())),
             };
             self.settle(&item, outcome).await?;
@@ -88,10 +88,17 @@ impl Notifier {
 
     /// The last guard between servers: a release's message never goes into a channel the
     /// gateway places in another server (create and start refuse such processes first).
-    fn same_server(&self, guild: u64, channel: u64, release: ReleaseId) -> Result<(), String> {
+    /// Right after connecting, until the gateway has described every server, a channel it does
+    /// not know yet waits (a few seconds, `WAITS_FOR_THE_GATEWAY` tries) rather than being posted
+    /// to unchecked; a server that stays unavailable longer does not hold its releases' messages.
+    fn same_server(&self, guild: u64, channel: u64, release: ReleaseId, claims: i64) -> Result<(), Failure> {
+        const WAITS_FOR_THE_GATEWAY: i64 = 6;
         match self.engine.guild_of_channel(channel) {
             Some(home) if home != guild => {
-                Err(format!("channel {channel} is in another server than release {release}'s; nothing was posted there"))
+                Err(Failure::Foreign(format!("channel {channel} is in another server than release {release}'s; nothing was posted there")))
+            }
+            None if !self.engine.channels_complete() && claims < WAITS_FOR_THE_GATEWAY => {
+                Err(Failure::NotYet("the gateway has not described every server yet"))
             }
             _ => Ok(()),
         }
@@ -111,7 +118,7 @@ impl Notifier {
             return self.close_requests(message.release_id, activity.as_deref(), why).await;
         }
         if let Some(guild) = message.guild_id {
-            self.same_server(guild, message.channel_id, message.release_id).map_err(Failure::Foreign)?;
+            self.same_server(guild, message.channel_id, message.release_id, item.claims)?;
         }
         let channel_id = match message.destination {
             Some(Destination::Channel) => message.channel_id,
@@ -139,7 +146,7 @@ impl Notifier {
         let posted = serenity::ChannelId::new(channel_id.max(1))
             .send_message(&self.http, builder)
             .await
-            .map_err(|e| Failure::Discord(channel_id, e))?;
+            .map_err(|e| Failure::Discord(channel_id, Box::new(e)))?;
         self.remember_request(message, channel_id, posted.id.get()).await.map_err(Failure::Engine)?;
         Ok(())
     }
@@ -181,7 +188,7 @@ impl Notifier {
                 channel
                     .edit_message(&self.http, serenity::MessageId::new(request.message_id.max(1)), edit)
                     .await
-                    .map_err(|e| Failure::Discord(request.channel_id, e))?;
+                    .map_err(|e| Failure::Discord(request.channel_id, Box::new(e)))?;
             }
             self.engine.store().close_request(id, request.message_id).await.map_err(|e| engine(e.into()))?;
         }
@@ -247,17 +254,17 @@ impl Notifier {
 
     /// Draws the release's card as the release is now: posts it (and starts its thread) the
     /// first time, edits it after.
-    async fn redraw(&self, redraw: &CardRedraw) -> Result<Option<DrawnCard>, Failure> {
+    async fn redraw(&self, redraw: &CardRedraw, claims: i64) -> Result<Option<DrawnCard>, Failure> {
         let release = match self.engine.release_in_any_guild(redraw.release_id).await {
             Ok(release) => release,
             // A deleted release has no card to draw.
             Err(EngineError::NotFound(_)) => return Ok(None),
             Err(e) => return Err(Failure::Engine(e.into())),
         };
-        self.same_server(release.guild_id, redraw.channel_id, release.id).map_err(Failure::Foreign)?;
+        self.same_server(release.guild_id, redraw.channel_id, release.id, claims)?;
         let card = self.engine.store().card(redraw.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
         let channel = serenity::ChannelId::new(redraw.channel_id.max(1));
-        let discord = |e| Failure::Discord(redraw.channel_id, e);
+        let discord = |e| Failure::Discord(redraw.channel_id, Box::new(e));
         let (message_id, has_thread) = match card.and_then(|c| c.message_id.map(|id| (id, c.has_thread))) {
             Some((message_id, has_thread)) => {
                 let edit = serenity::EditMessage::new()
@@ -335,7 +342,7 @@ impl Notifier {
                 store.thread_started(message.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
                 Ok(card_message)
             }
-            Err(e) if !is_permanent(&e) => Err(Failure::Discord(card.channel_id, e)),
+            Err(e) if !is_permanent(&e) => Err(Failure::Discord(card.channel_id, Box::new(e))),
             Err(_) => {
                 if store.thread_refused(message.release_id).await.map_err(|e| Failure::Engine(e.into()))? {
                     let text = format!(
@@ -348,7 +355,7 @@ impl Notifier {
                         .allowed_mentions(serenity::CreateAllowedMentions::new())
                         .nonce(serenity::Nonce::String(format!("nothread{}", message.release_id)))
                         .enforce_nonce(true);
-                    channel.send_message(&self.http, note).await.map_err(|e| Failure::Discord(card.channel_id, e))?;
+                    channel.send_message(&self.http, note).await.map_err(|e| Failure::Discord(card.channel_id, Box::new(e)))?;
                 }
                 Ok(card.channel_id)
             }
@@ -368,7 +375,8 @@ enum Failure {
     Foreign(String),
     /// What the message waits for (its release's card) is not there yet: tried again later.
     NotYet(&'static str),
-    Discord(u64, serenity::Error),
+    /// Boxed: serenity's error is large, and this type travels through every result here.
+    Discord(u64, Box<serenity::Error>),
     Engine(anyhow::Error),
 }
 

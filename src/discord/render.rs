@@ -141,7 +141,7 @@ pub fn notice_text(message: &ChatMessage) -> String {
         Notice::ReleaseStarted { by } => format!("🚀 Release {release} started by {}.", inert(by)),
         Notice::PhaseStarted { phase } => format!("▶️ {release}: phase `{phase}` started."),
         Notice::PhaseFinished { phase, status } => format!("{} {release}: phase `{phase}` finished: {status}.", step_emoji(*status)),
-        Notice::ApprovalRequested { activity, approvers, min, level, needs, opens_at } => {
+        Notice::ApprovalRequested { activity, approvers, min, level, needs, opens_at, .. } => {
             let what = if level.is_empty() { format!("approval `{activity}`") } else { format!("approval `{activity}`, level `{level}`,") };
             let needs = if needs.is_empty() { format!("{min} approval(s)") } else { needs.clone() };
             let lock =
@@ -207,17 +207,18 @@ pub fn notice_message(message: &ChatMessage) -> serenity::CreateMessage {
         out = out.components(vec![serenity::CreateActionRow::Buttons(vec![serenity::CreateButton::new(custom_id(
             Decision::Done,
             message.release_id,
+            0,
             activity,
         ))
         .label("Mark done")
         .style(serenity::ButtonStyle::Primary)])]);
     }
-    if let Notice::ApprovalRequested { activity, .. } = &message.notice {
+    if let Notice::ApprovalRequested { activity, level_index, .. } = &message.notice {
         out = out.components(vec![serenity::CreateActionRow::Buttons(vec![
-            serenity::CreateButton::new(custom_id(Decision::Approve, message.release_id, activity))
+            serenity::CreateButton::new(custom_id(Decision::Approve, message.release_id, *level_index, activity))
                 .label("Approve")
                 .style(serenity::ButtonStyle::Success),
-            serenity::CreateButton::new(custom_id(Decision::Reject, message.release_id, activity))
+            serenity::CreateButton::new(custom_id(Decision::Reject, message.release_id, *level_index, activity))
                 .label("Reject")
                 .style(serenity::ButtonStyle::Danger),
         ])]);
@@ -331,7 +332,7 @@ pub fn closed_request(
     why: &str,
     style: serenity::ButtonStyle,
 ) -> Vec<serenity::CreateActionRow> {
-    let button = serenity::CreateButton::new(custom_id(Decision::Decided, release, activity))
+    let button = serenity::CreateButton::new(custom_id(Decision::Decided, release, 0, activity))
         .label(truncate(why, BUTTON_LABEL_LIMIT))
         .style(style)
         .disabled(true);
@@ -349,7 +350,8 @@ pub const DRAFT_CARD_NOTE: &str = "Only you see this: the release's live card ap
 
 /// An approval request after a decision: the request's first line, who decided so far, and, once
 /// the round is closed, one disabled button saying how it ended instead of Approve / Reject.
-pub fn decided_approval(request: &str, release: &Release, activity: &str) -> Option<serenity::EditMessage> {
+/// `level` is the level the request asks for, as its buttons carry it.
+pub fn decided_approval(request: &str, release: &Release, activity: &str, level: u32) -> Option<serenity::EditMessage> {
     let run = release.activity(activity)?;
     let first_line = request.lines().next().unwrap_or_default();
     let edit = serenity::EditMessage::new().allowed_mentions(serenity::CreateAllowedMentions::new());
@@ -358,8 +360,10 @@ pub fn decided_approval(request: &str, release: &Release, activity: &str) -> Opt
             let approved = run.status == StepStatus::Success;
             let (emoji, style) = if approved { ("✅", serenity::ButtonStyle::Success) } else { ("❌", serenity::ButtonStyle::Danger) };
             let label = truncate(&capitalised(&outcome), BUTTON_LABEL_LIMIT);
-            let closed =
-                serenity::CreateButton::new(custom_id(Decision::Decided, release.id, activity)).label(label).style(style).disabled(true);
+            let closed = serenity::CreateButton::new(custom_id(Decision::Decided, release.id, level, activity))
+                .label(label)
+                .style(style)
+                .disabled(true);
             // A rejection says why (the reason the rejecter typed, as the activity's failure
             // reason words it: `rejected by bob: <reason>`); the button keeps to who decided.
             let said = match (approved, &run.reason) {
@@ -372,16 +376,17 @@ pub fn decided_approval(request: &str, release: &Release, activity: &str) -> Opt
         _ => {
             // A multi-level approval's request names its level; once that level is complete its
             // message closes while the next level's request (a new message) takes the clicks.
-            let level = level_of_request(first_line, release, activity);
+            let level = level_named(release, activity, level);
             let names: Vec<String> = run
                 .decisions
                 .iter()
                 .filter(|d| d.approve && level.as_ref().is_none_or(|(i, _)| d.level as usize == *i))
                 .map(|d| d.shown_name())
                 .collect();
-            if let Some((_, name)) = level.filter(|(i, _)| approval_level_done(release, activity, *i)) {
+            if let Some((level_index, name)) = level.filter(|(i, _)| approval_level_done(release, activity, *i)) {
+                let level_index = level_index as u32;
                 let outcome = format!("Level {name} approved by {}", names.join(", "));
-                let closed = serenity::CreateButton::new(custom_id(Decision::Decided, release.id, activity))
+                let closed = serenity::CreateButton::new(custom_id(Decision::Decided, release.id, level_index, activity))
                     .label(truncate(&outcome, BUTTON_LABEL_LIMIT))
                     .style(serenity::ButtonStyle::Success)
                     .disabled(true);
@@ -397,11 +402,12 @@ pub fn decided_approval(request: &str, release: &Release, activity: &str) -> Opt
 }
 
 /// The level (index, name) a request message is for, read from its first line.
-fn level_of_request(first_line: &str, release: &Release, activity: &str) -> Option<(usize, String)> {
+/// Level `index` of a multi-level approval, with its name; `None` for a single-level one.
+fn level_named(release: &Release, activity: &str, index: u32) -> Option<(usize, String)> {
     let Some(crate::domain::process::ActivityKind::Approval(spec)) = release.process.activity(activity).map(|a| &a.kind) else {
         return None;
     };
-    spec.levels.iter().enumerate().find(|(_, l)| first_line.contains(&format!("level `{}`,", l.name))).map(|(i, l)| (i, l.name.clone()))
+    spec.levels.get(index as usize).map(|l| (index as usize, l.name.clone()))
 }
 
 pub fn approval_level_done(release: &Release, activity: &str, index: usize) -> bool {

@@ -8,7 +8,7 @@ use crate::domain::release::{Release, ReleaseId};
 use crate::store::AuditRow;
 use poise::serenity_prelude as serenity;
 
-pub const PREFIX: &str = "tm:log:";
+use super::custom_id::CustomId;
 
 /// A page of `release`'s trail with its buttons.
 pub fn page(release: &Release, rows: &[AuditRow], page: usize) -> (String, Vec<serenity::CreateActionRow>) {
@@ -17,7 +17,7 @@ pub fn page(release: &Release, rows: &[AuditRow], page: usize) -> (String, Vec<s
         return (text, vec![]);
     }
     let button = |to: usize, label: &str, disabled: bool| {
-        serenity::CreateButton::new(format!("{PREFIX}{}:{to}", release.id))
+        serenity::CreateButton::new(CustomId::LogPage { release: release.id, page: to }.to_string())
             .label(label)
             .style(serenity::ButtonStyle::Secondary)
             .disabled(disabled)
@@ -30,8 +30,10 @@ pub fn page(release: &Release, rows: &[AuditRow], page: usize) -> (String, Vec<s
 }
 
 fn parse(custom_id: &str) -> Option<(ReleaseId, usize)> {
-    let (release, page) = custom_id.strip_prefix(PREFIX)?.split_once(':')?;
-    Some((release.parse().ok()?, page.parse().ok()?))
+    match custom_id.parse() {
+        Ok(CustomId::LogPage { release, page }) => Some((release, page)),
+        _ => None,
+    }
 }
 
 /// ◀ Older / Newer ▶: the log message is replaced by the asked-for page.

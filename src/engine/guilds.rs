@@ -35,6 +35,12 @@ impl Engine {
         self.directory.get().and_then(|d| d.guild_of(channel))
     }
 
+    /// Whether every server the bot is in has been described (true without a directory: then
+    /// nothing is checked).
+    pub fn channels_complete(&self) -> bool {
+        self.directory.get().is_none_or(|d| d.complete())
+    }
+
     /// The processes server `guild` may use, by name.
     pub fn processes_for(&self, guild: u64) -> crate::domain::process_file::Catalog {
         self.catalog().iter().filter(|(_, p)| p.available_in(guild)).map(|(k, p)| (k.clone(), p.clone())).collect()

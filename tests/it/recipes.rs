@@ -115,7 +115,13 @@ async fn a_github_actions_workflow_is_dispatched_found_and_followed_to_success_a
     h.stop_bot().await?;
     assert!(database_contains(&h, &key)?, "the scan reads what the bot stored");
     assert!(!database_contains(&h, token)?, "the token is not in the database");
-    assert!(!logs.text().is_empty() && !logs.text().contains(token), "the token is not in the logs");
+    let logged = logs.text();
+    assert!(
+        !logged.contains(token),
+        "the token is not in the logs: {}",
+        logged.lines().filter(|l| l.contains(token)).collect::<Vec<_>>().join("\n")
+    );
+    assert!(logged.contains("trainmaster"), "the capture sees the bot's logs: {} bytes", logged.len());
     let discord = serde_json::to_string(&h.sandbox.requests().iter().map(|r| &r.body).collect::<Vec<_>>())?;
     assert!(!discord.contains(token), "the token is not in anything posted to Discord");
     h.finish().await

@@ -258,6 +258,7 @@ fn request(spec: &ApprovalSpec, activity: &str, index: usize, opens_at: Option<D
         approvers: approval::deciders(spec, index, false).iter().map(ToString::to_string).collect(),
         min: level.map_or(1, |l| l.min),
         level: level.map(|l| l.name.clone()).unwrap_or_default(),
+        level_index: index as u32,
         needs: level.map(approval::needs).unwrap_or_default(),
         opens_at,
     }

@@ -97,6 +97,10 @@ pub enum Notice {
         /// The level that opened; empty for a single-level approval.
         #[serde(default)]
         level: String,
+        /// Its place among the approval's levels (0 for the first or only one): carried by the
+        /// request's buttons.
+        #[serde(default)]
+        level_index: u32,
         /// What the level needs, in words ("2 approvals, at least 1 from role:QA").
         #[serde(default)]
         needs: String,
