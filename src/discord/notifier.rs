@@ -13,7 +13,7 @@ use crate::domain::principal::{Principal, RoleRef};
 use crate::domain::process::ActivityKind;
 use crate::domain::release::{Notice, ReleaseId, ReleaseStatus, StepStatus};
 use crate::engine::{drain_loop, Engine, EngineError, NextTask, Shutdown};
-use crate::store::{CardRedraw, ChatMessage, Destination, DrawnCard, OpenRequest, OutboxItem, Topic};
+use crate::store::{CardRedraw, ChatMessage, ChatWork, Destination, DrawnCard, OpenRequest, OutboxItem, Topic};
 use chrono::{DateTime, Utc};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
@@ -41,16 +41,9 @@ impl Notifier {
         let Some(item) = self.engine.claim_chat(&self.next).await? else {
             return Ok(false);
         };
-        if let Some(card) = item.payload.get("card") {
-            let outcome = match serde_json::from_value::<CardRedraw>(card.clone()) {
-                Ok(redraw) => self.redraw(&redraw, item.claims).await,
-                Err(e) => Err(Failure::Unreadable(e.to_string())),
-            };
-            self.settle(&item, outcome).await?;
-            return Ok(true);
-        }
-        let outcome = match serde_json::from_value::<ChatMessage>(item.payload.clone()) {
-            Ok(message) => self.post(&item, &message).await.map(|()| None),
+        let outcome = match serde_json::from_value::<ChatWork>(item.payload.clone()) {
+            Ok(ChatWork::Card { card }) => self.redraw(&card, item.claims).await,
+            Ok(ChatWork::Message(message)) => self.post(&item, &message).await.map(|()| None),
             Err(e) => Err(Failure::Unreadable(e.to_string())),
         };
         self.settle(&item, outcome).await?;
@@ -318,7 +311,9 @@ impl Notifier {
     /// A card that never comes (its post refused) lets the notice go to the channel after a
     /// few waits rather than hold it forever.
     async fn release_thread(&self, item: &OutboxItem, message: &ChatMessage) -> Result<u64, Failure> {
-        const WAITS_FOR_THE_CARD: i64 = 6;
+        // About 30 s at one look a second: longer than a card's own retries after a 429 and a 5xx
+        // (2 s, then 4 s), so a slow card is waited for rather than overtaken.
+        const WAITS_FOR_THE_CARD: i64 = 30;
         let store = self.engine.store();
         let card = store.card(message.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
         let Some((card, card_message)) = card.and_then(|c| c.message_id.map(|m| (c, m))) else {

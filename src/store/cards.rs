@@ -44,7 +44,7 @@ impl Card {
 impl Store {
     /// Asks for the card to be redrawn, coalesced (see `enqueue_card.sql`).
     pub async fn enqueue_card_redraw(tx: &mut Tx, redraw: CardRedraw) -> Result<(), StoreError> {
-        let payload = serde_json::json!({ "card": redraw }).to_string();
+        let payload = serde_json::to_string(&super::ChatWork::Card { card: redraw }).map_err(super::corrupt)?;
         sqlx::query(include_str!("sql/enqueue_card.sql"))
             .bind(redraw.release_id.0)
             .bind(payload)

@@ -33,6 +33,16 @@ pub enum WebhookWork {
     Poll(Poll),
 }
 
+/// A row of the chat topic, as webhook rows have `WebhookWork`: a redraw of a release's card, or a
+/// message to post. The shapes are those rows have always had (`{"card": …}`, or the message's
+/// fields), so queued rows read the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChatWork {
+    Card { card: super::CardRedraw },
+    Message(ChatMessage),
+}
+
 /// A chat message to post: a notice about a release, for its notices channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatMessage {
@@ -93,7 +103,7 @@ pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: u64, no
         Topic::Chat,
         &format!("{}/chat/{}", release.id, n + 1),
         release.id,
-        &serde_json::to_value(message).map_err(corrupt)?,
+        &serde_json::to_value(ChatWork::Message(message)).map_err(corrupt)?,
         now_ms(),
     )
     .await
@@ -112,7 +122,7 @@ pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: u64, day: &str) -
         release_name: String::new(),
         notice,
     };
-    let payload = serde_json::to_value(message).map_err(corrupt)?;
+    let payload = serde_json::to_value(ChatWork::Message(message)).map_err(corrupt)?;
     let done = sqlx::query(include_str!("sql/insert_outbox.sql"))
         .bind(Topic::Chat.as_str())
         .bind(format!("audit-head/{day}"))
@@ -227,5 +237,21 @@ impl Store {
     /// When the next row of `topic` becomes claimable, in unix milliseconds.
     pub async fn next_due(&self, topic: Topic) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(include_str!("sql/next_due_outbox.sql")).bind(topic.as_str()).fetch_one(self.pool()).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_rows_read_as_the_work_they_are_whatever_their_age() {
+        let card: ChatWork = serde_json::from_str(r#"{"card": {"release_id": 4, "channel_id": 9}}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(card, ChatWork::Card { card } if card.release_id == ReleaseId(4) && card.channel_id == 9));
+        // A message queued before guild and destination were kept.
+        let old = r#"{"channel_id": 9, "release_id": 4, "release_name": "w", "notice": {"type": "release_started", "by": "alice"}}"#;
+        let message: ChatWork = serde_json::from_str(old).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(message, ChatWork::Message(ChatMessage { guild_id: None, destination: None, .. })), "{message:?}");
+        assert!(serde_json::from_str::<ChatWork>(r#"{"nonsense": 1}"#).is_err());
     }
 }

@@ -41,10 +41,27 @@ async fn run(h: &Harness, process: &str, inputs: &str) -> anyhow::Result<(String
     Ok((id, end))
 }
 
-/// Every log line the bot writes while `f` runs (this test's runtime is single-threaded, so a
-/// thread-local subscriber sees the bot's tasks).
+/// Every log line the bot writes. Installed once as the test binary's global subscriber: a
+/// thread-local one misses events whose callsites other tests' threads cached as uninteresting.
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
+
+fn captured_logs() -> &'static Logs {
+    static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("trainmaster=trace,reqwest=trace,info"))
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        // Another test may have installed one first; then nothing is captured and the check
+        // below says so.
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        logs
+    })
+}
 
 impl Write for Logs {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -77,11 +94,7 @@ fn database_contains(h: &Harness, needle: &str) -> anyhow::Result<bool> {
 
 #[tokio::test]
 async fn a_github_actions_workflow_is_dispatched_found_and_followed_to_success_and_its_token_appears_nowhere_else() -> TestResult {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber =
-        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_ansi(false).with_writer(move || writer.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = captured_logs();
 
     let github = standins::github::start(Outcome::Succeeds).await?;
     let r = recipe("github-actions.yaml", &[("GITHUB_TOKEN", standins::github::TOKEN)])?;
