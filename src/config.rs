@@ -17,6 +17,8 @@
 //! | account admins | `admins` (list of `user:`/`role:`) | none | none |
 //! | roles per guild | `[guilds.<guild id>]` `release_managers`, `approvers`, `viewers` | none | open (see `domain::access`) |
 
+use crate::app::Settings;
+use crate::discord::BotConfig;
 use crate::domain::access::{AccessPolicy, GuildRoles};
 use crate::domain::Principal;
 use crate::webhook::guard::AllowRule;
@@ -57,26 +59,13 @@ struct GuildFile {
     viewers: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    pub discord_token: Option<String>,
-    pub discord_api: Option<String>,
-    pub database: PathBuf,
-    pub processes: PathBuf,
-    pub http: SocketAddr,
-    pub public_url: String,
-    pub trigger_secret: Option<Secret>,
-    pub api_token: Option<String>,
-    pub webhook_allow: Vec<AllowRule>,
-    pub webhook_proxy: Option<String>,
-    pub audit_channel: Option<u64>,
-    pub help_url: Option<String>,
-    pub access: AccessPolicy,
-}
+/// What configuration makes: the application's one settings type, `app::Settings`, from the
+/// file and the environment (no second struct copying its fields).
+pub struct Config;
 
 impl Config {
     /// Reads `file` (which may be absent) and applies overrides from `env`.
-    pub fn load(file: &Path, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+    pub fn load(file: &Path, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
         let from_file: FileConfig = match std::fs::read_to_string(file) {
             Ok(text) => toml::from_str(&text).with_context(|| format!("{} is not valid configuration", file.display()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
@@ -85,7 +74,8 @@ impl Config {
         let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         let http_text = env("TRAINMASTER_HTTP").or(from_file.http).unwrap_or_else(|| "127.0.0.1:8080".into());
         let http: SocketAddr = http_text.parse().with_context(|| format!("http = `{http_text}` is not an address like 127.0.0.1:8080"))?;
-        let public_url = env("TRAINMASTER_PUBLIC_URL").or(from_file.public_url).unwrap_or_else(|| format!("http://{http}"));
+        // Unset: the HTTP server's own address (`Application::build`).
+        let public_url = env("TRAINMASTER_PUBLIC_URL").or(from_file.public_url);
         let trigger_secret = env("TRAINMASTER_TRIGGER_SECRET")
             .or(from_file.trigger_secret)
             .map(|s| Secret::parse(&s).context("trigger_secret is not valid"))
@@ -103,12 +93,13 @@ impl Config {
             .map(|c| c.trim().parse::<u64>().map_err(|_| anyhow::anyhow!("audit_channel `{c}` is not a channel id")))
             .transpose()?;
         let access = access_policy(from_file.admins.unwrap_or_default(), from_file.guilds.unwrap_or_default())?;
-        Ok(Self {
-            access,
-            audit_channel,
-            help_url: env("TRAINMASTER_HELP_URL").or(from_file.help_url),
-            discord_token: env("DISCORD_TOKEN").or(from_file.discord_token),
-            discord_api: env("TRAINMASTER_DISCORD_API").or(from_file.discord_api),
+        Ok(Settings {
+            bot: BotConfig {
+                // Empty when not configured: `serve` says how to get one; the sandbox takes any.
+                token: env("DISCORD_TOKEN").or(from_file.discord_token).unwrap_or_default(),
+                api_base: env("TRAINMASTER_DISCORD_API").or(from_file.discord_api),
+                help_url: env("TRAINMASTER_HELP_URL").or(from_file.help_url),
+            },
             database: env("TRAINMASTER_DATABASE").map(PathBuf::from).or(from_file.database).unwrap_or_else(|| "trainmaster.db".into()),
             processes: env("TRAINMASTER_PROCESSES").map(PathBuf::from).or(from_file.processes).unwrap_or_else(|| "processes".into()),
             http,
@@ -117,6 +108,8 @@ impl Config {
             api_token: env("TRAINMASTER_API_TOKEN").or(from_file.api_token),
             webhook_allow,
             webhook_proxy: env("TRAINMASTER_WEBHOOK_PROXY").or(from_file.webhook_proxy),
+            audit_channel,
+            access,
         })
     }
 }
@@ -150,13 +143,13 @@ mod tests {
         std::fs::write(&file, "discord_token = \"from-file\"\ndatabase = \"file.db\"\nhelp_url = \"https://wiki/tm\"\n")
             .unwrap_or_else(|e| panic!("{e}"));
         let config = Config::load(&file, |k| (k == "TRAINMASTER_DATABASE").then(|| "env.db".to_string())).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(config.discord_token.as_deref(), Some("from-file"));
+        assert_eq!(config.bot.token, "from-file");
         assert_eq!(config.database, PathBuf::from("env.db"));
         assert_eq!(config.processes, PathBuf::from("processes"));
-        assert_eq!(config.discord_api, None);
+        assert_eq!(config.bot.api_base, None);
         assert_eq!(config.http.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.public_url, "http://127.0.0.1:8080");
-        assert_eq!(config.help_url.as_deref(), Some("https://wiki/tm"));
+        assert_eq!(config.public_url, None, "unset: the HTTP server's own address, http://127.0.0.1:8080");
+        assert_eq!(config.bot.help_url.as_deref(), Some("https://wiki/tm"));
     }
 
     #[test]

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use trainmaster::app::{Application, Settings};
 use trainmaster::config::Config;
-use trainmaster::discord::BotConfig;
 use trainmaster::domain::process_file;
 use trainmaster::domain::release::ReleaseId;
 use trainmaster::engine::Shutdown;
@@ -202,24 +201,11 @@ fn check(paths: Vec<PathBuf>, format: CheckFormat) -> ExitCode {
     }
 }
 
-async fn serve(config: Config) -> ExitCode {
-    let Some(token) = config.discord_token.clone() else {
+async fn serve(settings: Settings) -> ExitCode {
+    if settings.bot.token.trim().is_empty() {
         eprintln!("{NO_TOKEN}");
         return ExitCode::from(2);
-    };
-    let settings = Settings {
-        bot: BotConfig { token, api_base: config.discord_api.clone(), help_url: config.help_url.clone() },
-        database: config.database.clone(),
-        processes: config.processes.clone(),
-        http: config.http,
-        public_url: Some(config.public_url.clone()),
-        trigger_secret: config.trigger_secret.clone(),
-        api_token: config.api_token.clone(),
-        webhook_allow: config.webhook_allow.clone(),
-        webhook_proxy: config.webhook_proxy.clone(),
-        audit_channel: config.audit_channel,
-        access: config.access.clone(),
-    };
+    }
     let app = match Application::build(&settings).await {
         Ok(app) => app,
         Err(e) => {
@@ -243,7 +229,7 @@ async fn serve(config: Config) -> ExitCode {
     }
 }
 
-async fn audit(config: &Config, which: Audit) -> ExitCode {
+async fn audit(config: &Settings, which: Audit) -> ExitCode {
     if !config.database.exists() {
         eprintln!("error: there is no database at {}", config.database.display());
         return ExitCode::from(2);
