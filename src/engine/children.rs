@@ -70,16 +70,3 @@ impl Engine {
         })
     }
 }
-
-/// `(activity, attempt)` of each subprocess activity this transition stopped (Running → Aborted).
-pub(super) fn stopped_subprocesses(before: &Release, after: &Release) -> Vec<(String, u32)> {
-    let was_running = |id: &str| before.activity(id).is_some_and(|a| a.status == StepStatus::Running);
-    after
-        .phases
-        .iter()
-        .flat_map(|p| p.activities.iter())
-        .filter(|a| a.status == StepStatus::Aborted && was_running(&a.id))
-        .filter(|a| matches!(after.process.activity(&a.id).map(|s| &s.kind), Some(crate::domain::process::ActivityKind::Subprocess(_))))
-        .map(|a| (a.id.clone(), a.attempt))
-        .collect()
-}

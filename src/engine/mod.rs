@@ -27,7 +27,8 @@ use crate::domain::principal::Actor;
 use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
 use crate::domain::release::{
-    AuditActor, CallOutcome, CommandError, Effect, Look, Notice, Poll, Progress, Release, ReleaseId, ReleaseStatus, Timer, WebhookCall,
+    AuditActor, CallOutcome, CommandError, Effect, Look, Notice, Poll, Progress, Release, ReleaseId, ReleaseStatus, Spanning, Timer,
+    WebhookCall,
 };
 use crate::store::{
     enqueue_chat_to, AuditRow, CardRedraw, DrawnCard, OutboxItem, ReleaseFilter, ReleasePage, Store, StoreError, Topic, Tx,
@@ -467,22 +468,26 @@ impl Engine {
                 self.start_child(tx, release, child).await?;
             }
         }
-        if let Some(link) = release.parent.as_ref().filter(|_| release.status.is_finished() && !before.status.is_finished()) {
-            self.finish_parent(tx, release, link).await?;
-        }
-        // A subprocess activity that was stopped takes its child release down with it.
-        for (activity, attempt) in children::stopped_subprocesses(before, release) {
-            if let Some(child) = Store::child_of(tx, release.id, &activity, attempt).await? {
-                self.abort_child(tx, child, format!("its parent release {} stopped `{activity}`", release.id)).await?;
-            }
-        }
-        // The audit channel serves the server it is in: other servers' releases are not announced
-        // there (their rows are in the chain all the same, and in its daily head).
-        let audit_channel = self.audit_channel.filter(|c| self.guild_of_channel(*c).is_none_or(|g| g == release.guild_id));
-        if let Some(channel) = audit_channel.filter(|_| release.status.is_finished() && !before.status.is_finished()) {
-            // Read after this transition's own rows: the head covers the release's last entry.
-            if let Some((row, hash)) = Store::audit_head(tx).await? {
-                enqueue_chat_to(tx, release, channel, &Notice::AuditHead { row, hash }).await?;
+        // What the change asks of other releases is decided in the domain; carried out here.
+        for spanning in release.spanning_effects(before) {
+            match spanning {
+                Spanning::FinishParent(link) => self.finish_parent(tx, release, &link).await?,
+                Spanning::AbortChild { activity, attempt, reason } => {
+                    if let Some(child) = Store::child_of(tx, release.id, &activity, attempt).await? {
+                        self.abort_child(tx, child, reason).await?;
+                    }
+                }
+                Spanning::PublishAuditHead => {
+                    // The audit channel serves the server it is in: other servers' releases are
+                    // not announced there (their rows are in the chain, and in its daily head).
+                    let channel = self.audit_channel.filter(|c| self.guild_of_channel(*c).is_none_or(|g| g == release.guild_id));
+                    // Read after this transition's own rows: the head covers the release's last entry.
+                    if let Some(channel) = channel {
+                        if let Some((row, hash)) = Store::audit_head(tx).await? {
+                            enqueue_chat_to(tx, release, channel, &Notice::AuditHead { row, hash }).await?;
+                        }
+                    }
+                }
             }
         }
         Ok(())

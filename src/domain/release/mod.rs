@@ -23,6 +23,8 @@ pub use effects::*;
 mod flow;
 mod follow;
 mod manual;
+mod spanning;
+pub use spanning::Spanning;
 mod subprocess;
 pub use super::risk::{Risk, RiskLevel};
 pub use check::{Look, Poll};
