@@ -110,13 +110,16 @@ pub fn render<C: Serialize>(source: &str, context: &C) -> Result<String, Templat
 
 /// Renders every string inside a JSON value (keys stay as written).
 pub fn render_json<C: Serialize>(value: &serde_json::Value, context: &C) -> Result<serde_json::Value, TemplateError> {
+    map_strings(value, &|s| render(s, context))
+}
+
+/// `value` with each string inside it (keys excepted) replaced by `f` of it.
+pub fn map_strings<E>(value: &serde_json::Value, f: &impl Fn(&str) -> Result<String, E>) -> Result<serde_json::Value, E> {
     use serde_json::Value;
     Ok(match value {
-        Value::String(s) => Value::String(render(s, context)?),
-        Value::Array(items) => Value::Array(items.iter().map(|v| render_json(v, context)).collect::<Result<_, _>>()?),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), render_json(v, context)?))).collect::<Result<_, TemplateError>>()?)
-        }
+        Value::String(s) => Value::String(f(s)?),
+        Value::Array(items) => Value::Array(items.iter().map(|v| map_strings(v, f)).collect::<Result<_, _>>()?),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), map_strings(v, f)?))).collect::<Result<_, E>>()?),
         other => other.clone(),
     })
 }

@@ -131,14 +131,9 @@ impl WebhookClient {
         };
         let timeout = Duration::from_secs(call.timeout_secs.max(1));
         let method = reqwest::Method::from_bytes(call.method.as_str().as_bytes()).unwrap_or(reqwest::Method::POST);
-        let mut request =
+        let request =
             self.http.request(method, url).timeout(timeout).header("Idempotency-Key", key).header(ATTEMPT_HEADER, call.attempt.to_string());
-        for (name, value) in &revealed.headers {
-            request = request.header(name.as_str(), value.as_str());
-        }
-        if let Some(authorization) = &revealed.authorization {
-            request = request.header(reqwest::header::AUTHORIZATION, authorization.as_str());
-        }
+        let mut request = revealed.apply(request);
         let body = match body {
             Some((bytes, content_type)) => {
                 request = request.header(reqwest::header::CONTENT_TYPE, content_type);
@@ -202,13 +197,7 @@ impl WebhookClient {
         let redact = |text: &str| secrets::redact(text, &revealed.values);
         let url = self.check_url(&revealed.url).await.map_err(|e| redact(&e))?;
         let timeout = Duration::from_secs(30);
-        let mut request = self.http.get(url).timeout(timeout).header("Idempotency-Key", key);
-        for (name, value) in &revealed.headers {
-            request = request.header(name.as_str(), value.as_str());
-        }
-        if let Some(authorization) = &revealed.authorization {
-            request = request.header(reqwest::header::AUTHORIZATION, authorization.as_str());
-        }
+        let request = revealed.apply(self.http.get(url).timeout(timeout).header("Idempotency-Key", key));
         let response = request.send().await.map_err(|e| redact(&describe(&e, &poll.url, timeout)))?;
         let status = response.status();
         if !status.is_success() {

@@ -4,7 +4,7 @@
 //! and is never stored.
 
 use crate::domain::process::{Auth, SecretRef};
-use crate::domain::secrets;
+use crate::domain::{secrets, template};
 use base64::Engine as _;
 use std::collections::BTreeMap;
 
@@ -43,6 +43,19 @@ pub struct Revealed {
     pub values: BTreeMap<String, String>,
 }
 
+impl Revealed {
+    /// `request` with the revealed headers and `Authorization`.
+    pub fn apply(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        for (name, value) in &self.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        if let Some(authorization) = &self.authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, authorization.as_str());
+        }
+        request
+    }
+}
+
 /// Reveals the secrets in a request's URL, query, headers and auth, and adds the query to the URL.
 pub fn reveal(
     declared: &BTreeMap<String, SecretRef>,
@@ -52,14 +65,14 @@ pub fn reveal(
     auth: Option<&Auth>,
     body: Option<&serde_json::Value>,
 ) -> Result<Revealed, String> {
-    let body_text = body.map(|b| b.to_string()).unwrap_or_default();
+    let body_texts = body.map(template::strings_in).unwrap_or_default();
     let auth_texts: Vec<&str> = match auth {
         Some(Auth::Bearer(token)) => vec![token.as_str()],
         Some(Auth::Basic { user, password }) => vec![user.as_str(), password.as_str()],
         None => vec![],
     };
-    let texts = [url, body_text.as_str()]
-        .into_iter()
+    let texts = std::iter::once(url)
+        .chain(body_texts)
         .chain(query.iter().map(|(_, v)| v.as_str()))
         .chain(headers.values().map(String::as_str))
         .chain(auth_texts);
@@ -87,15 +100,7 @@ pub fn reveal(
 
 /// A JSON value with the secrets in its strings revealed.
 pub fn reveal_json(value: &serde_json::Value, values: &BTreeMap<String, String>) -> Result<serde_json::Value, String> {
-    use serde_json::Value;
-    Ok(match value {
-        Value::String(s) => Value::String(secrets::reveal(s, values)?),
-        Value::Array(items) => Value::Array(items.iter().map(|v| reveal_json(v, values)).collect::<Result<_, _>>()?),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), reveal_json(v, values)?))).collect::<Result<_, String>>()?)
-        }
-        other => other.clone(),
-    })
+    template::map_strings(value, &|s| secrets::reveal(s, values))
 }
 
 const FORM: &str = "application/x-www-form-urlencoded";
