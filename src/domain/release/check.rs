@@ -56,7 +56,7 @@ impl Look {
 impl Release {
     pub(super) fn begin_check(&mut self, spec: &Activity, check: &CheckSpec, attempt: u32, fx: &mut Vec<Effect>, now: DateTime<Utc>) {
         let id = spec.id.as_str();
-        let key = WebhookCall::run_key(&self.installation, self.id, id, attempt);
+        let key = self.run_key(id, attempt);
         let rendered = self.request_context(spec, &key, attempt).and_then(|ctx| {
             let url = template::render(&check.url, &ctx)?;
             let headers = template::render_map(&check.headers, &ctx)?;
@@ -100,10 +100,7 @@ impl Release {
         let activity = poll.activity.as_str();
         let spec = self.process.activity(activity).cloned().ok_or_else(|| CommandError::NoSuchActivity(self.id, activity.into()))?;
         let ActivityKind::Check(check) = &spec.kind else { return Err(CommandError::NoSuchActivity(self.id, activity.into())) };
-        let run = self.activity(activity).ok_or_else(|| CommandError::NoSuchActivity(self.id, activity.into()))?;
-        if run.status != StepStatus::Running || run.attempt != poll.attempt {
-            return Err(CommandError::Stale { activity: activity.into(), got: poll.attempt, current: run.attempt, status: run.status });
-        }
+        self.check_running_try(activity, poll.attempt)?;
         let verdict = answer.and_then(|response| {
             let mut ctx = self.scope_context(self.process.phase_of(activity), Some(&spec)).map_err(|e| e.to_string())?;
             ctx["response"] = response;

@@ -23,8 +23,7 @@ impl Release {
     ) {
         let Some((spec, poll_spec)) = self.stage_spec(activity, stage) else { return };
         let ActivityKind::Webhook(hook) = &spec.kind else { return };
-        let run_attempt = self.activity(activity).map_or(attempt, |r| r.run_attempt);
-        let key = WebhookCall::run_key(&self.installation, self.id, activity, run_attempt);
+        let key = self.run_key(activity, attempt);
         // The first look waits as long as the answer's Retry-After asks (whole seconds).
         let first_delay = previous["headers"]["retry-after"].as_str().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(0);
         let rendered = self.request_context(&spec, &key, attempt).and_then(|mut ctx| {
@@ -71,11 +70,8 @@ impl Release {
         let activity = poll.activity.as_str();
         let stage = poll.stage.unwrap_or(0);
         let (spec, poll_spec) = self.stage_spec(activity, stage).ok_or_else(|| CommandError::NoSuchActivity(self.id, activity.into()))?;
-        let run = self.activity(activity).ok_or_else(|| CommandError::NoSuchActivity(self.id, activity.into()))?;
-        if run.status != StepStatus::Running || run.attempt != poll.attempt {
-            return Err(CommandError::Stale { activity: activity.into(), got: poll.attempt, current: run.attempt, status: run.status });
-        }
-        let key = WebhookCall::run_key(&self.installation, self.id, activity, run.run_attempt);
+        self.check_running_try(activity, poll.attempt)?;
+        let key = self.run_key(activity, poll.attempt);
         let mut fx = vec![];
         let look = match answer {
             // 202 Accepted: the work is not there yet; look again when the server says.

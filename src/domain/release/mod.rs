@@ -326,12 +326,8 @@ impl Release {
         outcome: CallOutcome,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>, CommandError> {
-        let release = self.id;
-        let spec = self.process.activity(activity).cloned().ok_or_else(|| CommandError::NoSuchActivity(release, activity.into()))?;
-        let run = self.activity_mut(activity).ok_or_else(|| CommandError::NoSuchActivity(release, activity.into()))?;
-        if run.status != StepStatus::Running || run.attempt != attempt {
-            return Err(CommandError::Stale { activity: activity.into(), got: attempt, current: run.attempt, status: run.status });
-        }
+        let spec = self.process.activity(activity).cloned().ok_or_else(|| CommandError::NoSuchActivity(self.id, activity.into()))?;
+        self.check_running_try(activity, attempt)?;
         let follows = matches!(&spec.kind, ActivityKind::Webhook(hook) if !hook.then.is_empty());
         let mut fx = vec![];
         match outcome {
@@ -361,6 +357,22 @@ impl Release {
         Ok(fx)
     }
 
+    /// The idempotency key of `activity`'s current run (`attempt` when it has not started).
+    pub(super) fn run_key(&self, activity: &str, attempt: u32) -> String {
+        let first = self.activity(activity).map_or(attempt, |r| r.run_attempt);
+        WebhookCall::run_key(&self.installation, self.id, activity, first)
+    }
+
+    /// Refuses a result for try `attempt` of `activity` unless that try is the one running: an
+    /// older try's, or one for an activity that ended, is `Stale` and changes nothing.
+    pub(super) fn check_running_try(&self, activity: &str, attempt: u32) -> Result<(), CommandError> {
+        let run = self.activity(activity).ok_or_else(|| CommandError::NoSuchActivity(self.id, activity.into()))?;
+        if run.status != StepStatus::Running || run.attempt != attempt {
+            return Err(CommandError::Stale { activity: activity.into(), got: attempt, current: run.attempt, status: run.status });
+        }
+        Ok(())
+    }
+
     /// Try `attempt` of a webhook failed (its request, or the work its polls followed): another
     /// try after the backoff while tries remain, else the activity fails.
     pub(super) fn webhook_try_failed(
@@ -372,9 +384,8 @@ impl Release {
         fx: &mut Vec<Effect>,
         now: DateTime<Utc>,
     ) {
-        let attempts = self.process.activity(activity).map_or(1, |a| a.retry.attempts);
         let retry = self.process.activity(activity).map(|a| a.retry).unwrap_or_default();
-        if attempt >= attempts {
+        if attempt >= retry.attempts {
             self.activity_failed(activity, attempt, reason, fx, now);
             return;
         }
@@ -429,8 +440,7 @@ impl Release {
     fn begin_webhook_try(&mut self, id: &str, attempt: u32, delay: Duration, fx: &mut Vec<Effect>, now: DateTime<Utc>) {
         let Some(spec) = self.process.activity(id).cloned() else { return };
         let ActivityKind::Webhook(hook) = &spec.kind else { return };
-        let run_attempt = self.activity(id).map_or(attempt, |r| r.run_attempt);
-        let key = WebhookCall::run_key(&self.installation, self.id, id, run_attempt);
+        let key = self.run_key(id, attempt);
         let rendered = self.request_context(&spec, &key, attempt).and_then(|ctx| {
             let url = template::render(&hook.url, &ctx)?;
             let body = template::render_json(&hook.body, &ctx)?;

@@ -74,10 +74,7 @@ impl Release {
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>, CommandError> {
         let activity = link.activity.as_str();
-        let run = self.activity(activity).ok_or_else(|| CommandError::NoSuchActivity(self.id, activity.into()))?;
-        if run.status != StepStatus::Running || run.attempt != link.attempt {
-            return Err(CommandError::Stale { activity: activity.into(), got: link.attempt, current: run.attempt, status: run.status });
-        }
+        self.check_running_try(activity, link.attempt)?;
         let mut fx = vec![];
         match status {
             ReleaseStatus::Success | ReleaseStatus::PartialSuccess => {
