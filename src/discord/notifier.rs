@@ -148,14 +148,7 @@ impl Notifier {
     async fn remember_request(&self, message: &ChatMessage, channel: u64, posted: u64) -> anyhow::Result<()> {
         let (activity, level) = match &message.notice {
             Notice::ManualTask { activity, .. } => (activity, 0),
-            Notice::ApprovalRequested { activity, level, .. } => {
-                let release = self.engine.release_in_any_guild(message.release_id).await?;
-                let index = match release.process.activity(activity).map(|a| &a.kind) {
-                    Some(ActivityKind::Approval(spec)) => spec.levels().iter().position(|l| l.name == *level).unwrap_or(0),
-                    _ => 0,
-                };
-                (activity, index as u32)
-            }
+            Notice::ApprovalRequested { activity, level_index, .. } => (activity, *level_index),
             _ => return Ok(()),
         };
         self.engine.store().record_request(message.release_id, activity, level, channel, posted).await?;
@@ -275,24 +268,15 @@ impl Notifier {
                     .nonce(serenity::Nonce::String(format!("card{}", release.id)))
                     .enforce_nonce(true);
                 let message = channel.send_message(&self.http, post).await.map_err(discord)?;
-                (message.id.get(), self.start_thread(channel, message.id, &render::thread_name(&release)).await)
+                (message.id.get(), self.start_thread(channel, message.id, &render::thread_name(&release)).await.is_ok())
             }
         };
         Ok(Some(DrawnCard { redraw: *redraw, message_id, has_thread }))
     }
 
-    /// Starts the release's thread under its card. Without one, the notices for it start it
+    /// Starts the release's thread under its card. When it fails, the notices for it start it
     /// again (see `release_thread`); the release is unaffected.
-    async fn start_thread(&self, channel: serenity::ChannelId, message: serenity::MessageId, name: &str) -> bool {
-        self.try_start_thread(channel, message, name).await.is_ok()
-    }
-
-    async fn try_start_thread(
-        &self,
-        channel: serenity::ChannelId,
-        message: serenity::MessageId,
-        name: &str,
-    ) -> Result<(), serenity::Error> {
+    async fn start_thread(&self, channel: serenity::ChannelId, message: serenity::MessageId, name: &str) -> Result<(), serenity::Error> {
         let thread = serenity::CreateThread::new(name).auto_archive_duration(serenity::AutoArchiveDuration::OneWeek);
         match channel.create_thread_from_message(&self.http, message, thread).await {
             Ok(_) => Ok(()),
@@ -332,7 +316,7 @@ impl Notifier {
         }
         let channel = serenity::ChannelId::new(card.channel_id.max(1));
         let name = render::thread_name_for(message.release_id, &message.release_name);
-        match self.try_start_thread(channel, serenity::MessageId::new(card_message.max(1)), &name).await {
+        match self.start_thread(channel, serenity::MessageId::new(card_message.max(1)), &name).await {
             Ok(()) => {
                 store.thread_started(message.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
                 Ok(card_message)
