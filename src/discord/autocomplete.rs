@@ -20,7 +20,6 @@ pub async fn process(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocom
         .data()
         .engine
         .processes_for(guild)
-        .values()
         .filter(|p| p.name.to_lowercase().contains(&typed))
         .take(MAX_CHOICES)
         .map(|p| {
@@ -92,7 +91,7 @@ pub async fn activity(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoco
 /// `process`: input keys not given yet (required ones first), or a choice input's options.
 pub async fn inputs(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
     let guild = ctx.guild_id().map_or(0, |g| g.get());
-    let Some(process) = sibling(&ctx, "process").and_then(|name| ctx.data().engine.processes_for(guild).get(&name).cloned()) else {
+    let Some(process) = sibling(&ctx, "process").and_then(|name| ctx.data().engine.process_for(guild, &name).cloned()) else {
         return serenity::CreateAutocompleteResponse::new();
     };
     let choices = input_suggestions(&process, partial)

@@ -2,19 +2,18 @@
 
 use super::render::{inert, truncate, CONTENT_LIMIT, FIELD_LIMIT};
 use crate::domain::process::{ActivityKind, InputType, Process, WaitSpec};
-use crate::domain::process_file::Catalog;
 use poise::serenity_prelude as serenity;
 
 /// Discord's limit on an embed's description.
 const DESCRIPTION_LIMIT: usize = 4_096;
 
 /// One line per process: name, kind, phases, description.
-pub fn list(catalog: &Catalog) -> String {
+pub fn list(catalog: &[&crate::domain::Process]) -> String {
     if catalog.is_empty() {
         return "No processes are loaded. Add process files to the processes directory and restart the bot.".into();
     }
     let lines: Vec<String> = catalog
-        .values()
+        .iter()
         .map(|p| {
             let about = if p.description.is_empty() { String::new() } else { format!(" — {}", inert(&p.description)) };
             format!("• `{}` ({}, {} phases){about}", p.name, p.kind.as_str(), p.phases.len())

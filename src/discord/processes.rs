@@ -17,7 +17,7 @@ pub async fn process(_ctx: Context<'_>) -> Result<(), BotError> {
 #[poise::command(slash_command, guild_only)]
 async fn list(ctx: Context<'_>) -> Result<(), BotError> {
     let guild = ctx.guild_id().map_or(0, |g| g.get());
-    let text = process_view::list(&ctx.data().engine.processes_for(guild));
+    let text = process_view::list(&ctx.data().engine.processes_for(guild).collect::<Vec<_>>());
     ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await?;
     Ok(())
 }
@@ -31,14 +31,14 @@ async fn show(
     process: String,
 ) -> Result<(), BotError> {
     let guild = ctx.guild_id().map_or(0, |g| g.get());
-    let catalog = ctx.data().engine.processes_for(guild);
-    let found = catalog.get(process.trim()).ok_or_else(|| unknown_process(&catalog, &process))?;
+    let engine = &ctx.data().engine;
+    let found = engine.process_for(guild, process.trim()).ok_or_else(|| unknown_process(engine.processes_for(guild), &process))?;
     ctx.send(poise::CreateReply::default().embed(process_view::show(found)).ephemeral(true)).await?;
     Ok(())
 }
 
-fn unknown_process(catalog: &process_file::Catalog, name: &str) -> BotError {
-    let known: Vec<String> = catalog.keys().map(|k| format!("`{k}`")).collect();
+fn unknown_process<'a>(visible: impl Iterator<Item = &'a crate::domain::Process>, name: &str) -> BotError {
+    let known: Vec<String> = visible.map(|p| format!("`{}`", p.name)).collect();
     BotError::User(format!("There is no process `{}`; known processes: {}.", super::render::inert(name.trim()), known.join(", ")))
 }
 

@@ -41,9 +41,14 @@ impl Engine {
         self.directory.get().is_none_or(|d| d.complete())
     }
 
-    /// The processes server `guild` may use, by name.
-    pub fn processes_for(&self, guild: u64) -> crate::domain::process_file::Catalog {
-        self.catalog().iter().filter(|(_, p)| p.available_in(guild)).map(|(k, p)| (k.clone(), p.clone())).collect()
+    /// The processes server `guild` may use, by name (borrowed: autocomplete asks on every key).
+    pub fn processes_for(&self, guild: u64) -> impl Iterator<Item = &Process> {
+        self.catalog().values().filter(move |p| p.available_in(guild))
+    }
+
+    /// Process `name`, when server `guild` may use it: elsewhere it is as unknown as a typo.
+    pub fn process_for(&self, guild: u64, name: &str) -> Option<&Process> {
+        self.catalog().get(name).filter(|p| p.available_in(guild))
     }
 
     /// Refuses a release of `process` in server `guild` that would post outside it.

@@ -197,11 +197,10 @@ impl Engine {
     /// A checked, unsaved Draft.
     fn draft(&self, actor: &Actor, new: NewRelease) -> Result<Release, EngineError> {
         // A process this server may not use is unknown here, as in the lists.
-        let process =
-            self.catalog.get(&new.process).filter(|p| p.available_in(new.guild_id)).ok_or_else(|| EngineError::UnknownProcess {
-                name: new.process.clone(),
-                known: self.processes_for(new.guild_id).keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
-            })?;
+        let process = self.process_for(new.guild_id, &new.process).ok_or_else(|| EngineError::UnknownProcess {
+            name: new.process.clone(),
+            known: self.processes_for(new.guild_id).map(|p| format!("`{}`", p.name)).collect::<Vec<_>>().join(", "),
+        })?;
         let name = new.name.trim();
         if name.is_empty() {
             return Err(EngineError::EmptyName);
