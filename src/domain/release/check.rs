@@ -37,6 +37,13 @@ impl Poll {
     }
 }
 
+impl Poll {
+    /// The next look, `after_secs` from `now`; `None` when it would come after the deadline.
+    pub(super) fn next_look(&self, after_secs: u64, now: DateTime<Utc>) -> Option<Poll> {
+        (now.timestamp() + after_secs as i64 <= self.deadline).then(|| Poll { poll: self.poll + 1, delay_secs: after_secs, ..self.clone() })
+    }
+}
+
 /// What one look saw: the HTTP status, the JSON answer (`{}` when it had no body) and how long
 /// the server asked to wait before the next look.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,15 +128,13 @@ impl Release {
                 self.activity_succeeded(activity, poll.attempt, Default::default(), &mut fx);
                 self.advance(&mut fx, now);
             }
-            Err(last) => {
-                let interval = check.interval.as_duration().as_secs();
-                if now.timestamp() + interval as i64 > poll.deadline {
+            Err(last) => match poll.next_look(check.interval.as_duration().as_secs(), now) {
+                Some(next) => fx.push(Effect::Poll(next)),
+                None => {
                     let reason = format!("the gate stayed closed for {} ({} looks); last look: {last}", spec.timeout, poll.poll);
                     self.activity_failed(activity, poll.attempt, reason, &mut fx, now);
-                } else {
-                    fx.push(Effect::Poll(Poll { poll: poll.poll + 1, delay_secs: interval, ..poll.clone() }));
                 }
-            }
+            },
         }
         Ok(fx)
     }

@@ -93,11 +93,13 @@ impl Release {
             Ok((json, ctx)) => self.stage_finished(activity, poll, &poll_spec, json, &ctx, &mut fx, now),
             Err((last, retry_after)) => {
                 let interval = poll_spec.interval.as_duration().as_secs().max(retry_after.unwrap_or(0).min(3_600));
-                if now.timestamp() + interval as i64 > poll.deadline {
-                    let reason = format!("the run did not finish within {} ({} looks); last look: {last}", poll_spec.timeout, poll.poll);
-                    self.webhook_try_failed(activity, poll.attempt, reason, None, &mut fx, now);
-                } else {
-                    fx.push(Effect::Poll(Poll { poll: poll.poll + 1, delay_secs: interval, ..poll.clone() }));
+                match poll.next_look(interval, now) {
+                    Some(next) => fx.push(Effect::Poll(next)),
+                    None => {
+                        let reason =
+                            format!("the run did not finish within {} ({} looks); last look: {last}", poll_spec.timeout, poll.poll);
+                        self.webhook_try_failed(activity, poll.attempt, reason, None, &mut fx, now);
+                    }
                 }
             }
         }
