@@ -5,8 +5,6 @@ use super::{corrupt, Store, StoreError, Tx};
 use crate::domain::audit::{self, ChainBreak, StoredRow};
 use crate::domain::release::{AuditActor, ReleaseId};
 use chrono::Utc;
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 
 /// One row of the audit trail.
 #[derive(Debug, Clone)]
@@ -21,7 +19,7 @@ pub struct AuditRow {
     pub hash: String,
 }
 
-/// A row as stored, text for text, for hashing.
+/// A row as stored, text for text, for hashing (as `select_audit.sql` reads it).
 struct RawRow {
     id: i64,
     release_id: Option<i64>,
@@ -34,19 +32,6 @@ struct RawRow {
 }
 
 impl RawRow {
-    fn read(row: &SqliteRow) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            release_id: row.try_get("release_id")?,
-            at: row.try_get("at")?,
-            actor_json: row.try_get("actor_json")?,
-            action: row.try_get("action")?,
-            detail_json: row.try_get("detail_json")?,
-            prev_hash: row.try_get("prev_hash")?,
-            hash: row.try_get("hash")?,
-        })
-    }
-
     fn stored(&self) -> StoredRow<'_> {
         StoredRow {
             id: self.id,
@@ -111,16 +96,15 @@ impl Store {
 
     /// The chain's head: the last row's id and hash.
     pub async fn audit_head(tx: &mut Tx) -> Result<Option<(i64, String)>, StoreError> {
-        let head = sqlx::query(include_str!("sql/audit_head.sql")).fetch_optional(&mut **tx).await?;
-        head.map(|row| Ok((row.try_get("id")?, row.try_get("hash")?))).transpose()
+        let head = sqlx::query_file!("src/store/sql/audit_head.sql").fetch_optional(&mut **tx).await?;
+        Ok(head.map(|row| (row.id, row.hash)))
     }
 
     /// The audit trail of one release, oldest first.
     pub async fn audit_of(&self, release: ReleaseId) -> Result<Vec<AuditRow>, StoreError> {
-        let rows = sqlx::query(include_str!("sql/select_audit.sql")).bind(release.0).fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|row| {
-                let raw = RawRow::read(row)?;
+        let rows = sqlx::query_file_as!(RawRow, "src/store/sql/select_audit.sql", release.0).fetch_all(self.pool()).await?;
+        rows.into_iter()
+            .map(|raw| {
                 Ok(AuditRow {
                     id: raw.id,
                     release_id: raw.release_id,
@@ -137,8 +121,7 @@ impl Store {
 
     /// Walks the whole chain. `Ok((rows, head hash))`, or the first break.
     pub async fn verify_audit(&self) -> Result<Result<(usize, String), ChainBreak>, StoreError> {
-        let rows = sqlx::query(include_str!("sql/select_all_audit.sql")).fetch_all(self.pool()).await?;
-        let raw: Vec<RawRow> = rows.iter().map(RawRow::read).collect::<Result<_, _>>()?;
+        let raw = sqlx::query_file_as!(RawRow, "src/store/sql/select_all_audit.sql").fetch_all(self.pool()).await?;
         Ok(audit::verify(raw.iter().map(|r| (r.stored(), r.prev_hash.as_str(), r.hash.as_str()))))
     }
 }

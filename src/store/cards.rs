@@ -1,9 +1,9 @@
 //! Release cards: where each release's card message and thread are, and their coalesced redraws.
 
+use super::releases::{to_i64, to_u64};
 use super::{now_ms, Store, StoreError, Tx};
 use crate::domain::release::ReleaseId;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 /// At most one card edit per release in this many milliseconds: a busy release stays far from
 /// Discord's rate limits (5 edits per 5 s per channel).
@@ -45,52 +45,47 @@ impl Store {
     /// Asks for the card to be redrawn, coalesced (see `enqueue_card.sql`).
     pub async fn enqueue_card_redraw(tx: &mut Tx, redraw: CardRedraw) -> Result<(), StoreError> {
         let payload = serde_json::to_string(&super::ChatWork::Card { card: redraw }).map_err(super::corrupt)?;
-        sqlx::query(include_str!("sql/enqueue_card.sql"))
-            .bind(redraw.release_id.0)
-            .bind(payload)
-            .bind(now_ms())
-            .bind(CARD_EDIT_GAP_MS)
+        sqlx::query_file!("src/store/sql/enqueue_card.sql", redraw.release_id.0, payload, now_ms(), CARD_EDIT_GAP_MS)
             .execute(&mut **tx)
             .await?;
         Ok(())
     }
 
     pub async fn card(&self, release: ReleaseId) -> Result<Option<Card>, StoreError> {
-        let row = sqlx::query(include_str!("sql/select_release_card.sql")).bind(release.0).fetch_optional(self.pool()).await?;
-        row.map(|row| {
-            Ok(Card {
-                channel_id: row.try_get::<i64, _>("channel_id")? as u64,
-                message_id: row.try_get::<Option<i64>, _>("message_id")?.map(|id| id as u64),
-                has_thread: row.try_get("has_thread")?,
-                thread_refused: row.try_get("thread_refused")?,
-            })
-        })
-        .transpose()
+        let row = sqlx::query_file!("src/store/sql/select_release_card.sql", release.0).fetch_optional(self.pool()).await?;
+        Ok(row.map(|row| Card {
+            channel_id: to_u64(row.channel_id),
+            message_id: row.message_id.map(to_u64),
+            has_thread: row.has_thread,
+            thread_refused: row.thread_refused,
+        }))
     }
 
     /// The card's thread was started after the card (a retry of a failed start).
     pub async fn thread_started(&self, release: ReleaseId) -> Result<(), StoreError> {
-        sqlx::query(include_str!("sql/thread_started.sql")).bind(release.0).execute(self.writer()).await?;
+        sqlx::query_file!("src/store/sql/thread_started.sql", release.0).execute(self.writer()).await?;
         Ok(())
     }
 
     /// The channel refuses the card's thread; true the first time, to announce the fallback once.
     pub async fn thread_refused(&self, release: ReleaseId) -> Result<bool, StoreError> {
-        let done = sqlx::query(include_str!("sql/thread_refused.sql")).bind(release.0).execute(self.writer()).await?;
+        let done = sqlx::query_file!("src/store/sql/thread_refused.sql", release.0).execute(self.writer()).await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Records a post or edit of the card (its message, whether its thread exists, and when) in
     /// the transaction that completes the redraw.
     pub async fn card_drawn(tx: &mut Tx, drawn: &DrawnCard) -> Result<(), StoreError> {
-        sqlx::query(include_str!("sql/update_release_card.sql"))
-            .bind(drawn.redraw.release_id.0)
-            .bind(drawn.redraw.channel_id as i64)
-            .bind(drawn.message_id as i64)
-            .bind(drawn.has_thread)
-            .bind(now_ms())
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query_file!(
+            "src/store/sql/update_release_card.sql",
+            drawn.redraw.release_id.0,
+            to_i64(drawn.redraw.channel_id),
+            to_i64(drawn.message_id),
+            drawn.has_thread,
+            now_ms()
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 }

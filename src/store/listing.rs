@@ -4,7 +4,6 @@ use super::releases::to_i64;
 use super::{corrupt, Store, StoreError};
 use crate::domain::release::{ReleaseId, ReleaseStatus};
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 /// Which releases of a guild to list. Empty fields match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,27 +33,28 @@ pub struct ReleasePage {
 
 impl Store {
     pub async fn list_releases(&self, guild_id: u64, filter: &ReleaseFilter, page: u32, per_page: u32) -> Result<ReleasePage, StoreError> {
-        let rows = sqlx::query(include_str!("sql/list_releases.sql"))
-            .bind(to_i64(guild_id))
-            .bind(filter.status.map(|s| s.as_str()))
-            .bind(filter.process.as_deref())
-            .bind(filter.user.map(to_i64))
-            .bind(i64::from(per_page))
-            .bind(i64::from(page) * i64::from(per_page))
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query_file!(
+            "src/store/sql/list_releases.sql",
+            to_i64(guild_id),
+            filter.status.map(|s| s.as_str()),
+            filter.process,
+            filter.user.map(to_i64),
+            i64::from(per_page),
+            i64::from(page) * i64::from(per_page)
+        )
+        .fetch_all(self.pool())
+        .await?;
         let mut total = 0;
         let mut releases = Vec::with_capacity(rows.len());
         for row in rows {
-            total = row.try_get::<i64, _>("total")? as u64;
-            let status: String = row.try_get("status")?;
-            let created_at: String = row.try_get("created_at")?;
+            total = row.total as u64;
+            let status = row.status;
             releases.push(ReleaseSummary {
-                id: ReleaseId(row.try_get("id")?),
-                name: row.try_get("name")?,
-                process: row.try_get("process_name")?,
+                id: ReleaseId(row.id),
+                name: row.name,
+                process: row.process_name,
                 status: ReleaseStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("unknown release status {status}")))?,
-                created_at: DateTime::parse_from_rfc3339(&created_at).map_err(corrupt)?.with_timezone(&Utc),
+                created_at: DateTime::parse_from_rfc3339(&row.created_at).map_err(corrupt)?.with_timezone(&Utc),
             });
         }
         Ok(ReleasePage { releases, total })

@@ -69,7 +69,7 @@ impl Store {
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(writer_options).await.with_context(cannot_open)?;
         sqlx::migrate!("./migrations").run(&writer).await.with_context(|| format!("cannot apply migrations to {}", path.display()))?;
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.with_context(cannot_open)?;
-        let installation: String = sqlx::query_scalar(include_str!("sql/select_installation.sql"))
+        let installation = sqlx::query_file_scalar!("src/store/sql/select_installation.sql")
             .fetch_one(&pool)
             .await
             .with_context(|| format!("cannot read the installation id from {}", path.display()))?;

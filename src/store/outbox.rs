@@ -4,7 +4,6 @@
 use super::{corrupt, now_ms, Store, StoreError, Tx};
 use crate::domain::release::{Notice, Poll, Release, ReleaseId, Timer, WebhookCall};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +87,7 @@ pub(super) async fn enqueue_chat(tx: &mut Tx, release: &Release, notice: &Notice
 
 /// A notice about `release` for a channel other than its process's notices channel.
 pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: u64, notice: &Notice) -> Result<(), StoreError> {
-    let n: i64 = sqlx::query_scalar(include_str!("sql/count_chat_rows.sql")).bind(release.id.0).fetch_one(&mut **tx).await?;
+    let n = sqlx::query_file_scalar!("src/store/sql/count_chat_rows.sql", release.id.0).fetch_one(&mut **tx).await?;
     let to_thread = channel_id == release.process.notices_channel && notice.is_progress();
     let message = ChatMessage {
         channel_id,
@@ -122,15 +121,17 @@ pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: u64, day: &str) -
         release_name: String::new(),
         notice,
     };
-    let payload = serde_json::to_value(ChatWork::Message(message)).map_err(corrupt)?;
-    let done = sqlx::query(include_str!("sql/insert_outbox.sql"))
-        .bind(Topic::Chat.as_str())
-        .bind(format!("audit-head/{day}"))
-        .bind(Option::<i64>::None)
-        .bind(payload.to_string())
-        .bind(now_ms())
-        .execute(&mut **tx)
-        .await?;
+    let payload = serde_json::to_string(&ChatWork::Message(message)).map_err(corrupt)?;
+    let done = sqlx::query_file!(
+        "src/store/sql/insert_outbox.sql",
+        Topic::Chat.as_str(),
+        format!("audit-head/{day}"),
+        None::<i64>,
+        payload,
+        now_ms()
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -164,12 +165,7 @@ async fn insert(
     payload: &serde_json::Value,
     due_ms: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(include_str!("sql/insert_outbox.sql"))
-        .bind(topic.as_str())
-        .bind(key)
-        .bind(release.0)
-        .bind(payload.to_string())
-        .bind(due_ms)
+    sqlx::query_file!("src/store/sql/insert_outbox.sql", topic.as_str(), key, Some(release.0), payload.to_string(), due_ms)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -188,40 +184,32 @@ impl Store {
     /// Claims the next due row of `topic` inside the caller's transaction, so a worker that
     /// records a result can take its next task in the same commit.
     pub async fn claim_in(tx: &mut Tx, topic: Topic, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
-        let row = sqlx::query(include_str!("sql/claim_outbox.sql"))
-            .bind(topic.as_str())
-            .bind(now_ms())
-            .bind(lease.as_millis() as i64)
+        let row = sqlx::query_file!("src/store/sql/claim_outbox.sql", topic.as_str(), now_ms(), lease.as_millis() as i64)
             .fetch_optional(&mut **tx)
             .await?;
         let Some(row) = row else { return Ok(None) };
-        let payload: String = row.try_get("payload_json")?;
+        let payload = row.payload_json;
         Ok(Some(OutboxItem {
-            id: row.try_get("id")?,
-            key: row.try_get("key")?,
-            release_id: row.try_get::<Option<i64>, _>("release_id")?.map(ReleaseId),
+            id: row.id,
+            key: row.key,
+            release_id: row.release_id.map(ReleaseId),
             // Text that is not JSON stays a string: the worker cannot read it as work and sets the
             // row aside, where an error here would leave it leased and poison its claimer's commit.
             payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
-            claims: row.try_get("claims")?,
+            claims: row.claims,
         }))
     }
 
     /// Marks a claimed row delivered. Returns false when the claim is no longer current (another
     /// worker re-claimed it after the lease ran out): the caller must not apply its result.
     pub async fn complete_outbox(tx: &mut Tx, item: &OutboxItem) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query(include_str!("sql/complete_outbox.sql")).bind(now_ms()).bind(item.id).bind(item.claims).execute(&mut **tx).await?;
+        let done = sqlx::query_file!("src/store/sql/complete_outbox.sql", now_ms(), item.id, item.claims).execute(&mut **tx).await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Puts a claimed row back, to be tried again after `delay`.
     pub async fn retry_outbox(&self, item: &OutboxItem, delay: Duration, error: &str) -> Result<(), StoreError> {
-        sqlx::query(include_str!("sql/retry_outbox.sql"))
-            .bind(now_ms() + delay.as_millis() as i64)
-            .bind(error)
-            .bind(item.id)
-            .bind(item.claims)
+        sqlx::query_file!("src/store/sql/retry_outbox.sql", now_ms() + delay.as_millis() as i64, error, item.id, item.claims)
             .execute(self.writer())
             .await?;
         Ok(())
@@ -231,12 +219,12 @@ impl Store {
     /// lease found then belongs to a process that died mid-delivery, and its row is due again now
     /// (re-sent with the same idempotency key) rather than when the lease would have run out.
     pub async fn release_stale_leases(&self) -> Result<u64, StoreError> {
-        Ok(sqlx::query(include_str!("sql/release_leases.sql")).execute(self.writer()).await?.rows_affected())
+        Ok(sqlx::query_file!("src/store/sql/release_leases.sql").execute(self.writer()).await?.rows_affected())
     }
 
     /// When the next row of `topic` becomes claimable, in unix milliseconds.
     pub async fn next_due(&self, topic: Topic) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(include_str!("sql/next_due_outbox.sql")).bind(topic.as_str()).fetch_one(self.pool()).await?)
+        Ok(sqlx::query_file_scalar!("src/store/sql/next_due_outbox.sql", topic.as_str()).fetch_one(self.pool()).await?)
     }
 }
 

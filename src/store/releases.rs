@@ -7,7 +7,6 @@ use crate::domain::release::{
 };
 use crate::domain::{Process, UserId};
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 pub(super) fn to_i64(id: u64) -> i64 {
     id as i64
@@ -23,26 +22,30 @@ impl super::Store {
         let now = Utc::now().to_rfc3339();
         let process_json = serde_json::to_string(&release.process).map_err(corrupt)?;
         let inputs_json = serde_json::to_string(&release.inputs).map_err(corrupt)?;
-        let id: i64 = sqlx::query_scalar(include_str!("sql/insert_release.sql"))
-            .bind(to_i64(release.guild_id))
-            .bind(&release.name)
-            .bind(&release.process.name)
-            .bind(&release.process.version)
-            .bind(process_json)
-            .bind(inputs_json)
-            .bind(release.status.as_str())
-            .bind(&release.reason)
-            .bind(to_i64(release.created_by.0))
-            .bind(release.started_by.map(|u| to_i64(u.0)))
-            .bind(release.created_at.to_rfc3339())
-            .bind(&now)
-            .bind(release.parent.as_ref().map(|p| p.release.0))
-            .bind(release.parent.as_ref().map(|p| p.activity.clone()))
-            .bind(release.parent.as_ref().map(|p| i64::from(p.attempt)))
-            .fetch_one(&mut **tx)
-            .await?;
+        let id = sqlx::query_file_scalar!(
+            "src/store/sql/insert_release.sql",
+            to_i64(release.guild_id),
+            release.name,
+            release.process.name,
+            release.process.version,
+            process_json,
+            inputs_json,
+            release.status.as_str(),
+            release.reason,
+            to_i64(release.created_by.0),
+            release.started_by.map(|u| to_i64(u.0)),
+            release.created_at.to_rfc3339(),
+            now,
+            release.parent.as_ref().map(|p| p.release.0),
+            release.parent.as_ref().map(|p| p.activity.as_str()),
+            release.parent.as_ref().map(|p| i64::from(p.attempt))
+        )
+        .fetch_one(&mut **tx)
+        .await?;
         // One multi-row INSERT per table instead of a statement per row: creating a release is a
         // transaction on the single writer connection, and every statement is a round trip to it.
+        // sqlx cannot check a statement built at run time, so these two (and the audit rows')
+        // are the only ones not checked at compile time: `tests/it` covers them.
         if !release.phases.is_empty() {
             let mut phases = sqlx::QueryBuilder::<sqlx::Sqlite>::new(include_str!("sql/insert_phase_runs.sql"));
             phases.push_values(release.phases.iter().enumerate(), |mut b, (position, phase)| {
@@ -71,56 +74,49 @@ impl super::Store {
 
     /// Loads a release with its phases, activities and decisions.
     pub async fn load_release(tx: &mut Tx, id: ReleaseId) -> Result<Option<Release>, StoreError> {
-        let Some(row) = sqlx::query(include_str!("sql/select_release.sql")).bind(id.0).fetch_optional(&mut **tx).await? else {
+        let Some(row) = sqlx::query_file!("src/store/sql/select_release.sql", id.0).fetch_optional(&mut **tx).await? else {
             return Ok(None);
         };
-        let process: Process = serde_json::from_str::<Process>(row.try_get("process_json")?).map_err(corrupt)?.upgrade();
-        let inputs: Inputs = serde_json::from_str(row.try_get("inputs_json")?).map_err(corrupt)?;
-        let status: String = row.try_get("status")?;
-        let created_at: String = row.try_get("created_at")?;
+        let process: Process = serde_json::from_str::<Process>(&row.process_json).map_err(corrupt)?.upgrade();
+        let inputs: Inputs = serde_json::from_str(&row.inputs_json).map_err(corrupt)?;
+        let status = row.status;
         let mut release = Release {
             id,
-            guild_id: to_u64(row.try_get("guild_id")?),
-            name: row.try_get("name")?,
+            guild_id: to_u64(row.guild_id),
+            name: row.name,
             process,
             inputs,
             status: ReleaseStatus::parse(&status).ok_or_else(|| corrupt(format!("release status {status}")))?,
-            created_by: UserId(to_u64(row.try_get("created_by")?)),
-            started_by: row.try_get::<Option<i64>, _>("started_by")?.map(|u| UserId(to_u64(u))),
-            created_at: DateTime::parse_from_rfc3339(&created_at).map_err(corrupt)?.with_timezone(&Utc),
-            reason: row.try_get("reason")?,
+            created_by: UserId(to_u64(row.created_by)),
+            started_by: row.started_by.map(|u| UserId(to_u64(u))),
+            created_at: DateTime::parse_from_rfc3339(&row.created_at).map_err(corrupt)?.with_timezone(&Utc),
+            reason: row.reason,
             phases: vec![],
-            parent: match row.try_get::<Option<i64>, _>("parent_release_id")? {
-                None => None,
-                Some(parent) => Some(ParentLink {
-                    release: ReleaseId(parent),
-                    activity: row.try_get::<Option<String>, _>("parent_activity")?.unwrap_or_default(),
-                    attempt: row.try_get::<Option<i64>, _>("parent_attempt")?.unwrap_or_default() as u32,
-                }),
-            },
-            installation: row.try_get::<Option<String>, _>("installation")?.unwrap_or_default(),
-            risk: match row.try_get::<Option<String>, _>("risk_json")? {
+            parent: row.parent_release_id.map(|parent| ParentLink {
+                release: ReleaseId(parent),
+                activity: row.parent_activity.unwrap_or_default(),
+                attempt: row.parent_attempt.unwrap_or_default() as u32,
+            }),
+            installation: row.installation.unwrap_or_default(),
+            risk: match row.risk_json {
                 Some(json) => serde_json::from_str(&json).map_err(corrupt)?,
                 None => Default::default(),
             },
         };
-        for row in sqlx::query(include_str!("sql/select_runs.sql")).bind(id.0).fetch_all(&mut **tx).await? {
-            let phase_id: String = row.try_get("phase_id")?;
-            if release.phases.last().is_none_or(|p| p.id != phase_id) {
-                release.phases.push(PhaseRun { id: phase_id, status: step(row.try_get("phase_status")?)?, activities: vec![] });
+        for row in sqlx::query_file!("src/store/sql/select_runs.sql", id.0).fetch_all(&mut **tx).await? {
+            if release.phases.last().is_none_or(|p| p.id != row.phase_id) {
+                release.phases.push(PhaseRun { id: row.phase_id, status: step(row.phase_status)?, activities: vec![] });
             }
-            let Some(activity_id) = row.try_get::<Option<String>, _>("activity_id")? else { continue };
-            let outputs: Option<String> = row.try_get("outputs_json")?;
-            let approval: Option<String> = row.try_get("approval_json")?;
+            let Some(activity_id) = row.activity_id else { continue };
             let run = ActivityRun {
                 id: activity_id,
-                status: step(row.try_get::<Option<String>, _>("status")?.unwrap_or_default())?,
-                attempt: row.try_get::<Option<i64>, _>("attempt")?.unwrap_or_default() as u32,
-                run_attempt: row.try_get::<Option<i64>, _>("run_attempt")?.unwrap_or(1) as u32,
-                reason: row.try_get("reason")?,
+                status: step(row.status.unwrap_or_default())?,
+                attempt: row.attempt.unwrap_or_default() as u32,
+                run_attempt: row.run_attempt.unwrap_or(1) as u32,
+                reason: row.reason,
                 decisions: vec![],
-                outputs: serde_json::from_str(outputs.as_deref().unwrap_or("{}")).map_err(corrupt)?,
-                approval: approval.map(|a| serde_json::from_str(&a)).transpose().map_err(corrupt)?.unwrap_or_default(),
+                outputs: serde_json::from_str(row.outputs_json.as_deref().unwrap_or("{}")).map_err(corrupt)?,
+                approval: row.approval_json.map(|a| serde_json::from_str(&a)).transpose().map_err(corrupt)?.unwrap_or_default(),
             };
             if let Some(phase) = release.phases.last_mut() {
                 phase.activities.push(run);
@@ -134,26 +130,17 @@ impl super::Store {
             .flat_map(|p| p.activities.iter())
             .chain(release.process.rollback.iter())
             .any(|a| matches!(a.kind, crate::domain::process::ActivityKind::Approval(_)));
-        let decisions = if has_approvals {
-            sqlx::query(include_str!("sql/select_decisions.sql")).bind(id.0).fetch_all(&mut **tx).await?
-        } else {
-            vec![]
-        };
+        let decisions =
+            if has_approvals { sqlx::query_file!("src/store/sql/select_decisions.sql", id.0).fetch_all(&mut **tx).await? } else { vec![] };
         for row in decisions {
-            let activity: String = row.try_get("activity_id")?;
-            if let Some(run) = release.phases.iter_mut().flat_map(|p| p.activities.iter_mut()).find(|a| a.id == activity) {
+            if let Some(run) = release.phases.iter_mut().flat_map(|p| p.activities.iter_mut()).find(|a| a.id == row.activity_id) {
                 run.decisions.push(Decision {
-                    user: UserId(to_u64(row.try_get("user_id")?)),
-                    name: row.try_get("user_name")?,
-                    approve: row.try_get::<i64, _>("approve")? != 0,
-                    level: row.try_get::<i64, _>("level")? as u32,
-                    on_behalf_of: match row.try_get::<Option<i64>, _>("on_behalf_of")? {
-                        Some(user) => {
-                            Some((UserId(to_u64(user)), row.try_get::<Option<String>, _>("on_behalf_of_name")?.unwrap_or_default()))
-                        }
-                        None => None,
-                    },
-                    principals: serde_json::from_str(row.try_get("principals_json")?).map_err(corrupt)?,
+                    user: UserId(to_u64(row.user_id)),
+                    name: row.user_name,
+                    approve: row.approve != 0,
+                    level: row.level as u32,
+                    on_behalf_of: row.on_behalf_of.map(|user| (UserId(to_u64(user)), row.on_behalf_of_name.unwrap_or_default())),
+                    principals: serde_json::from_str(&row.principals_json).map_err(corrupt)?,
                 });
             }
         }
@@ -172,17 +159,21 @@ impl super::Store {
             || before.inputs != release.inputs
             || before.risk != release.risk;
         if release_row_changed {
-            sqlx::query(include_str!("sql/update_release.sql"))
-                .bind(release.status.as_str())
-                .bind(&release.reason)
-                .bind(release.started_by.map(|u| to_i64(u.0)))
-                .bind(&now)
-                .bind(&release.name)
-                .bind(serde_json::to_string(&release.inputs).map_err(corrupt)?)
-                .bind(serde_json::to_string(&release.risk).map_err(corrupt)?)
-                .bind(release.id.0)
-                .execute(&mut **tx)
-                .await?;
+            let inputs_json = serde_json::to_string(&release.inputs).map_err(corrupt)?;
+            let risk_json = serde_json::to_string(&release.risk).map_err(corrupt)?;
+            sqlx::query_file!(
+                "src/store/sql/update_release.sql",
+                release.status.as_str(),
+                release.reason,
+                release.started_by.map(|u| to_i64(u.0)),
+                now,
+                release.name,
+                inputs_json,
+                risk_json,
+                release.id.0
+            )
+            .execute(&mut **tx)
+            .await?;
         }
         for phase in &release.phases {
             let old_phase = before.phases.iter().find(|p| p.id == phase.id);
@@ -190,10 +181,7 @@ impl super::Store {
                 continue;
             }
             if old_phase.is_none_or(|p| p.status != phase.status) {
-                sqlx::query(include_str!("sql/update_phase_run.sql"))
-                    .bind(phase.status.as_str())
-                    .bind(release.id.0)
-                    .bind(&phase.id)
+                sqlx::query_file!("src/store/sql/update_phase_run.sql", phase.status.as_str(), release.id.0, phase.id)
                     .execute(&mut **tx)
                     .await?;
             }
@@ -202,41 +190,46 @@ impl super::Store {
                 if old == Some(activity) {
                     continue;
                 }
-                sqlx::query(include_str!("sql/update_activity_run.sql"))
-                    .bind(activity.status.as_str())
-                    .bind(activity.attempt as i64)
-                    .bind(&activity.reason)
-                    .bind(serde_json::Value::Object(activity.outputs.clone()).to_string())
-                    .bind(release.id.0)
-                    .bind(&activity.id)
-                    .bind(super::now_ms())
-                    .bind(
-                        (activity.approval != Default::default())
-                            .then(|| serde_json::to_string(&activity.approval))
-                            .transpose()
-                            .map_err(corrupt)?,
-                    )
-                    .bind(i64::from(activity.run_attempt))
-                    .execute(&mut **tx)
-                    .await?;
+                let outputs_json = serde_json::to_string(&activity.outputs).map_err(corrupt)?;
+                let approval_json = (activity.approval != Default::default())
+                    .then(|| serde_json::to_string(&activity.approval))
+                    .transpose()
+                    .map_err(corrupt)?;
+                sqlx::query_file!(
+                    "src/store/sql/update_activity_run.sql",
+                    activity.status.as_str(),
+                    i64::from(activity.attempt),
+                    activity.reason,
+                    outputs_json,
+                    release.id.0,
+                    activity.id,
+                    super::now_ms(),
+                    approval_json,
+                    i64::from(activity.run_attempt)
+                )
+                .execute(&mut **tx)
+                .await?;
                 if activity.decisions.is_empty() && old.is_some_and(|o| !o.decisions.is_empty()) {
                     // A retried approval starts a new round of decisions.
-                    sqlx::query(include_str!("sql/delete_decisions.sql")).bind(release.id.0).bind(&activity.id).execute(&mut **tx).await?;
+                    sqlx::query_file!("src/store/sql/delete_decisions.sql", release.id.0, activity.id).execute(&mut **tx).await?;
                 }
                 for d in activity.decisions.iter().filter(|d| old.is_none_or(|o| !o.decisions.contains(d))) {
-                    sqlx::query(include_str!("sql/insert_decision.sql"))
-                        .bind(release.id.0)
-                        .bind(&activity.id)
-                        .bind(to_i64(d.user.0))
-                        .bind(&d.name)
-                        .bind(d.approve)
-                        .bind(&now)
-                        .bind(i64::from(d.level))
-                        .bind(d.on_behalf_of.as_ref().map(|(u, _)| to_i64(u.0)))
-                        .bind(d.on_behalf_of.as_ref().map(|(_, n)| n.clone()))
-                        .bind(serde_json::to_string(&d.principals).map_err(corrupt)?)
-                        .execute(&mut **tx)
-                        .await?;
+                    let principals_json = serde_json::to_string(&d.principals).map_err(corrupt)?;
+                    sqlx::query_file!(
+                        "src/store/sql/insert_decision.sql",
+                        release.id.0,
+                        activity.id,
+                        to_i64(d.user.0),
+                        d.name,
+                        d.approve,
+                        now,
+                        i64::from(d.level),
+                        d.on_behalf_of.as_ref().map(|(u, _)| to_i64(u.0)),
+                        d.on_behalf_of.as_ref().map(|(_, n)| n.as_str()),
+                        principals_json
+                    )
+                    .execute(&mut **tx)
+                    .await?;
                 }
             }
         }
@@ -245,10 +238,7 @@ impl super::Store {
 
     /// The child release started by try `attempt` of `activity` of `parent`, if any.
     pub async fn child_of(tx: &mut Tx, parent: ReleaseId, activity: &str, attempt: u32) -> Result<Option<ReleaseId>, StoreError> {
-        let id: Option<i64> = sqlx::query_scalar(include_str!("sql/select_child.sql"))
-            .bind(parent.0)
-            .bind(activity)
-            .bind(i64::from(attempt))
+        let id = sqlx::query_file_scalar!("src/store/sql/select_child.sql", parent.0, activity, i64::from(attempt))
             .fetch_optional(&mut **tx)
             .await?;
         Ok(id.map(ReleaseId))
@@ -257,7 +247,7 @@ impl super::Store {
     /// Deletes a Draft release (its runs go with it; its audit rows stay, append-only).
     /// Returns whether a Draft was deleted.
     pub async fn delete_draft(tx: &mut Tx, id: ReleaseId) -> Result<bool, StoreError> {
-        let done = sqlx::query(include_str!("sql/delete_draft.sql")).bind(id.0).execute(&mut **tx).await?;
+        let done = sqlx::query_file!("src/store/sql/delete_draft.sql", id.0).execute(&mut **tx).await?;
         Ok(done.rows_affected() == 1)
     }
 
