@@ -247,17 +247,19 @@ pub async fn startup(releases: usize) -> anyhow::Result<String> {
         let store = engine.store();
         let mut tx = store.begin().await?;
         for i in 0..releases {
-            let mut release = crate::domain::release::Release::new_draft(
-                crate::domain::release::ReleaseId(0),
-                crate::sandbox::GUILD_ID,
-                format!("seed {i}"),
-                template.clone(),
-                Default::default(),
-                UserId(1),
-                chrono::Utc::now(),
-            );
+            let draft = crate::domain::release::Draft {
+                guild_id: crate::sandbox::GUILD_ID,
+                name: format!("seed {i}"),
+                process: template.clone(),
+                inputs: Default::default(),
+                created_by: UserId(1).into(),
+                created_at: chrono::Utc::now(),
+                parent: None,
+            };
+            let before = crate::store::Store::insert_release(&mut tx, draft).await?;
+            let mut release = before.clone();
             release.status = ReleaseStatus::Success;
-            crate::store::Store::insert_release(&mut tx, &release).await?;
+            crate::store::Store::save_release(&mut tx, &before, &release, &[]).await?;
         }
         tx.commit().await?;
     }

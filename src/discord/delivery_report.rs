@@ -20,7 +20,7 @@ pub struct Reporter {
 
 impl Reporter {
     pub async fn report(&self, engine: &Engine, http: &serenity::Http, release_id: ReleaseId, channel: u64, error: &str) {
-        if release_id.0 == 0 || !self.reported.lock().unwrap_or_else(|p| p.into_inner()).insert((release_id, channel)) {
+        if !self.reported.lock().unwrap_or_else(|p| p.into_inner()).insert((release_id, channel)) {
             return;
         }
         let release = match engine.release_in_any_guild(release_id).await {
@@ -29,11 +29,11 @@ impl Reporter {
         };
         let to = match &release.process.release_manager {
             Some(Principal::User(user)) => user.0,
-            _ => release.created_by.0,
+            _ => match release.created_by.person() {
+                Some(user) => user.0,
+                None => return, // created by CI: nobody to write to; the trail has it
+            },
         };
-        if to == 0 {
-            return; // created by CI: nobody to write to; the trail has it
-        }
         let text = format!(
             "⚠️ Release **{} · {}**: Trainmaster could not post in <#{channel}>: {}. Check that the bot may view that channel, send messages and create threads there. The release goes on; `/release status release:{}` shows where it is.",
             release.id,

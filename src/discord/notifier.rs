@@ -13,7 +13,7 @@ use crate::domain::principal::{Principal, RoleRef};
 use crate::domain::process::ActivityKind;
 use crate::domain::release::{Notice, ReleaseId, ReleaseStatus, StepStatus};
 use crate::engine::{drain_loop, Engine, EngineError, NextTask, Shutdown};
-use crate::store::{CardRedraw, ChatMessage, ChatWork, Destination, DrawnCard, OpenRequest, OutboxItem, Topic};
+use crate::store::{AuditHeadPost, CardRedraw, ChatMessage, ChatWork, Destination, DrawnCard, OpenRequest, OutboxItem, Topic};
 use chrono::{DateTime, Utc};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
@@ -44,6 +44,7 @@ impl Notifier {
         let outcome = match serde_json::from_value::<ChatWork>(item.payload.clone()) {
             Ok(ChatWork::Card { card }) => self.redraw(&card, item.claims).await,
             Ok(ChatWork::Message(message)) => self.post(&item, &message).await.map(|()| None),
+            Ok(ChatWork::AuditHead { audit_head }) => self.post_audit_head(&item, &audit_head).await.map(|()| None),
             Err(e) => Err(Failure::Unreadable(e.to_string())),
         };
         self.settle(&item, outcome).await?;
@@ -141,6 +142,20 @@ impl Notifier {
             .await
             .map_err(|e| Failure::Discord(channel_id, Box::new(e)))?;
         self.remember_request(message, channel_id, posted.id.get()).await.map_err(Failure::Engine)?;
+        Ok(())
+    }
+
+    /// Posts the day's audit head in the audit channel (a server's channel, but no release's).
+    async fn post_audit_head(&self, item: &OutboxItem, head: &AuditHeadPost) -> Result<(), Failure> {
+        let message = serenity::CreateMessage::new()
+            .content(render::audit_head_text(head))
+            .allowed_mentions(serenity::CreateAllowedMentions::new())
+            .nonce(serenity::Nonce::String(format!("tm{}-{}", item.id, head.channel_id)))
+            .enforce_nonce(true);
+        serenity::ChannelId::new(head.channel_id.max(1))
+            .send_message(&self.http, message)
+            .await
+            .map_err(|e| Failure::Discord(head.channel_id, Box::new(e)))?;
         Ok(())
     }
 

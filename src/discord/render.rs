@@ -5,7 +5,7 @@
 use super::buttons::{custom_id, Decision};
 use crate::domain::approval;
 use crate::domain::release::{Notice, Release, ReleaseStatus, StepStatus};
-use crate::store::{AuditRow, ChatMessage};
+use crate::store::{AuditHeadPost, AuditRow, ChatMessage};
 use chrono::{DateTime, Utc};
 use poise::serenity_prelude as serenity;
 
@@ -134,6 +134,15 @@ fn card(release: &Release, description: Option<String>) -> serenity::CreateEmbed
     embed
 }
 
+/// The day's audit head, as posted in the audit channel.
+pub fn audit_head_text(head: &AuditHeadPost) -> String {
+    let AuditHeadPost { day, row, hash, .. } = head;
+    truncate(
+        &format!("🔒 Daily audit trail head, {day} (UTC): row {row}, SHA-256 `{hash}`. Keep this message: `trainmaster audit verify` must reach a chain through it."),
+        CONTENT_LIMIT,
+    )
+}
+
 /// The words of a notice, as posted in the notices channel.
 pub fn notice_text(message: &ChatMessage) -> String {
     let release = format!("**{} · {}**", message.release_id, inert(&message.release_name));
@@ -178,12 +187,6 @@ pub fn notice_text(message: &ChatMessage) -> String {
         Notice::RollbackStarted { reason } => format!("⏪ {release}: rolling back. {}", inert(reason)),
         Notice::AuditHead { row, hash } => {
             format!("🔒 Audit trail head after release {release} ended: row {row}, SHA-256 `{hash}`. Keep this message: `trainmaster audit verify` must reach the same head.")
-        }
-        Notice::DailyAuditHead { day, row, hash } => {
-            return truncate(
-                &format!("🔒 Daily audit trail head, {day} (UTC): row {row}, SHA-256 `{hash}`. Keep this message: `trainmaster audit verify` must reach a chain through it."),
-                CONTENT_LIMIT,
-            );
         }
         Notice::ReleaseFinished { status, reason } => {
             let emoji = match status {

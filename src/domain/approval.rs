@@ -11,7 +11,7 @@
 //!   `require` supplied by its own approvers (one person fills one group, not two).
 
 use super::delegation::Authority;
-use super::principal::{Actor, Principal, UserId};
+use super::principal::{Actor, Initiator, Principal, UserId};
 use super::process::{ApprovalLevel, ApprovalSpec, GroupMin, OnExpiry};
 use super::release::{ActivityRun, Decision};
 use chrono::{DateTime, Utc};
@@ -117,8 +117,8 @@ pub fn needs(level: &ApprovalLevel) -> String {
 
 /// The release-level facts a decision is checked against.
 pub struct Context<'a> {
-    pub created_by: UserId,
-    pub started_by: Option<UserId>,
+    pub created_by: Initiator,
+    pub started_by: Option<Initiator>,
     pub process: &'a str,
     pub now: DateTime<Utc>,
 }
@@ -136,7 +136,7 @@ pub fn check_may_decide(
     if let Some(opens_at) = run.approval.opens_at.filter(|at| *at > cx.now) {
         return Err(Refusal::Locked { opens_at });
     }
-    let own = |user: UserId| spec.forbid_self && (user == cx.created_by || Some(user) == cx.started_by);
+    let own = |user: UserId| spec.forbid_self && (cx.created_by == user.into() || cx.started_by == Some(user.into()));
     if own(actor.user) {
         return Err(Refusal::OwnRelease);
     }

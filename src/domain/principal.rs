@@ -26,6 +26,30 @@ pub enum Principal {
     User(UserId),
 }
 
+/// Who created or started a release: a person in chat, or a CI system through a signed trigger
+/// (which has no Discord user; the trigger's request id is in the audit trail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Initiator {
+    Person(UserId),
+    Ci,
+}
+
+impl Initiator {
+    /// The person, when it was one.
+    pub fn person(self) -> Option<UserId> {
+        match self {
+            Initiator::Person(user) => Some(user),
+            Initiator::Ci => None,
+        }
+    }
+}
+
+impl From<UserId> for Initiator {
+    fn from(user: UserId) -> Self {
+        Initiator::Person(user)
+    }
+}
+
 /// What the domain needs to know about a person acting in chat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
@@ -33,6 +57,13 @@ pub struct Actor {
     pub display_name: String,
     /// The roles the person holds in the guild, with their names.
     pub roles: Vec<(u64, String)>,
+}
+
+impl Actor {
+    /// Whether this person is `initiator`.
+    pub fn is(&self, initiator: Initiator) -> bool {
+        initiator == Initiator::Person(self.user)
+    }
 }
 
 impl Principal {

@@ -2,20 +2,14 @@
 //! releases triggered from CI. Every refusal is recorded in the audit trail and changes nothing.
 
 use super::{Engine, EngineError, NewRelease};
-use crate::domain::principal::Actor;
+use crate::domain::principal::Initiator;
 use crate::domain::process::{ActivityKind, ReleaseKind};
 use crate::domain::release::{AuditActor, CallOutcome, CommandError, Release, ReleaseId, ReleaseStatus};
-use crate::domain::UserId;
 use crate::store::{Store, StoreError};
 use crate::webhook::signing::Secret;
 use crate::webhook::{extract_outputs, resolve_secret};
 use serde::Deserialize;
 use serde_json::json;
-
-/// Who acts for a CI trigger: no Discord user, named after the request.
-fn ci_actor(webhook_id: &str) -> Actor {
-    Actor { user: UserId(0), display_name: format!("CI ({webhook_id})"), roles: vec![] }
-}
 
 /// An unguessable callback token: 32 random bytes, hex.
 pub fn new_token() -> String {
@@ -219,8 +213,7 @@ impl Engine {
             // A retry of a request whose start did not happen (the first attempt failed after
             // creating) completes it; a release already started is returned as it is.
             if request.start && release.status == ReleaseStatus::Draft {
-                let actor = ci_actor(&webhook_id);
-                return Ok((self.start_release(release.guild_id, &actor, release.id).await?, false));
+                return Ok((self.start_from_ci(release.guild_id, &webhook_id, release.id).await?, false));
             }
             return Ok((release, false));
         }
@@ -237,18 +230,19 @@ impl Engine {
                 _ => Err(TriggerError::Invalid(format!("input `{k}` must be a string, number, boolean or list"))),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let actor = ci_actor(&webhook_id);
-        let mut release = self
-            .draft(&actor, NewRelease { guild_id, process: request.process, name: request.name, inputs, input_set: request.input_set })?;
+        let mut draft = self.draft(
+            Initiator::Ci,
+            NewRelease { guild_id, process: request.process, name: request.name, inputs, input_set: request.input_set },
+        )?;
         if let Some(kind) = &request.kind {
-            release.process.kind = ReleaseKind::parse(kind)
+            draft.process.kind = ReleaseKind::parse(kind)
                 .ok_or_else(|| TriggerError::Invalid(format!("kind `{kind}` is not one of {}", ReleaseKind::NAMES.join(", "))))?;
         }
-        Self::insert_draft(&mut tx, &actor, &mut release).await?;
+        let mut release = Self::insert_draft(&mut tx, AuditActor::Ci { webhook_id: webhook_id.clone() }, draft).await?;
         Store::insert_trigger(&mut tx, &webhook_id, release.id).await?;
         tx.commit().await.map_err(StoreError::from)?;
         if request.start {
-            release = self.start_release(guild_id, &actor, release.id).await?;
+            release = self.start_from_ci(guild_id, &webhook_id, release.id).await?;
         }
         Ok((release, true))
     }

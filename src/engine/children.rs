@@ -4,8 +4,8 @@
 //! children, so these futures are boxed.
 
 use super::{Engine, EngineError};
-use crate::domain::principal::Actor;
-use crate::domain::release::{AuditActor, ChildRelease, CommandError, ParentLink, Release, ReleaseId, StepStatus};
+use crate::domain::principal::Initiator;
+use crate::domain::release::{AuditActor, ChildRelease, CommandError, Draft, ParentLink, Release, ReleaseId, StepStatus};
 use crate::store::{Store, Tx};
 use serde_json::json;
 
@@ -18,25 +18,28 @@ impl Engine {
     pub(super) fn start_child<'a>(&'a self, tx: &'a mut Tx, parent: &'a Release, child: &'a ChildRelease) -> Saving<'a> {
         Box::pin(async move {
             let now = chrono::Utc::now();
-            let user = parent.started_by.unwrap_or(parent.created_by);
-            let actor = Actor { user, display_name: format!("release {}", parent.id), roles: vec![] };
-            let mut release = Release::new_draft(
-                ReleaseId(0),
-                parent.guild_id,
-                child.name.clone(),
-                (*child.process).clone(),
-                child.inputs.clone(),
-                user,
-                now,
-            );
-            release.parent = Some(child.parent.clone());
-            release.installation = parent.installation.clone();
-            release.id = Store::insert_release(tx, &release).await?;
-            Store::persist_effects(tx, &release, &release.created_effects(&actor)).await?;
+            // The child is the work of whoever started its parent, shown as the parent release.
+            let initiator = parent.started_by.unwrap_or(parent.created_by);
+            let shown_as = format!("release {}", parent.id);
+            let audit = match initiator {
+                Initiator::Person(id) => AuditActor::User { id, name: shown_as.clone() },
+                Initiator::Ci => AuditActor::System,
+            };
+            let draft = Draft {
+                guild_id: parent.guild_id,
+                name: child.name.clone(),
+                process: (*child.process).clone(),
+                inputs: child.inputs.clone(),
+                created_by: initiator,
+                created_at: now,
+                parent: Some(child.parent.clone()),
+            };
+            let mut release = Store::insert_release(tx, draft).await?;
+            Store::persist_effects(tx, &release, &release.created_effects(audit.clone())).await?;
             let detail = json!({"activity": child.parent.activity, "attempt": child.parent.attempt, "child_release": release.id.0});
             Store::append_audit(tx, Some(parent.id), &AuditActor::System, "subprocess_started", &detail).await?;
             let before = release.clone();
-            let mut effects = release.start(&actor, now)?;
+            let mut effects = release.start_as(initiator, audit, shown_as, now)?;
             self.save(tx, &before, &release, &mut effects).await
         })
     }

@@ -23,11 +23,11 @@ const CHAT_LEASE: Duration = Duration::from_secs(30);
 
 use crate::domain::access::{self, AccessPolicy};
 use crate::domain::inputs::{self, InputError};
-use crate::domain::principal::Actor;
+use crate::domain::principal::{Actor, Initiator};
 use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
 use crate::domain::release::{
-    AuditActor, CallOutcome, CommandError, Effect, Look, Notice, Poll, Progress, Release, ReleaseId, ReleaseStatus, Spanning, Timer,
+    AuditActor, CallOutcome, CommandError, Draft, Effect, Look, Notice, Poll, Progress, Release, ReleaseId, ReleaseStatus, Spanning, Timer,
     WebhookCall,
 };
 use crate::store::{
@@ -195,7 +195,7 @@ impl Engine {
     }
 
     /// A checked, unsaved Draft.
-    fn draft(&self, actor: &Actor, new: NewRelease) -> Result<Release, EngineError> {
+    fn draft(&self, created_by: Initiator, new: NewRelease) -> Result<Draft, EngineError> {
         // A process this server may not use is unknown here, as in the lists.
         let process = self.process_for(new.guild_id, &new.process).ok_or_else(|| EngineError::UnknownProcess {
             name: new.process.clone(),
@@ -211,9 +211,15 @@ impl Engine {
         let pairs = Self::with_input_set(process, new.inputs, new.input_set.as_deref())?;
         let inputs = inputs::validate(process, pairs)?;
         self.check_channels(new.guild_id, process)?;
-        let release =
-            Release::new_draft(ReleaseId(0), new.guild_id, name.to_string(), process.clone(), inputs, actor.user, chrono::Utc::now());
-        Ok(release)
+        Ok(Draft {
+            guild_id: new.guild_id,
+            name: name.to_string(),
+            process: process.clone(),
+            inputs,
+            created_by,
+            created_at: chrono::Utc::now(),
+            parent: None,
+        })
     }
 
     /// The required inputs of `new`'s process that neither its inputs nor its input set give:
@@ -253,17 +259,17 @@ impl Engine {
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn create_release(&self, actor: &Actor, new: NewRelease) -> Result<Release, EngineError> {
         self.may_create(new.guild_id, actor, &new.process)?;
-        let mut release = self.draft(actor, new)?;
+        let draft = self.draft(Initiator::Person(actor.user), new)?;
         let mut tx = self.store.begin().await?;
-        Self::insert_draft(&mut tx, actor, &mut release).await?;
+        let release = Self::insert_draft(&mut tx, actor.into(), draft).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(release)
     }
 
-    async fn insert_draft(tx: &mut Tx, actor: &Actor, release: &mut Release) -> Result<(), EngineError> {
-        release.id = Store::insert_release(tx, release).await?;
-        Store::persist_effects(tx, release, &release.created_effects(actor)).await?;
-        Ok(())
+    async fn insert_draft(tx: &mut Tx, by: AuditActor, draft: Draft) -> Result<Release, EngineError> {
+        let release = Store::insert_release(tx, draft).await?;
+        Store::persist_effects(tx, &release, &release.created_effects(by)).await?;
+        Ok(release)
     }
 
     /// A release of `guild`, as it is now.
@@ -300,6 +306,15 @@ impl Engine {
             r.start(actor, chrono::Utc::now())
         })
         .await
+    }
+
+    /// Starts a release a CI trigger created. The signed request is the authority here, as it was
+    /// to create the release: no chat permission is asked.
+    async fn start_from_ci(&self, guild_id: u64, webhook_id: &str, id: ReleaseId) -> Result<Release, EngineError> {
+        let release = self.release(guild_id, id).await?;
+        self.check_channels(guild_id, &release.process)?;
+        let audit = AuditActor::Ci { webhook_id: webhook_id.to_string() };
+        self.transition(guild_id, id, |r| r.start_as(Initiator::Ci, audit, format!("CI ({webhook_id})"), chrono::Utc::now())).await
     }
 
     /// An operator's command on a release (hold, resume, abort, retry, skip).

@@ -14,7 +14,9 @@ pub use audit::AuditRow;
 pub use cards::{Card, CardRedraw, DrawnCard, CARD_EDIT_GAP_MS};
 pub use hooks::{ActivityDurations, CallbackTarget};
 pub use listing::{ReleaseFilter, ReleasePage, ReleaseSummary};
-pub use outbox::{enqueue_chat_to, enqueue_daily_audit_head, ChatMessage, ChatWork, Destination, OutboxItem, Topic, WebhookWork};
+pub use outbox::{
+    enqueue_chat_to, enqueue_daily_audit_head, AuditHeadPost, ChatMessage, ChatWork, Destination, OutboxItem, Topic, WebhookWork,
+};
 pub use requests::OpenRequest;
 
 use anyhow::Context;

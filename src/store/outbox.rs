@@ -32,14 +32,55 @@ pub enum WebhookWork {
     Poll(Poll),
 }
 
-/// A row of the chat topic, as webhook rows have `WebhookWork`: a redraw of a release's card, or a
-/// message to post. The shapes are those rows have always had (`{"card": …}`, or the message's
-/// fields), so queued rows read the same.
+/// A row of the chat topic, as webhook rows have `WebhookWork`: a redraw of a release's card, a
+/// message about a release, or the day's audit head (about no release). Rows queued by earlier
+/// versions read as what they are (see `StoredChatWork`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, from = "StoredChatWork")]
 pub enum ChatWork {
     Card { card: super::CardRedraw },
+    AuditHead { audit_head: AuditHeadPost },
     Message(ChatMessage),
+}
+
+/// The audit chain's head, posted once a day (UTC) to the audit channel whether or not a release
+/// ended, so even a quiet day's history is pinned outside the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHeadPost {
+    pub channel_id: u64,
+    pub day: String,
+    pub row: i64,
+    pub hash: String,
+}
+
+/// Every shape a chat row has had. Before `AuditHead` the day's head was queued as a message of
+/// "release 0" with a `daily_audit_head` notice; it reads as the `AuditHead` it is.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredChatWork {
+    Card { card: super::CardRedraw },
+    AuditHead { audit_head: AuditHeadPost },
+    Message(ChatMessage),
+    OldAuditHead { channel_id: u64, notice: OldAuditHeadNotice },
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum OldAuditHeadNotice {
+    DailyAuditHead { day: String, row: i64, hash: String },
+}
+
+impl From<StoredChatWork> for ChatWork {
+    fn from(stored: StoredChatWork) -> Self {
+        match stored {
+            StoredChatWork::Card { card } => ChatWork::Card { card },
+            StoredChatWork::AuditHead { audit_head } => ChatWork::AuditHead { audit_head },
+            StoredChatWork::Message(message) => ChatWork::Message(message),
+            StoredChatWork::OldAuditHead { channel_id, notice: OldAuditHeadNotice::DailyAuditHead { day, row, hash } } => {
+                ChatWork::AuditHead { audit_head: AuditHeadPost { channel_id, day, row, hash } }
+            }
+        }
+    }
 }
 
 /// A chat message to post: a notice about a release, for its notices channel.
@@ -47,7 +88,7 @@ pub enum ChatWork {
 pub struct ChatMessage {
     pub channel_id: u64,
     /// The release's server: the notifier refuses to post into a channel of another one.
-    /// `None` for messages of no release (the daily audit head) and rows queued before it was kept.
+    /// `None` in rows queued before it was kept.
     #[serde(default)]
     pub guild_id: Option<u64>,
     /// Where it goes, decided once when it is queued, so every try posts to the same place.
@@ -112,16 +153,8 @@ pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: u64, no
 /// Returns whether it was enqueued now (false: already enqueued today, or no audit rows yet).
 pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: u64, day: &str) -> Result<bool, StoreError> {
     let Some((row, hash)) = Store::audit_head(tx).await? else { return Ok(false) };
-    let notice = Notice::DailyAuditHead { day: day.to_string(), row, hash };
-    let message = ChatMessage {
-        channel_id,
-        guild_id: None,
-        destination: Some(Destination::Channel),
-        release_id: ReleaseId(0),
-        release_name: String::new(),
-        notice,
-    };
-    let payload = serde_json::to_string(&ChatWork::Message(message)).map_err(corrupt)?;
+    let audit_head = AuditHeadPost { channel_id, day: day.to_string(), row, hash };
+    let payload = serde_json::to_string(&ChatWork::AuditHead { audit_head }).map_err(corrupt)?;
     let done = sqlx::query_file!(
         "src/store/sql/insert_outbox.sql",
         Topic::Chat.as_str(),
@@ -241,5 +274,13 @@ mod tests {
         let message: ChatWork = serde_json::from_str(old).unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(message, ChatWork::Message(ChatMessage { guild_id: None, destination: None, .. })), "{message:?}");
         assert!(serde_json::from_str::<ChatWork>(r#"{"nonsense": 1}"#).is_err());
+        // The day's audit head as it was queued before it had its own shape: a message of release 0.
+        let old = r#"{"channel_id": 9, "guild_id": null, "destination": "channel", "release_id": 0, "release_name": "",
+            "notice": {"type": "daily_audit_head", "day": "2026-12-06", "row": 12, "hash": "ab"}}"#;
+        let head: ChatWork = serde_json::from_str(old).unwrap_or_else(|e| panic!("{e}"));
+        let expected = AuditHeadPost { channel_id: 9, day: "2026-12-06".into(), row: 12, hash: "ab".into() };
+        assert_eq!(head, ChatWork::AuditHead { audit_head: expected.clone() });
+        let now = serde_json::to_string(&ChatWork::AuditHead { audit_head: expected.clone() }).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(serde_json::from_str::<ChatWork>(&now).ok(), Some(ChatWork::AuditHead { audit_head: expected }));
     }
 }

@@ -2,8 +2,9 @@
 
 use super::{corrupt, outbox, StoreError, Tx};
 use crate::domain::inputs::Inputs;
+use crate::domain::principal::Initiator;
 use crate::domain::release::{
-    ActivityRun, AuditActor, Decision, Effect, Notice, ParentLink, PhaseRun, Release, ReleaseId, ReleaseStatus, StepStatus,
+    ActivityRun, AuditActor, Decision, Draft, Effect, Notice, ParentLink, PhaseRun, Release, ReleaseId, ReleaseStatus, StepStatus,
 };
 use crate::domain::{Process, UserId};
 use chrono::{DateTime, Utc};
@@ -16,32 +17,44 @@ pub(super) fn to_u64(id: i64) -> u64 {
     id as u64
 }
 
+/// `created_by` and `started_by` hold a Discord user id, or 0 for CI (the columns predate CI
+/// triggers; no Discord user has id 0). The 0 stays in this file.
+fn initiator_column(initiator: Initiator) -> i64 {
+    initiator.person().map_or(0, |user| to_i64(user.0))
+}
+
+fn initiator(column: i64) -> Initiator {
+    match column {
+        0 => Initiator::Ci,
+        user => Initiator::Person(UserId(to_u64(user))),
+    }
+}
+
 impl super::Store {
-    /// Inserts a draft release (its row, phase runs and activity runs) and returns its id.
-    pub async fn insert_release(tx: &mut Tx, release: &Release) -> Result<ReleaseId, StoreError> {
+    /// Stores a draft (its row, phase runs and activity runs): the release it now is.
+    pub async fn insert_release(tx: &mut Tx, draft: Draft) -> Result<Release, StoreError> {
         let now = Utc::now().to_rfc3339();
-        let process_json = serde_json::to_string(&release.process).map_err(corrupt)?;
-        let inputs_json = serde_json::to_string(&release.inputs).map_err(corrupt)?;
-        let id = sqlx::query_file_scalar!(
+        let process_json = serde_json::to_string(&draft.process).map_err(corrupt)?;
+        let inputs_json = serde_json::to_string(&draft.inputs).map_err(corrupt)?;
+        let row = sqlx::query_file!(
             "src/store/sql/insert_release.sql",
-            to_i64(release.guild_id),
-            release.name,
-            release.process.name,
-            release.process.version,
+            to_i64(draft.guild_id),
+            draft.name,
+            draft.process.name,
+            draft.process.version,
             process_json,
             inputs_json,
-            release.status.as_str(),
-            release.reason,
-            to_i64(release.created_by.0),
-            release.started_by.map(|u| to_i64(u.0)),
-            release.created_at.to_rfc3339(),
+            ReleaseStatus::Draft.as_str(),
+            initiator_column(draft.created_by),
+            draft.created_at.to_rfc3339(),
             now,
-            release.parent.as_ref().map(|p| p.release.0),
-            release.parent.as_ref().map(|p| p.activity.as_str()),
-            release.parent.as_ref().map(|p| i64::from(p.attempt))
+            draft.parent.as_ref().map(|p| p.release.0),
+            draft.parent.as_ref().map(|p| p.activity.as_str()),
+            draft.parent.as_ref().map(|p| i64::from(p.attempt))
         )
         .fetch_one(&mut **tx)
         .await?;
+        let (id, release) = (row.id, draft.stored(ReleaseId(row.id), row.installation.unwrap_or_default()));
         // One multi-row INSERT per table instead of a statement per row: creating a release is a
         // transaction on the single writer connection, and every statement is a round trip to it.
         // sqlx cannot check a statement built at run time, so these two (and the audit rows')
@@ -69,7 +82,7 @@ impl super::Store {
             });
             insert.build().execute(&mut **tx).await?;
         }
-        Ok(ReleaseId(id))
+        Ok(release)
     }
 
     /// Loads a release with its phases, activities and decisions.
@@ -87,8 +100,8 @@ impl super::Store {
             process,
             inputs,
             status: ReleaseStatus::parse(&status).ok_or_else(|| corrupt(format!("release status {status}")))?,
-            created_by: UserId(to_u64(row.created_by)),
-            started_by: row.started_by.map(|u| UserId(to_u64(u))),
+            created_by: initiator(row.created_by),
+            started_by: row.started_by.map(initiator),
             created_at: DateTime::parse_from_rfc3339(&row.created_at).map_err(corrupt)?.with_timezone(&Utc),
             reason: row.reason,
             phases: vec![],
@@ -165,7 +178,7 @@ impl super::Store {
                 "src/store/sql/update_release.sql",
                 release.status.as_str(),
                 release.reason,
-                release.started_by.map(|u| to_i64(u.0)),
+                release.started_by.map(initiator_column),
                 now,
                 release.name,
                 inputs_json,

@@ -77,6 +77,12 @@ async fn a_ci_trigger_creates_and_starts_a_release_once_per_webhook_id() -> Test
     assert_eq!(h.count_releases().await?, 1);
     let calls = h.receiver.wait_for_calls(1).await?;
     assert_eq!(calls[0].body["body"]["services"], "api,web");
+    // CI is no Discord user: the trail names the request, not a user id.
+    let trail = h.audit(&id.to_string()).await?;
+    for action in ["release_created", "release_started"] {
+        let row = trail.iter().find(|r| r.action == action).ok_or_else(|| anyhow::anyhow!("no {action} in {:?}", actions(&trail)))?;
+        assert_eq!(row.actor, json!({"type": "ci", "webhook_id": "ci-run-81"}), "{action}");
+    }
 
     let bad_inputs = json!({"guild_id": "1", "process": "shop", "name": "x", "inputs": {"version": "2"}}).to_string();
     let (status, body) = post_signed(&url, TRIGGER_SECRET, "ci-run-82", now(), bad_inputs.as_bytes()).await?;

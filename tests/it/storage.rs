@@ -65,7 +65,7 @@ async fn the_audit_chain_names_a_deleted_row() -> anyhow::Result<()> {
 #[tokio::test]
 async fn hotfix_work_is_claimed_before_earlier_standard_work() -> anyhow::Result<()> {
     use trainmaster::domain::process::ReleaseKind;
-    use trainmaster::domain::release::{Effect, Release, ReleaseId, WebhookCall};
+    use trainmaster::domain::release::{Draft, Effect, WebhookCall};
     let dir = tempfile::tempdir()?;
     let store = Store::open(&dir.path().join("t.db")).await?;
     let standard = trainmaster::domain::process_file::parse("p.yaml", include_str!("../../processes/weekly-production.yaml"))
@@ -75,17 +75,17 @@ async fn hotfix_work_is_claimed_before_earlier_standard_work() -> anyhow::Result
     let call = |activity: &str| WebhookCall::post(activity, "https://ci.example.com", serde_json::json!({}));
     let mut ids = vec![];
     for (process, name) in [(standard, "standard"), (hotfix, "hotfix")] {
-        let mut release = Release::new_draft(
-            ReleaseId(0),
-            1,
-            name.into(),
+        let draft = Draft {
+            guild_id: 1,
+            name: name.into(),
             process,
-            Default::default(),
-            trainmaster::domain::UserId(1),
-            chrono::Utc::now(),
-        );
+            inputs: Default::default(),
+            created_by: trainmaster::domain::UserId(1).into(),
+            created_at: chrono::Utc::now(),
+            parent: None,
+        };
         let mut tx = store.begin().await?;
-        release.id = Store::insert_release(&mut tx, &release).await?;
+        let release = Store::insert_release(&mut tx, draft).await?;
         Store::persist_effects(&mut tx, &release, &[Effect::CallWebhook(call(name))]).await?;
         tx.commit().await?;
         ids.push(release.id);

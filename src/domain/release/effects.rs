@@ -7,7 +7,14 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AuditActor {
-    User { id: UserId, name: String },
+    User {
+        id: UserId,
+        name: String,
+    },
+    /// A CI system, through the signed trigger request `webhook_id`.
+    Ci {
+        webhook_id: String,
+    },
     System,
 }
 
@@ -176,20 +183,13 @@ pub enum Notice {
         row: i64,
         hash: String,
     },
-    /// The audit chain's head, posted once a day (UTC) to the audit channel whether or not a
-    /// release ended, so even a quiet day's history is pinned outside the database.
-    DailyAuditHead {
-        day: String,
-        row: i64,
-        hash: String,
-    },
 }
 
 impl Notice {
     /// Progress belongs in the release's thread; its end, and what a process announces on
     /// purpose, belong in the channel where stakeholders read.
     pub fn is_progress(&self) -> bool {
-        !matches!(self, Notice::ReleaseFinished { .. } | Notice::AuditHead { .. } | Notice::DailyAuditHead { .. } | Notice::Message { .. })
+        !matches!(self, Notice::ReleaseFinished { .. } | Notice::AuditHead { .. } | Notice::Message { .. })
     }
 
     /// The principals this notice pings: only requests for someone's action ping anyone

@@ -43,7 +43,7 @@ impl Release {
         let owner = self.task_owner(&spec);
         let manager = self.process.release_manager.as_ref();
         let allowed =
-            owner.as_ref().is_none_or(|o| o.matches(actor)) || actor.user == self.created_by || manager.is_some_and(|m| m.matches(actor));
+            owner.as_ref().is_none_or(|o| o.matches(actor)) || actor.is(self.created_by) || manager.is_some_and(|m| m.matches(actor));
         if !allowed {
             let owner = owner.map(|o| o.to_string()).unwrap_or_default();
             return Err(CommandError::NotAllowed(format!("the task's owner ({owner}), the release manager or the release's creator")));

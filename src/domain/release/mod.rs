@@ -4,7 +4,7 @@
 
 use super::approval::Refusal;
 use super::inputs::Inputs;
-use super::principal::{Actor, Principal, UserId};
+use super::principal::{Actor, Initiator, Principal, UserId};
 use super::process::{ActivityKind, Auth, Completion, HttpMethod, OnFailure, Process, SecretRef};
 use super::template;
 use chrono::{DateTime, Utc};
@@ -95,8 +95,8 @@ pub struct Release {
     pub process: Process,
     pub inputs: Inputs,
     pub status: ReleaseStatus,
-    pub created_by: UserId,
-    pub started_by: Option<UserId>,
+    pub created_by: Initiator,
+    pub started_by: Option<Initiator>,
     pub created_at: DateTime<Utc>,
     /// Why the release failed, when it did.
     pub reason: Option<String>,
@@ -236,6 +236,29 @@ pub struct Progress {
     pub complete: bool,
 }
 
+/// A release about to be stored: everything but what the database gives it, its id and the
+/// installation it lives in. `Store::insert_release` makes it a `Release`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub guild_id: u64,
+    pub name: String,
+    pub process: Process,
+    pub inputs: Inputs,
+    pub created_by: Initiator,
+    pub created_at: DateTime<Utc>,
+    pub parent: Option<ParentLink>,
+}
+
+impl Draft {
+    /// The release this draft became once stored as `id` in `installation`.
+    pub fn stored(self, id: ReleaseId, installation: String) -> Release {
+        let mut release = Release::new_draft(id, self.guild_id, self.name, self.process, self.inputs, self.created_by, self.created_at);
+        release.parent = self.parent;
+        release.installation = installation;
+        release
+    }
+}
+
 impl Release {
     pub fn new_draft(
         id: ReleaseId,
@@ -243,7 +266,7 @@ impl Release {
         name: String,
         process: Process,
         inputs: Inputs,
-        created_by: UserId,
+        created_by: impl Into<Initiator>,
         now: DateTime<Utc>,
     ) -> Self {
         let phases = process
@@ -270,7 +293,7 @@ impl Release {
             process,
             inputs,
             status: ReleaseStatus::Draft,
-            created_by,
+            created_by: created_by.into(),
             started_by: None,
             created_at: now,
             reason: None,
@@ -281,9 +304,9 @@ impl Release {
         }
     }
 
-    pub fn created_effects(&self, actor: &Actor) -> Vec<Effect> {
+    pub fn created_effects(&self, actor: AuditActor) -> Vec<Effect> {
         vec![Effect::Audit {
-            actor: actor.into(),
+            actor,
             action: "release_created",
             detail: json!({"process": self.process.name, "version": self.process.version, "name": self.name, "inputs": self.inputs}),
         }]
@@ -297,21 +320,33 @@ impl Release {
         self.phases.iter_mut().flat_map(|p| p.activities.iter_mut()).find(|a| a.id == id)
     }
 
-    /// Draft → Running, and the first activity begins.
+    /// Draft → Running, and the first activity begins: started by a person in chat.
     pub fn start(&mut self, actor: &Actor, now: DateTime<Utc>) -> Result<Vec<Effect>, CommandError> {
+        self.start_as(Initiator::Person(actor.user), actor.into(), actor.display_name.clone(), now)
+    }
+
+    /// Draft → Running, started by `initiator`, audited as `audit`, announced as `shown_as`:
+    /// how CI triggers and parent releases start one.
+    pub fn start_as(
+        &mut self,
+        initiator: Initiator,
+        audit: AuditActor,
+        shown_as: String,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>, CommandError> {
         if self.status != ReleaseStatus::Draft {
             return Err(CommandError::NotDraft { id: self.id, status: self.status });
         }
         self.status = ReleaseStatus::Running;
-        self.started_by = Some(actor.user);
+        self.started_by = Some(initiator);
         self.risk = self.assess_risk(now);
         let mut fx = vec![
             Effect::Audit {
-                actor: actor.into(),
+                actor: audit,
                 action: "release_started",
                 detail: json!({"risk": self.risk.level, "risk_reasons": self.risk.reasons}),
             },
-            Effect::Notify(Notice::ReleaseStarted { by: actor.display_name.clone() }),
+            Effect::Notify(Notice::ReleaseStarted { by: shown_as }),
         ];
         self.advance(&mut fx, now);
         Ok(fx)
