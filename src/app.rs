@@ -38,7 +38,7 @@ pub struct Settings {
     /// are ignored (see `WebhookClient::new`).
     pub webhook_proxy: Option<String>,
     /// Where the audit chain's head is posted at each release's end and once a day.
-    pub audit_channel: Option<u64>,
+    pub audit_channel: Option<crate::domain::ChannelId>,
     /// Admins and per-guild roles (trainmaster.toml).
     pub access: AccessPolicy,
 }

@@ -64,14 +64,14 @@ pub async fn engine(releases: usize, activities: usize) -> anyhow::Result<String
             let mut ids = vec![];
             for i in (creator..releases).step_by(CREATORS) {
                 let new = NewRelease {
-                    guild_id: crate::sandbox::GUILD_ID,
+                    guild_id: crate::domain::GuildId(crate::sandbox::GUILD_ID),
                     process: "bench".into(),
                     name: format!("bench {i}"),
                     inputs: vec![],
                     input_set: None,
                 };
                 let release = engine.create_release(&actor, new).await?;
-                engine.start_release(crate::sandbox::GUILD_ID, &actor, release.id).await?;
+                engine.start_release(crate::domain::GuildId(crate::sandbox::GUILD_ID), &actor, release.id).await?;
                 ids.push(release.id);
             }
             anyhow::Ok(ids)
@@ -96,7 +96,7 @@ pub async fn engine(releases: usize, activities: usize) -> anyhow::Result<String
     }
     // The last call's result is recorded just after the receiver answers it.
     for id in &ids {
-        while !engine.release(crate::sandbox::GUILD_ID, *id).await?.status.is_finished() {
+        while !engine.release(crate::domain::GuildId(crate::sandbox::GUILD_ID), *id).await?.status.is_finished() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -104,7 +104,7 @@ pub async fn engine(releases: usize, activities: usize) -> anyhow::Result<String
     let succeeded = {
         let mut n = 0;
         for id in &ids {
-            n += usize::from(engine.release(crate::sandbox::GUILD_ID, *id).await?.status == ReleaseStatus::Success);
+            n += usize::from(engine.release(crate::domain::GuildId(crate::sandbox::GUILD_ID), *id).await?.status == ReleaseStatus::Success);
         }
         n
     };
@@ -137,8 +137,13 @@ pub async fn interactions(rate: u32, seconds: u32) -> anyhow::Result<String> {
     let running = tokio::spawn(app.run_until_stopped(shutdown));
     sandbox.wait_ready(2).await?;
     let actor = Actor { user: UserId(1), display_name: "bench".into(), roles: vec![] };
-    let new =
-        NewRelease { guild_id: crate::sandbox::GUILD_ID, process: "bench".into(), name: "bench".into(), inputs: vec![], input_set: None };
+    let new = NewRelease {
+        guild_id: crate::domain::GuildId(crate::sandbox::GUILD_ID),
+        process: "bench".into(),
+        name: "bench".into(),
+        inputs: vec![],
+        input_set: None,
+    };
     let id = engine.create_release(&actor, new).await?.id.to_string();
     let idle_rss = peak_rss_mb();
     let trainmaster = load(&sandbox, rate, seconds, &id).await?;
@@ -248,7 +253,7 @@ pub async fn startup(releases: usize) -> anyhow::Result<String> {
         let mut tx = store.begin().await?;
         for i in 0..releases {
             let draft = crate::domain::release::Draft {
-                guild_id: crate::sandbox::GUILD_ID,
+                guild_id: crate::domain::GuildId(crate::sandbox::GUILD_ID),
                 name: format!("seed {i}"),
                 process: template.clone(),
                 inputs: Default::default(),

@@ -20,7 +20,7 @@
 use crate::app::Settings;
 use crate::discord::BotConfig;
 use crate::domain::access::{AccessPolicy, GuildRoles};
-use crate::domain::Principal;
+use crate::domain::{ChannelId, GuildId, Principal};
 use crate::webhook::guard::AllowRule;
 use crate::webhook::signing::Secret;
 use anyhow::Context;
@@ -90,7 +90,7 @@ impl Config {
             .collect::<anyhow::Result<Vec<_>>>()?;
         let audit_channel = env("TRAINMASTER_AUDIT_CHANNEL")
             .or(from_file.audit_channel)
-            .map(|c| c.trim().parse::<u64>().map_err(|_| anyhow::anyhow!("audit_channel `{c}` is not a channel id")))
+            .map(|c| c.trim().parse::<u64>().map(ChannelId).map_err(|_| anyhow::anyhow!("audit_channel `{c}` is not a channel id")))
             .transpose()?;
         let access = access_policy(from_file.admins.unwrap_or_default(), from_file.guilds.unwrap_or_default())?;
         Ok(Settings {
@@ -127,7 +127,7 @@ fn access_policy(admins: Vec<String>, guilds: BTreeMap<String, GuildFile>) -> an
             approvers: principals(&format!("guilds.{id}.approvers"), &g.approvers)?,
             viewers: principals(&format!("guilds.{id}.viewers"), &g.viewers)?,
         };
-        policy.guilds.insert(guild, roles);
+        policy.guilds.insert(GuildId(guild), roles);
     }
     Ok(policy)
 }
@@ -160,7 +160,7 @@ mod tests {
         std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
         let config = Config::load(&file, |_| None).unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(config.access.admins, vec![Principal::User(crate::domain::UserId(1))]);
-        let guild = config.access.guilds.get(&42).cloned().unwrap_or_default();
+        let guild = config.access.guilds.get(&GuildId(42)).cloned().unwrap_or_default();
         assert_eq!(guild.release_managers.iter().map(ToString::to_string).collect::<Vec<_>>(), ["role:Release Managers"]);
         assert!(guild.viewers.is_empty());
         std::fs::write(&file, "[guilds.42]\napprovers = [\"QA\"]\n").unwrap_or_else(|e| panic!("{e}"));

@@ -4,6 +4,7 @@
 
 use super::render::truncate;
 use super::Context;
+use crate::domain::GuildId;
 use crate::store::ReleaseFilter;
 use poise::serenity_prelude as serenity;
 
@@ -15,7 +16,7 @@ const RECENT: u32 = 200;
 /// Process names containing what was typed (any case), with their descriptions.
 pub async fn process(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
     let typed = partial.trim().to_lowercase();
-    let guild = ctx.guild_id().map_or(0, |g| g.get());
+    let guild = GuildId(ctx.guild_id().map_or(0, |g| g.get()));
     let choices = ctx
         .data()
         .engine
@@ -35,7 +36,7 @@ pub async fn process(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocom
 pub async fn release(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
     let Some(guild_id) = ctx.guild_id() else { return serenity::CreateAutocompleteResponse::new() };
     let typed = partial.trim().to_lowercase();
-    let page = match ctx.data().engine.list_releases(guild_id.get(), &ReleaseFilter::default(), 0, RECENT).await {
+    let page = match ctx.data().engine.list_releases(GuildId(guild_id.get()), &ReleaseFilter::default(), 0, RECENT).await {
         Ok(page) => page,
         Err(e) => {
             tracing::warn!(error = %e, "cannot suggest releases");
@@ -74,7 +75,7 @@ fn sibling(ctx: &Context<'_>, name: &str) -> Option<String> {
 pub async fn activity(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
     let empty = serenity::CreateAutocompleteResponse::new;
     let (Some(guild_id), Some(id)) = (ctx.guild_id(), sibling(&ctx, "release").and_then(|r| r.parse().ok())) else { return empty() };
-    let Ok(release) = ctx.data().engine.release(guild_id.get(), id).await else { return empty() };
+    let Ok(release) = ctx.data().engine.release(GuildId(guild_id.get()), id).await else { return empty() };
     let typed = partial.trim().to_lowercase();
     let mut runs: Vec<_> =
         release.phases.iter().flat_map(|p| p.activities.iter()).filter(|a| a.id.to_lowercase().contains(&typed)).collect();
@@ -90,7 +91,7 @@ pub async fn activity(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoco
 /// Completes the `key=value` text of `/release create inputs:` for the process typed in
 /// `process`: input keys not given yet (required ones first), or a choice input's options.
 pub async fn inputs(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
-    let guild = ctx.guild_id().map_or(0, |g| g.get());
+    let guild = GuildId(ctx.guild_id().map_or(0, |g| g.get()));
     let Some(process) = sibling(&ctx, "process").and_then(|name| ctx.data().engine.process_for(guild, &name).cloned()) else {
         return serenity::CreateAutocompleteResponse::new();
     };

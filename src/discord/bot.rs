@@ -2,6 +2,7 @@
 
 use super::custom_id::CustomId;
 use super::{buttons, card_controls, commands, create_form, listing, trail, BotError, Data};
+use crate::domain::{ChannelId, GuildId};
 use crate::engine::Engine;
 use poise::serenity_prelude as serenity;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -74,11 +75,11 @@ pub async fn build_client(config: &BotConfig, engine: Engine, gateway_connected:
 pub struct CacheDirectory(pub Arc<serenity::Cache>);
 
 impl crate::engine::ChannelDirectory for CacheDirectory {
-    fn guild_of(&self, channel: u64) -> Option<u64> {
-        let id = serenity::ChannelId::new(channel.max(1));
+    fn guild_of(&self, channel: ChannelId) -> Option<GuildId> {
+        let id = super::to_channel(channel);
         // A bot is in a handful of servers; threads are kept beside channels, under their guild.
         let holds = |guild: &serenity::Guild| guild.channels.contains_key(&id) || guild.threads.iter().any(|t| t.id == id);
-        self.0.guilds().into_iter().find(|g| self.0.guild(*g).is_some_and(|guild| holds(&guild))).map(|g| g.get())
+        self.0.guilds().into_iter().find(|g| self.0.guild(*g).is_some_and(|guild| holds(&guild))).map(|g| GuildId(g.get()))
     }
 
     fn complete(&self) -> bool {

@@ -4,6 +4,7 @@
 
 use super::{actor_of, guild_of, reasons, render, BotError, Data};
 use crate::domain::release::ReleaseId;
+use crate::domain::GuildId;
 use poise::serenity_prelude as serenity;
 
 use super::custom_id::CustomId;
@@ -119,7 +120,7 @@ async fn decide(ctx: &serenity::Context, data: &Data, click: &serenity::Componen
     let actor = actor_of(ctx, Some(guild_id), &click.user, click.member.as_ref()).await;
     match decision {
         Decision::Approve => {
-            let (release, progress) = data.engine.approve(guild_id.get(), &actor, release, activity).await?;
+            let (release, progress) = data.engine.approve(GuildId(guild_id.get()), &actor, release, activity).await?;
             let level_words = if progress.level.is_empty() { String::new() } else { format!(", level `{}`", progress.level) };
             let answer = if progress.complete {
                 format!("Approved: `{activity}` of release {} has all its approvals and the release goes on.", release.id)
@@ -131,7 +132,7 @@ async fn decide(ctx: &serenity::Context, data: &Data, click: &serenity::Componen
         // Answered with the reason modal in `on_component`.
         Decision::Reject => Err(BotError::User("Rejecting needs a reason; click Reject again.".into())),
         Decision::Done => {
-            let release = data.engine.mark_done(guild_id.get(), &actor, release, activity).await?;
+            let release = data.engine.mark_done(GuildId(guild_id.get()), &actor, release, activity).await?;
             let answer = format!("Marked done: `{activity}` of release {}; the release goes on.", release.id);
             let done_by = format!("Done by {}", actor.display_name);
             let components = render::closed_request(release.id, activity, &done_by, serenity::ButtonStyle::Success);

@@ -6,6 +6,7 @@ use super::{create_form, BotError, Context, Data};
 use crate::domain::inputs::parse_pairs;
 use crate::domain::inputs::InputError;
 use crate::domain::release::ReleaseId;
+use crate::domain::{ChannelId, GuildId};
 use crate::engine::{Control, EngineError, NewRelease};
 
 pub fn commands() -> Vec<poise::Command<Data, BotError>> {
@@ -23,7 +24,7 @@ async fn release(_ctx: Context<'_>) -> Result<(), BotError> {
     Ok(())
 }
 
-fn guild(ctx: &Context<'_>) -> Result<u64, BotError> {
+fn guild(ctx: &Context<'_>) -> Result<GuildId, BotError> {
     super::guild_of(ctx.guild_id())
 }
 
@@ -71,7 +72,7 @@ async fn create(
     };
     // In the notices channel the live card follows at start; a public Draft card there would
     // make two cards for one release.
-    let private = render::in_card_channel(&release, ctx.channel_id().get());
+    let private = render::in_card_channel(&release, ChannelId(ctx.channel_id().get()));
     let mut reply = poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(private);
     if private {
         reply = reply.content(render::DRAFT_CARD_NOTE);
@@ -136,7 +137,7 @@ async fn start(
     let actor = super::author(&ctx).await;
     let release = ctx.data().engine.start_release(guild_id, &actor, id).await?;
     let channel = release.process.notices_channel;
-    let reply = if render::in_card_channel(&release, ctx.channel_id().get()) {
+    let reply = if render::in_card_channel(&release, ChannelId(ctx.channel_id().get())) {
         // Its live card is posted here in a moment: one card per release in the channel.
         let text = format!(
             "Started release {} · {}: it is {}. Its live card follows in <#{channel}>.",

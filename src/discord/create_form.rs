@@ -155,7 +155,9 @@ async fn create(
     new.inputs.extend(pending.typed.iter().cloned());
     let actor = actor_of(ctx, submit.guild_id, &submit.user, submit.member.as_ref()).await;
     match data.engine.create_release(&actor, new).await {
-        Ok(release) => Ok((render::release_card(&release), render::in_card_channel(&release, submit.channel_id.get()))),
+        Ok(release) => {
+            Ok((render::release_card(&release), render::in_card_channel(&release, crate::domain::ChannelId(submit.channel_id.get()))))
+        }
         Err(e) => {
             pending.since = Instant::now();
             data.pending_creates.put(key, pending);

@@ -15,11 +15,18 @@ use std::sync::Mutex;
 
 #[derive(Debug, Default)]
 pub struct Reporter {
-    reported: Mutex<HashSet<(ReleaseId, u64)>>,
+    reported: Mutex<HashSet<(ReleaseId, crate::domain::ChannelId)>>,
 }
 
 impl Reporter {
-    pub async fn report(&self, engine: &Engine, http: &serenity::Http, release_id: ReleaseId, channel: u64, error: &str) {
+    pub async fn report(
+        &self,
+        engine: &Engine,
+        http: &serenity::Http,
+        release_id: ReleaseId,
+        channel: crate::domain::ChannelId,
+        error: &str,
+    ) {
         if !self.reported.lock().unwrap_or_else(|p| p.into_inner()).insert((release_id, channel)) {
             return;
         }

@@ -6,6 +6,7 @@
 use super::render::{inert, truncate};
 use super::{guild_of, BotError, Context, Data};
 use crate::domain::release::ReleaseStatus;
+use crate::domain::UserId;
 use crate::store::{ReleaseFilter, ReleasePage};
 use poise::serenity_prelude as serenity;
 
@@ -56,7 +57,7 @@ impl Query {
         }
     }
 
-    fn filter(&self, user: u64) -> ReleaseFilter {
+    fn filter(&self, user: UserId) -> ReleaseFilter {
         ReleaseFilter { status: self.status, process: self.process.clone(), user: self.mine.then_some(user) }
     }
 }
@@ -75,7 +76,7 @@ pub async fn list(
     let guild_id = guild_of(ctx.guild_id())?;
     let query = Query { page: 0, status: status.map(Into::into), mine: mine.unwrap_or(false), process };
     super::author_may_view(&ctx).await?;
-    let page = ctx.data().engine.list_releases(guild_id, &query.filter(ctx.author().id.get()), 0, PER_PAGE).await?;
+    let page = ctx.data().engine.list_releases(guild_id, &query.filter(UserId(ctx.author().id.get())), 0, PER_PAGE).await?;
     let (embed, buttons) = render(&query, &page);
     ctx.send(poise::CreateReply::default().embed(embed).components(buttons).ephemeral(true)).await?;
     Ok(())
@@ -103,7 +104,7 @@ async fn page_for(
         Query::parse(&click.data.custom_id).ok_or_else(|| BotError::User("This list button is not one Trainmaster made.".into()))?;
     let guild_id = guild_of(click.guild_id)?;
     super::may_view(ctx, data, click.guild_id, &click.user, click.member.as_ref()).await?;
-    let page = data.engine.list_releases(guild_id, &query.filter(click.user.id.get()), query.page, PER_PAGE).await?;
+    let page = data.engine.list_releases(guild_id, &query.filter(UserId(click.user.id.get())), query.page, PER_PAGE).await?;
     Ok(render(&query, &page))
 }
 

@@ -24,7 +24,7 @@ pub use commands::commands;
 pub use notifier::Notifier;
 
 use crate::domain::principal::Actor;
-use crate::domain::UserId;
+use crate::domain::{ChannelId, GuildId, UserId};
 use crate::engine::{Engine, EngineError};
 use poise::serenity_prelude as serenity;
 
@@ -78,8 +78,19 @@ pub const INTERNAL_ERROR_TEXT: &str =
     "Something went wrong on Trainmaster's side; nothing was changed. The operators have the details in the log.";
 
 /// The guild an interaction came from; releases live in one.
-fn guild_of(guild_id: Option<serenity::GuildId>) -> Result<u64, BotError> {
-    guild_id.map(|g| g.get()).ok_or_else(|| BotError::User("Releases live in a server; use this in one.".into()))
+fn guild_of(guild_id: Option<serenity::GuildId>) -> Result<GuildId, BotError> {
+    guild_id.map(|g| GuildId(g.get())).ok_or_else(|| BotError::User("Releases live in a server; use this in one.".into()))
+}
+
+/// A channel of the domain as serenity's. Serenity's ids cannot be 0: an id that never came from
+/// Discord becomes 1, which Discord answers as unknown, never as somebody else's channel.
+pub(crate) fn to_channel(id: ChannelId) -> serenity::ChannelId {
+    serenity::ChannelId::new(id.0.max(1))
+}
+
+/// A server of the domain as serenity's (see `to_channel`).
+pub(crate) fn to_guild(id: GuildId) -> serenity::GuildId {
+    serenity::GuildId::new(id.0.max(1))
 }
 
 /// The person acting, with the names of their roles in this guild (approvers may be named by role).

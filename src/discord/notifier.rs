@@ -8,10 +8,11 @@
 //! go to that thread so the channel stays readable; its end and `notice` activities stay in the
 //! channel.
 
-use super::{card_controls, render};
+use super::{card_controls, render, to_channel, to_guild};
 use crate::domain::principal::{Principal, RoleRef};
 use crate::domain::process::ActivityKind;
 use crate::domain::release::{Notice, ReleaseId, ReleaseStatus, StepStatus};
+use crate::domain::{ChannelId, GuildId};
 use crate::engine::{drain_loop, Engine, EngineError, NextTask, Shutdown};
 use crate::store::{AuditHeadPost, CardRedraw, ChatMessage, ChatWork, Destination, DrawnCard, OpenRequest, OutboxItem, Topic};
 use chrono::{DateTime, Utc};
@@ -66,7 +67,7 @@ impl Notifier {
             Err(Failure::Discord(channel, e)) if is_permanent(&e) => {
                 // Retrying cannot fix a missing channel or permission: record it for the
                 // operators and move on; the release itself is unaffected.
-                tracing::error!(key = %item.key, channel, error = %e, "Discord refused a chat message; it is set aside");
+                tracing::error!(key = %item.key, %channel, error = %e, "Discord refused a chat message; it is set aside");
                 self.engine.set_aside(item, &format!("Discord refused the message in channel {channel}: {e}")).await?;
                 if let Some(release) = item.release_id {
                     self.reporter.report(&self.engine, &self.http, release, channel, &e.to_string()).await;
@@ -85,7 +86,7 @@ impl Notifier {
     /// Right after connecting, until the gateway has described every server, a channel it does
     /// not know yet waits (a few seconds, `WAITS_FOR_THE_GATEWAY` tries) rather than being posted
     /// to unchecked; a server that stays unavailable longer does not hold its releases' messages.
-    fn same_server(&self, guild: u64, channel: u64, release: ReleaseId, claims: i64) -> Result<(), Failure> {
+    fn same_server(&self, guild: GuildId, channel: ChannelId, release: ReleaseId, claims: i64) -> Result<(), Failure> {
         const WAITS_FOR_THE_GATEWAY: i64 = 6;
         match self.engine.guild_of_channel(channel) {
             Some(home) if home != guild => {
@@ -137,10 +138,8 @@ impl Notifier {
         if let Notice::ReleaseFinished { status: ReleaseStatus::Success | ReleaseStatus::PartialSuccess, .. } = &message.notice {
             builder = builder.embed(self.proof_of_delivery(message.release_id).await.map_err(Failure::Engine)?);
         }
-        let posted = serenity::ChannelId::new(channel_id.max(1))
-            .send_message(&self.http, builder)
-            .await
-            .map_err(|e| Failure::Discord(channel_id, Box::new(e)))?;
+        let posted =
+            to_channel(channel_id).send_message(&self.http, builder).await.map_err(|e| Failure::Discord(channel_id, Box::new(e)))?;
         self.remember_request(message, channel_id, posted.id.get()).await.map_err(Failure::Engine)?;
         Ok(())
     }
@@ -152,15 +151,12 @@ impl Notifier {
             .allowed_mentions(serenity::CreateAllowedMentions::new())
             .nonce(serenity::Nonce::String(format!("tm{}-{}", item.id, head.channel_id)))
             .enforce_nonce(true);
-        serenity::ChannelId::new(head.channel_id.max(1))
-            .send_message(&self.http, message)
-            .await
-            .map_err(|e| Failure::Discord(head.channel_id, Box::new(e)))?;
+        to_channel(head.channel_id).send_message(&self.http, message).await.map_err(|e| Failure::Discord(head.channel_id, Box::new(e)))?;
         Ok(())
     }
 
     /// Keeps the id of a message that asks people for something, to close it later.
-    async fn remember_request(&self, message: &ChatMessage, channel: u64, posted: u64) -> anyhow::Result<()> {
+    async fn remember_request(&self, message: &ChatMessage, channel: ChannelId, posted: u64) -> anyhow::Result<()> {
         let (activity, level) = match &message.notice {
             Notice::ManualTask { activity, .. } => (activity, 0),
             Notice::ApprovalRequested { activity, level_index, .. } => (activity, *level_index),
@@ -185,7 +181,7 @@ impl Notifier {
             if still_waiting(&release, &request) {
                 let components = render::closed_request(id, &request.activity, why, serenity::ButtonStyle::Secondary);
                 let edit = serenity::EditMessage::new().components(components).allowed_mentions(serenity::CreateAllowedMentions::new());
-                let channel = serenity::ChannelId::new(request.channel_id.max(1));
+                let channel = to_channel(request.channel_id);
                 channel
                     .edit_message(&self.http, serenity::MessageId::new(request.message_id.max(1)), edit)
                     .await
@@ -205,7 +201,7 @@ impl Notifier {
         let mut roles = std::collections::HashMap::new();
         if named_roles {
             let guild = self.engine.release_in_any_guild(id).await?.guild_id;
-            let guild_id = serenity::GuildId::new(guild.max(1));
+            let guild_id = to_guild(guild);
             // The gateway gave the guild's roles; REST only when the cache lacks the guild.
             let cached = self.cache.guild(guild_id).map(|g| g.roles.clone());
             match cached {
@@ -213,7 +209,7 @@ impl Notifier {
                 // Without the guild's roles the request still goes out, naming roles without pinging.
                 None => match guild_id.roles(&self.http).await {
                     Ok(found) => roles = found,
-                    Err(e) => tracing::warn!(guild, error = %e, "cannot read the guild's roles; approver roles are named, not pinged"),
+                    Err(e) => tracing::warn!(%guild, error = %e, "cannot read the guild's roles; approver roles are named, not pinged"),
                 },
             }
         }
@@ -264,7 +260,7 @@ impl Notifier {
         };
         self.same_server(release.guild_id, redraw.channel_id, release.id, claims)?;
         let card = self.engine.store().card(redraw.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
-        let channel = serenity::ChannelId::new(redraw.channel_id.max(1));
+        let channel = to_channel(redraw.channel_id);
         let discord = |e| Failure::Discord(redraw.channel_id, Box::new(e));
         let (message_id, has_thread) = match card.and_then(|c| c.message_id.map(|id| (id, c.has_thread))) {
             Some((message_id, has_thread)) => {
@@ -309,7 +305,7 @@ impl Notifier {
     /// the channel refuses threads for good does the log go to the channel, which is told once.
     /// A card that never comes (its post refused) lets the notice go to the channel after a
     /// few waits rather than hold it forever.
-    async fn release_thread(&self, item: &OutboxItem, message: &ChatMessage) -> Result<u64, Failure> {
+    async fn release_thread(&self, item: &OutboxItem, message: &ChatMessage) -> Result<ChannelId, Failure> {
         // About 30 s at one look a second: longer than a card's own retries after a 429 and a 5xx
         // (2 s, then 4 s), so a slow card is waited for rather than overtaken.
         const WAITS_FOR_THE_CARD: i64 = 30;
@@ -329,12 +325,13 @@ impl Notifier {
         if card.thread_refused {
             return Ok(card.channel_id);
         }
-        let channel = serenity::ChannelId::new(card.channel_id.max(1));
+        let channel = to_channel(card.channel_id);
         let name = render::thread_name_for(message.release_id, &message.release_name);
         match self.start_thread(channel, serenity::MessageId::new(card_message.max(1)), &name).await {
             Ok(()) => {
                 store.thread_started(message.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
-                Ok(card_message)
+                // A thread started from a message has the message's id.
+                Ok(ChannelId(card_message))
             }
             Err(e) if !is_permanent(&e) => Err(Failure::Discord(card.channel_id, Box::new(e))),
             Err(_) => {
@@ -370,7 +367,7 @@ enum Failure {
     /// What the message waits for (its release's card) is not there yet: tried again later.
     NotYet(&'static str),
     /// Boxed: serenity's error is large, and this type travels through every result here.
-    Discord(u64, Box<serenity::Error>),
+    Discord(ChannelId, Box<serenity::Error>),
     Engine(anyhow::Error),
 }
 

@@ -2,6 +2,7 @@
 
 use super::{process_view, BotError, Context};
 use crate::domain::process_file;
+use crate::domain::GuildId;
 use poise::serenity_prelude as serenity;
 
 /// Process files are small; anything larger is refused before it is downloaded.
@@ -16,7 +17,7 @@ pub async fn process(_ctx: Context<'_>) -> Result<(), BotError> {
 /// List the processes releases can be created from
 #[poise::command(slash_command, guild_only)]
 async fn list(ctx: Context<'_>) -> Result<(), BotError> {
-    let guild = ctx.guild_id().map_or(0, |g| g.get());
+    let guild = GuildId(ctx.guild_id().map_or(0, |g| g.get()));
     let text = process_view::list(&ctx.data().engine.processes_for(guild).collect::<Vec<_>>());
     ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await?;
     Ok(())
@@ -30,7 +31,7 @@ async fn show(
     #[autocomplete = "super::autocomplete::process"]
     process: String,
 ) -> Result<(), BotError> {
-    let guild = ctx.guild_id().map_or(0, |g| g.get());
+    let guild = GuildId(ctx.guild_id().map_or(0, |g| g.get()));
     let engine = &ctx.data().engine;
     let found = engine.process_for(guild, process.trim()).ok_or_else(|| unknown_process(engine.processes_for(guild), &process))?;
     ctx.send(poise::CreateReply::default().embed(process_view::show(found)).ephemeral(true)).await?;

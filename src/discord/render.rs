@@ -5,6 +5,7 @@
 use super::buttons::{custom_id, Decision};
 use crate::domain::approval;
 use crate::domain::release::{Notice, Release, ReleaseStatus, StepStatus};
+use crate::domain::ChannelId;
 use crate::store::{AuditHeadPost, AuditRow, ChatMessage};
 use chrono::{DateTime, Utc};
 use poise::serenity_prelude as serenity;
@@ -344,7 +345,7 @@ pub fn closed_request(
 
 /// Whether a command answered in `channel` would repeat the release's live card, which the
 /// notifier posts there: then the answer is only for the person who asked.
-pub fn in_card_channel(release: &Release, channel: u64) -> bool {
+pub fn in_card_channel(release: &Release, channel: ChannelId) -> bool {
     release.process.notices_channel == channel
 }
 
@@ -513,7 +514,7 @@ mod tests {
         );
         let mut release = Release::new_draft(
             crate::domain::ReleaseId(9),
-            1,
+            crate::domain::GuildId(1),
             "@everyone ".repeat(20),
             process,
             inputs,
@@ -554,7 +555,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e:?}"));
         let release = Release::new_draft(
             crate::domain::ReleaseId(3),
-            1,
+            crate::domain::GuildId(1),
             "R".into(),
             process,
             Default::default(),

@@ -11,6 +11,7 @@
 //! deciding with whom the approval names. An empty list in a configured guild also means "no
 //! restriction" for that persona: `viewers = []` lets everyone in the guild read.
 
+use super::ids::GuildId;
 use super::principal::{Actor, Principal};
 use super::process::Process;
 use super::release::Release;
@@ -26,7 +27,7 @@ pub struct GuildRoles {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessPolicy {
     pub admins: Vec<Principal>,
-    pub guilds: BTreeMap<u64, GuildRoles>,
+    pub guilds: BTreeMap<GuildId, GuildRoles>,
 }
 
 /// A refusal that says who may: "starting a release is for role:Release Managers or the
@@ -81,7 +82,7 @@ impl AccessPolicy {
     }
 
     /// Reading releases of `guild`: lists, status, trails.
-    pub fn may_view(&self, guild: u64, actor: &Actor) -> Result<(), Denied> {
+    pub fn may_view(&self, guild: GuildId, actor: &Actor) -> Result<(), Denied> {
         let Some(roles) = self.guilds.get(&guild).filter(|r| !r.viewers.is_empty()) else { return Ok(()) };
         let readers = [&roles.viewers, &roles.release_managers, &roles.approvers];
         if self.is_admin(actor) || readers.iter().any(|list| any(list, actor)) {
@@ -91,7 +92,7 @@ impl AccessPolicy {
     }
 
     /// Creating a release of `process` in `guild`.
-    pub fn may_create(&self, guild: u64, actor: &Actor, process: &Process) -> Result<(), Denied> {
+    pub fn may_create(&self, guild: GuildId, actor: &Actor, process: &Process) -> Result<(), Denied> {
         let Some(roles) = self.guilds.get(&guild).filter(|r| !r.release_managers.is_empty()) else { return Ok(()) };
         let owner = process.release_manager.as_ref();
         if self.is_admin(actor) || any(&roles.release_managers, actor) || owner.is_some_and(|m| m.matches(actor)) {
@@ -118,7 +119,7 @@ impl AccessPolicy {
 
     /// Deciding approvals in `guild` at all (the process still has to name the person): when the
     /// guild lists approvers, a process cannot make anyone else one.
-    pub fn may_decide(&self, guild: u64, actor: &Actor) -> Result<(), Denied> {
+    pub fn may_decide(&self, guild: GuildId, actor: &Actor) -> Result<(), Denied> {
         let Some(roles) = self.guilds.get(&guild).filter(|r| !r.approvers.is_empty()) else { return Ok(()) };
         if self.is_admin(actor) || any(&roles.approvers, actor) {
             return Ok(());
@@ -134,7 +135,7 @@ mod tests {
     use crate::domain::release::ReleaseId;
     use crate::domain::UserId;
 
-    const GUILD: u64 = 5;
+    const GUILD: GuildId = GuildId(5);
 
     fn person(id: u64, roles: &[&str]) -> Actor {
         Actor { user: UserId(id), display_name: format!("user{id}"), roles: roles.iter().map(|r| (id * 10, r.to_string())).collect() }

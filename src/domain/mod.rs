@@ -6,6 +6,7 @@ pub mod approval;
 pub mod audit;
 pub mod delegation;
 pub mod duration;
+pub mod ids;
 pub mod inputs;
 pub mod principal;
 pub mod process;
@@ -16,6 +17,7 @@ pub mod secrets;
 pub mod template;
 
 pub use duration::HumanDuration;
+pub use ids::{ChannelId, GuildId};
 pub use principal::{Principal, RoleRef, UserId};
 pub use process::Process;
 pub use release::{Release, ReleaseId};

@@ -2,7 +2,7 @@
 //! has checked them, so the engine never re-validates. Serialized to JSON, a `Process` is what a
 //! release pins: editing the file later never changes a release that exists.
 
-use super::{HumanDuration, Principal};
+use super::{ChannelId, GuildId, HumanDuration, Principal};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -37,7 +37,7 @@ pub struct Process {
     #[serde(default)]
     pub stakeholders: Vec<Principal>,
     /// The channel that gets the release's notices and approval requests.
-    pub notices_channel: u64,
+    pub notices_channel: ChannelId,
     /// How long before a scheduled start the advance shipping notice goes out (scheduled
     /// starts come with release groups).
     #[serde(default)]
@@ -58,7 +58,7 @@ pub struct Process {
     pub secrets: BTreeMap<String, SecretRef>,
     /// The servers that may use this process; empty for every server.
     #[serde(default)]
-    pub guilds: Vec<u64>,
+    pub guilds: Vec<GuildId>,
 }
 
 fn utc() -> String {
@@ -257,7 +257,7 @@ pub struct NoticeSpec {
     /// A minijinja template.
     pub message: String,
     /// Defaults to the process's notices channel.
-    pub channel: Option<u64>,
+    pub channel: Option<ChannelId>,
 }
 
 /// A metric gate: GET `url` every `interval` until `condition` holds over the JSON answer.
@@ -609,13 +609,13 @@ impl Process {
     }
 
     /// Whether releases of this process may be made in server `guild`.
-    pub fn available_in(&self, guild: u64) -> bool {
+    pub fn available_in(&self, guild: GuildId) -> bool {
         self.guilds.is_empty() || self.guilds.contains(&guild)
     }
 
     /// Every channel a release of this process posts to: the notices channel (its card and
     /// thread) and the channels its `notice` activities name, rollback included.
-    pub fn channels(&self) -> Vec<u64> {
+    pub fn channels(&self) -> Vec<ChannelId> {
         let mut channels = vec![self.notices_channel];
         for activity in self.phases.iter().flat_map(|p| p.activities.iter()).chain(self.rollback.iter()) {
             if let ActivityKind::Notice(NoticeSpec { channel: Some(channel), .. }) = &activity.kind {

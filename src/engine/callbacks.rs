@@ -5,6 +5,7 @@ use super::{Engine, EngineError, NewRelease};
 use crate::domain::principal::Initiator;
 use crate::domain::process::{ActivityKind, ReleaseKind};
 use crate::domain::release::{AuditActor, CallOutcome, CommandError, Release, ReleaseId, ReleaseStatus};
+use crate::domain::GuildId;
 use crate::store::{Store, StoreError};
 use crate::webhook::signing::Secret;
 use crate::webhook::{extract_outputs, resolve_secret};
@@ -204,8 +205,11 @@ impl Engine {
     pub async fn trigger(&self, secret: &Secret, headers: &SignedHeaders, body: &[u8]) -> Result<(Release, bool), TriggerError> {
         let webhook_id = headers.verify(secret, body).map_err(TriggerError::Unauthorized)?;
         let request: TriggerRequest = parse_json(body).map_err(TriggerError::Invalid)?;
-        let guild_id: u64 =
-            request.guild_id.parse().map_err(|_| TriggerError::Invalid(format!("guild_id `{}` is not a server id", request.guild_id)))?;
+        let guild_id = request
+            .guild_id
+            .parse()
+            .map(GuildId)
+            .map_err(|_| TriggerError::Invalid(format!("guild_id `{}` is not a server id", request.guild_id)))?;
         let mut tx = self.store.begin().await?;
         if let Some(existing) = Store::triggered_release(&mut tx, &webhook_id).await? {
             let release = Store::load_release(&mut tx, existing).await?.ok_or(EngineError::NotFound(existing))?;

@@ -5,7 +5,7 @@ use super::{Engine, EngineError};
 use crate::domain::delegation::{Authority, Delegation, DelegationError};
 use crate::domain::principal::Actor;
 use crate::domain::release::{AuditActor, CommandError};
-use crate::domain::UserId;
+use crate::domain::{GuildId, UserId};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -28,7 +28,7 @@ pub struct NewDelegation {
 impl Engine {
     /// `from` hands their authority (their roles as of now) to someone until a time.
     #[tracing::instrument(skip(self, from), fields(from = %from.user))]
-    pub async fn delegate(&self, guild_id: u64, from: &Actor, new: NewDelegation) -> Result<Delegation, EngineError> {
+    pub async fn delegate(&self, guild_id: GuildId, from: &Actor, new: NewDelegation) -> Result<Delegation, EngineError> {
         let now = Utc::now();
         if let Some(process) = &new.process {
             if self.catalog.get(process).is_none() {
@@ -50,7 +50,7 @@ impl Engine {
     }
 
     /// Revokes what `from` delegated (to `to`, or everything); returns what was revoked.
-    pub async fn revoke_delegation(&self, guild_id: u64, from: &Actor, to: Option<UserId>) -> Result<Vec<Delegation>, EngineError> {
+    pub async fn revoke_delegation(&self, guild_id: GuildId, from: &Actor, to: Option<UserId>) -> Result<Vec<Delegation>, EngineError> {
         let mut tx = self.store.begin().await?;
         let revoked = Store::revoke_delegations(&mut tx, guild_id, from.user, to, Utc::now()).await?;
         for d in &revoked {
@@ -62,13 +62,13 @@ impl Engine {
     }
 
     /// Live delegations `user` gave or received in a guild.
-    pub async fn delegations_of(&self, guild_id: u64, user: UserId) -> Result<Vec<Delegation>, EngineError> {
+    pub async fn delegations_of(&self, guild_id: GuildId, user: UserId) -> Result<Vec<Delegation>, EngineError> {
         Ok(self.store.delegations_of(guild_id, user, Utc::now()).await?)
     }
 
     /// The delegations `actor` may decide under, after the guild's approvers gate: a person who
     /// is no approver of the guild may still decide for someone who is, by their delegation.
-    pub(super) async fn deciding_as(&self, guild_id: u64, actor: &Actor) -> Result<Authority, EngineError> {
+    pub(super) async fn deciding_as(&self, guild_id: GuildId, actor: &Actor) -> Result<Authority, EngineError> {
         let delegations = self.store.delegations_to(guild_id, actor.user, Utc::now()).await?;
         let usable: Vec<Delegation> = delegations.into_iter().filter(|d| self.access.may_decide(guild_id, &d.from).is_ok()).collect();
         match self.access.may_decide(guild_id, actor) {

@@ -6,14 +6,14 @@
 //! release is created and started; the notifier checks each destination again before posting.
 
 use super::{Engine, EngineError};
-use crate::domain::Process;
+use crate::domain::{ChannelId, GuildId, Process};
 use std::sync::{Arc, OnceLock};
 
 /// Which server a channel belongs to, as the chat adapter knows it (Discord: the gateway cache).
 pub trait ChannelDirectory: Send + Sync {
     /// `None` when the channel is unknown: deleted, in a server the bot is not in, or in one
     /// the gateway has not described yet.
-    fn guild_of(&self, channel: u64) -> Option<u64>;
+    fn guild_of(&self, channel: ChannelId) -> Option<GuildId>;
 
     /// Whether every server the bot is in has been described (right after connecting, the
     /// gateway sends them one by one): only then does "unknown" mean "not in this server".
@@ -31,7 +31,7 @@ impl Engine {
     }
 
     /// The server `channel` belongs to, when the chat adapter knows it.
-    pub fn guild_of_channel(&self, channel: u64) -> Option<u64> {
+    pub fn guild_of_channel(&self, channel: ChannelId) -> Option<GuildId> {
         self.directory.get().and_then(|d| d.guild_of(channel))
     }
 
@@ -42,17 +42,17 @@ impl Engine {
     }
 
     /// The processes server `guild` may use, by name (borrowed: autocomplete asks on every key).
-    pub fn processes_for(&self, guild: u64) -> impl Iterator<Item = &Process> {
+    pub fn processes_for(&self, guild: GuildId) -> impl Iterator<Item = &Process> {
         self.catalog().values().filter(move |p| p.available_in(guild))
     }
 
     /// Process `name`, when server `guild` may use it: elsewhere it is as unknown as a typo.
-    pub fn process_for(&self, guild: u64, name: &str) -> Option<&Process> {
+    pub fn process_for(&self, guild: GuildId, name: &str) -> Option<&Process> {
         self.catalog().get(name).filter(|p| p.available_in(guild))
     }
 
     /// Refuses a release of `process` in server `guild` that would post outside it.
-    pub(super) fn check_channels(&self, guild: u64, process: &Process) -> Result<(), EngineError> {
+    pub(super) fn check_channels(&self, guild: GuildId, process: &Process) -> Result<(), EngineError> {
         let Some(directory) = self.directory.get() else { return Ok(()) };
         let processes = std::iter::once(process).chain(process.children.values());
         for (owner, channel) in processes.flat_map(|p| p.channels().into_iter().map(move |c| (&p.name, c))) {

@@ -30,6 +30,7 @@ use crate::domain::release::{
     AuditActor, CallOutcome, CommandError, Draft, Effect, Look, Notice, Poll, Progress, Release, ReleaseId, ReleaseStatus, Spanning, Timer,
     WebhookCall,
 };
+use crate::domain::{ChannelId, GuildId};
 use crate::store::{
     enqueue_chat_to, AuditRow, CardRedraw, DrawnCard, OutboxItem, ReleaseFilter, ReleasePage, Store, StoreError, Topic, Tx,
 };
@@ -53,14 +54,14 @@ pub enum EngineError {
     #[error("there is no release {0} in this server")]
     NotFound(ReleaseId),
     #[error("{}", foreign_channel(process, *channel, *elsewhere))]
-    ForeignChannel { process: String, channel: u64, elsewhere: bool },
+    ForeignChannel { process: String, channel: ChannelId, elsewhere: bool },
     #[error(transparent)]
     Command(#[from] CommandError),
     #[error("storage failed")]
     Store(#[from] StoreError),
 }
 
-fn foreign_channel(process: &str, channel: u64, elsewhere: bool) -> String {
+fn foreign_channel(process: &str, channel: ChannelId, elsewhere: bool) -> String {
     let why = if elsewhere { "is in another server" } else { "is not a channel of this server that the bot can see" };
     format!(
         "process `{process}` posts to channel {channel}, which {why}; a release only posts in its own server. Point the process's `notices.channel` (or the notice's `channel`) at a channel here, or limit the process to its server with `guilds:`"
@@ -80,7 +81,7 @@ pub enum Control {
 /// What `/release create` (or a CI trigger) asks for.
 #[derive(Debug, Clone)]
 pub struct NewRelease {
-    pub guild_id: u64,
+    pub guild_id: GuildId,
     pub process: String,
     pub name: String,
     /// `key=value` pairs, as parsed from chat or taken from a trigger's JSON.
@@ -102,7 +103,7 @@ pub struct Engine {
     callback_base: Arc<str>,
     pub metrics: Arc<Metrics>,
     /// Where the audit chain's head is published at each release's end.
-    audit_channel: Option<u64>,
+    audit_channel: Option<ChannelId>,
     /// Who may do what, per guild.
     access: Arc<AccessPolicy>,
     /// Which server each channel belongs to (set once the chat adapter is up).
@@ -125,7 +126,7 @@ impl Engine {
     }
 
     /// Publishes the audit chain's head to `channel` whenever a release ends.
-    pub fn with_audit_channel(mut self, channel: Option<u64>) -> Self {
+    pub fn with_audit_channel(mut self, channel: Option<ChannelId>) -> Self {
         self.audit_channel = channel;
         self
     }
@@ -149,19 +150,19 @@ impl Engine {
     }
 
     /// Refuses `actor` reading releases of `guild_id` when its viewers are configured and they are not one.
-    pub fn may_view(&self, guild_id: u64, actor: &Actor) -> Result<(), EngineError> {
+    pub fn may_view(&self, guild_id: GuildId, actor: &Actor) -> Result<(), EngineError> {
         Ok(self.access.may_view(guild_id, actor).map_err(CommandError::from)?)
     }
 
     /// Whether reading releases of `guild_id` is restricted at all: when not, callers need not
     /// work out who is asking (the busiest commands are reads).
-    pub fn restricts_viewing(&self, guild_id: u64) -> bool {
+    pub fn restricts_viewing(&self, guild_id: GuildId) -> bool {
         self.access.guilds.get(&guild_id).is_some_and(|roles| !roles.viewers.is_empty())
     }
 
     /// Refuses `actor` creating releases of `process` in `guild_id` (an unknown process passes;
     /// creating then names it).
-    pub fn may_create(&self, guild_id: u64, actor: &Actor, process: &str) -> Result<(), EngineError> {
+    pub fn may_create(&self, guild_id: GuildId, actor: &Actor, process: &str) -> Result<(), EngineError> {
         match self.catalog.get(process) {
             Some(p) => Ok(self.access.may_create(guild_id, actor, p).map_err(CommandError::from)?),
             None => Ok(()),
@@ -273,17 +274,23 @@ impl Engine {
     }
 
     /// A release of `guild`, as it is now.
-    pub async fn release(&self, guild_id: u64, id: ReleaseId) -> Result<Release, EngineError> {
+    pub async fn release(&self, guild_id: GuildId, id: ReleaseId) -> Result<Release, EngineError> {
         Some(self.release_in_any_guild(id).await?).filter(|r| r.guild_id == guild_id).ok_or(EngineError::NotFound(id))
     }
 
     /// One page of the guild's releases that match `filter`, newest first.
-    pub async fn list_releases(&self, guild_id: u64, filter: &ReleaseFilter, page: u32, per_page: u32) -> Result<ReleasePage, EngineError> {
+    pub async fn list_releases(
+        &self,
+        guild_id: GuildId,
+        filter: &ReleaseFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<ReleasePage, EngineError> {
         Ok(self.store.list_releases(guild_id, filter, page, per_page).await?)
     }
 
     /// A release of `guild` with its audit trail, oldest first.
-    pub async fn audit_trail(&self, guild_id: u64, id: ReleaseId) -> Result<(Release, Vec<AuditRow>), EngineError> {
+    pub async fn audit_trail(&self, guild_id: GuildId, id: ReleaseId) -> Result<(Release, Vec<AuditRow>), EngineError> {
         let release = self.release(guild_id, id).await?;
         let rows = self.store.audit_of(id).await?;
         Ok((release, rows))
@@ -296,7 +303,7 @@ impl Engine {
     }
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
-    pub async fn start_release(&self, guild_id: u64, actor: &Actor, id: ReleaseId) -> Result<Release, EngineError> {
+    pub async fn start_release(&self, guild_id: GuildId, actor: &Actor, id: ReleaseId) -> Result<Release, EngineError> {
         let access = Arc::clone(&self.access);
         // Checked again at start: a channel may have moved or gone since the release was created.
         let release = self.release(guild_id, id).await?;
@@ -310,7 +317,7 @@ impl Engine {
 
     /// Starts a release a CI trigger created. The signed request is the authority here, as it was
     /// to create the release: no chat permission is asked.
-    async fn start_from_ci(&self, guild_id: u64, webhook_id: &str, id: ReleaseId) -> Result<Release, EngineError> {
+    async fn start_from_ci(&self, guild_id: GuildId, webhook_id: &str, id: ReleaseId) -> Result<Release, EngineError> {
         let release = self.release(guild_id, id).await?;
         self.check_channels(guild_id, &release.process)?;
         let audit = AuditActor::Ci { webhook_id: webhook_id.to_string() };
@@ -319,7 +326,7 @@ impl Engine {
 
     /// An operator's command on a release (hold, resume, abort, retry, skip).
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
-    pub async fn control(&self, guild_id: u64, actor: &Actor, id: ReleaseId, command: Control) -> Result<Release, EngineError> {
+    pub async fn control(&self, guild_id: GuildId, actor: &Actor, id: ReleaseId, command: Control) -> Result<Release, EngineError> {
         let access = Arc::clone(&self.access);
         self.transition(guild_id, id, |r| {
             access.may_control(actor, r, access::Control::Operate)?;
@@ -330,7 +337,7 @@ impl Engine {
 
     /// Refuses `command` exactly as applying it would (who may, and whether the release's state
     /// allows it), on a copy: nothing changes. Asked at a click, before a reason is typed.
-    pub async fn may_apply(&self, guild_id: u64, actor: &Actor, id: ReleaseId, command: &Control) -> Result<(), EngineError> {
+    pub async fn may_apply(&self, guild_id: GuildId, actor: &Actor, id: ReleaseId, command: &Control) -> Result<(), EngineError> {
         let mut copy = self.release(guild_id, id).await?;
         self.access.may_control(actor, &copy, access::Control::Operate).map_err(CommandError::from)?;
         Self::apply_control(&mut copy, actor, command)?;
@@ -352,7 +359,7 @@ impl Engine {
     #[tracing::instrument(skip(self, actor, pairs), fields(actor = %actor.user))]
     pub async fn edit_draft(
         &self,
-        guild_id: u64,
+        guild_id: GuildId,
         actor: &Actor,
         id: ReleaseId,
         name: Option<&str>,
@@ -368,7 +375,7 @@ impl Engine {
 
     /// Deletes a Draft; the audit trail keeps what it was.
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
-    pub async fn delete_draft(&self, guild_id: u64, actor: &Actor, id: ReleaseId) -> Result<Release, EngineError> {
+    pub async fn delete_draft(&self, guild_id: GuildId, actor: &Actor, id: ReleaseId) -> Result<Release, EngineError> {
         let mut tx = self.store.begin().await?;
         let release = Store::load_release(&mut tx, id).await?.filter(|r| r.guild_id == guild_id).ok_or(EngineError::NotFound(id))?;
         self.access.may_control(actor, &release, access::Control::Delete).map_err(CommandError::from)?;
@@ -383,12 +390,18 @@ impl Engine {
 
     /// A manual task marked done by `actor`.
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
-    pub async fn mark_done(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<Release, EngineError> {
+    pub async fn mark_done(&self, guild_id: GuildId, actor: &Actor, id: ReleaseId, activity: &str) -> Result<Release, EngineError> {
         self.transition(guild_id, id, |r| r.mark_done(actor, activity, chrono::Utc::now())).await
     }
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
-    pub async fn approve(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<(Release, Progress), EngineError> {
+    pub async fn approve(
+        &self,
+        guild_id: GuildId,
+        actor: &Actor,
+        id: ReleaseId,
+        activity: &str,
+    ) -> Result<(Release, Progress), EngineError> {
         let delegations = self.deciding_as(guild_id, actor).await?;
         let mut progress = None;
         let release = self
@@ -403,13 +416,20 @@ impl Engine {
     }
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
-    pub async fn reject(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str, comment: &str) -> Result<Release, EngineError> {
+    pub async fn reject(
+        &self,
+        guild_id: GuildId,
+        actor: &Actor,
+        id: ReleaseId,
+        activity: &str,
+        comment: &str,
+    ) -> Result<Release, EngineError> {
         let delegations = self.deciding_as(guild_id, actor).await?;
         self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity, comment, &delegations, chrono::Utc::now())).await
     }
 
     /// Refuses (and audits the refusal) when `actor` may not decide `activity` now; changes nothing.
-    pub async fn may_decide(&self, guild_id: u64, actor: &Actor, id: ReleaseId, activity: &str) -> Result<(), EngineError> {
+    pub async fn may_decide(&self, guild_id: GuildId, actor: &Actor, id: ReleaseId, activity: &str) -> Result<(), EngineError> {
         let delegations = self.deciding_as(guild_id, actor).await?;
         self.audited_refusal(guild_id, actor, id, activity, |r| {
             r.check_decide(actor, activity, &delegations, chrono::Utc::now()).map(|()| vec![])
@@ -422,7 +442,7 @@ impl Engine {
     /// refusal goes back to the person.
     async fn audited_refusal(
         &self,
-        guild_id: u64,
+        guild_id: GuildId,
         actor: &Actor,
         id: ReleaseId,
         activity: &str,
@@ -443,7 +463,7 @@ impl Engine {
     /// Loads, applies `command`, saves the new state with its effects, commits; or changes nothing.
     async fn transition(
         &self,
-        guild_id: u64,
+        guild_id: GuildId,
         id: ReleaseId,
         command: impl FnOnce(&mut Release) -> Result<Vec<Effect>, CommandError>,
     ) -> Result<Release, EngineError> {
@@ -640,7 +660,7 @@ impl Engine {
 
     /// Asks for release `id`'s card in `channel` to be drawn again (coalesced with any redraw
     /// already waiting): for notices waiting on a card whose post was refused.
-    pub async fn redraw_card(&self, id: ReleaseId, channel: u64) -> Result<(), StoreError> {
+    pub async fn redraw_card(&self, id: ReleaseId, channel: ChannelId) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
         Store::enqueue_card_redraw(&mut tx, CardRedraw { release_id: id, channel_id: channel }).await?;
         tx.commit().await?;

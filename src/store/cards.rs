@@ -3,6 +3,7 @@
 use super::releases::{to_i64, to_u64};
 use super::{now_ms, Store, StoreError, Tx};
 use crate::domain::release::ReleaseId;
+use crate::domain::ChannelId;
 use serde::{Deserialize, Serialize};
 
 /// At most one card edit per release in this many milliseconds: a busy release stays far from
@@ -13,7 +14,7 @@ pub const CARD_EDIT_GAP_MS: i64 = 2_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardRedraw {
     pub release_id: ReleaseId,
-    pub channel_id: u64,
+    pub channel_id: ChannelId,
 }
 
 /// A card as just posted or edited.
@@ -27,7 +28,7 @@ pub struct DrawnCard {
 /// Where a release's card lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Card {
-    pub channel_id: u64,
+    pub channel_id: ChannelId,
     pub message_id: Option<u64>,
     pub has_thread: bool,
     /// The channel refused the thread for good: the log goes to the channel.
@@ -36,8 +37,8 @@ pub struct Card {
 
 impl Card {
     /// The thread under the card, once it exists (it has the card message's id).
-    pub fn thread_id(&self) -> Option<u64> {
-        self.message_id.filter(|_| self.has_thread)
+    pub fn thread_id(&self) -> Option<ChannelId> {
+        self.message_id.filter(|_| self.has_thread).map(ChannelId)
     }
 }
 
@@ -54,7 +55,7 @@ impl Store {
     pub async fn card(&self, release: ReleaseId) -> Result<Option<Card>, StoreError> {
         let row = sqlx::query_file!("src/store/sql/select_release_card.sql", release.0).fetch_optional(self.pool()).await?;
         Ok(row.map(|row| Card {
-            channel_id: to_u64(row.channel_id),
+            channel_id: ChannelId(to_u64(row.channel_id)),
             message_id: row.message_id.map(to_u64),
             has_thread: row.has_thread,
             thread_refused: row.thread_refused,
@@ -79,7 +80,7 @@ impl Store {
         sqlx::query_file!(
             "src/store/sql/update_release_card.sql",
             drawn.redraw.release_id.0,
-            to_i64(drawn.redraw.channel_id),
+            to_i64(drawn.redraw.channel_id.0),
             to_i64(drawn.message_id),
             drawn.has_thread,
             now_ms()

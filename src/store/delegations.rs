@@ -5,7 +5,7 @@ use super::releases::{to_i64, to_u64};
 use super::{corrupt, Store, StoreError, Tx};
 use crate::domain::delegation::Delegation;
 use crate::domain::principal::Actor;
-use crate::domain::UserId;
+use crate::domain::{GuildId, UserId};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 fn stamp(at: DateTime<Utc>) -> String {
@@ -38,11 +38,11 @@ impl DelegationRow {
 }
 
 impl Store {
-    pub async fn insert_delegation(tx: &mut Tx, guild_id: u64, d: &Delegation, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    pub async fn insert_delegation(tx: &mut Tx, guild_id: GuildId, d: &Delegation, now: DateTime<Utc>) -> Result<i64, StoreError> {
         let from_json = serde_json::to_string(&d.from).map_err(corrupt)?;
         let id = sqlx::query_file_scalar!(
             "src/store/sql/insert_delegation.sql",
-            to_i64(guild_id),
+            to_i64(guild_id.0),
             to_i64(d.from.user.0),
             from_json,
             to_i64(d.to.0),
@@ -57,19 +57,19 @@ impl Store {
     }
 
     /// Live delegations in a guild that `user` gave or received.
-    pub async fn delegations_of(&self, guild_id: u64, user: UserId, now: DateTime<Utc>) -> Result<Vec<Delegation>, StoreError> {
+    pub async fn delegations_of(&self, guild_id: GuildId, user: UserId, now: DateTime<Utc>) -> Result<Vec<Delegation>, StoreError> {
         let user = Some(to_i64(user.0));
-        let rows = sqlx::query_file_as!(DelegationRow, "src/store/sql/select_delegations.sql", to_i64(guild_id), user, user, stamp(now))
+        let rows = sqlx::query_file_as!(DelegationRow, "src/store/sql/select_delegations.sql", to_i64(guild_id.0), user, user, stamp(now))
             .fetch_all(self.pool())
             .await?;
         rows.into_iter().map(DelegationRow::read).collect()
     }
 
     /// Live delegations in a guild to `user`: whose authority they may act with now.
-    pub async fn delegations_to(&self, guild_id: u64, user: UserId, now: DateTime<Utc>) -> Result<Vec<Delegation>, StoreError> {
+    pub async fn delegations_to(&self, guild_id: GuildId, user: UserId, now: DateTime<Utc>) -> Result<Vec<Delegation>, StoreError> {
         // `from_user = NULL` holds for no row: only those to `user`.
         let (from, to) = (None::<i64>, Some(to_i64(user.0)));
-        let rows = sqlx::query_file_as!(DelegationRow, "src/store/sql/select_delegations.sql", to_i64(guild_id), from, to, stamp(now))
+        let rows = sqlx::query_file_as!(DelegationRow, "src/store/sql/select_delegations.sql", to_i64(guild_id.0), from, to, stamp(now))
             .fetch_all(self.pool())
             .await?;
         rows.into_iter().map(DelegationRow::read).collect()
@@ -78,7 +78,7 @@ impl Store {
     /// Revokes `from`'s live delegations (to `to`, or all); returns those revoked.
     pub async fn revoke_delegations(
         tx: &mut Tx,
-        guild_id: u64,
+        guild_id: GuildId,
         from: UserId,
         to: Option<UserId>,
         now: DateTime<Utc>,
@@ -86,7 +86,7 @@ impl Store {
         let rows = sqlx::query_file_as!(
             DelegationRow,
             "src/store/sql/revoke_delegations.sql",
-            to_i64(guild_id),
+            to_i64(guild_id.0),
             to_i64(from.0),
             to.map(|u| to_i64(u.0)),
             stamp(now)

@@ -3,6 +3,7 @@
 use super::releases::to_i64;
 use super::{corrupt, Store, StoreError};
 use crate::domain::release::{ReleaseId, ReleaseStatus};
+use crate::domain::{GuildId, UserId};
 use chrono::{DateTime, Utc};
 
 /// Which releases of a guild to list. Empty fields match everything.
@@ -11,7 +12,7 @@ pub struct ReleaseFilter {
     pub status: Option<ReleaseStatus>,
     pub process: Option<String>,
     /// Only releases this user created or started.
-    pub user: Option<u64>,
+    pub user: Option<UserId>,
 }
 
 /// One line of a release list.
@@ -32,13 +33,19 @@ pub struct ReleasePage {
 }
 
 impl Store {
-    pub async fn list_releases(&self, guild_id: u64, filter: &ReleaseFilter, page: u32, per_page: u32) -> Result<ReleasePage, StoreError> {
+    pub async fn list_releases(
+        &self,
+        guild_id: GuildId,
+        filter: &ReleaseFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<ReleasePage, StoreError> {
         let rows = sqlx::query_file!(
             "src/store/sql/list_releases.sql",
-            to_i64(guild_id),
+            to_i64(guild_id.0),
             filter.status.map(|s| s.as_str()),
             filter.process,
-            filter.user.map(to_i64),
+            filter.user.map(|u| to_i64(u.0)),
             i64::from(per_page),
             i64::from(page) * i64::from(per_page)
         )

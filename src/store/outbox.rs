@@ -3,6 +3,7 @@
 
 use super::{corrupt, now_ms, Store, StoreError, Tx};
 use crate::domain::release::{Notice, Poll, Release, ReleaseId, Timer, WebhookCall};
+use crate::domain::{ChannelId, GuildId};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -47,7 +48,7 @@ pub enum ChatWork {
 /// ended, so even a quiet day's history is pinned outside the database.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditHeadPost {
-    pub channel_id: u64,
+    pub channel_id: ChannelId,
     pub day: String,
     pub row: i64,
     pub hash: String,
@@ -61,7 +62,7 @@ enum StoredChatWork {
     Card { card: super::CardRedraw },
     AuditHead { audit_head: AuditHeadPost },
     Message(ChatMessage),
-    OldAuditHead { channel_id: u64, notice: OldAuditHeadNotice },
+    OldAuditHead { channel_id: ChannelId, notice: OldAuditHeadNotice },
 }
 
 #[derive(Deserialize)]
@@ -86,11 +87,11 @@ impl From<StoredChatWork> for ChatWork {
 /// A chat message to post: a notice about a release, for its notices channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatMessage {
-    pub channel_id: u64,
+    pub channel_id: ChannelId,
     /// The release's server: the notifier refuses to post into a channel of another one.
     /// `None` in rows queued before it was kept.
     #[serde(default)]
-    pub guild_id: Option<u64>,
+    pub guild_id: Option<GuildId>,
     /// Where it goes, decided once when it is queued, so every try posts to the same place.
     /// `None` in rows queued before it was kept (decided when posted, as then).
     #[serde(default)]
@@ -127,7 +128,7 @@ pub(super) async fn enqueue_chat(tx: &mut Tx, release: &Release, notice: &Notice
 }
 
 /// A notice about `release` for a channel other than its process's notices channel.
-pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: u64, notice: &Notice) -> Result<(), StoreError> {
+pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: ChannelId, notice: &Notice) -> Result<(), StoreError> {
     let n = sqlx::query_file_scalar!("src/store/sql/count_chat_rows.sql", release.id.0).fetch_one(&mut **tx).await?;
     let to_thread = channel_id == release.process.notices_channel && notice.is_progress();
     let message = ChatMessage {
@@ -151,7 +152,7 @@ pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: u64, no
 
 /// The day's audit head for the audit channel, once per UTC day (the key), tied to no release.
 /// Returns whether it was enqueued now (false: already enqueued today, or no audit rows yet).
-pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: u64, day: &str) -> Result<bool, StoreError> {
+pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: ChannelId, day: &str) -> Result<bool, StoreError> {
     let Some((row, hash)) = Store::audit_head(tx).await? else { return Ok(false) };
     let audit_head = AuditHeadPost { channel_id, day: day.to_string(), row, hash };
     let payload = serde_json::to_string(&ChatWork::AuditHead { audit_head }).map_err(corrupt)?;
@@ -268,7 +269,7 @@ mod tests {
     #[test]
     fn chat_rows_read_as_the_work_they_are_whatever_their_age() {
         let card: ChatWork = serde_json::from_str(r#"{"card": {"release_id": 4, "channel_id": 9}}"#).unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(card, ChatWork::Card { card } if card.release_id == ReleaseId(4) && card.channel_id == 9));
+        assert!(matches!(card, ChatWork::Card { card } if card.release_id == ReleaseId(4) && card.channel_id == ChannelId(9)));
         // A message queued before guild and destination were kept.
         let old = r#"{"channel_id": 9, "release_id": 4, "release_name": "w", "notice": {"type": "release_started", "by": "alice"}}"#;
         let message: ChatWork = serde_json::from_str(old).unwrap_or_else(|e| panic!("{e}"));
@@ -278,7 +279,7 @@ mod tests {
         let old = r#"{"channel_id": 9, "guild_id": null, "destination": "channel", "release_id": 0, "release_name": "",
             "notice": {"type": "daily_audit_head", "day": "2026-12-06", "row": 12, "hash": "ab"}}"#;
         let head: ChatWork = serde_json::from_str(old).unwrap_or_else(|e| panic!("{e}"));
-        let expected = AuditHeadPost { channel_id: 9, day: "2026-12-06".into(), row: 12, hash: "ab".into() };
+        let expected = AuditHeadPost { channel_id: ChannelId(9), day: "2026-12-06".into(), row: 12, hash: "ab".into() };
         assert_eq!(head, ChatWork::AuditHead { audit_head: expected.clone() });
         let now = serde_json::to_string(&ChatWork::AuditHead { audit_head: expected.clone() }).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(serde_json::from_str::<ChatWork>(&now).ok(), Some(ChatWork::AuditHead { audit_head: expected }));

@@ -6,6 +6,7 @@ use crate::domain::principal::Initiator;
 use crate::domain::release::{
     ActivityRun, AuditActor, Decision, Draft, Effect, Notice, ParentLink, PhaseRun, Release, ReleaseId, ReleaseStatus, StepStatus,
 };
+use crate::domain::GuildId;
 use crate::domain::{Process, UserId};
 use chrono::{DateTime, Utc};
 
@@ -38,7 +39,7 @@ impl super::Store {
         let inputs_json = serde_json::to_string(&draft.inputs).map_err(corrupt)?;
         let row = sqlx::query_file!(
             "src/store/sql/insert_release.sql",
-            to_i64(draft.guild_id),
+            to_i64(draft.guild_id.0),
             draft.name,
             draft.process.name,
             draft.process.version,
@@ -95,7 +96,7 @@ impl super::Store {
         let status = row.status;
         let mut release = Release {
             id,
-            guild_id: to_u64(row.guild_id),
+            guild_id: GuildId(to_u64(row.guild_id)),
             name: row.name,
             process,
             inputs,

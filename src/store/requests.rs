@@ -4,13 +4,14 @@
 use super::releases::{to_i64, to_u64};
 use super::{Store, StoreError};
 use crate::domain::release::ReleaseId;
+use crate::domain::ChannelId;
 
 /// A request message still showing its buttons.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenRequest {
     pub activity: String,
     pub level: u32,
-    pub channel_id: u64,
+    pub channel_id: ChannelId,
     pub message_id: u64,
 }
 
@@ -21,7 +22,7 @@ impl Store {
         release: ReleaseId,
         activity: &str,
         level: u32,
-        channel: u64,
+        channel: ChannelId,
         message: u64,
     ) -> Result<(), StoreError> {
         sqlx::query_file!(
@@ -29,7 +30,7 @@ impl Store {
             release.0,
             activity,
             i64::from(level),
-            to_i64(channel),
+            to_i64(channel.0),
             to_i64(message)
         )
         .execute(self.writer())
@@ -45,7 +46,7 @@ impl Store {
             .map(|row| OpenRequest {
                 activity: row.activity_id,
                 level: row.level as u32,
-                channel_id: to_u64(row.channel_id),
+                channel_id: ChannelId(to_u64(row.channel_id)),
                 message_id: to_u64(row.message_id),
             })
             .collect())

@@ -214,7 +214,7 @@ fn policy() -> anyhow::Result<AccessPolicy> {
         approvers: vec![p("role:QA")?],
         viewers: vec![p("role:Developers")?],
     };
-    Ok(AccessPolicy { admins: vec![p("user:99")?], guilds: [(GUILD_ID, roles)].into() })
+    Ok(AccessPolicy { admins: vec![p("user:99")?], guilds: [(trainmaster::domain::GuildId(GUILD_ID), roles)].into() })
 }
 
 #[tokio::test]

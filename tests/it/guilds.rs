@@ -130,8 +130,9 @@ async fn the_notifier_never_posts_a_releases_message_into_another_servers_channe
     let store = Store::open(&h.database()).await?;
     let mut tx = store.begin().await?;
     let mut release = Store::load_release(&mut tx, ReleaseId(id.parse()?)).await?.ok_or_else(|| anyhow::anyhow!("no release"))?;
-    release.guild_id = OTHER_GUILD_ID;
-    enqueue_chat_to(&mut tx, &release, CHANNEL_ID, &Notice::Message { channel: None, text: "leak".into() }).await?;
+    release.guild_id = trainmaster::domain::GuildId(OTHER_GUILD_ID);
+    enqueue_chat_to(&mut tx, &release, trainmaster::domain::ChannelId(CHANNEL_ID), &Notice::Message { channel: None, text: "leak".into() })
+        .await?;
     tx.commit().await?;
     h.start_bot().await?;
     let row = h.wait_for_audit(&id, "delivery_set_aside").await?;

@@ -122,7 +122,7 @@ impl Harness {
         settings.webhook_allow = vec!["127.0.0.1".parse().map_err(|e: String| anyhow!(e))?];
         settings.trigger_secret = Some(Secret::parse(TRIGGER_SECRET)?);
         settings.api_token = Some(API_TOKEN.into());
-        settings.audit_channel = Some(CHANNEL_ID);
+        settings.audit_channel = Some(trainmaster::domain::ChannelId(CHANNEL_ID));
         settings.access = self.access.clone();
         Ok(settings)
     }

@@ -76,7 +76,7 @@ async fn hotfix_work_is_claimed_before_earlier_standard_work() -> anyhow::Result
     let mut ids = vec![];
     for (process, name) in [(standard, "standard"), (hotfix, "hotfix")] {
         let draft = Draft {
-            guild_id: 1,
+            guild_id: trainmaster::domain::GuildId(1),
             name: name.into(),
             process,
             inputs: Default::default(),

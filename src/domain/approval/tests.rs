@@ -32,7 +32,7 @@ fn release_with(spec: &str, extra: &str, inputs: &str) -> (Release, Vec<Effect>)
     );
     let process = parse("gated.yaml", &source).unwrap_or_else(|e| panic!("{e:?}\n{source}"));
     let inputs = validate(&process, parse_pairs(inputs).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
-    let mut r = Release::new_draft(ReleaseId(5), 1, "R".into(), process, inputs, UserId(CREATOR), now());
+    let mut r = Release::new_draft(ReleaseId(5), crate::domain::GuildId(1), "R".into(), process, inputs, UserId(CREATOR), now());
     let fx = r.start(&person(CREATOR, &[]), now()).unwrap_or_else(|e| panic!("{e}"));
     (r, fx)
 }

@@ -5,7 +5,7 @@
 use super::process::*;
 use super::risk::{RiskLevel, RiskRule};
 use super::template::{self, Names, TemplateError};
-use super::{HumanDuration, Principal};
+use super::{ChannelId, GuildId, HumanDuration, Principal};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -96,16 +96,17 @@ impl Checker<'_> {
         }
     }
 
-    fn channel(&mut self, raw: &At<Scalar>) -> u64 {
+    /// A channel id; after an error, a placeholder the file is refused with anyway.
+    fn channel(&mut self, raw: &At<Scalar>) -> ChannelId {
         match raw.value.0.parse::<u64>() {
-            Ok(id) if id > 0 => id,
+            Ok(id) if id > 0 => ChannelId(id),
             _ => {
                 self.at(
                     raw,
                     format!("`{}` is not a channel id", raw.value.0),
                     Some("write the channel's numeric id (Discord: right-click the channel → Copy Channel ID)".into()),
                 );
-                0
+                ChannelId(0)
             }
         }
     }
@@ -261,7 +262,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
     let release_manager = owners.and_then(|o| o.release_manager.as_ref()).and_then(|p| c.principal(p));
     let stakeholders = owners.map(|o| o.stakeholders.iter().filter_map(|p| c.principal(p)).collect()).unwrap_or_default();
     let notices_channel = c.channel(&raw.notices.value.channel);
-    let guilds = raw.guilds.iter().map(|g| c.snowflake(g, "server (guild) id")).collect();
+    let guilds = raw.guilds.iter().map(|g| GuildId(c.snowflake(g, "server (guild) id"))).collect();
     let notices_advance = raw.notices.value.advance.as_ref().and_then(|a| c.duration(a));
 
     if raw.phases.value.is_empty() {

@@ -276,8 +276,8 @@ fn risk_rules_read_inputs_and_the_clock_and_name_a_known_level() {
 #[test]
 fn guilds_name_servers_by_id() {
     let p = parse("p.yaml", &DAG.replace("name: dag\n", "name: dag\nguilds: [\"42\", 43]\n")).unwrap_or_else(|e| panic!("{e:#?}"));
-    assert_eq!(p.guilds, [42, 43]);
-    assert!(p.available_in(42) && !p.available_in(44));
+    assert_eq!(p.guilds, [GuildId(42), GuildId(43)]);
+    assert!(p.available_in(GuildId(42)) && !p.available_in(GuildId(44)));
     let e = one_error(&DAG.replace("name: dag\n", "name: dag\nguilds: [\"Sandbox\"]\n"));
     assert_eq!((e.line, e.message.as_str()), (2, "`Sandbox` is not a server (guild) id"), "{e}");
 }

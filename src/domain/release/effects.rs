@@ -148,7 +148,7 @@ pub enum Notice {
     },
     /// A `notice` activity's rendered message, for its channel (the notices channel when `None`).
     Message {
-        channel: Option<u64>,
+        channel: Option<ChannelId>,
         text: String,
     },
     RollbackStarted {

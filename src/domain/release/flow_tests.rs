@@ -37,7 +37,7 @@ fn release(version: &str) -> Release {
     let process = parse("dag.yaml", DAG).unwrap_or_else(|e| panic!("{e:#?}"));
     let pairs = parse_pairs(&format!("version={version}")).unwrap_or_default();
     let inputs = validate(&process, pairs).unwrap_or_else(|e| panic!("{e}"));
-    Release::new_draft(ReleaseId(3), 1, "r".into(), process, inputs, UserId(1), Utc::now())
+    Release::new_draft(ReleaseId(3), crate::domain::GuildId(1), "r".into(), process, inputs, UserId(1), Utc::now())
 }
 
 fn actor() -> Actor {
@@ -89,7 +89,7 @@ fn independent_phases_and_activities_start_together() {
     let mut r = release("1.0.0");
     let fx = r.start(&actor(), Utc::now()).unwrap_or_default();
     assert_eq!(called(&fx), ["compile", "lint"], "package waits for compile; ship waits for build and docs");
-    assert!(fx.contains(&Effect::Notify(Notice::Message { channel: Some(42), text: "Shipping 1.0.0".into() })));
+    assert!(fx.contains(&Effect::Notify(Notice::Message { channel: Some(crate::domain::ChannelId(42)), text: "Shipping 1.0.0".into() })));
     assert_eq!(status(&r, "announce"), StepStatus::Success);
     assert_eq!(phase_status(&r, "docs"), Some(StepStatus::Success));
     assert_eq!(phase_status(&r, "ship"), Some(StepStatus::NotStarted));
@@ -311,7 +311,7 @@ phases:
 
 fn gated() -> Release {
     let process = parse("gated.yaml", GATED).unwrap_or_else(|e| panic!("{e:#?}"));
-    Release::new_draft(ReleaseId(4), 1, "g".into(), process, Default::default(), UserId(1), Utc::now())
+    Release::new_draft(ReleaseId(4), crate::domain::GuildId(1), "g".into(), process, Default::default(), UserId(1), Utc::now())
 }
 
 fn first_poll(fx: &[Effect]) -> Poll {

@@ -40,7 +40,7 @@ fn actor() -> Actor {
 
 fn followed() -> Release {
     let process = parse("followed.yaml", FOLLOWED).unwrap_or_else(|e| panic!("{e:#?}"));
-    Release::new_draft(ReleaseId(9), 1, "f".into(), process, Default::default(), UserId(1), Utc::now())
+    Release::new_draft(ReleaseId(9), crate::domain::GuildId(1), "f".into(), process, Default::default(), UserId(1), Utc::now())
 }
 
 fn polls(fx: &[Effect]) -> Vec<Poll> {

@@ -3,6 +3,7 @@
 //! channel notices and webhook calls. Nothing here performs I/O.
 
 use super::approval::Refusal;
+use super::ids::{ChannelId, GuildId};
 use super::inputs::Inputs;
 use super::principal::{Actor, Initiator, Principal, UserId};
 use super::process::{ActivityKind, Auth, Completion, HttpMethod, OnFailure, Process, SecretRef};
@@ -90,7 +91,7 @@ impl StepStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Release {
     pub id: ReleaseId,
-    pub guild_id: u64,
+    pub guild_id: GuildId,
     pub name: String,
     pub process: Process,
     pub inputs: Inputs,
@@ -240,7 +241,7 @@ pub struct Progress {
 /// installation it lives in. `Store::insert_release` makes it a `Release`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
-    pub guild_id: u64,
+    pub guild_id: GuildId,
     pub name: String,
     pub process: Process,
     pub inputs: Inputs,
@@ -262,7 +263,7 @@ impl Draft {
 impl Release {
     pub fn new_draft(
         id: ReleaseId,
-        guild_id: u64,
+        guild_id: GuildId,
         name: String,
         process: Process,
         inputs: Inputs,

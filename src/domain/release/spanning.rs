@@ -61,7 +61,7 @@ phases:
         catalog.insert("child".to_string(), child);
         let mut process = parse("parent.yaml", PARENT).unwrap_or_else(|e| panic!("{e:?}"));
         process.pin_children(&catalog).unwrap_or_else(|e| panic!("{e}"));
-        Release::new_draft(ReleaseId(5), 1, "r".into(), process, Default::default(), UserId(1), Utc::now())
+        Release::new_draft(ReleaseId(5), crate::domain::GuildId(1), "r".into(), process, Default::default(), UserId(1), Utc::now())
     }
 
     fn alice() -> Actor {

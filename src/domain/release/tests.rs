@@ -16,7 +16,7 @@ fn actor(id: u64, roles: &[&str]) -> Actor {
 fn draft() -> Release {
     let process = parse("p.yaml", SOURCE).unwrap_or_else(|e| panic!("{e:?}"));
     let inputs = validate(&process, parse_pairs("version=1.4.0 services=api,web").unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
-    Release::new_draft(ReleaseId(7), 1, "Week 47".into(), process, inputs, UserId(1), Utc::now())
+    Release::new_draft(ReleaseId(7), crate::domain::GuildId(1), "Week 47".into(), process, inputs, UserId(1), Utc::now())
 }
 
 fn calls(fx: &[Effect]) -> Vec<WebhookCall> {
