@@ -22,6 +22,10 @@ use std::sync::Arc;
 /// few such tries from stalling every other release.
 pub const WEBHOOK_WORKERS: usize = 8;
 
+/// `shutdown_grace` when not configured: longer than most webhook tries, shorter than the 30 s
+/// systemd, Docker and Kubernetes wait before they follow SIGTERM with SIGKILL.
+pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub bot: BotConfig,
@@ -41,6 +45,9 @@ pub struct Settings {
     pub audit_channel: Option<crate::domain::ChannelId>,
     /// Admins and per-guild roles (trainmaster.toml).
     pub access: AccessPolicy,
+    /// How long webhook calls in flight may take to finish once asked to stop (SIGTERM, SIGINT)
+    /// before they are cut off; their results are recorded, so a restart does not send them again.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl Settings {
@@ -59,6 +66,7 @@ impl Settings {
             webhook_proxy: None,
             audit_channel: None,
             access: AccessPolicy::default(),
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 }
@@ -70,6 +78,7 @@ pub struct Application {
     http_state: HttpState,
     webhook_policy: AddressPolicy,
     webhook_proxy: Option<String>,
+    shutdown_grace: std::time::Duration,
 }
 
 impl Application {
@@ -103,7 +112,15 @@ impl Application {
         let webhook_policy = AddressPolicy::new(settings.webhook_allow.clone());
         // Built here only to refuse a bad proxy before anything runs.
         WebhookClient::new(webhook_policy.clone(), settings.webhook_proxy.as_deref())?;
-        Ok(Self { engine, client, listener, http_state, webhook_policy, webhook_proxy: settings.webhook_proxy.clone() })
+        Ok(Self {
+            engine,
+            client,
+            listener,
+            http_state,
+            webhook_policy,
+            webhook_proxy: settings.webhook_proxy.clone(),
+            shutdown_grace: settings.shutdown_grace,
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -143,15 +160,24 @@ impl Application {
             r = self.client.start() => r.context("the Discord connection ended"),
             _ = shutdown.stopped() => Ok(()),
         };
-        shards.shutdown_all().await;
-        // Workers see the same shutdown; one stuck in a call is cut off. Its outbox row stays
-        // claimed until the lease runs out, then is delivered again with the same key.
-        for worker in workers.into_iter().chain(webhook_workers) {
+        // Every loop sees the same shutdown and claims nothing more. Webhook calls in flight
+        // get `shutdown_grace` to finish and be recorded (else a restart would send them again);
+        // the notifier and the rest finish what they hold meanwhile. Then the gateway closes.
+        tracing::info!(grace = ?self.shutdown_grace, "stopping: letting webhook calls in flight finish");
+        let deadline = tokio::time::Instant::now() + self.shutdown_grace;
+        let mut cut_off = 0;
+        for worker in webhook_workers.into_iter().chain(workers) {
             let abort = worker.abort_handle();
-            if tokio::time::timeout(std::time::Duration::from_secs(2), worker).await.is_err() {
+            if tokio::time::timeout_at(deadline, worker).await.is_err() {
                 abort.abort();
+                cut_off += 1;
             }
         }
+        if cut_off > 0 {
+            // Their rows stay claimed; the next start frees them and sends them again, same key.
+            tracing::warn!(cut_off, "the grace ran out; unfinished calls will be sent again after a restart");
+        }
+        shards.shutdown_all().await;
         result
     }
 }

@@ -15,6 +15,7 @@
 //! | webhook allow-list | `webhook_allow` (list) | `TRAINMASTER_WEBHOOK_ALLOW` (comma-separated) | empty |
 //! | proxy for webhooks | `webhook_proxy` | `TRAINMASTER_WEBHOOK_PROXY` | none (`HTTP_PROXY` and the like are ignored) |
 //! | account admins | `admins` (list of `user:`/`role:`) | none | none |
+//! | grace for calls in flight at SIGTERM/SIGINT | `shutdown_grace` | `TRAINMASTER_SHUTDOWN_GRACE` | `20s` |
 //! | roles per guild | `[guilds.<guild id>]` `release_managers`, `approvers`, `viewers` | none | open (see `domain::access`) |
 
 use crate::app::Settings;
@@ -44,6 +45,7 @@ struct FileConfig {
     webhook_proxy: Option<String>,
     audit_channel: Option<String>,
     help_url: Option<String>,
+    shutdown_grace: Option<String>,
     admins: Option<Vec<String>>,
     guilds: Option<BTreeMap<String, GuildFile>>,
 }
@@ -92,6 +94,11 @@ impl Config {
             .or(from_file.audit_channel)
             .map(|c| c.trim().parse::<u64>().map(ChannelId).map_err(|_| anyhow::anyhow!("audit_channel `{c}` is not a channel id")))
             .transpose()?;
+        let grace_text = env("TRAINMASTER_SHUTDOWN_GRACE").or(from_file.shutdown_grace).unwrap_or_else(|| "20s".into());
+        let shutdown_grace = grace_text
+            .parse::<crate::domain::HumanDuration>()
+            .map_err(|e| anyhow::anyhow!("shutdown_grace = `{grace_text}`: {e}"))?
+            .as_duration();
         let access = access_policy(from_file.admins.unwrap_or_default(), from_file.guilds.unwrap_or_default())?;
         Ok(Settings {
             bot: BotConfig {
@@ -110,6 +117,7 @@ impl Config {
             webhook_proxy: env("TRAINMASTER_WEBHOOK_PROXY").or(from_file.webhook_proxy),
             audit_channel,
             access,
+            shutdown_grace,
         })
     }
 }

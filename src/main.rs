@@ -215,9 +215,8 @@ async fn serve(settings: Settings) -> ExitCode {
     };
     let (stop, shutdown) = Shutdown::new();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = stop.send(true);
-        }
+        stop_signal().await;
+        let _ = stop.send(true);
     });
     match app.run_until_stopped(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -226,6 +225,30 @@ async fn serve(settings: Settings) -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM, the signal systemd, Docker and Kubernetes stop a service with.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the bot gracefully");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

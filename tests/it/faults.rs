@@ -1,10 +1,10 @@
 //! Faults: the bot killed (SIGKILL, a real child process) at random points while 50 releases
 //! run, and receivers that refuse connections.
 
+use super::child::{free_port, Bot};
 use super::harness::*;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::Duration;
 use trainmaster::domain::release::ReleaseId;
 use trainmaster::sandbox::receiver::{Answer, WebhookReceiver};
@@ -21,58 +21,6 @@ fn crash_process(receiver: &WebhookReceiver) -> String {
         receiver.url("/right"),
         receiver.url("/join")
     )
-}
-
-/// `trainmaster serve` as a child process against the sandbox.
-struct Bot {
-    dir: std::path::PathBuf,
-    sandbox_url: String,
-    http: std::net::SocketAddr,
-    child: Option<tokio::process::Child>,
-}
-
-impl Bot {
-    async fn start(&mut self) -> TestResult {
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trainmaster"))
-            .arg("serve")
-            .current_dir(&self.dir)
-            .env("DISCORD_TOKEN", TOKEN)
-            .env("TRAINMASTER_DISCORD_API", &self.sandbox_url)
-            .env("TRAINMASTER_DATABASE", self.dir.join("trainmaster.db"))
-            .env("TRAINMASTER_PROCESSES", self.dir.join("processes"))
-            .env("TRAINMASTER_HTTP", self.http.to_string())
-            .env("TRAINMASTER_TRIGGER_SECRET", TRIGGER_SECRET)
-            .env("TRAINMASTER_WEBHOOK_ALLOW", "127.0.0.1")
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
-        self.child = Some(child);
-        // Ready means the database is open and the gateway connected.
-        let url = format!("http://{}/readyz", self.http);
-        let client = reqwest::Client::new();
-        let deadline = tokio::time::Instant::now() + trainmaster::sandbox::WAIT;
-        loop {
-            if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
-                return Ok(());
-            }
-            anyhow::ensure!(tokio::time::Instant::now() < deadline, "the bot did not become ready");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// SIGKILL: no shutdown path runs, leases and in-flight calls are simply cut off.
-    async fn kill(&mut self) -> TestResult {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await?;
-        }
-        Ok(())
-    }
-}
-
-fn free_port() -> anyhow::Result<std::net::SocketAddr> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
 async fn statuses(store: &Store, ids: &[i64]) -> anyhow::Result<Vec<String>> {
@@ -94,7 +42,7 @@ async fn a_bot_killed_at_random_points_finishes_every_release_and_records_each_r
     let dir = tempfile::tempdir()?;
     std::fs::create_dir_all(dir.path().join("processes"))?;
     std::fs::write(dir.path().join("processes/crash.yaml"), crash_process(&receiver))?;
-    let mut bot = Bot { dir: dir.path().to_path_buf(), sandbox_url: sandbox.base_url(), http: free_port()?, child: None };
+    let mut bot = Bot::new(dir.path(), sandbox.base_url())?;
     bot.start().await?;
 
     let url = format!("http://{}/hooks/releases", bot.http);

@@ -3,6 +3,7 @@
 
 mod approvals;
 mod cards;
+mod child;
 mod cli;
 mod closing;
 mod commands;
@@ -17,6 +18,7 @@ mod harness;
 mod http_api;
 mod inputs;
 mod listing;
+mod operations;
 mod processes;
 mod proxy;
 mod raw_requests;
