@@ -6,7 +6,7 @@ use crate::domain::access::AccessPolicy;
 use crate::domain::process_file;
 use crate::engine::{checkpoint_until_stopped, daily_audit_head_until_stopped, publish_todays_audit_head, Engine, Shutdown, WebhookWorker};
 use crate::http::{self, HttpState};
-use crate::store::Store;
+use crate::store::{InstanceLock, Store};
 use crate::webhook::guard::{AddressPolicy, AllowRule};
 use crate::webhook::signing::Secret;
 use crate::webhook::WebhookClient;
@@ -79,10 +79,15 @@ pub struct Application {
     webhook_policy: AddressPolicy,
     webhook_proxy: Option<String>,
     shutdown_grace: std::time::Duration,
+    /// Held while the application lives: one instance per database.
+    _lock: InstanceLock,
 }
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        // First: a second instance must not touch the database (it would free the first's leases),
+        // and its operator should hear about the first before any other complaint.
+        let lock = InstanceLock::acquire(&settings.database)?;
         let catalog = process_file::load_dir(&settings.processes).map_err(|diagnostics| {
             let all = diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
             anyhow::anyhow!("the process files have errors:\n{all}")
@@ -107,7 +112,7 @@ impl Application {
             trigger_secret: settings.trigger_secret.clone(),
             api_token: settings.api_token.clone(),
             public_url,
-            gateway_connected,
+            gateway: Arc::new(discord::ShardsGateway { shards: client.shard_manager.clone(), set_up: gateway_connected }),
         };
         let webhook_policy = AddressPolicy::new(settings.webhook_allow.clone());
         // Built here only to refuse a bad proxy before anything runs.
@@ -120,6 +125,7 @@ impl Application {
             webhook_policy,
             webhook_proxy: settings.webhook_proxy.clone(),
             shutdown_grace: settings.shutdown_grace,
+            _lock: lock,
         })
     }
 

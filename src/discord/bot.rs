@@ -71,6 +71,25 @@ pub async fn build_client(config: &BotConfig, engine: Engine, gateway_connected:
     Ok(client)
 }
 
+/// The gateway as `/readyz` sees it: set up once (commands registered) and every shard connected
+/// now. Read from the shard manager at each probe, not from a flag: serenity tells stage changes
+/// to event handlers only, and a shard that cannot reconnect simply has no runner.
+pub struct ShardsGateway {
+    pub shards: Arc<serenity::ShardManager>,
+    pub set_up: Arc<AtomicBool>,
+}
+
+impl crate::http::Gateway for ShardsGateway {
+    fn connected(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>> {
+        Box::pin(async move {
+            let runners = self.shards.runners.lock().await;
+            self.set_up.load(Ordering::Relaxed)
+                && !runners.is_empty()
+                && runners.values().all(|r| r.stage == serenity::ConnectionStage::Connected)
+        })
+    }
+}
+
 /// Channels' servers from the gateway cache (GUILD_CREATE and CHANNEL_* events keep it current).
 pub struct CacheDirectory(pub Arc<serenity::Cache>);
 
@@ -126,10 +145,6 @@ async fn on_event(framework: poise::FrameworkContext<'_, Data, BotError>, event:
             framework.user_data.engine.metrics.interaction_seconds.observe(started.elapsed());
         }
         serenity::FullEvent::Ready { .. } => framework.user_data.gateway_connected.store(true, Ordering::Relaxed),
-        serenity::FullEvent::ShardStageUpdate { event } => {
-            let connected = event.new == serenity::ConnectionStage::Connected;
-            framework.user_data.gateway_connected.store(connected, Ordering::Relaxed);
-        }
         _ => {}
     }
     Ok(())

@@ -19,7 +19,7 @@ mod reasons;
 pub mod render;
 mod trail;
 
-pub use bot::{build_client, http_client, BotConfig};
+pub use bot::{build_client, http_client, BotConfig, ShardsGateway};
 pub use commands::commands;
 pub use notifier::Notifier;
 

@@ -242,12 +242,19 @@ impl Engine {
             draft.process.kind = ReleaseKind::parse(kind)
                 .ok_or_else(|| TriggerError::Invalid(format!("kind `{kind}` is not one of {}", ReleaseKind::NAMES.join(", "))))?;
         }
-        let mut release = Self::insert_draft(&mut tx, AuditActor::Ci { webhook_id: webhook_id.clone() }, draft).await?;
+        let ci = AuditActor::Ci { webhook_id: webhook_id.clone() };
+        let mut release = Self::insert_draft(&mut tx, ci.clone(), draft).await?;
         Store::insert_trigger(&mut tx, &webhook_id, release.id).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        // Created and started in one commit: a trigger that fails (a full disk) leaves nothing
+        // behind, so its retry, even under a new webhook-id, cannot make a second release.
+        let mut effects = vec![];
         if request.start {
-            release = self.start_from_ci(guild_id, &webhook_id, release.id).await?;
+            let before = release.clone();
+            effects = release.start_as(Initiator::Ci, ci, format!("CI ({webhook_id})"), chrono::Utc::now()).map_err(EngineError::from)?;
+            self.save(&mut tx, &before, &release, &mut effects).await?;
         }
+        tx.commit().await.map_err(StoreError::from)?;
+        self.wake_for(&effects);
         Ok((release, true))
     }
 }

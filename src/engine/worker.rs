@@ -4,6 +4,7 @@
 //! a restarted worker finds every due row again.
 
 use super::Engine;
+use crate::domain::release::{CallOutcome, WebhookCall};
 use crate::store::{OutboxItem, Store, StoreError, Topic, WebhookWork};
 use crate::webhook::WebhookClient;
 use std::future::Future;
@@ -33,6 +34,15 @@ impl Shutdown {
 /// How long an idle worker sleeps at most before looking again.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 
+/// After a failed task (the database refuses writes: a full disk), a worker waits 100 ms, then
+/// twice as long after each further failure, up to this.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The wait after `failures` failed tasks in a row: 100 ms doubling, at most `MAX_BACKOFF`.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1 << failures.saturating_sub(1).min(16))).min(MAX_BACKOFF)
+}
+
 /// Runs `task` until shutdown: again at once after work, else when the next row of `topic` is
 /// due or new work is announced on `wake`, whichever comes first.
 pub async fn drain_loop<F, Fut>(mut shutdown: Shutdown, wake: Arc<Notify>, store: Store, topic: Topic, mut task: F)
@@ -40,18 +50,38 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<bool>>,
 {
+    let mut failures = 0u32;
     while !shutdown.is_stopping() {
-        match task().await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(e) => tracing::error!(error = ?e, "worker task failed"),
-        }
-        let wait = match store.next_due(topic).await.ok().flatten() {
-            Some(due) => {
-                let ms = (due - chrono::Utc::now().timestamp_millis()).clamp(0, IDLE_POLL.as_millis() as i64);
-                Duration::from_millis(ms as u64)
+        let failed = match task().await {
+            Ok(busy) => {
+                if failures > 0 {
+                    tracing::info!(?topic, after = failures, "worker tasks succeed again");
+                    failures = 0;
+                    store.note_writes(None);
+                }
+                if busy {
+                    continue;
+                }
+                false
             }
-            None => IDLE_POLL,
+            Err(e) => {
+                // Once per back-off step (each failure doubles the wait), not once per try.
+                failures += 1;
+                tracing::error!(error = ?e, ?topic, failures, retry_in = ?backoff(failures), "worker task failed");
+                store.note_writes(Some(format!("{:#}", e)));
+                true
+            }
+        };
+        let wait = if failed {
+            backoff(failures)
+        } else {
+            match store.next_due(topic).await.ok().flatten() {
+                Some(due) => {
+                    let ms = (due - chrono::Utc::now().timestamp_millis()).clamp(0, IDLE_POLL.as_millis() as i64);
+                    Duration::from_millis(ms as u64)
+                }
+                None => IDLE_POLL,
+            }
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -106,16 +136,31 @@ pub struct WebhookWorker {
     engine: Engine,
     client: WebhookClient,
     next: NextTask,
+    /// A task done whose result the database refused (a full disk): recorded before any new work,
+    /// once writes go through again, so a call that was made is never made again.
+    unrecorded: Mutex<Option<Unrecorded>>,
+}
+
+/// What a worker still owes the database.
+enum Unrecorded {
+    /// A webhook try's outcome: the call happened; only its result is missing.
+    Result { item: OutboxItem, call: Box<WebhookCall>, outcome: CallOutcome },
+    /// A timer or a look whose result was lost: doing it again is harmless, so its row is put
+    /// back to be claimed at once instead of waiting out its lease.
+    Claim(OutboxItem),
 }
 
 impl WebhookWorker {
     pub fn new(engine: Engine, client: WebhookClient) -> Self {
-        Self { engine, client, next: NextTask::default() }
+        Self { engine, client, next: NextTask::default(), unrecorded: Mutex::new(None) }
     }
 
     /// Runs one webhook task (a try, a timer, a check's look), if one is due, and applies its
     /// result. Returns whether there was one.
     pub async fn try_execute_task(&self) -> anyhow::Result<bool> {
+        if self.settle_unrecorded().await? {
+            return Ok(true);
+        }
         let Some(item) = self.next.take_or_claim(self.engine.store(), Topic::Webhook, WEBHOOK_LEASE).await? else {
             return Ok(false);
         };
@@ -123,13 +168,48 @@ impl WebhookWorker {
         Ok(true)
     }
 
+    /// Records what the database refused last time, if anything. Err while it still refuses.
+    async fn settle_unrecorded(&self) -> anyhow::Result<bool> {
+        let owed = self.unrecorded.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(owed) = owed else { return Ok(false) };
+        let done = match &owed {
+            Unrecorded::Result { item, call, outcome } => self
+                .engine
+                .record_webhook_result(item, call, outcome.clone())
+                .await
+                .map(|next| self.next.carry(next))
+                .map_err(anyhow::Error::from),
+            Unrecorded::Claim(item) => {
+                self.engine.store().retry_outbox(item, Duration::ZERO, "the database refused its result").await.map_err(anyhow::Error::from)
+            }
+        };
+        if let Err(e) = done {
+            *self.unrecorded.lock().unwrap_or_else(|p| p.into_inner()) = Some(owed);
+            return Err(e.context("the database still refuses a result this worker holds"));
+        }
+        tracing::info!("a result the database refused earlier is recorded");
+        Ok(true)
+    }
+
+    fn owe(&self, owed: Unrecorded) {
+        *self.unrecorded.lock().unwrap_or_else(|p| p.into_inner()) = Some(owed);
+    }
+
     async fn execute(&self, item: &OutboxItem) -> anyhow::Result<Option<OutboxItem>> {
         let call = match serde_json::from_value(item.payload.clone()) {
             Ok(WebhookWork::Call(call)) => call,
-            Ok(WebhookWork::Deadline(deadline)) => return Ok(self.engine.fire_timer(item, &deadline).await?),
+            Ok(WebhookWork::Deadline(deadline)) => {
+                return self.engine.fire_timer(item, &deadline).await.map_err(|e| {
+                    self.owe(Unrecorded::Claim(item.clone()));
+                    e.into()
+                })
+            }
             Ok(WebhookWork::Poll(poll)) => {
                 let answer = self.client.poll(&item.key, &poll).await;
-                return Ok(self.engine.record_poll_result(item, &poll, answer).await?);
+                return self.engine.record_poll_result(item, &poll, answer).await.map_err(|e| {
+                    self.owe(Unrecorded::Claim(item.clone()));
+                    e.into()
+                });
             }
             Err(e) => {
                 // Only a schema change without a migration can cause this; retrying cannot help.
@@ -141,7 +221,13 @@ impl WebhookWorker {
         let started = std::time::Instant::now();
         let outcome = self.client.call(&item.key, &call).await;
         self.engine.metrics.webhook_call_seconds.observe(started.elapsed());
-        Ok(self.engine.record_webhook_result(item, &call, outcome).await?)
+        match self.engine.record_webhook_result(item, &call, outcome.clone()).await {
+            Ok(next) => Ok(next),
+            Err(e) => {
+                self.owe(Unrecorded::Result { item: item.clone(), call: Box::new(call), outcome });
+                Err(e.into())
+            }
+        }
     }
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) {

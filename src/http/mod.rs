@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Request bodies above this are refused with 413.
@@ -24,8 +23,14 @@ pub struct HttpState {
     pub trigger_secret: Option<Secret>,
     pub api_token: Option<String>,
     pub public_url: String,
-    /// Set while the Discord gateway is connected.
-    pub gateway_connected: Arc<AtomicBool>,
+    /// The Discord connection, for `/readyz`.
+    pub gateway: Arc<dyn Gateway>,
+}
+
+/// The Discord gateway as `/readyz` asks about it.
+pub trait Gateway: Send + Sync + 'static {
+    /// Connected now (not merely once).
+    fn connected(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>>;
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -50,13 +55,17 @@ fn signed_headers(headers: &HeaderMap) -> SignedHeaders {
 }
 
 async fn readyz(State(state): State<HttpState>) -> Response {
-    let database = state.engine.store().ping().await;
-    let gateway = state.gateway_connected.load(Ordering::Relaxed);
+    // Ready means able to do the work now: a write goes through (a full disk or a read-only file
+    // would stop every release), the gateway is connected at this moment, and this process holds
+    // the database's instance lock (it could not be serving otherwise; see `InstanceLock`).
+    let writes = state.engine.store().write_probe().await;
+    let gateway = state.gateway.connected().await;
     let body = json!({
-        "database": if database { "ok" } else { "unreachable" },
+        "database": match &writes { Ok(()) => "ok".to_string(), Err(e) => format!("writes fail: {e}") },
         "gateway": if gateway { "connected" } else { "disconnected" },
+        "instance_lock": "held",
     });
-    let status = if database && gateway { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if writes.is_ok() && gateway { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }
 

@@ -4,7 +4,7 @@
 use super::{payloads, rest, Shared};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -13,6 +13,9 @@ use tokio::sync::mpsc;
 pub(super) const DROP: &str = "\u{0}drop";
 
 pub(super) async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
+    if shared.world().gateway_down {
+        return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     ws.on_upgrade(move |socket| session(shared, socket))
 }
 

@@ -210,6 +210,8 @@ struct World {
     /// The main guild stays unavailable (READY names it, no GUILD_CREATE follows), as during a
     /// Discord outage of that guild: the bot knows neither its channels nor its roles.
     withhold_guild: bool,
+    /// The gateway is down: connections are refused (503) until it is back.
+    gateway_down: bool,
 }
 
 /// `times` requests whose method is `method` and whose path contains `path` get `status`.
@@ -351,6 +353,15 @@ impl Sandbox {
     /// Missing Permissions (50013), or a bare 5xx.
     pub fn fail_next(&self, method: &str, path: &str, status: u16, times: u32) {
         self.shared.world().faults.push(RestFault { method: method.into(), path: path.into(), status, times });
+    }
+
+    /// A gateway outage: the current connection ends and new ones are refused until
+    /// `gateway_outage(false)`.
+    pub fn gateway_outage(&self, down: bool) {
+        self.shared.world().gateway_down = down;
+        if down {
+            let _ = self.shared.send_frame(gateway::DROP.to_string());
+        }
     }
 
     /// From the next IDENTIFY on, the sandbox guild is not described (see `World::withhold_guild`).

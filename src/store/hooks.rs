@@ -97,4 +97,24 @@ impl Store {
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(self.pool()).await.is_ok()
     }
+
+    /// Whether writes go through, for /readyz: the workers' last write did not fail (or one has
+    /// succeeded since), and a probe writes one row and commits, as every transition must (a
+    /// read-only file fails it). Waits at most 2 s for the writer (a queue that long is not ready).
+    pub async fn write_probe(&self) -> Result<(), String> {
+        if let Some(failure) = self.write_failure() {
+            return Err(failure);
+        }
+        let probe = async {
+            let mut tx = self.begin().await?;
+            sqlx::query_file!("src/store/sql/write_probe.sql", super::now_ms()).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(2), probe).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("the writer is busy for more than 2 s".into()),
+        }
+    }
 }

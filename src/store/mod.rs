@@ -6,6 +6,7 @@ mod cards;
 mod delegations;
 mod hooks;
 mod listing;
+mod lock;
 mod outbox;
 mod releases;
 mod requests;
@@ -14,6 +15,7 @@ pub use audit::AuditRow;
 pub use cards::{Card, CardRedraw, DrawnCard, CARD_EDIT_GAP_MS};
 pub use hooks::{ActivityDurations, CallbackTarget};
 pub use listing::{ReleaseFilter, ReleasePage, ReleaseSummary};
+pub use lock::InstanceLock;
 pub use outbox::{
     enqueue_chat_to, enqueue_daily_audit_head, AuditHeadPost, ChatMessage, ChatWork, Destination, OutboxItem, Topic, WebhookWork,
 };
@@ -50,6 +52,10 @@ pub struct Store {
     writer: SqlitePool,
     /// This database's installation id (created with it): prefixes idempotency keys.
     installation: std::sync::Arc<str>,
+    /// The fault tests' full disk: a page count the writer may not grow past (0: none).
+    page_limit: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Why the workers' last write failed, until one succeeds again: /readyz reports it.
+    write_failure: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Store {
@@ -68,14 +74,48 @@ impl Store {
         // queued writer (measured: 15 s → 12 s for `bench engine`). `checkpoint()` does it instead,
         // from a read connection, while writes go on.
         let writer_options = options.clone().pragma("wal_autocheckpoint", "0");
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(writer_options).await.with_context(cannot_open)?;
+        let page_limit = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let limit = page_limit.clone();
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            // A write that fails inside a transaction (SQLITE_FULL on a full disk) can leave the
+            // connection believing a transaction is still open: SQLite rolled it back itself,
+            // so sqlx's ROLLBACK fails too, and every later BEGIN would be refused ("non-zero
+            // transaction depth") until a restart. Such a connection is closed here and the
+            // pool opens a clean one. The ping lets a queued rollback of a dropped transaction
+            // finish first, so healthy connections are kept.
+            .before_acquire(|connection, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    if connection.is_in_transaction() {
+                        connection.ping().await?;
+                    }
+                    if connection.is_in_transaction() {
+                        tracing::warn!("the writer connection was left inside a failed transaction; opening a new one");
+                        return Ok(false);
+                    }
+                    Ok(true)
+                })
+            })
+            .after_connect(move |connection, _| {
+                let limit = limit.load(std::sync::atomic::Ordering::Relaxed);
+                Box::pin(async move {
+                    if limit > 0 {
+                        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA max_page_count = {limit}"))).execute(connection).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(writer_options)
+            .await
+            .with_context(cannot_open)?;
         sqlx::migrate!("./migrations").run(&writer).await.with_context(|| format!("cannot apply migrations to {}", path.display()))?;
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.with_context(cannot_open)?;
         let installation = sqlx::query_file_scalar!("src/store/sql/select_installation.sql")
             .fetch_one(&pool)
             .await
             .with_context(|| format!("cannot read the installation id from {}", path.display()))?;
-        Ok(Self { pool, writer, installation: installation.into() })
+        Ok(Self { pool, writer, installation: installation.into(), page_limit, write_failure: Default::default() })
     }
 
     /// The installation id, created with the database: two databases never share one.
@@ -96,6 +136,34 @@ impl Store {
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// For fault tests: makes the database full at `pages` pages (SQLITE_FULL for any write that
+    /// needs a new page, as on a full disk), or lifts that with `None`. Not for production use.
+    #[doc(hidden)]
+    pub async fn limit_pages(&self, pages: Option<u64>) -> Result<(), StoreError> {
+        // SQLite's own ceiling, which lifting restores.
+        const UNLIMITED: u64 = 4_294_967_294;
+        self.page_limit.store(pages.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+        let pragma = format!("PRAGMA max_page_count = {}", pages.unwrap_or(UNLIMITED));
+        sqlx::query(sqlx::AssertSqlSafe(pragma)).execute(&self.writer).await?;
+        Ok(())
+    }
+
+    /// The database's size in pages (`PRAGMA page_count`).
+    pub async fn page_count(&self) -> Result<u64, StoreError> {
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&self.pool).await?;
+        Ok(pages.max(0) as u64)
+    }
+
+    /// Records whether the workers' writes go through (see `write_failure`).
+    pub fn note_writes(&self, failure: Option<String>) {
+        *self.write_failure.lock().unwrap_or_else(|p| p.into_inner()) = failure;
+    }
+
+    /// Why the workers' last write failed, if it did and none has succeeded since.
+    pub fn write_failure(&self) -> Option<String> {
+        self.write_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The read pool. Writes belong in `begin()`'s transactions.

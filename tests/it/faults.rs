@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use trainmaster::domain::release::ReleaseId;
 use trainmaster::sandbox::receiver::{Answer, WebhookReceiver};
-use trainmaster::sandbox::{Sandbox, CHANNEL_ID, GUILD_ID, TOKEN};
+use trainmaster::sandbox::{Sandbox, CHANNEL_ID, GUILD_ID};
 use trainmaster::store::Store;
 
 const RELEASES: usize = 50;

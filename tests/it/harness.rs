@@ -70,6 +70,8 @@ phases:
 struct RunningBot {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// The running bot's own store (its writer connection), for fault injection.
+    store: Store,
 }
 
 pub struct Harness {
@@ -124,6 +126,9 @@ impl Harness {
         settings.api_token = Some(API_TOKEN.into());
         settings.audit_channel = Some(trainmaster::domain::ChannelId(CHANNEL_ID));
         settings.access = self.access.clone();
+        // Tests stop bots with calls still hanging on purpose; they need not wait the 20 s default
+        // (tests/it/operations.rs runs the real binary with it).
+        settings.shutdown_grace = std::time::Duration::from_secs(2);
         Ok(settings)
     }
 
@@ -137,8 +142,9 @@ impl Harness {
         let app = Application::build(&self.settings()?).await?;
         self.http_addr = Some(app.http_addr()?);
         let (stop, shutdown) = Shutdown::new();
+        let store = app.engine().store().clone();
         let task = tokio::spawn(app.run_until_stopped(shutdown));
-        self.bot = Some(RunningBot { stop, task });
+        self.bot = Some(RunningBot { stop, task, store });
         self.connections += 1;
         self.sandbox.wait_ready(self.connections).await
     }
@@ -168,6 +174,11 @@ impl Harness {
         self.slash(&alice(), "start", &[("release", &id)]).await?;
         let approval = self.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
         Ok((id, approval))
+    }
+
+    /// The running bot's store itself (not a second connection to its file).
+    pub fn bot_store(&self) -> anyhow::Result<Store> {
+        self.bot.as_ref().map(|b| b.store.clone()).ok_or_else(|| anyhow!("the bot is not running"))
     }
 
     pub async fn store(&self) -> anyhow::Result<Store> {

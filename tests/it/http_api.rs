@@ -123,7 +123,7 @@ async fn health_readiness_and_metrics_after_a_release() -> TestResult {
     assert_eq!(client.get(h.http_url("/healthz")).send().await?.status().as_u16(), 200);
     let ready = client.get(h.http_url("/readyz")).send().await?;
     assert_eq!(ready.status().as_u16(), 200);
-    assert_eq!(ready.json::<serde_json::Value>().await?, json!({"database": "ok", "gateway": "connected"}));
+    assert_eq!(ready.json::<serde_json::Value>().await?, json!({"database": "ok", "gateway": "connected", "instance_lock": "held"}));
 
     let (_, approval) = h.start_until_approval().await?;
     h.sandbox.click_label(&bob(), &approval, "Approve").await?;

@@ -75,3 +75,114 @@ async fn sigterm_lets_calls_in_flight_finish_and_a_restart_sends_none_again() ->
     assert_eq!(keys.len(), 4, "one call per release, none sent twice: {keys:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_second_instance_on_the_same_database_exits_at_once_naming_the_first() -> TestResult {
+    let sandbox = Sandbox::start().await?;
+    let receiver = WebhookReceiver::start().await?;
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir_all(dir.path().join("processes"))?;
+    std::fs::write(dir.path().join("processes/deploy.yaml"), one_call_process(&receiver))?;
+    let mut first = Bot::new(dir.path(), sandbox.base_url())?;
+    first.start().await?;
+    let pid = first.pid().ok_or_else(|| anyhow::anyhow!("no pid"))?;
+
+    let second = first.command(super::child::free_port()?)?.output();
+    let second =
+        tokio::time::timeout(Duration::from_secs(10), second).await.map_err(|_| anyhow::anyhow!("the second instance kept running"))??;
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("another Trainmaster is serving") && stderr.contains(&format!("pid {pid} ")), "{stderr}");
+
+    // Read-only commands still work beside the running bot.
+    let verify = tokio::process::Command::new(env!("CARGO_BIN_EXE_trainmaster"))
+        .args(["audit", "verify"])
+        .current_dir(dir.path())
+        .env("TRAINMASTER_DATABASE", dir.path().join("trainmaster.db"))
+        .output()
+        .await?;
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    // The first instance is untouched and still works.
+    let id = trigger(&first, "after-second").await?;
+    let store = Store::open(&dir.path().join("trainmaster.db")).await?;
+    wait_for_status(&store, id, "Success").await?;
+    first.kill().await
+}
+
+/// Polls `/readyz` until it answers `status`; returns its body.
+async fn readyz_becomes(url: &str, status: u16) -> anyhow::Result<serde_json::Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = reqwest::get(url).await?;
+        let code = answer.status().as_u16();
+        let body: serde_json::Value = answer.json().await?;
+        if code == status {
+            return Ok(body);
+        }
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "/readyz stayed {code} {body}, not {status}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn readyz_says_not_ready_while_the_gateway_is_down_and_ready_once_it_is_back() -> TestResult {
+    let h = Harness::start().await?;
+    let url = h.http_url("/readyz");
+    let ready = readyz_becomes(&url, 200).await?;
+    assert_eq!((ready["gateway"].as_str(), ready["database"].as_str()), (Some("connected"), Some("ok")), "{ready}");
+    h.sandbox.gateway_outage(true);
+    let down = readyz_becomes(&url, 503).await?;
+    assert_eq!(down["gateway"], "disconnected", "{down}");
+    h.sandbox.gateway_outage(false);
+    readyz_becomes(&url, 200).await?;
+    h.finish().await
+}
+
+async fn trigger_at(h: &Harness, run: &str) -> anyhow::Result<(u16, serde_json::Value)> {
+    let body = serde_json::json!({"guild_id": GUILD_ID.to_string(), "process": "deploy", "name": run, "start": true});
+    post_signed(&h.http_url("/hooks/releases"), TRIGGER_SECRET, run, now(), body.to_string().as_bytes()).await
+}
+
+#[tokio::test]
+async fn after_a_full_disk_the_bot_recovers_by_itself_and_a_refused_trigger_leaves_nothing() -> TestResult {
+    let receiver = WebhookReceiver::start().await?;
+    let process = one_call_process(&receiver);
+    let h = Harness::start_with_files(receiver, &[("deploy.yaml", &process)]).await?;
+    let store = h.bot_store()?;
+    let (status, first) = trigger_at(&h, "before").await?;
+    assert_eq!(status, 201, "{first}");
+
+    // The disk fills: the database may not grow by a page.
+    store.limit_pages(Some(store.page_count().await?)).await?;
+    let mut accepted = vec![first["id"].as_i64().unwrap_or_default()];
+    let mut refused = None;
+    for n in 0..200 {
+        let run = format!("full-{n}");
+        let (status, answer) = trigger_at(&h, &run).await?;
+        match status {
+            201 => accepted.push(answer["id"].as_i64().unwrap_or_default()),
+            _ => {
+                assert_eq!(status, 500, "{answer}");
+                assert!(answer["error"].is_string(), "{answer}");
+                refused = Some(run);
+                break;
+            }
+        }
+    }
+    let refused = refused.ok_or_else(|| anyhow::anyhow!("the database never filled"))?;
+    let full = readyz_becomes(&h.http_url("/readyz"), 503).await?;
+    assert!(full["database"].as_str().is_some_and(|d| d.starts_with("writes fail")), "{full}");
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM releases WHERE name = ?").bind(&refused).fetch_one(store.pool()).await?;
+    assert_eq!(left, 0, "the refused trigger `{refused}` left a release behind");
+
+    // Space again: no restart, the bot carries on by itself.
+    store.limit_pages(None).await?;
+    readyz_becomes(&h.http_url("/readyz"), 200).await?;
+    let (status, after) = trigger_at(&h, "after").await?;
+    assert_eq!(status, 201, "{after}");
+    accepted.push(after["id"].as_i64().unwrap_or_default());
+    for id in accepted {
+        wait_for_status(&store, id, "Success").await?;
+    }
+    h.finish().await
+}
