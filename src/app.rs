@@ -48,6 +48,8 @@ pub struct Settings {
     /// How long webhook calls in flight may take to finish once asked to stop (SIGTERM, SIGINT)
     /// before they are cut off; their results are recorded, so a restart does not send them again.
     pub shutdown_grace: std::time::Duration,
+    /// The per-address rate limit on `/hooks/*`.
+    pub hooks_limit: http::HooksLimit,
 }
 
 impl Settings {
@@ -67,6 +69,7 @@ impl Settings {
             audit_channel: None,
             access: AccessPolicy::default(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            hooks_limit: http::HooksLimit::default(),
         }
     }
 }
@@ -113,6 +116,7 @@ impl Application {
             api_token: settings.api_token.clone(),
             public_url,
             gateway: Arc::new(discord::ShardsGateway { shards: client.shard_manager.clone(), set_up: gateway_connected }),
+            hooks_limit: settings.hooks_limit,
         };
         let webhook_policy = AddressPolicy::new(settings.webhook_allow.clone());
         // Built here only to refuse a bad proxy before anything runs.
@@ -147,8 +151,8 @@ impl Application {
             .collect();
         let notifier = Notifier::new(self.engine.clone(), self.client.http.clone(), self.client.cache.clone());
         let mut http_shutdown = shutdown.clone();
-        let server =
-            axum::serve(self.listener, http::router(self.http_state)).with_graceful_shutdown(async move { http_shutdown.stopped().await });
+        let routes = http::router(self.http_state).into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(self.listener, routes).with_graceful_shutdown(async move { http_shutdown.stopped().await });
         // Before connecting, so a bot that is up has checked today's audit head.
         publish_todays_audit_head(&self.engine).await;
         let workers = [

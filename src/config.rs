@@ -16,6 +16,7 @@
 //! | proxy for webhooks | `webhook_proxy` | `TRAINMASTER_WEBHOOK_PROXY` | none (`HTTP_PROXY` and the like are ignored) |
 //! | account admins | `admins` (list of `user:`/`role:`) | none | none |
 //! | grace for calls in flight at SIGTERM/SIGINT | `shutdown_grace` | `TRAINMASTER_SHUTDOWN_GRACE` | `20s` |
+//! | `/hooks/*` requests per second per address, and burst | `hooks_per_second`, `hooks_burst` | none | 50, 200 (0: no limit) |
 //! | roles per guild | `[guilds.<guild id>]` `release_managers`, `approvers`, `viewers` | none | open (see `domain::access`) |
 
 use crate::app::Settings;
@@ -46,6 +47,8 @@ struct FileConfig {
     audit_channel: Option<String>,
     help_url: Option<String>,
     shutdown_grace: Option<String>,
+    hooks_per_second: Option<u32>,
+    hooks_burst: Option<u32>,
     admins: Option<Vec<String>>,
     guilds: Option<BTreeMap<String, GuildFile>>,
 }
@@ -118,6 +121,13 @@ impl Config {
             audit_channel,
             access,
             shutdown_grace,
+            hooks_limit: {
+                let default = crate::http::HooksLimit::default();
+                crate::http::HooksLimit {
+                    per_second: from_file.hooks_per_second.unwrap_or(default.per_second),
+                    burst: from_file.hooks_burst.unwrap_or(default.burst),
+                }
+            },
         })
     }
 }

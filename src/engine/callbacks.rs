@@ -123,9 +123,9 @@ impl Engine {
     pub async fn callback(&self, token: &str, headers: &SignedHeaders, body: &[u8]) -> Result<ReleaseId, CallbackError> {
         let mut tx = self.store.begin().await?;
         let Some(target) = Store::callback_target(&mut tx, token).await? else {
-            let detail = json!({"reason": "unknown callback token"});
-            Store::append_audit(&mut tx, None, &AuditActor::System, "callback_refused", &detail).await?;
-            tx.commit().await.map_err(StoreError::from)?;
+            // Names no try: counted and logged in summary, not chained into the audit trail,
+            // which anyone could otherwise fill with random tokens.
+            self.metrics.record_unknown_callback(chrono::Utc::now().timestamp().max(0) as u64);
             return Err(CallbackError::UnknownToken);
         };
         let release_id = target.release;
@@ -144,6 +144,21 @@ impl Engine {
                 Err(refusal)
             }
         }
+    }
+
+    /// A callback whose body was too large to read: refused, and audited when its token names a
+    /// try (like the other refusals); counted when it names none.
+    pub async fn callback_too_large(&self, token: &str, headers: &SignedHeaders, limit: usize) -> Result<(), CallbackError> {
+        let mut tx = self.store.begin().await?;
+        let Some(target) = Store::callback_target(&mut tx, token).await? else {
+            self.metrics.record_unknown_callback(chrono::Utc::now().timestamp().max(0) as u64);
+            return Ok(());
+        };
+        let reason = format!("the body is larger than {} KiB", limit / 1024);
+        let detail = json!({"activity": target.activity, "attempt": target.attempt, "webhook_id": headers.id, "reason": reason});
+        Store::append_audit(&mut tx, Some(target.release), &AuditActor::System, "callback_refused", &detail).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
     }
 
     async fn apply_callback(

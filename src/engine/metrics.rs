@@ -51,6 +51,11 @@ pub struct Metrics {
     webhook_failure: AtomicU64,
     pub webhook_call_seconds: Histogram,
     pub interaction_seconds: Histogram,
+    /// Callbacks refused without naming a known try (unknown token): counted, not audited, so
+    /// anyone can send them without filling the audit trail.
+    unknown_callbacks: AtomicU64,
+    /// When a summary of them was last logged (unix seconds).
+    unknown_logged_at: AtomicU64,
 }
 
 impl Metrics {
@@ -61,6 +66,20 @@ impl Metrics {
             CallOutcome::Failure { .. } => &self.webhook_failure,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a callback to an unknown token; logs the first and then at most one summary a
+    /// minute, never one line per request.
+    pub fn record_unknown_callback(&self, now_secs: u64) {
+        let total = self.unknown_callbacks.fetch_add(1, Ordering::Relaxed) + 1;
+        let last = self.unknown_logged_at.load(Ordering::Relaxed);
+        let due = last == 0 || now_secs >= last + 60;
+        if due && self.unknown_logged_at.compare_exchange(last, now_secs.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            tracing::warn!(
+                total,
+                "callbacks to unknown tokens refused (counted in trainmaster_callbacks_refused_total; at most one line a minute)"
+            );
+        }
     }
 
     /// The Prometheus exposition, with the gauges read from the database.
@@ -91,6 +110,14 @@ impl Metrics {
         {
             let _ = writeln!(out, "trainmaster_webhook_attempts_total{{outcome=\"{outcome}\"}} {}", counter.load(Ordering::Relaxed));
         }
+        out.push_str(
+            "# HELP trainmaster_callbacks_refused_total Callbacks refused that named no known try.\n# TYPE trainmaster_callbacks_refused_total counter\n",
+        );
+        let _ = writeln!(
+            out,
+            "trainmaster_callbacks_refused_total{{reason=\"unknown_token\"}} {}",
+            self.unknown_callbacks.load(Ordering::Relaxed)
+        );
         self.webhook_call_seconds.render(&mut out, "trainmaster_webhook_call_duration_seconds", "Duration of one webhook try.");
         self.interaction_seconds.render(&mut out, "trainmaster_interaction_seconds", "From receiving a command or click to answering it.");
         out

@@ -25,6 +25,24 @@ pub struct HttpState {
     pub public_url: String,
     /// The Discord connection, for `/readyz`.
     pub gateway: Arc<dyn Gateway>,
+    /// Requests each client address may make to `/hooks/*`.
+    pub hooks_limit: HooksLimit,
+}
+
+/// A per-address rate limit on `/hooks/*`: `burst` requests at once, then one more every
+/// `1 / per_second` s; over it, 429 with `Retry-After`. Keyed by the peer address: behind a
+/// reverse proxy every caller shares the proxy's (its forwarding headers are not trusted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HooksLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl Default for HooksLimit {
+    /// Room for a CI system starting many pipelines at once, far below what fills a disk.
+    fn default() -> Self {
+        Self { per_second: 50, burst: 200 }
+    }
 }
 
 /// The Discord gateway as `/readyz` asks about it.
@@ -33,16 +51,82 @@ pub trait Gateway: Send + Sync + 'static {
     fn connected(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>>;
 }
 
+/// The routes. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`: the hooks'
+/// rate limit is keyed by the peer address.
 pub fn router(state: HttpState) -> Router {
+    let hooks = Router::new().route("/hooks/releases", post(trigger)).route("/hooks/activities/{token}", post(callback));
+    let hooks = rate_limited(hooks, state.hooks_limit);
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/releases/{id}", get(release_status))
-        .route("/hooks/releases", post(trigger))
-        .route("/hooks/activities/{token}", post(callback))
+        .merge(hooks)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Refusals axum makes itself (unknown route, wrong method, a body too large) answer in
+        // JSON like ours.
+        .layer(axum::middleware::map_response(errors_as_json))
         .with_state(state)
+}
+
+/// `routes` behind the per-address rate limit; unlimited when `limit` has a zero.
+fn rate_limited(routes: Router<HttpState>, limit: HooksLimit) -> Router<HttpState> {
+    if limit.per_second == 0 || limit.burst == 0 {
+        return routes;
+    }
+    let period = std::time::Duration::from_nanos(1_000_000_000 / u64::from(limit.per_second));
+    let Some(config) = tower_governor::governor::GovernorConfigBuilder::default().period(period).burst_size(limit.burst).finish() else {
+        return routes;
+    };
+    // Forget addresses that have been quiet, so the table stays small.
+    let limiter = config.limiter().clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            limiter.retain_recent();
+        }
+    });
+    routes.layer(tower_governor::GovernorLayer::new(config))
+}
+
+/// A 4xx/5xx that is not JSON yet becomes `{"error": ...}` with its text (or its status's name).
+async fn errors_as_json(response: Response) -> Response {
+    let status = response.status();
+    let is_json =
+        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().to_string()).unwrap_or_default();
+    let message = match (text.is_empty(), status) {
+        (_, StatusCode::NOT_FOUND) => "there is no such endpoint: see the README's HTTP section".to_string(),
+        (_, StatusCode::METHOD_NOT_ALLOWED) => {
+            match parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).filter(|a| !a.is_empty()) {
+                Some(allowed) => format!("method not allowed here; use {allowed}"),
+                None => "method not allowed here: see the README's HTTP section".to_string(),
+            }
+        }
+        (_, StatusCode::PAYLOAD_TOO_LARGE) => format!("the body is larger than {} KiB", BODY_LIMIT / 1024),
+        (_, StatusCode::TOO_MANY_REQUESTS) => {
+            // The limiter rounds the wait down to whole seconds; less than one second reads 0,
+            // which would invite an immediate retry. Round up instead.
+            let after = parts
+                .headers
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+                .max(1);
+            parts.headers.insert(header::RETRY_AFTER, header::HeaderValue::from(after));
+            format!("too many requests from this address; retry after {after} s")
+        }
+        (true, _) => status.canonical_reason().unwrap_or("error").to_string(),
+        (false, _) => text,
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, axum::body::Body::from(json!({"error": message}).to_string()))
 }
 
 fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
@@ -92,7 +176,13 @@ async fn release_status(State(state): State<HttpState>, Path(id): Path<String>, 
     let Some(expected) = &state.api_token else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "the status API is not configured: set TRAINMASTER_API_TOKEN");
     };
-    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are the same.
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     if !given.is_some_and(|g| same_token(g, expected)) {
         return error(StatusCode::UNAUTHORIZED, "send `Authorization: Bearer <api token>`");
     }
@@ -155,7 +245,22 @@ async fn trigger(State(state): State<HttpState>, headers: HeaderMap, body: Bytes
     }
 }
 
-async fn callback(State(state): State<HttpState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn callback(
+    State(state): State<HttpState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            if let Err(e) = state.engine.callback_too_large(&token, &signed_headers(&headers), BODY_LIMIT).await {
+                tracing::error!(error = %e, "cannot audit an oversized callback");
+            }
+            return error(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {} KiB", BODY_LIMIT / 1024));
+        }
+        Err(rejection) => return error(rejection.status(), rejection.body_text()),
+    };
     match state.engine.callback(&token, &signed_headers(&headers), &body).await {
         Ok(release) => Json(json!({"accepted": true, "release": release.0})).into_response(),
         Err(e @ CallbackError::UnknownToken) => error(StatusCode::NOT_FOUND, e),

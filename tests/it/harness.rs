@@ -82,6 +82,7 @@ pub struct Harness {
     connections: u32,
     http_addr: Option<std::net::SocketAddr>,
     access: AccessPolicy,
+    hooks_limit: trainmaster::http::HooksLimit,
 }
 
 impl Harness {
@@ -108,7 +109,25 @@ impl Harness {
         for (name, text) in files {
             std::fs::write(dir.path().join("processes").join(name), text)?;
         }
-        let mut harness = Self { sandbox: Sandbox::start().await?, receiver, dir, bot: None, connections: 0, http_addr: None, access };
+        let mut harness = Self {
+            sandbox: Sandbox::start().await?,
+            receiver,
+            dir,
+            bot: None,
+            connections: 0,
+            http_addr: None,
+            access,
+            hooks_limit: Default::default(),
+        };
+        harness.start_bot().await?;
+        Ok(harness)
+    }
+
+    /// The `shop` bot with this rate limit on `/hooks/*`.
+    pub async fn start_with_hooks_limit(limit: trainmaster::http::HooksLimit) -> anyhow::Result<Self> {
+        let mut harness = Self::start().await?;
+        harness.stop_bot().await?;
+        harness.hooks_limit = limit;
         harness.start_bot().await?;
         Ok(harness)
     }
@@ -129,6 +148,7 @@ impl Harness {
         // Tests stop bots with calls still hanging on purpose; they need not wait the 20 s default
         // (tests/it/operations.rs runs the real binary with it).
         settings.shutdown_grace = std::time::Duration::from_secs(2);
+        settings.hooks_limit = self.hooks_limit;
         Ok(settings)
     }
 

@@ -16,6 +16,7 @@ mod governance;
 mod guilds;
 mod harness;
 mod http_api;
+mod http_hardening;
 mod inputs;
 mod listing;
 mod operations;
