@@ -194,10 +194,28 @@ fn check(paths: Vec<PathBuf>, format: CheckFormat) -> ExitCode {
         CheckFormat::Text if result.is_ok() => println!("{}", process_file::report(&result)),
         CheckFormat::Text => eprintln!("{}", process_file::report(&result)),
     }
-    if result.is_ok() {
-        ExitCode::SUCCESS
-    } else {
+    let Ok(catalog) = result else { return ExitCode::FAILURE };
+    // The signing secrets the processes name, where this machine can read them: one too short
+    // (under the Standard Webhooks minimum of 24 bytes) or malformed fails the check now rather
+    // than the first webhook later. One that cannot be read here is left for the bot's machine.
+    let mut bad = false;
+    for process in catalog.values() {
+        for activity in process.phases.iter().flat_map(|p| p.activities.iter()).chain(process.rollback.iter()) {
+            let trainmaster::domain::process::ActivityKind::Webhook(spec) = &activity.kind else { continue };
+            let Some(reference) = &spec.secret else { continue };
+            if trainmaster::webhook::request::read_secret(reference).is_err() {
+                continue;
+            }
+            if let Err(e) = trainmaster::webhook::resolve_secret(reference) {
+                eprintln!("process `{}`, activity `{}`: {e}", process.name, activity.id);
+                bad = true;
+            }
+        }
+    }
+    if bad {
         ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

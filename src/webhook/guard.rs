@@ -115,7 +115,18 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
 
 fn is_internal_v6(ip: Ipv6Addr) -> bool {
     let s = ip.segments();
+    // 6to4 (2002::/16) carries an IPv4 address in its next 32 bits: internal when that one is.
+    let six_to_four = s[0] == 0x2002 && {
+        let [a, b] = s[1].to_be_bytes();
+        let [c, d] = s[2].to_be_bytes();
+        is_internal_v4(Ipv4Addr::new(a, b, c, d))
+    };
     ip.is_unspecified()
+        || s[..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible ::/96 (deprecated; ::7f00:1 is 127.0.0.1)
+        || (s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0) // IPv4-translated ::ffff:0:0:0/96
+        || (s[0] == 0x0064 && s[1] == 0xff9b && s[2] == 0x0001) // local-use NAT64 64:ff9b:1::/48
+        || (s[0] == 0x0100 && s[1..4] == [0, 0, 0]) // discard-only 100::/64
+        || six_to_four
         || ip.is_loopback()
         || ip.is_multicast()
         || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
@@ -199,6 +210,50 @@ mod tests {
         for s in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
             assert!(!is_internal(ip(s)), "{s} should be public");
         }
+    }
+
+    #[test]
+    fn ipv6_forms_that_carry_or_reach_internal_addresses_are_internal() {
+        for s in [
+            "::7f00:1",          // IPv4-compatible 127.0.0.1
+            "::a00:1",           // IPv4-compatible 10.0.0.1
+            "::808:808",         // IPv4-compatible, even public: the whole ::/96 is deprecated
+            "64:ff9b:1::a00:1",  // local-use NAT64
+            "64:ff9b:1:ffff::1", // anywhere in 64:ff9b:1::/48
+            "2002:a00:1::1",     // 6to4 of 10.0.0.1
+            "2002:7f00:1::",     // 6to4 of 127.0.0.1
+            "2002:c0a8:101::1",  // 6to4 of 192.168.1.1
+            "::ffff:0:a00:1",    // IPv4-translated
+            "::ffff:0:808:808",  // the whole ::ffff:0:0:0/96
+            "100::1",            // discard-only
+            "100::ffff:ffff:ffff:ffff",
+            "fec0::1",     // site-local
+            "2001:db8::1", // documentation
+        ] {
+            assert!(is_internal(ip(s)), "{s} should be internal");
+        }
+        for s in ["2002:808:808::1", "100:0:0:1::1", "64:ff9b:2::1", "2001:db9::1"] {
+            assert!(!is_internal(ip(s)), "{s} should be public");
+        }
+    }
+
+    #[test]
+    fn ipv4_range_boundaries_fall_on_the_right_side() {
+        for (inside, outside) in [
+            ("172.16.0.0", "172.15.255.255"),
+            ("172.31.255.255", "172.32.0.0"),
+            ("100.64.0.0", "100.63.255.255"),
+            ("100.127.255.255", "100.128.0.0"),
+            ("198.18.0.0", "198.17.255.255"),
+            ("198.19.255.255", "198.20.0.0"),
+            ("192.0.0.255", "192.0.1.0"),
+        ] {
+            assert!(is_internal(ip(inside)), "{inside} should be internal");
+            assert!(!is_internal(ip(outside)), "{outside} should be public");
+        }
+        // Reserved 240/4 begins where multicast (224/4, internal too) ends; below both is public.
+        assert!(is_internal(ip("240.0.0.0")) && is_internal(ip("239.255.255.255")));
+        assert!(!is_internal(ip("223.255.255.255")));
     }
 
     #[test]

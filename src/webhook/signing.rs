@@ -28,7 +28,7 @@ impl fmt::Debug for Secret {
 pub enum SecretError {
     #[error("a webhook secret starts with `whsec_` followed by base64")]
     Format,
-    #[error("a webhook secret needs at least 16 bytes after `whsec_`")]
+    #[error("a webhook secret needs at least 24 bytes after `whsec_` (the Standard Webhooks minimum)")]
     TooShort,
 }
 
@@ -36,7 +36,7 @@ impl Secret {
     pub fn parse(text: &str) -> Result<Self, SecretError> {
         let encoded = text.trim().strip_prefix("whsec_").ok_or(SecretError::Format)?;
         let bytes = BASE64.decode(encoded).map_err(|_| SecretError::Format)?;
-        if bytes.len() < 16 {
+        if bytes.len() < 24 {
             return Err(SecretError::TooShort);
         }
         Ok(Self(bytes))
@@ -120,6 +120,8 @@ mod tests {
         assert_eq!(Secret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), Err(SecretError::Format));
         assert_eq!(Secret::parse("whsec_!!!"), Err(SecretError::Format));
         assert_eq!(Secret::parse("whsec_c2hvcnQ="), Err(SecretError::TooShort));
+        // 20 bytes: below the Standard Webhooks minimum of 24.
+        assert_eq!(Secret::parse("whsec_c2VjcmV0LXRoYXQtaXMtd3Jvbmc="), Err(SecretError::TooShort));
         assert_eq!(format!("{:?}", key()), "Secret(<redacted>)");
     }
 }

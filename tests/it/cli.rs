@@ -245,3 +245,22 @@ fn the_design_sketch_is_a_valid_process() -> anyhow::Result<()> {
     assert!(sketch.is_ok(), "{:#?}", sketch.err());
     Ok(())
 }
+
+#[test]
+fn check_refuses_a_signing_secret_shorter_than_the_standard_webhooks_minimum() -> anyhow::Result<()> {
+    let secrets = tempfile::tempdir()?;
+    let short = secrets.path().join("short.secret");
+    std::fs::write(&short, "whsec_c2VjcmV0LXRoYXQtaXMtd3Jvbmc=")?; // 20 bytes
+    let process = format!(
+        "name: signed\nnotices: {{ channel: \"1\" }}\nphases:\n  - id: p\n    activities:\n      - {{ id: call, webhook: {{ url: \"https://ci.example.com/hook\", secret: \"file:{}\" }} }}\n",
+        short.display()
+    );
+    let (ok, _, stderr) = check(&[("signed.yaml", &process)])?;
+    assert!(!ok, "{stderr}");
+    assert!(stderr.contains("activity `call`") && stderr.contains("at least 24 bytes"), "{stderr}");
+    // A secret this machine cannot read is left to the bot's machine.
+    let unreadable = process.replace(&format!("file:{}", short.display()), "env:TRAINMASTER_TEST_NOT_SET");
+    let (ok, _, stderr) = check(&[("signed.yaml", &unreadable)])?;
+    assert!(ok, "{stderr}");
+    Ok(())
+}
