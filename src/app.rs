@@ -50,6 +50,10 @@ pub struct Settings {
     pub shutdown_grace: std::time::Duration,
     /// The per-address rate limit on `/hooks/*`.
     pub hooks_limit: http::HooksLimit,
+    /// The servers CI may trigger releases in; `None`: every server the bot is in.
+    pub trigger_guilds: Option<Vec<crate::domain::GuildId>>,
+    /// Status API tokens that see one server's releases only (`[guilds.<id>] api_token`).
+    pub guild_api_tokens: Vec<(crate::domain::GuildId, String)>,
 }
 
 impl Settings {
@@ -70,6 +74,8 @@ impl Settings {
             access: AccessPolicy::default(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             hooks_limit: http::HooksLimit::default(),
+            trigger_guilds: None,
+            guild_api_tokens: vec![],
         }
     }
 }
@@ -104,8 +110,10 @@ impl Application {
         if resumed > 0 {
             tracing::warn!(deliveries = resumed, "resuming deliveries a previous run left unfinished");
         }
-        let engine =
-            Engine::new(store, catalog, &public_url).with_audit_channel(settings.audit_channel).with_access(settings.access.clone());
+        let engine = Engine::new(store, catalog, &public_url)
+            .with_audit_channel(settings.audit_channel)
+            .with_access(settings.access.clone())
+            .with_trigger_guilds(settings.trigger_guilds.clone());
         let gateway_connected = Arc::new(AtomicBool::new(false));
         let client = discord::build_client(&settings.bot, engine.clone(), gateway_connected.clone())
             .await
@@ -117,6 +125,7 @@ impl Application {
             public_url,
             gateway: Arc::new(discord::ShardsGateway { shards: client.shard_manager.clone(), set_up: gateway_connected }),
             hooks_limit: settings.hooks_limit,
+            guild_api_tokens: settings.guild_api_tokens.clone(),
         };
         let webhook_policy = AddressPolicy::new(settings.webhook_allow.clone());
         // Built here only to refuse a bad proxy before anything runs.

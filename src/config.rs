@@ -17,6 +17,8 @@
 //! | account admins | `admins` (list of `user:`/`role:`) | none | none |
 //! | grace for calls in flight at SIGTERM/SIGINT | `shutdown_grace` | `TRAINMASTER_SHUTDOWN_GRACE` | `20s` |
 //! | `/hooks/*` requests per second per address, and burst | `hooks_per_second`, `hooks_burst` | none | 50, 200 (0: no limit) |
+//! | servers CI may trigger releases in | `trigger_guilds` (list of ids) | none | every server the bot is in |
+//! | a status API token for one server's releases | `[guilds.<guild id>]` `api_token` | none | none |
 //! | roles per guild | `[guilds.<guild id>]` `release_managers`, `approvers`, `viewers` | none | open (see `domain::access`) |
 
 use crate::app::Settings;
@@ -49,6 +51,7 @@ struct FileConfig {
     shutdown_grace: Option<String>,
     hooks_per_second: Option<u32>,
     hooks_burst: Option<u32>,
+    trigger_guilds: Option<Vec<String>>,
     admins: Option<Vec<String>>,
     guilds: Option<BTreeMap<String, GuildFile>>,
 }
@@ -62,6 +65,8 @@ struct GuildFile {
     approvers: Vec<String>,
     #[serde(default)]
     viewers: Vec<String>,
+    /// A status API token that sees this server's releases only.
+    api_token: Option<String>,
 }
 
 /// What configuration makes: the application's one settings type, `app::Settings`, from the
@@ -102,7 +107,21 @@ impl Config {
             .parse::<crate::domain::HumanDuration>()
             .map_err(|e| anyhow::anyhow!("shutdown_grace = `{grace_text}`: {e}"))?
             .as_duration();
-        let access = access_policy(from_file.admins.unwrap_or_default(), from_file.guilds.unwrap_or_default())?;
+        let guilds = from_file.guilds.unwrap_or_default();
+        let guild_api_tokens = guilds
+            .iter()
+            .filter_map(|(id, g)| g.api_token.as_ref().filter(|t| !t.trim().is_empty()).map(|t| (id, t.trim().to_string())))
+            .map(|(id, token)| Ok((GuildId(guild_number(id)?), token)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let trigger_guilds = from_file
+            .trigger_guilds
+            .map(|list| {
+                list.iter()
+                    .map(|g| g.trim().parse::<u64>().map(GuildId).map_err(|_| anyhow::anyhow!("trigger_guilds: `{g}` is not a server id")))
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .transpose()?;
+        let access = access_policy(from_file.admins.unwrap_or_default(), guilds)?;
         Ok(Settings {
             bot: BotConfig {
                 // Empty when not configured: `serve` says how to get one; the sandbox takes any.
@@ -121,6 +140,8 @@ impl Config {
             audit_channel,
             access,
             shutdown_grace,
+            trigger_guilds,
+            guild_api_tokens,
             hooks_limit: {
                 let default = crate::http::HooksLimit::default();
                 crate::http::HooksLimit {
@@ -132,6 +153,10 @@ impl Config {
     }
 }
 
+fn guild_number(id: &str) -> anyhow::Result<u64> {
+    id.trim().parse().map_err(|_| anyhow::anyhow!("[guilds.{id}]: `{id}` is not a guild id (a number)"))
+}
+
 fn principals(key: &str, list: &[String]) -> anyhow::Result<Vec<Principal>> {
     list.iter().map(|p| p.parse::<Principal>().map_err(|e| anyhow::anyhow!("{key}: {e}"))).collect()
 }
@@ -139,7 +164,7 @@ fn principals(key: &str, list: &[String]) -> anyhow::Result<Vec<Principal>> {
 fn access_policy(admins: Vec<String>, guilds: BTreeMap<String, GuildFile>) -> anyhow::Result<AccessPolicy> {
     let mut policy = AccessPolicy { admins: principals("admins", &admins)?, guilds: BTreeMap::new() };
     for (id, g) in guilds {
-        let guild: u64 = id.trim().parse().map_err(|_| anyhow::anyhow!("[guilds.{id}]: `{id}` is not a guild id (a number)"))?;
+        let guild = guild_number(&id)?;
         let roles = GuildRoles {
             release_managers: principals(&format!("guilds.{id}.release_managers"), &g.release_managers)?,
             approvers: principals(&format!("guilds.{id}.approvers"), &g.approvers)?,
@@ -198,6 +223,29 @@ mod tests {
             (k == "TRAINMASTER_WEBHOOK_ALLOW").then(|| "http://x".to_string())
         });
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn operations_settings_come_from_the_file_with_defaults_and_clear_errors() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("trainmaster.toml");
+        let defaults = Config::load(&file, |_| None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(defaults.shutdown_grace, std::time::Duration::from_secs(20));
+        assert_eq!(defaults.hooks_limit, crate::http::HooksLimit { per_second: 50, burst: 200 });
+        assert_eq!((defaults.trigger_guilds, defaults.guild_api_tokens), (None, vec![]));
+        std::fs::write(
+            &file,
+            "shutdown_grace = \"5s\"\nhooks_per_second = 2\nhooks_burst = 10\ntrigger_guilds = [\"42\"]\n[guilds.42]\napi_token = \"t42\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let config = Config::load(&file, |_| None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.shutdown_grace, std::time::Duration::from_secs(5));
+        assert_eq!(config.hooks_limit, crate::http::HooksLimit { per_second: 2, burst: 10 });
+        assert_eq!(config.trigger_guilds, Some(vec![GuildId(42)]));
+        assert_eq!(config.guild_api_tokens, vec![(GuildId(42), "t42".to_string())]);
+        let env = |k: &str| (k == "TRAINMASTER_SHUTDOWN_GRACE").then(|| "soon".to_string());
+        let refused = Config::load(&file, env).map(|_| ()).map_err(|e| e.to_string()).err().unwrap_or_default();
+        assert!(refused.starts_with("shutdown_grace = `soon`"), "{refused}");
     }
 
     #[test]

@@ -101,6 +101,10 @@ impl crate::engine::ChannelDirectory for CacheDirectory {
         self.0.guilds().into_iter().find(|g| self.0.guild(*g).is_some_and(|guild| holds(&guild))).map(|g| GuildId(g.get()))
     }
 
+    fn has_guild(&self, guild: GuildId) -> bool {
+        self.0.guilds().contains(&super::to_guild(guild))
+    }
+
     fn complete(&self) -> bool {
         self.0.guild_count() > 0 && self.0.unavailable_guilds().len() == 0
     }

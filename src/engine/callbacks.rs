@@ -104,6 +104,9 @@ pub enum TriggerError {
     Unauthorized(String),
     #[error("{0}")]
     Invalid(String),
+    /// A server the trigger may not create releases in.
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -225,6 +228,7 @@ impl Engine {
             .parse()
             .map(GuildId)
             .map_err(|_| TriggerError::Invalid(format!("guild_id `{}` is not a server id", request.guild_id)))?;
+        self.may_trigger_in(guild_id).map_err(TriggerError::Forbidden)?;
         let mut tx = self.store.begin().await?;
         if let Some(existing) = Store::triggered_release(&mut tx, &webhook_id).await? {
             let release = Store::load_release(&mut tx, existing).await?.ok_or(EngineError::NotFound(existing))?;

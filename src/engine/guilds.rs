@@ -18,6 +18,9 @@ pub trait ChannelDirectory: Send + Sync {
     /// Whether every server the bot is in has been described (right after connecting, the
     /// gateway sends them one by one): only then does "unknown" mean "not in this server".
     fn complete(&self) -> bool;
+
+    /// Whether the bot is in server `guild` (as far as described so far).
+    fn has_guild(&self, guild: GuildId) -> bool;
 }
 
 /// Set once the chat adapter is connected; shared by every clone of the engine.
@@ -39,6 +42,22 @@ impl Engine {
     /// nothing is checked).
     pub fn channels_complete(&self) -> bool {
         self.directory.get().is_none_or(|d| d.complete())
+    }
+
+    /// Refuses a CI trigger for `guild` unless the bot is in it and configuration allows
+    /// triggers there (`trigger_guilds`; unset: every server the bot is in).
+    pub(super) fn may_trigger_in(&self, guild: GuildId) -> Result<(), String> {
+        if let Some(allowed) = &self.trigger_guilds {
+            if !allowed.contains(&guild) {
+                return Err(format!("triggers are not allowed for server {guild}: add it to `trigger_guilds` in trainmaster.toml"));
+            }
+        }
+        match self.directory.get() {
+            Some(directory) if !directory.has_guild(guild) && directory.complete() => {
+                Err(format!("the bot is not in server {guild}; invite it there first, or check `guild_id`"))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The processes server `guild` may use, by name (borrowed: autocomplete asks on every key).

@@ -108,6 +108,8 @@ pub struct Engine {
     access: Arc<AccessPolicy>,
     /// Which server each channel belongs to (set once the chat adapter is up).
     directory: guilds::DirectorySlot,
+    /// The servers CI may trigger releases in; `None`: every server the bot is in.
+    trigger_guilds: Option<Arc<[GuildId]>>,
 }
 
 impl Engine {
@@ -122,10 +124,16 @@ impl Engine {
             audit_channel: None,
             access: Arc::new(AccessPolicy::default()),
             directory: Default::default(),
+            trigger_guilds: None,
         }
     }
 
     /// Publishes the audit chain's head to `channel` whenever a release ends.
+    pub fn with_trigger_guilds(mut self, guilds: Option<Vec<GuildId>>) -> Self {
+        self.trigger_guilds = guilds.map(Into::into);
+        self
+    }
+
     pub fn with_audit_channel(mut self, channel: Option<ChannelId>) -> Self {
         self.audit_channel = channel;
         self

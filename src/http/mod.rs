@@ -3,6 +3,7 @@
 //! in JSON (`{"error": "..."}`).
 
 use crate::domain::release::{Release, ReleaseId};
+use crate::domain::GuildId;
 use crate::engine::{CallbackError, Engine, EngineError, SignedHeaders, TriggerError};
 use crate::webhook::signing::{Secret, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use axum::body::Bytes;
@@ -27,6 +28,8 @@ pub struct HttpState {
     pub gateway: Arc<dyn Gateway>,
     /// Requests each client address may make to `/hooks/*`.
     pub hooks_limit: HooksLimit,
+    /// Status API tokens scoped to one server: they see its releases only.
+    pub guild_api_tokens: Vec<(GuildId, String)>,
 }
 
 /// A per-address rate limit on `/hooks/*`: `burst` requests at once, then one more every
@@ -172,10 +175,16 @@ fn same_token(given: &str, expected: &str) -> bool {
     given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
+/// What a status API token may see.
+enum Scope {
+    Everything,
+    Guild(GuildId),
+}
+
 async fn release_status(State(state): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let Some(expected) = &state.api_token else {
+    if state.api_token.is_none() && state.guild_api_tokens.is_empty() {
         return error(StatusCode::SERVICE_UNAVAILABLE, "the status API is not configured: set TRAINMASTER_API_TOKEN");
-    };
+    }
     // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are the same.
     let given = headers
         .get(header::AUTHORIZATION)
@@ -183,14 +192,27 @@ async fn release_status(State(state): State<HttpState>, Path(id): Path<String>, 
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
-    if !given.is_some_and(|g| same_token(g, expected)) {
+    let scope = given.and_then(|given| {
+        let everything = state.api_token.as_deref().is_some_and(|expected| same_token(given, expected));
+        let guild = state.guild_api_tokens.iter().find(|(_, token)| same_token(given, token)).map(|(guild, _)| *guild);
+        match (everything, guild) {
+            (true, _) => Some(Scope::Everything),
+            (false, Some(guild)) => Some(Scope::Guild(guild)),
+            (false, None) => None,
+        }
+    });
+    let Some(scope) = scope else {
         return error(StatusCode::UNAUTHORIZED, "send `Authorization: Bearer <api token>`");
-    }
+    };
     let id: ReleaseId = match id.parse() {
         Ok(id) => id,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     match state.engine.release_in_any_guild(id).await {
+        // A server's token does not learn that another server's release exists.
+        Ok(release) if matches!(scope, Scope::Guild(guild) if guild != release.guild_id) => {
+            error(StatusCode::NOT_FOUND, format!("there is no release {id}"))
+        }
         Ok(release) => Json(release_json(&release)).into_response(),
         Err(EngineError::NotFound(id)) => error(StatusCode::NOT_FOUND, format!("there is no release {id}")),
         Err(e) => internal(e),
@@ -206,6 +228,8 @@ fn internal(e: impl std::fmt::Debug) -> Response {
 pub fn release_json(release: &Release) -> serde_json::Value {
     json!({
         "id": release.id.0,
+        // A string, as Discord writes snowflakes: JSON numbers lose precision past 2^53.
+        "guild_id": release.guild_id.0.to_string(),
         "name": release.name,
         "process": release.process.name,
         "process_version": release.process.version,
@@ -240,6 +264,7 @@ async fn trigger(State(state): State<HttpState>, headers: HeaderMap, body: Bytes
         }
         Err(TriggerError::Unauthorized(why)) => error(StatusCode::UNAUTHORIZED, why),
         Err(TriggerError::Invalid(why)) => error(StatusCode::BAD_REQUEST, why),
+        Err(TriggerError::Forbidden(why)) => error(StatusCode::FORBIDDEN, why),
         Err(TriggerError::Engine(EngineError::Store(e))) => internal(e),
         Err(TriggerError::Engine(e)) => error(StatusCode::UNPROCESSABLE_ENTITY, e),
     }

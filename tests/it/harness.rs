@@ -82,8 +82,12 @@ pub struct Harness {
     connections: u32,
     http_addr: Option<std::net::SocketAddr>,
     access: AccessPolicy,
-    hooks_limit: trainmaster::http::HooksLimit,
+    /// Changes to the bot's settings beyond the harness's own.
+    tweak: Option<Tweak>,
 }
+
+/// A change to the bot's settings, applied at every start.
+pub type Tweak = std::sync::Arc<dyn Fn(&mut Settings) + Send + Sync>;
 
 impl Harness {
     /// Sandbox, receiver and a bot running the `shop` process.
@@ -109,25 +113,29 @@ impl Harness {
         for (name, text) in files {
             std::fs::write(dir.path().join("processes").join(name), text)?;
         }
-        let mut harness = Self {
-            sandbox: Sandbox::start().await?,
-            receiver,
-            dir,
-            bot: None,
-            connections: 0,
-            http_addr: None,
-            access,
-            hooks_limit: Default::default(),
-        };
+        let mut harness =
+            Self { sandbox: Sandbox::start().await?, receiver, dir, bot: None, connections: 0, http_addr: None, access, tweak: None };
         harness.start_bot().await?;
         Ok(harness)
     }
 
-    /// The `shop` bot with this rate limit on `/hooks/*`.
-    pub async fn start_with_hooks_limit(limit: trainmaster::http::HooksLimit) -> anyhow::Result<Self> {
-        let mut harness = Self::start().await?;
-        harness.stop_bot().await?;
-        harness.hooks_limit = limit;
+    /// A bot whose processes directory holds `files`, with `tweak` applied to its settings.
+    pub async fn start_tweaked(files: &[(&str, &str)], tweak: impl Fn(&mut Settings) + Send + Sync + 'static) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        std::fs::create_dir_all(dir.path().join("processes"))?;
+        for (name, text) in files {
+            std::fs::write(dir.path().join("processes").join(name), text)?;
+        }
+        let mut harness = Self {
+            sandbox: Sandbox::start().await?,
+            receiver: WebhookReceiver::start().await?,
+            dir,
+            bot: None,
+            connections: 0,
+            http_addr: None,
+            access: AccessPolicy::default(),
+            tweak: Some(std::sync::Arc::new(tweak)),
+        };
         harness.start_bot().await?;
         Ok(harness)
     }
@@ -148,7 +156,9 @@ impl Harness {
         // Tests stop bots with calls still hanging on purpose; they need not wait the 20 s default
         // (tests/it/operations.rs runs the real binary with it).
         settings.shutdown_grace = std::time::Duration::from_secs(2);
-        settings.hooks_limit = self.hooks_limit;
+        if let Some(tweak) = &self.tweak {
+            tweak(&mut settings);
+        }
         Ok(settings)
     }
 

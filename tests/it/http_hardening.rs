@@ -81,7 +81,7 @@ async fn unknown_routes_and_wrong_methods_answer_json_and_bearer_is_any_case() -
 
 #[tokio::test]
 async fn a_client_over_the_hooks_rate_limit_gets_429_with_retry_after() -> TestResult {
-    let h = Harness::start_with_hooks_limit(trainmaster::http::HooksLimit { per_second: 1, burst: 5 }).await?;
+    let h = Harness::start_tweaked(&[], |s| s.hooks_limit = trainmaster::http::HooksLimit { per_second: 1, burst: 5 }).await?;
     let client = reqwest::Client::new();
     let url = h.http_url("/hooks/activities/nobody");
     for n in 0..5 {
@@ -95,5 +95,52 @@ async fn a_client_over_the_hooks_rate_limit_gets_429_with_retry_after() -> TestR
     assert!(body["error"].as_str().is_some_and(|e| e.starts_with("too many requests from this address")), "{body}");
     // Other endpoints are not limited.
     assert_eq!(client.get(h.http_url("/healthz")).send().await?.status().as_u16(), 200);
+    h.finish().await
+}
+
+fn process_in(name: &str, channel: u64) -> String {
+    format!("name: {name}\nnotices: {{ channel: \"{channel}\" }}\nphases:\n  - id: p\n    activities:\n      - {{ id: w, wait: {{ duration: 1h }} }}\n")
+}
+
+async fn trigger_in(h: &Harness, guild: u64, process: &str, run: &str) -> anyhow::Result<(u16, serde_json::Value)> {
+    let body = serde_json::json!({"guild_id": guild.to_string(), "process": process, "name": run});
+    post_signed(&h.http_url("/hooks/releases"), TRIGGER_SECRET, run, now(), body.to_string().as_bytes()).await
+}
+
+#[tokio::test]
+async fn triggers_go_only_to_allowed_servers_the_bot_is_in_and_a_servers_token_sees_only_its_releases() -> TestResult {
+    use trainmaster::domain::GuildId;
+    use trainmaster::sandbox::{CHANNEL_ID, GUILD_ID, OTHER_CHANNEL_ID, OTHER_GUILD_ID};
+    let files = [("home.yaml", process_in("home", CHANNEL_ID)), ("away.yaml", process_in("away", OTHER_CHANNEL_ID))];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let h = Harness::start_tweaked(&files, |s| {
+        s.trigger_guilds = Some(vec![GuildId(GUILD_ID)]);
+        s.guild_api_tokens = vec![(GuildId(GUILD_ID), "home-token".into())];
+    })
+    .await?;
+    let (status, home) = trigger_in(&h, GUILD_ID, "home", "home-1").await?;
+    assert_eq!(status, 201, "{home}");
+    let (status, body) = trigger_in(&h, OTHER_GUILD_ID, "away", "away-1").await?;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("trigger_guilds")), "{body}");
+    let (status, body) = trigger_in(&h, 999, "home", "nowhere-1").await?;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(h.count_releases().await?, 1);
+
+    // The home server's token reads its release, with its server, and nothing else.
+    let client = reqwest::Client::new();
+    let home_url = h.http_url(&format!("/releases/{}", home["id"]));
+    let seen: serde_json::Value = client.get(&home_url).bearer_auth("home-token").send().await?.json().await?;
+    assert_eq!(seen["guild_id"], GUILD_ID.to_string(), "{seen}");
+    h.finish().await?;
+
+    // Another server's release is not found with that token, though the global token sees it.
+    let h = Harness::start_tweaked(&files, |s| s.guild_api_tokens = vec![(GuildId(GUILD_ID), "home-token".into())]).await?;
+    let (status, away) = trigger_in(&h, OTHER_GUILD_ID, "away", "away-2").await?;
+    assert_eq!(status, 201, "{away}");
+    let away_url = h.http_url(&format!("/releases/{}", away["id"]));
+    assert_eq!(client.get(&away_url).bearer_auth("home-token").send().await?.status().as_u16(), 404);
+    let global: serde_json::Value = client.get(&away_url).bearer_auth(API_TOKEN).send().await?.json().await?;
+    assert_eq!(global["guild_id"], OTHER_GUILD_ID.to_string(), "{global}");
     h.finish().await
 }
