@@ -54,6 +54,8 @@ pub struct Settings {
     pub trigger_guilds: Option<Vec<crate::domain::GuildId>>,
     /// Status API tokens that see one server's releases only (`[guilds.<id>] api_token`).
     pub guild_api_tokens: Vec<(crate::domain::GuildId, String)>,
+    /// Run `PRAGMA quick_check` before serving (`serve --skip-integrity-check` turns it off).
+    pub integrity_check: bool,
 }
 
 impl Settings {
@@ -76,6 +78,7 @@ impl Settings {
             hooks_limit: http::HooksLimit::default(),
             trigger_guilds: None,
             guild_api_tokens: vec![],
+            integrity_check: true,
         }
     }
 }
@@ -106,6 +109,16 @@ impl Application {
         let http_addr = listener.local_addr()?;
         let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
         let store = Store::open(&settings.database).await?;
+        if settings.integrity_check {
+            let started = std::time::Instant::now();
+            store.integrity_check().await.map_err(|problems| {
+                let db = settings.database.display();
+                anyhow::anyhow!(
+                    "the database {db} is damaged ({problems}); not serving it. Restore the latest backup (made with `trainmaster backup PATH`): stop every instance, copy the backup over {db}, remove {db}-wal and {db}-shm, and start again. `serve --skip-integrity-check` serves it anyway, at your own risk."
+                )
+            })?;
+            tracing::info!(took = ?started.elapsed(), "database integrity checked");
+        }
         let resumed = store.release_stale_leases().await?;
         if resumed > 0 {
             tracing::warn!(deliveries = resumed, "resuming deliveries a previous run left unfinished");

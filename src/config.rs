@@ -142,6 +142,7 @@ impl Config {
             shutdown_grace,
             trigger_guilds,
             guild_api_tokens,
+            integrity_check: true,
             hooks_limit: {
                 let default = crate::http::HooksLimit::default();
                 crate::http::HooksLimit {

@@ -23,7 +23,17 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Connect to Discord and run releases.
-    Serve,
+    Serve {
+        /// Start without `PRAGMA quick_check` of the database (for very large databases whose
+        /// check takes too long; see the README for the cost).
+        #[arg(long)]
+        skip_integrity_check: bool,
+    },
+    /// Copy the database, consistent, to PATH (works beside a running bot); the copy is checked.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        path: PathBuf,
+    },
     /// Play a release end to end against a built-in Discord sandbox; no token, no network.
     Demo,
     /// Run the built-in Discord sandbox on its own, for `serve` with TRAINMASTER_DISCORD_API.
@@ -143,7 +153,12 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Serve => serve(config).await,
+        Command::Serve { skip_integrity_check } => {
+            let mut config = config;
+            config.integrity_check = !skip_integrity_check;
+            serve(config).await
+        }
+        Command::Backup { path } => backup(&config, &path).await,
         Command::Audit { which } => audit(&config, which).await,
         Command::Sandbox { port } => match trainmaster::sandbox::Sandbox::start_on(port).await {
             Ok(sandbox) => {
@@ -267,6 +282,35 @@ async fn stop_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn backup(config: &Settings, path: &std::path::Path) -> ExitCode {
+    if !config.database.exists() {
+        eprintln!("error: there is no database at {}", config.database.display());
+        return ExitCode::from(2);
+    }
+    let result = async {
+        let store = Store::open(&config.database).await?;
+        store.backup_to(path).await?;
+        let copy = Store::open(path).await?;
+        copy.integrity_check().await.map_err(|problems| anyhow::anyhow!("the copy does not pass its check: {problems}"))?;
+        let rows = match copy.verify_audit().await? {
+            Ok((rows, _)) => rows,
+            Err(broken) => anyhow::bail!("the copy's audit chain is broken: {broken}"),
+        };
+        anyhow::Ok(rows)
+    }
+    .await;
+    match result {
+        Ok(rows) => {
+            println!("backed up {} to {} (checked; audit chain intact, {rows} rows)", config.database.display(), path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

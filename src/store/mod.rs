@@ -166,6 +166,29 @@ impl Store {
         self.write_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// `PRAGMA quick_check`: Err with the first problems when a page is damaged. It reads every
+    /// page, so it costs time in proportion to the file (see the README for figures).
+    pub async fn integrity_check(&self) -> Result<(), String> {
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA quick_check(5)").fetch_all(&self.pool).await.map_err(|e| e.to_string())?;
+        match rows.as_slice() {
+            [ok] if ok == "ok" => Ok(()),
+            problems => Err(problems.join("; ")),
+        }
+    }
+
+    /// Writes a consistent copy of the database to `path` (`VACUUM INTO`: a read transaction,
+    /// so a running bot goes on). Refuses a `path` that exists.
+    pub async fn backup_to(&self, path: &Path) -> anyhow::Result<()> {
+        anyhow::ensure!(!path.exists(), "{} exists already; name a new file", path.display());
+        let target = path.to_str().with_context(|| format!("{} is not a UTF-8 path", path.display()))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .with_context(|| format!("cannot write a backup to {}", path.display()))?;
+        Ok(())
+    }
+
     /// The read pool. Writes belong in `begin()`'s transactions.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool

@@ -186,3 +186,54 @@ async fn after_a_full_disk_the_bot_recovers_by_itself_and_a_refused_trigger_leav
     }
     h.finish().await
 }
+
+#[tokio::test]
+async fn a_damaged_database_is_refused_at_start_saying_how_to_restore_and_a_backup_brings_it_back() -> TestResult {
+    use trainmaster::domain::release::AuditActor;
+    let sandbox = Sandbox::start().await?;
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir_all(dir.path().join("processes"))?;
+    let receiver = WebhookReceiver::start().await?;
+    std::fs::write(dir.path().join("processes/deploy.yaml"), one_call_process(&receiver))?;
+    let database = dir.path().join("trainmaster.db");
+    let root_page: i64 = {
+        let store = Store::open(&database).await?;
+        let mut tx = store.begin().await?;
+        for n in 0..300 {
+            Store::append_audit(&mut tx, None, &AuditActor::System, "filler", &serde_json::json!({"n": n, "pad": "x".repeat(200)})).await?;
+        }
+        tx.commit().await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(store.pool()).await?;
+        sqlx::query_scalar("SELECT rootpage FROM sqlite_master WHERE name = 'audit'").fetch_one(store.pool()).await?
+    };
+    let trainmaster = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_trainmaster"));
+        command.args(args).current_dir(dir.path()).env("TRAINMASTER_DATABASE", &database);
+        command
+    };
+    let backup = dir.path().join("backup.db");
+    let made = trainmaster(&["backup", &backup.display().to_string()]).output()?;
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(String::from_utf8_lossy(&made.stdout).contains("audit chain intact, 300 rows"), "{}", String::from_utf8_lossy(&made.stdout));
+
+    // A page of the audit table is overwritten, as a failing disk or a stray write would.
+    let page_size = 4096;
+    let mut file = std::fs::OpenOptions::new().write(true).open(&database)?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start((root_page as u64 - 1) * page_size))?;
+    std::io::Write::write_all(&mut file, &vec![0xA5; page_size as usize])?;
+    drop(file);
+    let bot = Bot::new(dir.path(), sandbox.base_url())?;
+    let refused = tokio::time::timeout(Duration::from_secs(20), bot.command(super::child::free_port()?)?.output()).await??;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "a damaged database is not served: {stderr}");
+    assert!(stderr.contains("is damaged") && stderr.contains("trainmaster backup"), "{stderr}");
+
+    // Restored from the backup, it serves again.
+    std::fs::copy(&backup, &database)?;
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+    }
+    let mut bot = bot;
+    bot.start().await?;
+    bot.kill().await
+}
