@@ -285,3 +285,70 @@ pub async fn startup(releases: usize) -> anyhow::Result<String> {
     writeln!(out, "  peak RSS (seeding included, sandbox in the same process): {:.1} MB", rss.unwrap_or(f64::NAN))?;
     Ok(out)
 }
+
+/// `bench soak`: `releases` releases of 10 webhook activities started at `rate` per second, as
+/// a busy day would, sampling the WAL's size every 100 ms: its peak under load and its size
+/// once idle. The bound is `store::WAL_TRUNCATE_AT`.
+pub async fn soak(releases: usize, rate: u32) -> anyhow::Result<String> {
+    let sandbox = Sandbox::start().await?;
+    let receiver = WebhookReceiver::start().await?;
+    let dir = tempfile::tempdir()?;
+    let app = app_on(dir.path(), &process_with_webhooks(&receiver, 10), &sandbox).await?;
+    let engine = app.engine().clone();
+    let store = engine.store().clone();
+    let (stop, shutdown) = Shutdown::new();
+    let running = tokio::spawn(app.run_until_stopped(shutdown));
+    sandbox.wait_ready(1).await?;
+
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let sampler = {
+        let (peak, store) = (peak.clone(), store.clone());
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(store.wal_bytes(), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let guild = crate::domain::GuildId(crate::sandbox::GUILD_ID);
+    let actor = Actor { user: UserId(1), display_name: "soak".into(), roles: vec![] };
+    let started = Instant::now();
+    let mut every = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
+    let mut ids = Vec::with_capacity(releases);
+    for i in 0..releases {
+        every.tick().await;
+        let new = NewRelease { guild_id: guild, process: "bench".into(), name: format!("soak {i}"), inputs: vec![], input_set: None };
+        let release = engine.create_release(&actor, new).await?;
+        engine.start_release(guild, &actor, release.id).await?;
+        ids.push(release.id);
+    }
+    for id in &ids {
+        while !engine.release(guild, *id).await?.status.is_finished() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let busy = started.elapsed();
+    let db_bytes = std::fs::metadata(dir.path().join("bench.db")).map(|m| m.len()).unwrap_or(0);
+    // Idle: the checkpointer empties the WAL after a few quiet seconds.
+    let idle_deadline = Instant::now() + Duration::from_secs(30);
+    while store.wal_bytes() > 0 && Instant::now() < idle_deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let idle = store.wal_bytes();
+    sampler.abort();
+    let _ = stop.send(true);
+    running.await.context("the bot task failed")??;
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let mut out = String::new();
+    writeln!(out, "soak: {releases} releases × 10 webhook activities started at {rate}/s")?;
+    writeln!(out, "  all finished after {:.1} s", busy.as_secs_f64())?;
+    writeln!(out, "  database file: {:.1} MiB", mib(db_bytes))?;
+    writeln!(
+        out,
+        "  WAL peak: {:.1} MiB (bound {:.0} MiB)",
+        mib(peak.load(std::sync::atomic::Ordering::Relaxed)),
+        mib(crate::store::WAL_TRUNCATE_AT)
+    )?;
+    writeln!(out, "  WAL once idle: {:.1} MiB", mib(idle))?;
+    Ok(out)
+}

@@ -98,6 +98,14 @@ enum Bench {
         #[arg(long, default_value_t = 100_000)]
         releases: usize,
     },
+    /// Releases started at a steady rate for a while: the WAL's peak and idle size.
+    Soak {
+        #[arg(long, default_value_t = 2_000)]
+        releases: usize,
+        /// Releases started per second.
+        #[arg(long, default_value_t = 20)]
+        rate: u32,
+    },
     /// `/release status` through the sandbox at a steady rate; acknowledgement latency beside a
     /// bare serenity handler's (the floor).
     Interactions {
@@ -181,6 +189,7 @@ async fn main() -> ExitCode {
                 Bench::Engine { releases, activities } => trainmaster::bench::engine(releases, activities).await,
                 Bench::Interactions { rate, seconds } => trainmaster::bench::interactions(rate, seconds).await,
                 Bench::Startup { releases } => trainmaster::bench::startup(releases).await,
+                Bench::Soak { releases, rate } => trainmaster::bench::soak(releases, rate).await,
             };
             match figures {
                 Ok(text) => {

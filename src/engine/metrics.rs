@@ -83,8 +83,18 @@ impl Metrics {
     }
 
     /// The Prometheus exposition, with the gauges read from the database.
-    pub fn render(&self, releases_by_status: &[(String, i64)], outbox_depth: &[(String, i64)], activities: &ActivityDurations) -> String {
+    pub fn render(
+        &self,
+        releases_by_status: &[(String, i64)],
+        outbox_depth: &[(String, i64)],
+        activities: &ActivityDurations,
+        wal_bytes: u64,
+    ) -> String {
         let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP trainmaster_wal_bytes Size of the database's write-ahead log (kept under 64 MiB).\n# TYPE trainmaster_wal_bytes gauge\ntrainmaster_wal_bytes {wal_bytes}"
+        );
         write_histogram(
             &mut out,
             "trainmaster_activity_duration_seconds",

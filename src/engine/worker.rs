@@ -96,11 +96,16 @@ where
 pub async fn checkpoint_until_stopped(store: Store, mut shutdown: Shutdown) {
     let mut every = tokio::time::interval(Duration::from_secs(1));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Idle means the WAL has not changed size for a few seconds: nothing is being written.
+    let (mut last_size, mut unchanged) = (0u64, 0u32);
     while !shutdown.is_stopping() {
         tokio::select! {
             _ = every.tick() => {
-                if let Err(e) = store.checkpoint().await {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; the next one will catch up");
+                let size = store.wal_bytes();
+                unchanged = if size == last_size { unchanged + 1 } else { 0 };
+                match store.checkpoint(unchanged >= 5).await {
+                    Ok(after) => last_size = after,
+                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; the next one will catch up"),
                 }
             }
             _ = shutdown.stopped() => {}

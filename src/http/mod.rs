@@ -166,7 +166,7 @@ async fn metrics(State(state): State<HttpState>) -> Response {
                 return error(StatusCode::SERVICE_UNAVAILABLE, "the database cannot be read");
             }
         };
-    let text = state.engine.metrics.render(&releases, &outbox, &activities);
+    let text = state.engine.metrics.render(&releases, &outbox, &activities, store.wal_bytes());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -113,8 +113,28 @@ async fn commits_stay_in_the_wal_until_a_checkpoint_copies_them_into_the_databas
     }
     tx.commit().await?;
     assert_eq!(size()?, before, "the committing writer copied pages into the database file");
-    store.checkpoint().await?;
+    let wal = store.checkpoint(false).await?;
     assert!(size()? > before + 6_000_000, "the checkpoint did not copy the pages: {} bytes", size()?);
+    assert!(wal > 6_000_000, "a busy (not idle) checkpoint under the bound leaves the WAL's file alone: {wal}");
+    // Idle, the WAL is emptied: its file does not keep the size of the busiest moment.
+    assert_eq!(store.checkpoint(true).await?, 0);
+    assert_eq!(store.wal_bytes(), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wal_past_its_bound_is_truncated_even_while_busy() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&dir.path().join("t.db")).await?;
+    // 70 MiB of audit rows in one go: past the 64 MiB bound.
+    let detail = serde_json::json!({"padding": "x".repeat(1_000_000)});
+    let mut tx = store.begin().await?;
+    for _ in 0..70 {
+        Store::append_audit(&mut tx, None, &trainmaster::domain::release::AuditActor::System, "test", &detail).await?;
+    }
+    tx.commit().await?;
+    assert!(store.wal_bytes() > trainmaster::store::WAL_TRUNCATE_AT, "{}", store.wal_bytes());
+    assert_eq!(store.checkpoint(false).await?, 0, "past the bound the checkpoint truncates");
     Ok(())
 }
 
