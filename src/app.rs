@@ -83,6 +83,14 @@ impl Settings {
     }
 }
 
+/// What to do when the processes directory is not there (a fresh directory, a typo).
+pub fn no_processes(path: &std::path::Path) -> String {
+    format!(
+        "there are no process files at {}: run `trainmaster init` to create a configuration and an example process here, or point TRAINMASTER_PROCESSES (or `processes` in trainmaster.toml) at your process files",
+        path.display()
+    )
+}
+
 pub struct Application {
     engine: Engine,
     client: poise::serenity_prelude::Client,
@@ -100,6 +108,9 @@ impl Application {
         // First: a second instance must not touch the database (it would free the first's leases),
         // and its operator should hear about the first before any other complaint.
         let lock = InstanceLock::acquire(&settings.database)?;
+        if !settings.processes.exists() {
+            anyhow::bail!("{}", no_processes(&settings.processes));
+        }
         let catalog = process_file::load_dir(&settings.processes).map_err(|diagnostics| {
             let all = diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
             anyhow::anyhow!("the process files have errors:\n{all}")

@@ -1,6 +1,7 @@
-//! `trainmaster bench engine|interactions`: benchmarks as programs that print figures (DESIGN.md
-//! budgets: 1,000 releases × 10 webhook activities in ≤ 15 s and ≤ 250 MB RSS; interactions
-//! acknowledged with p99 ≤ 20 ms at 100/s). Run them on a release build.
+//! `trainmaster bench engine|interactions|startup|soak`: benchmarks as programs that print figures
+//! against the budgets in docs/architecture.md (1,000 releases × 10 webhook activities in ≤ 15 s
+//! and ≤ 250 MB RSS; interactions acknowledged with p99 ≤ 20 ms at 100/s). Run them on a release
+//! build.
 
 use crate::app::{Application, Settings};
 use crate::domain::principal::Actor;
@@ -123,7 +124,8 @@ pub async fn engine(releases: usize, activities: usize) -> anyhow::Result<String
 
 /// Sends `/release status` at `rate` per second for `seconds` and reports acknowledgement
 /// latency (dispatch → interaction callback), beside the floor: a bare serenity handler that
-/// answers every command at once, under the same load on the same sandbox. DESIGN.md's budget:
+/// answers every command at once, under the same load on the same sandbox. The budget
+/// (docs/architecture.md):
 /// p99 ≤ 20 ms and ≤ 1.5× the floor's.
 pub async fn interactions(rate: u32, seconds: u32) -> anyhow::Result<String> {
     let sandbox = std::sync::Arc::new(Sandbox::start().await?);

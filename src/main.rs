@@ -63,6 +63,11 @@ enum Command {
     },
     /// Print the JSON Schema of process files, for editors: `trainmaster schema > process.schema.json`.
     Schema,
+    /// Write a commented trainmaster.toml and an example process into DIR (default: here).
+    Init {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -167,6 +172,7 @@ async fn main() -> ExitCode {
             serve(config).await
         }
         Command::Backup { path } => backup(&config, &path).await,
+        Command::Init { dir } => init(&dir),
         Command::Audit { which } => audit(&config, which).await,
         Command::Sandbox { port } => match trainmaster::sandbox::Sandbox::start_on(port).await {
             Ok(sandbox) => {
@@ -211,7 +217,36 @@ enum CheckFormat {
     Json,
 }
 
+/// `trainmaster init`: a configuration to edit and a process that passes `check`, so the way
+/// from a token to a first release is short. Writes nothing when either file exists.
+fn init(dir: &std::path::Path) -> ExitCode {
+    let files = [
+        (dir.join("trainmaster.toml"), include_str!("init/trainmaster.toml")),
+        (dir.join("processes").join("first-release.yaml"), include_str!("init/first-release.yaml")),
+    ];
+    if let Some((existing, _)) = files.iter().find(|(path, _)| path.exists()) {
+        eprintln!("error: {} exists already; nothing was written (init only starts a new directory)", existing.display());
+        return ExitCode::from(2);
+    }
+    for (path, text) in &files {
+        let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(path, text));
+        if let Err(e) = written {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "next: set DISCORD_TOKEN, put your channel's id in processes/first-release.yaml, then `trainmaster check` and `trainmaster serve`"
+    );
+    ExitCode::SUCCESS
+}
+
 fn check(paths: Vec<PathBuf>, format: CheckFormat) -> ExitCode {
+    if let Some(missing) = paths.iter().find(|p| !p.exists()) {
+        eprintln!("error: {}", trainmaster::app::no_processes(missing));
+        return ExitCode::from(2);
+    }
     let result = process_file::load_paths(&paths);
     match format {
         CheckFormat::Json => println!("{}", process_file::report_json(&result)),

@@ -22,7 +22,7 @@ pub struct BotConfig {
 pub fn http_client(config: &BotConfig) -> serenity::Http {
     let builder = serenity::HttpBuilder::new(&config.token);
     match &config.api_base {
-        // serenity only honours the proxy with its ratelimiter off (see DESIGN.md).
+        // serenity only honours the proxy with its ratelimiter off (see docs/architecture.md).
         Some(base) => builder.proxy(base.trim_end_matches('/')).ratelimiter_disabled(true).build(),
         None => builder.build(),
     }

@@ -264,3 +264,41 @@ fn check_refuses_a_signing_secret_shorter_than_the_standard_webhooks_minimum() -
     assert!(ok, "{stderr}");
     Ok(())
 }
+
+#[test]
+fn init_writes_a_configuration_and_a_process_that_check_accepts_and_never_overwrites() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let trainmaster = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_trainmaster"));
+        command.current_dir(dir.path()).env_remove("TRAINMASTER_PROCESSES").env_remove("TRAINMASTER_DATABASE");
+        command
+    };
+    let init = trainmaster().arg("init").output()?;
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    // `check` with no argument reads the written trainmaster.toml and its processes directory.
+    let check = trainmaster().arg("check").output()?;
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("ok: first-release "), "{}", String::from_utf8_lossy(&check.stdout));
+    let again = trainmaster().arg("init").output()?;
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already; nothing was written"));
+    Ok(())
+}
+
+#[test]
+fn serve_in_a_fresh_directory_says_what_is_missing_and_what_to_do() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let out = Command::new(env!("CARGO_BIN_EXE_trainmaster"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("DISCORD_TOKEN", "token")
+        .env_remove("TRAINMASTER_PROCESSES")
+        .env_remove("TRAINMASTER_DATABASE")
+        .env("TRAINMASTER_HTTP", "127.0.0.1:0")
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("there are no process files at processes: run `trainmaster init`"), "{stderr}");
+    assert!(!stderr.contains("os error"), "{stderr}");
+    Ok(())
+}

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use trainmaster::sandbox::RecordedRequest;
 
+/// Where the description comes from, for whoever lacks it.
+const HOW_TO_GET: &str = "Clone https://github.com/discord/discord-api-spec beside this repository's parent as shared/discord-api-spec (the file is specs/openapi.json there; copy it to shared/discord-api-spec/openapi.json).";
+
 fn spec_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/discord-api-spec/openapi.json")
 }
@@ -82,9 +85,12 @@ fn spec_required() -> bool {
 pub fn check_requests(requests: &[RecordedRequest]) -> anyhow::Result<()> {
     let Some(spec) = spec() else {
         if spec_required() {
-            bail!("CI=true and Discord's API description is missing at {}: the contract cannot be checked", spec_path().display());
+            bail!(
+                "CI=true and Discord's API description is missing at {}: the contract cannot be checked. {HOW_TO_GET}",
+                spec_path().display()
+            );
         }
-        eprintln!("contract check skipped: {} is absent", spec_path().display());
+        eprintln!("contract check skipped: {} is absent. {HOW_TO_GET}", spec_path().display());
         return Ok(());
     };
     let mut problems = vec![];
@@ -119,7 +125,7 @@ pub fn check_requests(requests: &[RecordedRequest]) -> anyhow::Result<()> {
 fn a_request_off_the_api_is_caught() {
     if spec().is_none() {
         assert!(!spec_required(), "CI=true and Discord's API description is missing at {}", spec_path().display());
-        eprintln!("skipped: {} is absent", spec_path().display());
+        eprintln!("skipped: {} is absent. {HOW_TO_GET}", spec_path().display());
         return;
     }
     let bad = [
