@@ -302,3 +302,23 @@ fn serve_in_a_fresh_directory_says_what_is_missing_and_what_to_do() -> anyhow::R
     assert!(!stderr.contains("os error"), "{stderr}");
     Ok(())
 }
+
+/// The systemd unit in deploy/ is one systemd accepts, checked where `systemd-analyze` exists.
+#[test]
+fn the_systemd_unit_verifies() -> anyhow::Result<()> {
+    let Ok(found) = Command::new("systemd-analyze").arg("--version").output() else {
+        println!("skipped: systemd-analyze is not installed here");
+        return Ok(());
+    };
+    anyhow::ensure!(found.status.success(), "systemd-analyze --version failed");
+    let unit = std::fs::read_to_string(repo_file("deploy/trainmaster.service"))?;
+    assert!(unit.contains("KillSignal=SIGTERM") && unit.contains("Restart=on-failure") && unit.contains("StateDirectory="));
+    // `verify` wants ExecStart's program to exist: point it at the binary just built.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("trainmaster.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/trainmaster", env!("CARGO_BIN_EXE_trainmaster")))?;
+    let out = Command::new("systemd-analyze").arg("verify").arg(&path).output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !stderr.contains("trainmaster.service"), "{stderr}");
+    Ok(())
+}
