@@ -54,6 +54,8 @@ pub struct Settings {
     pub trigger_guilds: Option<Vec<crate::domain::GuildId>>,
     /// Status API tokens that see one server's releases only (`[guilds.<id>] api_token`).
     pub guild_api_tokens: Vec<(crate::domain::GuildId, String)>,
+    /// Each server's notices channel for processes that name none.
+    pub guild_notices: Vec<(crate::domain::GuildId, crate::domain::ChannelId)>,
     /// Run `PRAGMA quick_check` before serving (`serve --skip-integrity-check` turns it off).
     pub integrity_check: bool,
 }
@@ -78,6 +80,7 @@ impl Settings {
             hooks_limit: http::HooksLimit::default(),
             trigger_guilds: None,
             guild_api_tokens: vec![],
+            guild_notices: vec![],
             integrity_check: true,
         }
     }
@@ -137,7 +140,8 @@ impl Application {
         let engine = Engine::new(store, catalog, &public_url)
             .with_audit_channel(settings.audit_channel)
             .with_access(settings.access.clone())
-            .with_trigger_guilds(settings.trigger_guilds.clone());
+            .with_trigger_guilds(settings.trigger_guilds.clone())
+            .with_default_notices(settings.guild_notices.iter().copied());
         let gateway_connected = Arc::new(AtomicBool::new(false));
         let client = discord::build_client(&settings.bot, engine.clone(), gateway_connected.clone())
             .await

@@ -70,6 +70,7 @@ pub async fn engine(releases: usize, activities: usize) -> anyhow::Result<String
                     name: format!("bench {i}"),
                     inputs: vec![],
                     input_set: None,
+                    channel: None,
                 };
                 let release = engine.create_release(&actor, new).await?;
                 engine.start_release(crate::domain::GuildId(crate::sandbox::GUILD_ID), &actor, release.id).await?;
@@ -145,6 +146,7 @@ pub async fn interactions(rate: u32, seconds: u32) -> anyhow::Result<String> {
         name: "bench".into(),
         inputs: vec![],
         input_set: None,
+        channel: None,
     };
     let id = engine.create_release(&actor, new).await?.id.to_string();
     let idle_rss = peak_rss_mb();
@@ -319,7 +321,14 @@ pub async fn soak(releases: usize, rate: u32) -> anyhow::Result<String> {
     let mut ids = Vec::with_capacity(releases);
     for i in 0..releases {
         every.tick().await;
-        let new = NewRelease { guild_id: guild, process: "bench".into(), name: format!("soak {i}"), inputs: vec![], input_set: None };
+        let new = NewRelease {
+            guild_id: guild,
+            process: "bench".into(),
+            name: format!("soak {i}"),
+            inputs: vec![],
+            input_set: None,
+            channel: None,
+        };
         let release = engine.create_release(&actor, new).await?;
         engine.start_release(guild, &actor, release.id).await?;
         ids.push(release.id);

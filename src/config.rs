@@ -19,6 +19,7 @@
 //! | `/hooks/*` requests per second per address, and burst | `hooks_per_second`, `hooks_burst` | none | 50, 200 (0: no limit) |
 //! | servers CI may trigger releases in | `trigger_guilds` (list of ids) | none | every server the bot is in |
 //! | a status API token for one server's releases | `[guilds.<guild id>]` `api_token` | none | none |
+//! | notices channel for processes that name none | `[guilds.<guild id>]` `notices_channel` | none | the channel a release is created in |
 //! | roles per guild | `[guilds.<guild id>]` `release_managers`, `approvers`, `viewers` | none | open (see `domain::access`) |
 
 use crate::app::Settings;
@@ -67,6 +68,8 @@ struct GuildFile {
     viewers: Vec<String>,
     /// A status API token that sees this server's releases only.
     api_token: Option<String>,
+    /// The notices channel of releases whose process names none (and that CI creates).
+    notices_channel: Option<String>,
 }
 
 /// What configuration makes: the application's one settings type, `app::Settings`, from the
@@ -113,6 +116,15 @@ impl Config {
             .filter_map(|(id, g)| g.api_token.as_ref().filter(|t| !t.trim().is_empty()).map(|t| (id, t.trim().to_string())))
             .map(|(id, token)| Ok((GuildId(guild_number(id)?), token)))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let guild_notices = guilds
+            .iter()
+            .filter_map(|(id, g)| g.notices_channel.as_ref().map(|c| (id, c)))
+            .map(|(id, c)| {
+                let channel =
+                    c.trim().parse::<u64>().map_err(|_| anyhow::anyhow!("[guilds.{id}] notices_channel: `{c}` is not a channel id"))?;
+                Ok((GuildId(guild_number(id)?), ChannelId(channel)))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let trigger_guilds = from_file
             .trigger_guilds
             .map(|list| {
@@ -142,6 +154,7 @@ impl Config {
             shutdown_grace,
             trigger_guilds,
             guild_api_tokens,
+            guild_notices,
             integrity_check: true,
             hooks_limit: {
                 let default = crate::http::HooksLimit::default();
@@ -236,7 +249,7 @@ mod tests {
         assert_eq!((defaults.trigger_guilds, defaults.guild_api_tokens), (None, vec![]));
         std::fs::write(
             &file,
-            "shutdown_grace = \"5s\"\nhooks_per_second = 2\nhooks_burst = 10\ntrigger_guilds = [\"42\"]\n[guilds.42]\napi_token = \"t42\"\n",
+            "shutdown_grace = \"5s\"\nhooks_per_second = 2\nhooks_burst = 10\ntrigger_guilds = [\"42\"]\n[guilds.42]\napi_token = \"t42\"\nnotices_channel = \"7\"\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let config = Config::load(&file, |_| None).unwrap_or_else(|e| panic!("{e}"));
@@ -244,6 +257,7 @@ mod tests {
         assert_eq!(config.hooks_limit, crate::http::HooksLimit { per_second: 2, burst: 10 });
         assert_eq!(config.trigger_guilds, Some(vec![GuildId(42)]));
         assert_eq!(config.guild_api_tokens, vec![(GuildId(42), "t42".to_string())]);
+        assert_eq!(config.guild_notices, vec![(GuildId(42), ChannelId(7))]);
         let env = |k: &str| (k == "TRAINMASTER_SHUTDOWN_GRACE").then(|| "soon".to_string());
         let refused = Config::load(&file, env).map(|_| ()).map_err(|e| e.to_string()).err().unwrap_or_default();
         assert!(refused.starts_with("shutdown_grace = `soon`"), "{refused}");

@@ -53,7 +53,7 @@ async fn create(
     let guild_id = guild(&ctx)?;
     let actor = super::author(&ctx).await;
     let inputs = parse_pairs(inputs.as_deref().unwrap_or_default()).map_err(|e| BotError::User(e.to_string()))?;
-    let new = NewRelease { guild_id, process, name, inputs, input_set };
+    let new = NewRelease { guild_id, process, name, inputs, input_set, channel: Some(ChannelId(ctx.channel_id().get())) };
     let release = match ctx.data().engine.create_release(&actor, new.clone()).await {
         // Required inputs missing (and nothing wrong before them): ask for them in a form. More
         // than a form holds: the error names the first, for the `inputs` text.
@@ -136,7 +136,7 @@ async fn start(
     let id = release_id(&release)?;
     let actor = super::author(&ctx).await;
     let release = ctx.data().engine.start_release(guild_id, &actor, id).await?;
-    let channel = release.process.notices_channel;
+    let channel = release.process.notices_channel.map(|c| c.0).unwrap_or_default();
     let reply = if render::in_card_channel(&release, ChannelId(ctx.channel_id().get())) {
         // Its live card is posted here in a moment: one card per release in the channel.
         let text = format!(

@@ -346,7 +346,7 @@ pub fn closed_request(
 /// Whether a command answered in `channel` would repeat the release's live card, which the
 /// notifier posts there: then the answer is only for the person who asked.
 pub fn in_card_channel(release: &Release, channel: ChannelId) -> bool {
-    release.process.notices_channel == channel
+    release.process.notices_channel == Some(channel)
 }
 
 /// The line an answer in the card's channel carries instead of being public.

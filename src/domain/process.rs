@@ -37,7 +37,9 @@ pub struct Process {
     #[serde(default)]
     pub stakeholders: Vec<Principal>,
     /// The channel that gets the release's notices and approval requests.
-    pub notices_channel: ChannelId,
+    /// `None` in the file: a release then takes the channel it was created in (or its server's
+    /// default), which its pinned copy of the process records.
+    pub notices_channel: Option<ChannelId>,
     /// How long before a scheduled start the advance shipping notice goes out (scheduled
     /// starts come with release groups).
     #[serde(default)]
@@ -616,7 +618,7 @@ impl Process {
     /// Every channel a release of this process posts to: the notices channel (its card and
     /// thread) and the channels its `notice` activities name, rollback included.
     pub fn channels(&self) -> Vec<ChannelId> {
-        let mut channels = vec![self.notices_channel];
+        let mut channels: Vec<ChannelId> = self.notices_channel.into_iter().collect();
         for activity in self.phases.iter().flat_map(|p| p.activities.iter()).chain(self.rollback.iter()) {
             if let ActivityKind::Notice(NoticeSpec { channel: Some(channel), .. }) = &activity.kind {
                 if !channels.contains(channel) {

@@ -255,7 +255,7 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()?;
         let mut draft = self.draft(
             Initiator::Ci,
-            NewRelease { guild_id, process: request.process, name: request.name, inputs, input_set: request.input_set },
+            NewRelease { guild_id, process: request.process, name: request.name, inputs, input_set: request.input_set, channel: None },
         )?;
         if let Some(kind) = &request.kind {
             draft.process.kind = ReleaseKind::parse(kind)

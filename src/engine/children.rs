@@ -25,10 +25,13 @@ impl Engine {
                 Initiator::Person(id) => AuditActor::User { id, name: shown_as.clone() },
                 Initiator::Ci => AuditActor::System,
             };
+            let mut process = (*child.process).clone();
+            // A child whose process names no channel posts where its parent does.
+            process.notices_channel = process.notices_channel.or(parent.process.notices_channel);
             let draft = Draft {
                 guild_id: parent.guild_id,
                 name: child.name.clone(),
-                process: (*child.process).clone(),
+                process,
                 inputs: child.inputs.clone(),
                 created_by: initiator,
                 created_at: now,

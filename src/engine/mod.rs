@@ -55,6 +55,8 @@ pub enum EngineError {
     NotFound(ReleaseId),
     #[error("{}", foreign_channel(process, *channel, *elsewhere))]
     ForeignChannel { process: String, channel: ChannelId, elsewhere: bool },
+    #[error("process `{process}` names no notices channel and this server has no default: add `notices: {{ channel: \"<channel id>\" }}` to the process, set `notices_channel` under `[guilds.{guild}]` in trainmaster.toml, or create the release from a channel in chat")]
+    NoNoticesChannel { process: String, guild: GuildId },
     #[error(transparent)]
     Command(#[from] CommandError),
     #[error("storage failed")]
@@ -88,6 +90,9 @@ pub struct NewRelease {
     pub inputs: Vec<(String, String)>,
     /// A named input set of the process to start from; `inputs` override its values.
     pub input_set: Option<String>,
+    /// Where it is being created (a chat channel; `None` from CI): the release's notices channel
+    /// when its process names none.
+    pub channel: Option<ChannelId>,
 }
 
 #[derive(Clone)]
@@ -110,6 +115,8 @@ pub struct Engine {
     directory: guilds::DirectorySlot,
     /// The servers CI may trigger releases in; `None`: every server the bot is in.
     trigger_guilds: Option<Arc<[GuildId]>>,
+    /// Each server's notices channel for processes that name none (`[guilds.<id>] notices_channel`).
+    default_notices: Arc<std::collections::BTreeMap<GuildId, ChannelId>>,
 }
 
 impl Engine {
@@ -125,10 +132,16 @@ impl Engine {
             access: Arc::new(AccessPolicy::default()),
             directory: Default::default(),
             trigger_guilds: None,
+            default_notices: Default::default(),
         }
     }
 
     /// Publishes the audit chain's head to `channel` whenever a release ends.
+    pub fn with_default_notices(mut self, channels: impl IntoIterator<Item = (GuildId, ChannelId)>) -> Self {
+        self.default_notices = Arc::new(channels.into_iter().collect());
+        self
+    }
+
     pub fn with_trigger_guilds(mut self, guilds: Option<Vec<GuildId>>) -> Self {
         self.trigger_guilds = guilds.map(Into::into);
         self
@@ -215,6 +228,12 @@ impl Engine {
             return Err(EngineError::EmptyName);
         }
         let mut process = process.clone();
+        if process.notices_channel.is_none() {
+            // Pinned with the release, so every notice of it goes to the same channel.
+            let channel = new.channel.or_else(|| self.default_notices.get(&new.guild_id).copied());
+            let channel = channel.ok_or_else(|| EngineError::NoNoticesChannel { process: process.name.clone(), guild: new.guild_id })?;
+            process.notices_channel = Some(channel);
+        }
         process.pin_children(&self.catalog).map_err(EngineError::NotRunnable)?;
         let process = &process;
         let pairs = Self::with_input_set(process, new.inputs, new.input_set.as_deref())?;
@@ -500,9 +519,8 @@ impl Engine {
         }
         // Before the notices, so a release's first card (and its thread) is posted before them.
         let visible_change = before.status != release.status || before.phases != release.phases;
-        if release.status != ReleaseStatus::Draft && visible_change {
-            let redraw = CardRedraw { release_id: release.id, channel_id: release.process.notices_channel };
-            Store::enqueue_card_redraw(tx, redraw).await?;
+        if let Some(channel) = release.process.notices_channel.filter(|_| release.status != ReleaseStatus::Draft && visible_change) {
+            Store::enqueue_card_redraw(tx, CardRedraw { release_id: release.id, channel_id: channel }).await?;
         }
         Store::save_release(tx, before, release, effects).await?;
         for effect in effects.iter() {

@@ -124,13 +124,21 @@ pub struct OutboxItem {
 }
 
 pub(super) async fn enqueue_chat(tx: &mut Tx, release: &Release, notice: &Notice) -> Result<(), StoreError> {
-    enqueue_chat_to(tx, release, release.process.notices_channel, notice).await
+    match release.process.notices_channel {
+        Some(channel) => enqueue_chat_to(tx, release, channel, notice).await,
+        // Creating a release gives it a channel (`Engine::draft`); a release without one has
+        // nowhere to say anything, and says nothing rather than fail its transition.
+        None => {
+            tracing::warn!(release = %release.id, "a release without a notices channel; its notice is not posted");
+            Ok(())
+        }
+    }
 }
 
 /// A notice about `release` for a channel other than its process's notices channel.
 pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: ChannelId, notice: &Notice) -> Result<(), StoreError> {
     let n = sqlx::query_file_scalar!("src/store/sql/count_chat_rows.sql", release.id.0).fetch_one(&mut **tx).await?;
-    let to_thread = channel_id == release.process.notices_channel && notice.is_progress();
+    let to_thread = Some(channel_id) == release.process.notices_channel && notice.is_progress();
     let message = ChatMessage {
         channel_id,
         guild_id: Some(release.guild_id),

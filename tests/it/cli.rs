@@ -322,3 +322,24 @@ fn the_systemd_unit_verifies() -> anyhow::Result<()> {
     assert!(out.status.success() && !stderr.contains("trainmaster.service"), "{stderr}");
     Ok(())
 }
+
+#[test]
+fn a_file_missing_required_fields_reports_them_with_every_other_error_and_notices_are_optional() -> anyhow::Result<()> {
+    // No name, no notices, and a cycle: the missing name is one error among the others.
+    let broken = "phases:\n  - id: a\n    depends_on: [b]\n    activities: [{ id: x, wait: { duration: 1m } }]\n  - id: b\n    depends_on: [a]\n    activities: [{ id: y, wait: { duration: 1m } }]\n";
+    let (ok, _, stderr) = check(&[("broken.yaml", broken)])?;
+    assert!(!ok);
+    assert!(stderr.contains("DIR/broken.yaml:1:1: the process has no `name`"), "{stderr}");
+    assert!(stderr.contains("add `name: weekly-production`"), "{stderr}");
+    assert!(stderr.contains("cycle"), "the cycle is reported too: {stderr}");
+    assert!(!stderr.contains("notices"), "notices are optional: {stderr}");
+    let no_phases = "name: empty\n";
+    let (ok, _, stderr) = check(&[("empty.yaml", no_phases)])?;
+    assert!(!ok && stderr.contains("the process has no `phases`") && stderr.contains("add `phases:`"), "{stderr}");
+    // Without notices at all, a process is valid.
+    let minimal = "name: minimal\nphases:\n  - id: a\n    activities: [{ id: x, wait: { duration: 1m } }]\n";
+    let (ok, stdout, stderr) = check(&[("minimal.yaml", minimal)])?;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("ok: minimal "), "{stdout}");
+    Ok(())
+}

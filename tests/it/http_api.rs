@@ -84,7 +84,8 @@ async fn a_ci_trigger_creates_and_starts_a_release_once_per_webhook_id() -> Test
         assert_eq!(row.actor, json!({"type": "ci", "webhook_id": "ci-run-81"}), "{action}");
     }
 
-    let bad_inputs = json!({"guild_id": "1", "process": "shop", "name": "x", "inputs": {"version": "2"}}).to_string();
+    let guild = trainmaster::sandbox::GUILD_ID.to_string();
+    let bad_inputs = json!({"guild_id": guild, "process": "shop", "name": "x", "inputs": {"version": "2"}}).to_string();
     let (status, body) = post_signed(&url, TRIGGER_SECRET, "ci-run-82", now(), bad_inputs.as_bytes()).await?;
     assert_eq!(status, 422, "{body}");
     assert!(body["error"].as_str().is_some_and(|e| e.contains("input `services` is required")), "{body}");

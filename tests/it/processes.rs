@@ -347,3 +347,32 @@ async fn aborting_a_parent_aborts_its_running_child_release() -> TestResult {
     assert!(!parent_trail.contains(&"stale_result_ignored".to_string()), "{parent_trail:?}");
     h.finish().await
 }
+
+#[tokio::test]
+async fn a_process_without_notices_posts_where_its_release_was_created_or_in_the_servers_default() -> TestResult {
+    use trainmaster::domain::{ChannelId, GuildId};
+    use trainmaster::sandbox::{GUILD_ID, OTHER_CHANNEL_ID, OTHER_GUILD_ID};
+    let quiet = "name: quiet\nphases:\n  - id: a\n    activities:\n      - { id: task, manual: { checklist: \"Do it\" } }\n";
+    let h =
+        Harness::start_tweaked(&[("quiet.yaml", quiet)], |s| s.guild_notices = vec![(GuildId(GUILD_ID), ChannelId(CHANNEL_ID))]).await?;
+    // Created in chat in the other server's channel: its card and notices go there.
+    let other = alice().in_guild(OTHER_GUILD_ID);
+    let reply = h.sandbox.slash(&other, "release", "create", &[("process", "quiet"), ("name", "Q1")]).await?;
+    let id = reply.field("Release id").ok_or_else(|| anyhow::anyhow!("no card: {}", reply.text()))?;
+    h.sandbox.slash(&other, "release", "start", &[("release", &id)]).await?;
+    h.sandbox.wait_for_embed(OTHER_CHANNEL_ID, &format!("Release {id} ")).await?;
+    // From CI, with no chat channel: the server's default.
+    let body = serde_json::json!({"guild_id": GUILD_ID.to_string(), "process": "quiet", "name": "Q2", "start": true});
+    let (status, answer) = post_signed(&h.http_url("/hooks/releases"), TRIGGER_SECRET, "q2", now(), body.to_string().as_bytes()).await?;
+    assert_eq!(status, 201, "{answer}");
+    h.sandbox.wait_for_embed(CHANNEL_ID, &format!("Release {} ", answer["id"])).await?;
+    h.finish().await?;
+
+    // Without a default, CI is told what to do, and nothing is created.
+    let h = Harness::start_tweaked(&[("quiet.yaml", quiet)], |_| {}).await?;
+    let (status, answer) = post_signed(&h.http_url("/hooks/releases"), TRIGGER_SECRET, "q3", now(), body.to_string().as_bytes()).await?;
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer["error"].as_str().is_some_and(|e| e.contains("names no notices channel") && e.contains("notices_channel")), "{answer}");
+    assert_eq!(h.count_releases().await?, 0);
+    h.finish().await
+}

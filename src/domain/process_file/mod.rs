@@ -205,9 +205,26 @@ pub fn parse(file: &str, source: &str) -> Result<Process, Vec<Diagnostic>> {
 
 /// Like `parse`, also returning the file's references to other processes (checked by the catalog).
 pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<SubprocessRef>), Vec<Diagnostic>> {
-    let raw: RawProcess = serde_saphyr::from_str(source).map_err(|e| vec![yaml_diagnostic(file, &e)])?;
-    let declared_outputs = raw
-        .phases
+    let mut raw: RawProcess = serde_saphyr::from_str(source).map_err(|e| vec![yaml_diagnostic(file, &e)])?;
+    // Required fields that are missing are diagnostics like any other, reported together with
+    // the rest of the file's errors (a missing field used to hide every other error).
+    fn top<T>(value: T) -> At<T> {
+        At { value, line: 1, column: 1 }
+    }
+    let (has_name, has_phases) = (raw.name.is_some(), raw.phases.is_some());
+    let mut missing = vec![];
+    let name = raw.name.take().unwrap_or_else(|| {
+        missing.push(("the process has no `name`", "add `name: weekly-production` (lowercase letters, digits and `-`)"));
+        top(String::new())
+    });
+    let raw_phases = raw.phases.take().unwrap_or_else(|| {
+        missing.push((
+            "the process has no `phases`",
+            "add `phases:` with at least one phase, like `- id: deploy` with `activities: [{ id: go, manual: { checklist: \"Deploy\" } }]`",
+        ));
+        top(vec![])
+    });
+    let declared_outputs = raw_phases
         .value
         .iter()
         .flat_map(|p| p.value.activities.iter())
@@ -216,9 +233,12 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         .flat_map(|(id, outputs)| outputs.into_iter().map(move |o| format!("{id}.{o}")))
         .collect();
     let mut c = Checker { file, found: vec![], declared_outputs };
+    for (message, hint) in missing {
+        c.at(&top(()), message, Some(hint.into()));
+    }
 
-    if !valid_id(&raw.name.value) {
-        c.at(&raw.name, format!("process name `{}` is not valid", raw.name.value), Some(ID_RULE.into()));
+    if has_name && !valid_id(&name.value) {
+        c.at(&name, format!("process name `{}` is not valid", name.value), Some(ID_RULE.into()));
     }
     let kind = match &raw.kind {
         None => ReleaseKind::Standard,
@@ -261,22 +281,22 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
     let owners = raw.owners.as_ref();
     let release_manager = owners.and_then(|o| o.release_manager.as_ref()).and_then(|p| c.principal(p));
     let stakeholders = owners.map(|o| o.stakeholders.iter().filter_map(|p| c.principal(p)).collect()).unwrap_or_default();
-    let notices_channel = c.channel(&raw.notices.value.channel);
+    let notices = raw.notices.as_ref().map(|n| &n.value);
+    let notices_channel = notices.and_then(|n| n.channel.as_ref()).map(|ch| c.channel(ch));
     let guilds = raw.guilds.iter().map(|g| GuildId(c.snowflake(g, "server (guild) id"))).collect();
-    let notices_advance = raw.notices.value.advance.as_ref().and_then(|a| c.duration(a));
+    let notices_advance = notices.and_then(|n| n.advance.as_ref()).and_then(|a| c.duration(a));
 
-    if raw.phases.value.is_empty() {
-        c.at(&raw.phases, "a process needs at least one phase", None);
+    if has_phases && raw_phases.value.is_empty() {
+        c.at(&raw_phases, "a process needs at least one phase", None);
     }
     let mut ids: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let activity_home: BTreeMap<&str, &str> = raw
-        .phases
+    let activity_home: BTreeMap<&str, &str> = raw_phases
         .value
         .iter()
         .flat_map(|p| p.value.activities.iter().map(move |a| (a.value.id.value.as_str(), p.value.id.value.as_str())))
         .collect();
     let phase_nodes: Vec<Node> =
-        raw.phases.value.iter().map(|p| Node { id: &p.value.id, depends_on: p.value.depends_on.as_deref() }).collect();
+        raw_phases.value.iter().map(|p| Node { id: &p.value.id, depends_on: p.value.depends_on.as_deref() }).collect();
     let phase_deps = graph::resolve(&mut c, "phase", &phase_nodes, &|name| {
         activity_home.get(name).map(|phase| format!("an activity of phase `{phase}`"))
     });
@@ -284,7 +304,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
 
     let mut refs = vec![];
     let mut phases = vec![];
-    for (pi, raw_phase) in raw.phases.value.iter().enumerate() {
+    for (pi, raw_phase) in raw_phases.value.iter().enumerate() {
         let p = &raw_phase.value;
         check_unique_id(&mut c, &mut ids, &p.id);
         if p.id.value == crate::domain::release::ROLLBACK {
@@ -303,7 +323,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         }
         // Activities of phases that surely ended before this one.
         let before_phase: Vec<&RawActivity> =
-            phase_ancestors[pi].iter().flat_map(|&a| raw.phases.value[a].value.activities.iter().map(|x| &x.value)).collect();
+            phase_ancestors[pi].iter().flat_map(|&a| raw_phases.value[a].value.activities.iter().map(|x| &x.value)).collect();
         let phase_scope = names_for(&base, &process_vars, p.variables.keys(), &before_phase);
         for value in p.variables.values() {
             c.template(value, &value.value, &names_for(&base, &process_vars, [], &before_phase));
@@ -336,7 +356,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
                 secrets: &secret_names,
             },
         );
-        let depends_on = phase_deps[pi].iter().map(|&d| raw.phases.value[d].value.id.value.clone()).collect();
+        let depends_on = phase_deps[pi].iter().map(|&d| raw_phases.value[d].value.id.value.clone()).collect();
         phases.push(Phase {
             id: p.id.value.clone(),
             owner,
@@ -389,7 +409,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
     let version = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     let process = Process {
         model: MODEL_VERSION,
-        name: raw.name.value,
+        name: name.value,
         description: raw.description.unwrap_or_default(),
         kind,
         version,

@@ -122,8 +122,10 @@ impl JsonSchema for SetValue {
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Trainmaster process", rename = "Process")]
 pub struct RawProcess {
-    /// The process's name: lowercase letters, digits and `-`.
-    pub name: At<String>,
+    /// The process's name: lowercase letters, digits and `-`. Required (reported with the file's
+    /// other errors when missing, not instead of them).
+    #[schemars(required, with = "At<String>")]
+    pub name: Option<At<String>>,
     #[serde(default)]
     pub description: Option<String>,
     /// `standard` (default), `hotfix` (served first when work queues up), `feature` or `system`.
@@ -157,9 +159,14 @@ pub struct RawProcess {
     /// Read when a request is sent, never stored or shown.
     #[serde(default)]
     pub secrets: BTreeMap<String, At<String>>,
-    pub notices: At<RawNotices>,
+    /// Where releases post their card and notices. Optional: without a channel, a release posts
+    /// where it was created, or in its server's `notices_channel` (trainmaster.toml).
+    #[serde(default)]
+    pub notices: Option<At<RawNotices>>,
     /// Phases run in file order unless one of them says `depends_on`; then they form a DAG.
-    pub phases: At<Vec<At<RawPhase>>>,
+    /// Required (reported with the file's other errors when missing).
+    #[schemars(required, with = "At<Vec<At<RawPhase>>>")]
+    pub phases: Option<At<Vec<At<RawPhase>>>>,
     /// Activities run when an activity with `on_failure: rollback` fails.
     #[serde(default)]
     pub rollback: Option<At<RawRollback>>,
@@ -216,8 +223,10 @@ pub struct RawOwners {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Notices")]
 pub struct RawNotices {
-    /// The numeric id of the channel for notices and approval requests.
-    pub channel: At<Scalar>,
+    /// The numeric id of the channel for notices and approval requests; when left out, where the
+    /// release was created (or the server's `notices_channel`).
+    #[serde(default)]
+    pub channel: Option<At<Scalar>>,
     /// How long before a scheduled start the advance shipping notice is posted, like `24h`
     /// (scheduled starts come with release groups; checked now).
     #[serde(default)]

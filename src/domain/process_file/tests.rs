@@ -12,7 +12,7 @@ fn the_example_process_loads() {
     assert!(p.is_ok(), "{p:?}");
     let p = p.unwrap_or_else(|_| unreachable!());
     assert_eq!(p.phases.len(), 3);
-    assert_eq!(p.notices_channel, crate::domain::ChannelId(100000000000000001));
+    assert_eq!(p.notices_channel, Some(crate::domain::ChannelId(100000000000000001)));
     assert_eq!(p.activity("branch-cut").map(|a| a.retry.attempts), Some(3));
 }
 
