@@ -292,6 +292,24 @@ pub fn callback_process(receiver: &WebhookReceiver, secret_path: &str, timeout: 
     )
 }
 
+/// A `shop` bot whose `branch-cut` completes by signed callback (within 5 min), with a release
+/// started and its first try accepted: the harness, the secret's directory (keep it alive), the
+/// release id and the callback URL the receiver was given.
+pub async fn started_callback_release() -> anyhow::Result<(Harness, tempfile::TempDir, String, String)> {
+    let (secret_dir, secret_path) = secret_file()?;
+    let receiver = WebhookReceiver::start().await?;
+    let process = callback_process(&receiver, &secret_path, "5m");
+    let h = Harness::start_with(receiver, &process).await?;
+    let id = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    let call = h.receiver.wait_for_calls(1).await?.remove(0);
+    let callback_url = call.body["callback_url"].as_str().unwrap_or_default().to_string();
+    // The receiver's 202 is recorded after it answers; wait for it so callbacks meet an accepted
+    // call (a callback that overtakes the 202 is valid too, but not what these tests are about).
+    h.wait_for_audit(&id, "webhook_accepted").await?;
+    Ok((h, secret_dir, id, callback_url))
+}
+
 /// Sends `body` to the bot's HTTP server, signed with `secret` as `id` at `timestamp`.
 pub async fn post_signed(url: &str, secret: &str, id: &str, timestamp: i64, body: &[u8]) -> anyhow::Result<(u16, serde_json::Value)> {
     let response = reqwest::Client::new()

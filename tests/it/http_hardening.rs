@@ -10,15 +10,7 @@ async fn audit_rows(h: &Harness) -> anyhow::Result<i64> {
 
 #[tokio::test]
 async fn a_body_over_64_kib_is_refused_in_json_and_an_oversized_callback_is_audited() -> TestResult {
-    let (_secret_dir, secret_path) = secret_file()?;
-    let receiver = trainmaster::sandbox::receiver::WebhookReceiver::start().await?;
-    let process = callback_process(&receiver, &secret_path, "5m");
-    let h = Harness::start_with(receiver, &process).await?;
-    let id = h.create(VALID_INPUTS).await?;
-    h.slash(&alice(), "start", &[("release", &id)]).await?;
-    let call = h.receiver.wait_for_calls(1).await?.remove(0);
-    let callback_url = call.body["callback_url"].as_str().unwrap_or_default().to_string();
-    h.wait_for_audit(&id, "webhook_accepted").await?;
+    let (h, _secret_dir, id, callback_url) = started_callback_release().await?;
 
     let client = reqwest::Client::new();
     for url in [h.http_url("/hooks/releases"), callback_url] {

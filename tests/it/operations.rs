@@ -16,6 +16,17 @@ fn one_call_process(receiver: &WebhookReceiver) -> String {
     )
 }
 
+/// A sandbox, a receiver, and a bot (not started) whose one process calls the receiver once.
+async fn deploy_bot() -> anyhow::Result<(Sandbox, WebhookReceiver, tempfile::TempDir, Bot)> {
+    let sandbox = Sandbox::start().await?;
+    let receiver = WebhookReceiver::start().await?;
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir_all(dir.path().join("processes"))?;
+    std::fs::write(dir.path().join("processes/deploy.yaml"), one_call_process(&receiver))?;
+    let bot = Bot::new(dir.path(), sandbox.base_url())?;
+    Ok((sandbox, receiver, dir, bot))
+}
+
 async fn trigger(bot: &Bot, run: &str) -> anyhow::Result<i64> {
     let url = format!("http://{}/hooks/releases", bot.http);
     let body = serde_json::json!({"guild_id": GUILD_ID.to_string(), "process": "deploy", "name": run, "start": true});
@@ -43,12 +54,7 @@ async fn wait_for_status(store: &Store, id: i64, status: &str) -> TestResult {
 
 #[tokio::test]
 async fn sigterm_lets_calls_in_flight_finish_and_a_restart_sends_none_again() -> TestResult {
-    let sandbox = Sandbox::start().await?;
-    let receiver = WebhookReceiver::start().await?;
-    let dir = tempfile::tempdir()?;
-    std::fs::create_dir_all(dir.path().join("processes"))?;
-    std::fs::write(dir.path().join("processes/deploy.yaml"), one_call_process(&receiver))?;
-    let mut bot = Bot::new(dir.path(), sandbox.base_url())?;
+    let (_sandbox, receiver, dir, mut bot) = deploy_bot().await?;
     bot.start().await?;
     // Calls that take a while, so SIGTERM lands while all three are in flight.
     receiver.answer_by_default(Answer::Hang(Duration::from_millis(1_500)));
@@ -78,12 +84,7 @@ async fn sigterm_lets_calls_in_flight_finish_and_a_restart_sends_none_again() ->
 
 #[tokio::test]
 async fn a_second_instance_on_the_same_database_exits_at_once_naming_the_first() -> TestResult {
-    let sandbox = Sandbox::start().await?;
-    let receiver = WebhookReceiver::start().await?;
-    let dir = tempfile::tempdir()?;
-    std::fs::create_dir_all(dir.path().join("processes"))?;
-    std::fs::write(dir.path().join("processes/deploy.yaml"), one_call_process(&receiver))?;
-    let mut first = Bot::new(dir.path(), sandbox.base_url())?;
+    let (_sandbox, _receiver, dir, mut first) = deploy_bot().await?;
     first.start().await?;
     let pid = first.pid().ok_or_else(|| anyhow::anyhow!("no pid"))?;
 
@@ -190,11 +191,7 @@ async fn after_a_full_disk_the_bot_recovers_by_itself_and_a_refused_trigger_leav
 #[tokio::test]
 async fn a_damaged_database_is_refused_at_start_saying_how_to_restore_and_a_backup_brings_it_back() -> TestResult {
     use trainmaster::domain::release::AuditActor;
-    let sandbox = Sandbox::start().await?;
-    let dir = tempfile::tempdir()?;
-    std::fs::create_dir_all(dir.path().join("processes"))?;
-    let receiver = WebhookReceiver::start().await?;
-    std::fs::write(dir.path().join("processes/deploy.yaml"), one_call_process(&receiver))?;
+    let (_sandbox, _receiver, dir, bot) = deploy_bot().await?;
     let database = dir.path().join("trainmaster.db");
     let root_page: i64 = {
         let store = Store::open(&database).await?;
@@ -222,7 +219,6 @@ async fn a_damaged_database_is_refused_at_start_saying_how_to_restore_and_a_back
     std::io::Seek::seek(&mut file, std::io::SeekFrom::Start((root_page as u64 - 1) * page_size))?;
     std::io::Write::write_all(&mut file, &vec![0xA5; page_size as usize])?;
     drop(file);
-    let bot = Bot::new(dir.path(), sandbox.base_url())?;
     let refused = tokio::time::timeout(Duration::from_secs(20), bot.command(super::child::free_port()?)?.output()).await??;
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success(), "a damaged database is not served: {stderr}");
