@@ -128,7 +128,7 @@ impl Engine {
         let Some(target) = Store::callback_target(&mut tx, token).await? else {
             // Names no try: counted and logged in summary, not chained into the audit trail,
             // which anyone could otherwise fill with random tokens.
-            self.metrics.record_unknown_callback(chrono::Utc::now().timestamp().max(0) as u64);
+            self.metrics.record_unknown_callback();
             return Err(CallbackError::UnknownToken);
         };
         let release_id = target.release;
@@ -141,8 +141,7 @@ impl Engine {
             }
             Err(e @ CallbackError::Engine(_)) => Err(e),
             Err(refusal) => {
-                let detail = json!({"activity": target.activity, "attempt": target.attempt, "webhook_id": headers.id, "reason": refusal.to_string()});
-                Store::append_audit(&mut tx, Some(release_id), &AuditActor::System, "callback_refused", &detail).await?;
+                Self::audit_refused_callback(&mut tx, &target, headers, &refusal.to_string()).await?;
                 tx.commit().await.map_err(StoreError::from)?;
                 Err(refusal)
             }
@@ -154,14 +153,23 @@ impl Engine {
     pub async fn callback_too_large(&self, token: &str, headers: &SignedHeaders, limit: usize) -> Result<(), CallbackError> {
         let mut tx = self.store.begin().await?;
         let Some(target) = Store::callback_target(&mut tx, token).await? else {
-            self.metrics.record_unknown_callback(chrono::Utc::now().timestamp().max(0) as u64);
+            self.metrics.record_unknown_callback();
             return Ok(());
         };
-        let reason = format!("the body is larger than {} KiB", limit / 1024);
-        let detail = json!({"activity": target.activity, "attempt": target.attempt, "webhook_id": headers.id, "reason": reason});
-        Store::append_audit(&mut tx, Some(target.release), &AuditActor::System, "callback_refused", &detail).await?;
+        Self::audit_refused_callback(&mut tx, &target, headers, &format!("the body is larger than {} KiB", limit / 1024)).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
+    }
+
+    /// The audit row of a callback refused for a real try: which try, which request, why.
+    async fn audit_refused_callback(
+        tx: &mut crate::store::Tx,
+        target: &crate::store::CallbackTarget,
+        headers: &SignedHeaders,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let detail = json!({"activity": target.activity, "attempt": target.attempt, "webhook_id": headers.id, "reason": reason});
+        Store::append_audit(tx, Some(target.release), &AuditActor::System, "callback_refused", &detail).await
     }
 
     async fn apply_callback(
@@ -261,15 +269,14 @@ impl Engine {
             draft.process.kind = ReleaseKind::parse(kind)
                 .ok_or_else(|| TriggerError::Invalid(format!("kind `{kind}` is not one of {}", ReleaseKind::NAMES.join(", "))))?;
         }
-        let ci = AuditActor::Ci { webhook_id: webhook_id.clone() };
-        let mut release = Self::insert_draft(&mut tx, ci.clone(), draft).await?;
+        let mut release = Self::insert_draft(&mut tx, AuditActor::Ci { webhook_id: webhook_id.clone() }, draft).await?;
         Store::insert_trigger(&mut tx, &webhook_id, release.id).await?;
         // Created and started in one commit: a trigger that fails (a full disk) leaves nothing
         // behind, so its retry, even under a new webhook-id, cannot make a second release.
         let mut effects = vec![];
         if request.start {
             let before = release.clone();
-            effects = release.start_as(Initiator::Ci, ci, format!("CI ({webhook_id})"), chrono::Utc::now()).map_err(EngineError::from)?;
+            effects = release.start_from_ci(&webhook_id, chrono::Utc::now()).map_err(EngineError::from)?;
             self.save(&mut tx, &before, &release, &mut effects).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;

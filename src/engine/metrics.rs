@@ -70,7 +70,8 @@ impl Metrics {
 
     /// Counts a callback to an unknown token; logs the first and then at most one summary a
     /// minute, never one line per request.
-    pub fn record_unknown_callback(&self, now_secs: u64) {
+    pub fn record_unknown_callback(&self) {
+        let now_secs = chrono::Utc::now().timestamp().max(0) as u64;
         let total = self.unknown_callbacks.fetch_add(1, Ordering::Relaxed) + 1;
         let last = self.unknown_logged_at.load(Ordering::Relaxed);
         let due = last == 0 || now_secs >= last + 60;

@@ -347,8 +347,7 @@ impl Engine {
     async fn start_from_ci(&self, guild_id: GuildId, webhook_id: &str, id: ReleaseId) -> Result<Release, EngineError> {
         let release = self.release(guild_id, id).await?;
         self.check_channels(guild_id, &release.process)?;
-        let audit = AuditActor::Ci { webhook_id: webhook_id.to_string() };
-        self.transition(guild_id, id, |r| r.start_as(Initiator::Ci, audit, format!("CI ({webhook_id})"), chrono::Utc::now())).await
+        self.transition(guild_id, id, |r| r.start_from_ci(webhook_id, chrono::Utc::now())).await
     }
 
     /// An operator's command on a release (hold, resume, abort, retry, skip).

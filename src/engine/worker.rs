@@ -189,7 +189,7 @@ impl WebhookWorker {
             }
         };
         if let Err(e) = done {
-            *self.unrecorded.lock().unwrap_or_else(|p| p.into_inner()) = Some(owed);
+            self.owe(owed);
             return Err(e.context("the database still refuses a result this worker holds"));
         }
         tracing::info!("a result the database refused earlier is recorded");

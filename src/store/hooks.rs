@@ -93,11 +93,6 @@ impl Store {
         Ok(ActivityDurations { buckets, sum_secs: row.sum_secs, count: row.n })
     }
 
-    /// Whether the database answers, for /readyz.
-    pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(self.pool()).await.is_ok()
-    }
-
     /// Whether writes go through, for /readyz: the workers' last write did not fail (or one has
     /// succeeded since), and a probe writes one row and commits, as every transition must (a
     /// read-only file fails it). Waits at most 2 s for the writer (a queue that long is not ready).

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub struct InstanceLock {
     _file: File,
-    path: PathBuf,
 }
 
 impl InstanceLock {
@@ -45,11 +44,7 @@ impl InstanceLock {
             .and_then(|()| file.write_all(holder.as_bytes()))
             .and_then(|()| file.flush())
             .with_context(|| format!("cannot write to the instance lock {}", path.display()))?;
-        Ok(Self { _file: file, path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Self { _file: file })
     }
 }
 

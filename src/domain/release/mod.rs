@@ -326,6 +326,11 @@ impl Release {
         self.start_as(Initiator::Person(actor.user), actor.into(), actor.display_name.clone(), now)
     }
 
+    /// Draft → Running, started by CI through the signed trigger request `webhook_id`.
+    pub fn start_from_ci(&mut self, webhook_id: &str, now: DateTime<Utc>) -> Result<Vec<Effect>, CommandError> {
+        self.start_as(Initiator::Ci, AuditActor::Ci { webhook_id: webhook_id.to_string() }, format!("CI ({webhook_id})"), now)
+    }
+
     /// Draft → Running, started by `initiator`, audited as `audit`, announced as `shown_as`:
     /// how CI triggers and parent releases start one.
     pub fn start_as(
