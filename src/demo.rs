@@ -63,16 +63,16 @@ pub async fn run() -> anyhow::Result<String> {
         )
         .await?;
     show(&mut out, "alice", "/release create process:demo-release name:Week 47 inputs:version=1.4.0 services=api,web", &created);
-    let id = created.field("Release id").ok_or_else(|| anyhow!("the release card has no id: {}", created.text()))?;
+    let id = created.release_id().ok_or_else(|| anyhow!("the release card has no id: {}", created.text()))?;
     let started = sandbox.slash(&alice, "release", "start", &[("release", &id)]).await?;
     show(&mut out, "alice", &format!("/release start release:{id}"), &started);
-    let approval = sandbox.wait_for_thread_message(CHANNEL_ID, "needs 1 approval").await?;
+    let approval = sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
     let clicked = sandbox.click_label(&bob, &approval, "Approve").await?;
     show(&mut out, "bob", "clicks Approve", &clicked);
-    sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    sandbox.wait_for_message(CHANNEL_ID, "** shipped.").await?;
     // The card is redrawn at most every 2 s: wait for its last edit.
     let card = sandbox.messages(CHANNEL_ID).into_iter().next().ok_or_else(|| anyhow!("no release card in the channel"))?;
-    sandbox.wait_for_edit(card.id, "the card shows Success", |m| m.text().contains("Status: Success")).await?;
+    sandbox.wait_for_edit(card.id, "the card shows it shipped", |m| m.text().contains("— shipped")).await?;
 
     writeln!(out, "\n#releases, as the channel reads (the card is one message, edited in place):")?;
     transcript(&mut out, &sandbox.messages(CHANNEL_ID))?;
@@ -92,16 +92,42 @@ pub async fn run() -> anyhow::Result<String> {
 fn show(out: &mut String, who: &str, what: &str, reply: &Reply) {
     let visibility = if reply.ephemeral() { " (only you can see this)" } else { "" };
     let _ = writeln!(out, "{who}: {what}");
-    for line in reply.text().trim().lines() {
+    for line in as_discord_shows(reply.text().trim()).lines() {
         let _ = writeln!(out, "  Trainmaster{visibility}: {line}");
     }
+}
+
+/// Text as Discord's client shows it: mentions as names, channel links as `#releases`,
+/// timestamps as times (UTC here; each reader sees their own).
+fn as_discord_shows(text: &str) -> String {
+    let mut out = text.to_string();
+    for (id, name) in crate::sandbox::roles::ALL {
+        out = out.replace(&format!("<@&{id}>"), &format!("@{name}"));
+    }
+    for (id, name) in [(10, "alice"), (11, "bob")] {
+        out = out.replace(&format!("<@{id}>"), &format!("@{name}"));
+    }
+    out = out.replace(&format!("<#{CHANNEL_ID}>"), "#releases");
+    let Ok(stamp) = regex::Regex::new(r"<t:(-?\d+):(\w)>") else { return out };
+    stamp
+        .replace_all(&out, |c: &regex::Captures<'_>| {
+            let at = c[1].parse::<i64>().ok().and_then(|s| chrono::DateTime::from_timestamp(s, 0));
+            let shown = at.map(|t| t.format("%H:%M UTC").to_string()).unwrap_or_else(|| c[0].to_string());
+            // Relative ones ("2 minutes ago") read as the time they stand for.
+            if &c[2] == "R" {
+                format!("at {shown}")
+            } else {
+                shown
+            }
+        })
+        .into_owned()
 }
 
 /// Messages as people read them: text, then buttons; continuation lines indented.
 fn transcript(out: &mut String, messages: &[crate::sandbox::StoredMessage]) -> std::fmt::Result {
     for message in messages {
         let buttons: Vec<String> = message.buttons().into_iter().map(|(_, label)| format!("[{label}]")).collect();
-        let text = message.text().trim_start().replace('\n', "\n               ");
+        let text = as_discord_shows(message.text().trim_start()).replace('\n', "\n               ");
         writeln!(out, "  Trainmaster: {}", [text, buttons.join(" ")].join(" ").trim_end())?;
     }
     Ok(())

@@ -49,7 +49,10 @@ pub async fn release(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocom
         .filter(|r| r.id.to_string().starts_with(&typed) || r.name.to_lowercase().contains(&typed))
         .take(MAX_CHOICES)
         .map(|r| {
-            serenity::AutocompleteChoice::new(truncate(&format!("{} · {} · {}", r.id, r.name, r.status), CHOICE_LIMIT), r.id.to_string())
+            serenity::AutocompleteChoice::new(
+                truncate(&format!("{} · {} · {}", r.id, r.name, r.status.in_words()), CHOICE_LIMIT),
+                r.id.to_string(),
+            )
         })
         .collect();
     serenity::CreateAutocompleteResponse::new().set_choices(choices)
@@ -83,7 +86,7 @@ pub async fn activity(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoco
     let choices = runs
         .into_iter()
         .take(MAX_CHOICES)
-        .map(|a| serenity::AutocompleteChoice::new(truncate(&format!("{} · {}", a.id, a.status), CHOICE_LIMIT), a.id.clone()))
+        .map(|a| serenity::AutocompleteChoice::new(truncate(&format!("{} · {}", a.id, a.status.in_words()), CHOICE_LIMIT), a.id.clone()))
         .collect();
     serenity::CreateAutocompleteResponse::new().set_choices(choices)
 }

@@ -159,7 +159,8 @@ async fn on_event(framework: poise::FrameworkContext<'_, Data, BotError>, event:
 async fn on_error(error: poise::FrameworkError<'_, Data, BotError>) {
     match error {
         poise::FrameworkError::Command { error, ctx, .. } => {
-            let text = super::reasons::text_for(Err(error), &format!("/{}", ctx.command().qualified_name));
+            let names = super::names_in(ctx.serenity_context().cache.as_ref(), ctx.guild_id());
+            let text = super::reasons::text_for(Err(error), &format!("/{}", ctx.command().qualified_name), &names);
             if let Err(e) = ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await {
                 tracing::error!(error = %e, "cannot send an error reply");
             }

@@ -28,7 +28,7 @@ pub async fn on_component(ctx: &serenity::Context, data: &Data, click: &serenity
     if let Some((Decision::Reject, release, level, activity)) = parse_custom_id(&click.data.custom_id) {
         let response = match may_reject(ctx, data, click, release, &activity).await {
             Ok(()) => reject_modal(release, level, &activity),
-            Err(e) => reasons::answer(Err(e), "a Reject click"),
+            Err(e) => reasons::answer(Err(e), "a Reject click", &super::names_in(&ctx.cache, click.guild_id)),
         };
         if let Err(e) = click.create_response(&ctx.http, response).await {
             tracing::error!(error = %e, "cannot answer a Reject click");
@@ -39,7 +39,9 @@ pub async fn on_component(ctx: &serenity::Context, data: &Data, click: &serenity
         Ok(done) => (Ok(done.answer), done.edit),
         Err(e) => (Err(e), None),
     };
-    if let Err(e) = click.create_response(&ctx.http, reasons::answer(answer, "a button click")).await {
+    if let Err(e) =
+        click.create_response(&ctx.http, reasons::answer(answer, "a button click", &super::names_in(&ctx.cache, click.guild_id))).await
+    {
         tracing::error!(error = %e, "cannot answer a button click");
     }
     // The answer went first (Discord's 3-second window); then everyone sees who decided.
@@ -54,7 +56,9 @@ pub async fn on_reject_modal(ctx: &serenity::Context, data: &Data, submit: &sere
         Ok(done) => (Ok(done.answer), done.edit),
         Err(e) => (Err(e), None),
     };
-    if let Err(e) = submit.create_response(&ctx.http, reasons::answer(answer, "a rejection")).await {
+    if let Err(e) =
+        submit.create_response(&ctx.http, reasons::answer(answer, "a rejection", &super::names_in(&ctx.cache, submit.guild_id))).await
+    {
         tracing::error!(error = %e, "cannot answer a rejection");
     }
     if let (Some(edit), Some(message)) = (decided, submit.message.as_deref()) {
@@ -71,9 +75,9 @@ async fn reject_with_reason(ctx: &serenity::Context, data: &Data, submit: &seren
     let guild_id = guild_of(submit.guild_id)?;
     let actor = actor_of(ctx, submit.guild_id, &submit.user, submit.member.as_ref()).await;
     let release = data.engine.reject(guild_id, &actor, release, activity, &reason).await?;
-    let answer = format!("Rejected: release {} is stopped as {}.", release.id, release.status);
+    let answer = format!("Rejected: release {} is stopped ({}).", release.id, render::words::release_state(release.status).to_lowercase());
     let request = submit.message.as_deref().map(|m| m.content.clone()).unwrap_or_default();
-    Ok(Done { answer, edit: render::decided_approval(&request, &release, activity, level) })
+    Ok(Done { answer, edit: render::decided_approval(&request, &release, activity, level, chrono::Utc::now()) })
 }
 
 async fn may_reject(
@@ -121,13 +125,13 @@ async fn decide(ctx: &serenity::Context, data: &Data, click: &serenity::Componen
     match decision {
         Decision::Approve => {
             let (release, progress) = data.engine.approve(GuildId(guild_id.get()), &actor, release, activity).await?;
-            let level_words = if progress.level.is_empty() { String::new() } else { format!(", level `{}`", progress.level) };
+            let level_words = if progress.level.is_empty() { String::new() } else { format!(", level {}", progress.level) };
             let answer = if progress.complete {
                 format!("Approved: `{activity}` of release {} has all its approvals and the release goes on.", release.id)
             } else {
                 format!("Approval counted: {} of {} for `{activity}`{level_words}.", progress.approvals, progress.min)
             };
-            Ok(Done { answer, edit: render::decided_approval(&click.message.content, &release, activity, level) })
+            Ok(Done { answer, edit: render::decided_approval(&click.message.content, &release, activity, level, chrono::Utc::now()) })
         }
         // Answered with the reason modal in `on_component`.
         Decision::Reject => Err(BotError::User("Rejecting needs a reason; click Reject again.".into())),

@@ -5,7 +5,7 @@
 //!
 //! Custom ids: buttons `tm:card:<verb>:<release>`, modals `tm:why:<verb>:<release>`.
 
-use super::{actor_of, guild_of, reasons, BotError, Data};
+use super::{actor_of, guild_of, reasons, render, BotError, Data};
 use crate::domain::release::{Release, ReleaseId, ReleaseStatus};
 use crate::engine::Control;
 use poise::serenity_prelude as serenity;
@@ -41,6 +41,7 @@ pub fn buttons(release: &Release) -> Vec<serenity::CreateActionRow> {
 
 /// A click on a card button: Resume acts; Hold and Abort open the reason modal.
 pub async fn on_button(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) {
+    let names = super::names_in(&ctx.cache, click.guild_id);
     let response = match parse(&click.data.custom_id, false) {
         Some((Verb::Resume, release)) => {
             let guild = click.guild_id;
@@ -49,13 +50,16 @@ pub async fn on_button(ctx: &serenity::Context, data: &Data, click: &serenity::C
                 Ok(guild_id) => data.engine.control(guild_id, &actor, release, Control::Resume).await.map_err(BotError::from),
                 Err(e) => Err(e),
             };
-            answer(result.map(|r| format!("Resumed release {} · it is {} again.", r.id, r.status)))
+            answer(
+                result.map(|r| format!("Resumed release {}: it is {} again.", r.id, render::words::release_state(r.status).to_lowercase())),
+                &names,
+            )
         }
         Some((verb, release)) => match may_open(ctx, data, click, verb, release).await {
-            Err(refusal) => answer(Err(refusal)),
+            Err(refusal) => answer(Err(refusal), &names),
             Ok(()) => reason_modal(verb, release),
         },
-        None => answer(Err(BotError::User("This button is not one Trainmaster made.".into()))),
+        None => answer(Err(BotError::User("This button is not one Trainmaster made.".into())), &names),
     };
     if let Err(e) = click.create_response(&ctx.http, response).await {
         tracing::error!(error = %e, "cannot answer a card button");
@@ -94,7 +98,7 @@ fn reason_modal(verb: Verb, release: ReleaseId) -> serenity::CreateInteractionRe
 /// The reason modal was submitted: hold or abort, with that reason.
 pub async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::ModalInteraction) {
     let result = apply_modal(ctx, data, submit).await;
-    if let Err(e) = submit.create_response(&ctx.http, answer(result)).await {
+    if let Err(e) = submit.create_response(&ctx.http, answer(result, &super::names_in(&ctx.cache, submit.guild_id))).await {
         tracing::error!(error = %e, "cannot answer a reason modal");
     }
 }
@@ -112,11 +116,11 @@ async fn apply_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Mo
         Verb::Resume => Control::Resume,
     };
     let release = data.engine.control(guild_id, &actor, release, command).await?;
-    Ok(format!("Release {} is now {}.", release.id, release.status))
+    Ok(format!("Release {} is now {}.", release.id, render::words::release_state(release.status).to_lowercase()))
 }
 
-fn answer(result: Result<String, BotError>) -> serenity::CreateInteractionResponse {
-    reasons::answer(result, "a card control")
+fn answer(result: Result<String, BotError>, names: &render::Names) -> serenity::CreateInteractionResponse {
+    reasons::answer(result, "a card control", names)
 }
 
 #[cfg(test)]

@@ -70,14 +70,10 @@ async fn create(
         }
         other => other?,
     };
-    // In the notices channel the live card follows at start; a public Draft card there would
-    // make two cards for one release.
-    let private = render::in_card_channel(&release, ChannelId(ctx.channel_id().get()));
-    let mut reply = poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(private);
-    if private {
-        reply = reply.content(render::DRAFT_CARD_NOTE);
-    }
-    ctx.send(reply).await?;
+    // Only for its creator: a public Draft card would stay in the channel, frozen, long after
+    // the release ended; the live card appears in the notices channel when it starts.
+    let card = card(&ctx, &release).await?;
+    ctx.send(poise::CreateReply::default().content(render::draft_card_note(&release)).embed(card).ephemeral(true)).await?;
     Ok(())
 }
 
@@ -103,7 +99,7 @@ async fn edit(
     let pairs = inputs.as_deref().map(parse_pairs).transpose().map_err(|e| BotError::User(e.to_string()))?;
     let actor = super::author(&ctx).await;
     let release = ctx.data().engine.edit_draft(guild_id, &actor, id, name.as_deref(), pairs).await?;
-    ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true)).await?;
+    ctx.send(poise::CreateReply::default().embed(card(&ctx, &release).await?).ephemeral(true)).await?;
     Ok(())
 }
 
@@ -137,17 +133,18 @@ async fn start(
     let actor = super::author(&ctx).await;
     let release = ctx.data().engine.start_release(guild_id, &actor, id).await?;
     let channel = release.process.notices_channel.map(|c| c.0).unwrap_or_default();
+    // One line, not a card: a card here would freeze as Running while the live one moves on.
     let reply = if render::in_card_channel(&release, ChannelId(ctx.channel_id().get())) {
-        // Its live card is posted here in a moment: one card per release in the channel.
-        let text = format!(
-            "Started release {} · {}: it is {}. Its live card follows in <#{channel}>.",
-            release.id,
-            render::inert(&release.name),
-            release.status
-        );
+        let text = format!("Started **Release {} · {}**. Its live card follows here.", release.id, render::inert(&release.name));
         poise::CreateReply::default().content(text).ephemeral(true)
     } else {
-        poise::CreateReply::default().embed(render::release_card(&release))
+        let text = format!(
+            "🚀 **Release {} · {}** started by <@{}>. Follow it in <#{channel}>.",
+            release.id,
+            render::inert(&release.name),
+            actor.user.0
+        );
+        poise::CreateReply::default().content(text).allowed_mentions(poise::serenity_prelude::CreateAllowedMentions::new())
     };
     ctx.send(reply).await?;
     Ok(())
@@ -165,7 +162,8 @@ async fn status(
     let id = release_id(&release)?;
     super::author_may_view(&ctx).await?;
     let release = ctx.data().engine.release(guild_id, id).await?;
-    ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true)).await?;
+    let full = super::card_for(ctx.serenity_context().cache.as_ref(), ctx.data(), ctx.guild_id(), &release, render::Detail::Full).await?;
+    ctx.send(poise::CreateReply::default().embed(full).ephemeral(true)).await?;
     Ok(())
 }
 
@@ -176,14 +174,20 @@ async fn log(
     #[description = "Release id, like 42"]
     #[autocomplete = "super::autocomplete::release"]
     release: String,
+    #[description = "Show what each entry recorded under it (default: no)"] details: Option<bool>,
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
     super::author_may_view(&ctx).await?;
     let (release, rows) = ctx.data().engine.audit_trail(guild_id, id).await?;
-    let (text, buttons) = super::trail::page(&release, &rows, 0);
+    let (text, buttons) = super::trail::page(&release, &rows, 0, details.unwrap_or(false));
     ctx.send(poise::CreateReply::default().content(text).components(buttons).ephemeral(true)).await?;
     Ok(())
+}
+
+/// The release's card for an answer.
+async fn card(ctx: &Context<'_>, release: &crate::domain::Release) -> Result<poise::serenity_prelude::CreateEmbed, BotError> {
+    super::card_for(ctx.serenity_context().cache.as_ref(), ctx.data(), ctx.guild_id(), release, render::Detail::Live).await
 }
 
 /// Applies an operator's command and answers with the release as it now is.
@@ -192,7 +196,7 @@ async fn control(ctx: Context<'_>, release: &str, command: Control) -> Result<()
     let id = release_id(release)?;
     let actor = super::author(&ctx).await;
     let release = ctx.data().engine.control(guild_id, &actor, id, command).await?;
-    ctx.send(poise::CreateReply::default().embed(render::release_card(&release)).ephemeral(true)).await?;
+    ctx.send(poise::CreateReply::default().embed(card(&ctx, &release).await?).ephemeral(true)).await?;
     Ok(())
 }
 
@@ -250,7 +254,7 @@ async fn retry(
     control(ctx, &release, Control::Retry { activity }).await
 }
 
-/// Skip a failed activity and go on (the release can then end PartialSuccess at best)
+/// Skip a failed activity and go on (the release can then end partly shipped at best)
 #[poise::command(slash_command, guild_only)]
 async fn skip(
     ctx: Context<'_>,

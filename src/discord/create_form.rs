@@ -111,26 +111,27 @@ pub async fn on_submit(ctx: &serenity::Context, data: &Data, submit: &serenity::
         _ => String::new(),
     };
     let response = match create(ctx, data, submit, &key).await {
-        Ok((card, private)) => {
-            let mut message =
-                serenity::CreateInteractionResponseMessage::new().embed(card).allowed_mentions(serenity::CreateAllowedMentions::new());
-            if private {
-                message = message.ephemeral(true).content(render::DRAFT_CARD_NOTE);
-            }
+        Ok((card, note)) => {
+            // Only for its creator, as `/release create` answers.
+            let message = serenity::CreateInteractionResponseMessage::new()
+                .embed(card)
+                .allowed_mentions(serenity::CreateAllowedMentions::new())
+                .ephemeral(true)
+                .content(note);
             serenity::CreateInteractionResponse::Message(message)
         }
         Err((e, true)) => {
             let again = serenity::CreateButton::new(CustomId::InputsAgain { key: key.clone() }.to_string())
                 .label("Fill in again")
                 .style(serenity::ButtonStyle::Primary);
-            match reasons::answer(Err(e), "a create form") {
+            match reasons::answer(Err(e), "a create form", &super::names_in(&ctx.cache, submit.guild_id)) {
                 serenity::CreateInteractionResponse::Message(m) => {
                     serenity::CreateInteractionResponse::Message(m.components(vec![serenity::CreateActionRow::Buttons(vec![again])]))
                 }
                 other => other,
             }
         }
-        Err((e, false)) => reasons::answer(Err(e), "a create form"),
+        Err((e, false)) => reasons::answer(Err(e), "a create form", &super::names_in(&ctx.cache, submit.guild_id)),
     };
     if let Err(e) = submit.create_response(&ctx.http, response).await {
         tracing::error!(error = %e, "cannot answer a create form");
@@ -143,7 +144,7 @@ async fn create(
     data: &Data,
     submit: &serenity::ModalInteraction,
     key: &str,
-) -> Result<(serenity::CreateEmbed, bool), (BotError, bool)> {
+) -> Result<(serenity::CreateEmbed, String), (BotError, bool)> {
     // Only the person who ran the command may submit (and so use up) their form.
     data.pending_creates.get(key).filter(|p| p.user == submit.user.id.get()).ok_or_else(|| (expired(), false))?;
     let mut pending = data.pending_creates.take(key).ok_or_else(|| (expired(), false))?;
@@ -156,7 +157,8 @@ async fn create(
     let actor = actor_of(ctx, submit.guild_id, &submit.user, submit.member.as_ref()).await;
     match data.engine.create_release(&actor, new).await {
         Ok(release) => {
-            Ok((render::release_card(&release), render::in_card_channel(&release, crate::domain::ChannelId(submit.channel_id.get()))))
+            let card = super::card_for(&ctx.cache, data, submit.guild_id, &release, render::Detail::Live).await.map_err(|e| (e, false))?;
+            Ok((card, render::draft_card_note(&release)))
         }
         Err(e) => {
             pending.since = Instant::now();
@@ -175,7 +177,7 @@ pub async fn on_again(ctx: &serenity::Context, data: &Data, click: &serenity::Co
     let key = key.as_str();
     let response = match data.pending_creates.get(key).filter(|p| p.user == click.user.id.get()) {
         Some(pending) => form(key, &pending),
-        None => reasons::answer(Err(expired()), "a create form"),
+        None => reasons::answer(Err(expired()), "a create form", &super::names_in(&ctx.cache, click.guild_id)),
     };
     if let Err(e) = click.create_response(&ctx.http, response).await {
         tracing::error!(error = %e, "cannot reopen a create form");

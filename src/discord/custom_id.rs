@@ -49,13 +49,37 @@ pub struct ListPage {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CustomId {
-    Request { decision: Decision, release: ReleaseId, level: u32, activity: String },
-    RejectReason { release: ReleaseId, level: u32, activity: String },
-    Card { verb: Verb, release: ReleaseId },
-    CardReason { verb: Verb, release: ReleaseId },
-    InputsForm { key: String },
-    InputsAgain { key: String },
-    LogPage { release: ReleaseId, page: usize },
+    Request {
+        decision: Decision,
+        release: ReleaseId,
+        level: u32,
+        activity: String,
+    },
+    RejectReason {
+        release: ReleaseId,
+        level: u32,
+        activity: String,
+    },
+    Card {
+        verb: Verb,
+        release: ReleaseId,
+    },
+    CardReason {
+        verb: Verb,
+        release: ReleaseId,
+    },
+    InputsForm {
+        key: String,
+    },
+    InputsAgain {
+        key: String,
+    },
+    /// A page of `/release log`; `details` shows each entry's details under it.
+    LogPage {
+        release: ReleaseId,
+        page: usize,
+        details: bool,
+    },
     ListPage(ListPage),
 }
 
@@ -106,7 +130,8 @@ impl fmt::Display for CustomId {
             CustomId::CardReason { verb, release } => write!(f, "tm:why:{}:{release}", verb.as_str()),
             CustomId::InputsForm { key } => write!(f, "tm:inputs:{key}"),
             CustomId::InputsAgain { key } => write!(f, "tm:inputs-again:{key}"),
-            CustomId::LogPage { release, page } => write!(f, "tm:log:{release}:{page}"),
+            CustomId::LogPage { release, page, details: false } => write!(f, "tm:log:{release}:{page}"),
+            CustomId::LogPage { release, page, details: true } => write!(f, "tm:log:{release}:{page}:details"),
             CustomId::ListPage(ListPage { page, status, mine, process }) => {
                 let status = status.map(|s| s.as_str()).unwrap_or("*");
                 write!(f, "tm:list:{page}:{status}:{}:{}", u8::from(*mine), process.as_deref().unwrap_or_default())
@@ -159,7 +184,12 @@ fn parse(id: &str) -> Option<CustomId> {
         "inputs-again" => CustomId::InputsAgain { key: rest.to_string() },
         "log" => {
             let (release, page) = rest.split_once(':')?;
-            CustomId::LogPage { release: release.parse().ok()?, page: page.parse().ok()? }
+            let (page, details) = match page.split_once(':') {
+                Some((page, "details")) => (page, true),
+                Some(_) => return None,
+                None => (page, false),
+            };
+            CustomId::LogPage { release: release.parse().ok()?, page: page.parse().ok()?, details }
         }
         "list" => {
             let mut parts = rest.splitn(4, ':');
@@ -208,7 +238,8 @@ mod tests {
         }
         ids.push(CustomId::InputsForm { key: "1311111111111111111".into() });
         ids.push(CustomId::InputsAgain { key: "1311111111111111111".into() });
-        ids.push(CustomId::LogPage { release, page: 12 });
+        ids.push(CustomId::LogPage { release, page: 12, details: false });
+        ids.push(CustomId::LogPage { release, page: 12, details: true });
         for status in [None, Some(ReleaseStatus::PartialSuccess)] {
             for mine in [false, true] {
                 let process = Some("p".repeat(40));

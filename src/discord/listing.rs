@@ -21,8 +21,9 @@ pub enum StatusChoice {
     Running,
     #[name = "On hold"]
     OnHold,
+    #[name = "Shipped"]
     Success,
-    #[name = "Partial success"]
+    #[name = "Partly shipped"]
     PartialSuccess,
     Failed,
     Aborted,
@@ -88,7 +89,7 @@ pub async fn on_page(ctx: &serenity::Context, data: &Data, click: &serenity::Com
         Ok((embed, buttons)) => serenity::CreateInteractionResponse::UpdateMessage(
             serenity::CreateInteractionResponseMessage::new().embed(embed).components(buttons),
         ),
-        Err(e) => super::reasons::answer(Err(e), "paging a release list"),
+        Err(e) => super::reasons::answer(Err(e), "paging a release list", &super::names_in(&ctx.cache, click.guild_id)),
     };
     if let Err(e) = click.create_response(&ctx.http, response).await {
         tracing::error!(error = %e, "cannot answer a list page click");
@@ -124,7 +125,7 @@ fn render(query: &Query, page: &ReleasePage) -> (serenity::CreateEmbed, Vec<sere
     let pages = page.total.div_ceil(u64::from(PER_PAGE)).max(1) as u32;
     let mut filters = vec![];
     if let Some(status) = query.status {
-        filters.push(format!("status {status}"));
+        filters.push(format!("status {}", status.in_words().to_lowercase()));
     }
     if let Some(process) = &query.process {
         filters.push(format!("process `{}`", inert(process)));
@@ -146,7 +147,7 @@ fn render(query: &Query, page: &ReleasePage) -> (serenity::CreateEmbed, Vec<sere
                     r.id,
                     inert(&truncate(&r.name, 100)),
                     inert(&r.process),
-                    r.status,
+                    r.status.in_words(),
                     r.created_at.timestamp()
                 )
             })

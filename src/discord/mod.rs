@@ -45,8 +45,29 @@ pub struct Data {
 pub enum BotError {
     #[error("{0}")]
     User(String),
+    /// A refusal that names principals: worded where the server's roles are at hand, so roles
+    /// read as mentions.
+    #[error("{}", (.0)(&render::Names::default()))]
+    Named(Named),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// Words that name principals, given the server's roles.
+#[derive(Clone)]
+pub struct Named(std::sync::Arc<dyn Fn(&render::Names) -> String + Send + Sync>);
+
+impl std::ops::Deref for Named {
+    type Target = dyn Fn(&render::Names) -> String + Send + Sync;
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl std::fmt::Debug for Named {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Named({})", (self.0)(&render::Names::default()))
+    }
 }
 
 impl From<EngineError> for BotError {
@@ -60,9 +81,46 @@ impl From<EngineError> for BotError {
                 "This approval is time-locked: decisions open <t:{0}:F> (<t:{0}:R>). Come back then.",
                 opens_at.timestamp()
             )),
-            other => BotError::User(other.to_string()),
+            EngineError::Command(CommandError::Denied(denied)) => {
+                BotError::Named(Named(std::sync::Arc::new(move |names: &render::Names| denied_text(&denied, names))))
+            }
+            EngineError::Command(CommandError::Refused(Refusal::NotAnApprover { level, approvers })) => {
+                BotError::Named(Named(std::sync::Arc::new(move |names: &render::Names| {
+                    let who: Vec<String> = approvers.iter().map(|p| names.mention(p)).collect();
+                    sentence(&format!("you are not an approver {level}; it needs {}", render::words::or_list(&who)))
+                })))
+            }
+            other => BotError::User(sentence(&other.to_string())),
         }
     }
+}
+
+/// A refusal as one sentence, each principal named once, as a mention: "Holding, resuming,
+/// aborting, retrying or skipping is for <@&1>, <@&2> (this process's release manager) or the
+/// release's creator."
+fn denied_text(denied: &crate::domain::access::Denied, names: &render::Names) -> String {
+    use crate::domain::access::Who;
+    let who: Vec<String> = denied
+        .who
+        .iter()
+        .map(|w| match w {
+            Who::Principal(p) => names.mention(p),
+            Who::ProcessReleaseManager(p) => format!("{} (this process's release manager)", names.mention(p)),
+            Who::Creator => "the release's creator".into(),
+        })
+        .collect();
+    let who = if who.is_empty() { "no one".to_string() } else { render::words::or_list(&who) };
+    sentence(&format!("{} is for {who}", denied.what))
+}
+
+/// Capitalised and ending with a full stop, as chat answers read.
+fn sentence(text: &str) -> String {
+    let mut chars = text.trim().chars();
+    let mut out: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+    if !out.ends_with(['.', '!', '?', ')', '`']) {
+        out.push('.');
+    }
+    out
 }
 
 impl From<serenity::Error> for BotError {
@@ -143,6 +201,28 @@ async fn author_may_view(ctx: &Context<'_>) -> Result<(), BotError> {
 }
 
 /// Role names of a guild: from the cache (filled by GUILD_CREATE), else from the API.
+/// The server's roles from the gateway's cache, to show principals as mentions.
+pub fn names_in(cache: &serenity::Cache, guild_id: Option<serenity::GuildId>) -> render::Names {
+    let roles = guild_id.and_then(|g| cache.guild(g).map(|g| g.roles.values().map(|r| (r.id.get(), r.name.clone())).collect::<Vec<_>>()));
+    render::Names::new(roles.unwrap_or_default())
+}
+
+/// A release's card as a command answers with it: mentions from the cache, times from its trail.
+pub async fn card_for(
+    cache: &serenity::Cache,
+    data: &Data,
+    guild_id: Option<serenity::GuildId>,
+    release: &crate::domain::Release,
+    detail: render::Detail,
+) -> Result<serenity::CreateEmbed, BotError> {
+    let trail = data.engine.store().audit_of(release.id).await.map_err(|e| BotError::Internal(e.into()))?;
+    let (names, timing) = (names_in(cache, guild_id), render::Timing::from_trail(&trail));
+    Ok(match detail {
+        render::Detail::Live => render::release_card(release, &names, &timing),
+        render::Detail::Full => render::release_status(release, &names, &timing),
+    })
+}
+
 async fn role_names(ctx: &serenity::Context, guild_id: serenity::GuildId) -> Vec<(serenity::RoleId, String)> {
     if let Some(guild) = ctx.cache.guild(guild_id) {
         return guild.roles.iter().map(|(id, r)| (*id, r.name.clone())).collect();

@@ -11,11 +11,10 @@
 use super::{card_controls, render, to_channel, to_guild};
 use crate::domain::principal::{Principal, RoleRef};
 use crate::domain::process::ActivityKind;
-use crate::domain::release::{Notice, ReleaseId, ReleaseStatus, StepStatus};
+use crate::domain::release::{Notice, ReleaseId, StepStatus};
 use crate::domain::{ChannelId, GuildId};
 use crate::engine::{drain_loop, Engine, EngineError, NextTask, Shutdown};
 use crate::store::{AuditHeadPost, CardRedraw, ChatMessage, ChatWork, Destination, DrawnCard, OpenRequest, OutboxItem, Topic};
-use chrono::{DateTime, Utc};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,11 +29,14 @@ pub struct Notifier {
     cache: Arc<serenity::Cache>,
     next: NextTask,
     reporter: super::delivery_report::Reporter,
+    /// A message already waited its turns for the gateway to describe every server: the next
+    /// ones do not wait again (they go out in order, so waiting would add up message by message).
+    waited_for_gateway: std::sync::atomic::AtomicBool,
 }
 
 impl Notifier {
     pub fn new(engine: Engine, http: Arc<serenity::Http>, cache: Arc<serenity::Cache>) -> Self {
-        Self { engine, http, cache, next: NextTask::default(), reporter: Default::default() }
+        Self { engine, http, cache, next: NextTask::default(), reporter: Default::default(), waited_for_gateway: Default::default() }
     }
 
     /// Posts one due message or redraws one card, if any is due.
@@ -92,8 +94,12 @@ impl Notifier {
             Some(home) if home != guild => {
                 Err(Failure::Foreign(format!("channel {channel} is in another server than release {release}'s; nothing was posted there")))
             }
-            None if !self.engine.channels_complete() && claims < WAITS_FOR_THE_GATEWAY => {
-                Err(Failure::NotYet("the gateway has not described every server yet"))
+            None if !self.engine.channels_complete() && !self.waited_for_gateway.load(std::sync::atomic::Ordering::Relaxed) => {
+                if claims < WAITS_FOR_THE_GATEWAY {
+                    return Err(Failure::NotYet("the gateway has not described every server yet"));
+                }
+                self.waited_for_gateway.store(true, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
             }
             _ => Ok(()),
         }
@@ -128,15 +134,18 @@ impl Notifier {
         };
         // Unique per destination: a nonce is never reused for another channel.
         let nonce = format!("tm{}-{channel_id}", item.id);
-        let mut builder = render::notice_message(message).nonce(serenity::Nonce::String(nonce)).enforce_nonce(true);
-        let pings = message.notice.pings();
-        if !pings.is_empty() {
-            let (line, mentions) = self.approver_mentions(message.release_id, pings).await.map_err(Failure::Engine)?;
-            let text = render::truncate(&render::notice_text(message), render::CONTENT_LIMIT - line.chars().count() - 1);
-            builder = builder.content(format!("{text}\n{line}")).allowed_mentions(mentions);
+        let place = if channel_id == message.channel_id { render::Place::Channel } else { render::Place::Thread };
+        let pinged = render::pinged(&message.notice);
+        let names = self.names(message.release_id, message.guild_id, &pinged).await.map_err(Failure::Engine)?;
+        let mut builder = render::notice_message(message, &names, place).nonce(serenity::Nonce::String(nonce)).enforce_nonce(true);
+        if !pinged.is_empty() {
+            builder = builder.allowed_mentions(pings(&names, &pinged));
         }
-        if let Notice::ReleaseFinished { status: ReleaseStatus::Success | ReleaseStatus::PartialSuccess, .. } = &message.notice {
-            builder = builder.embed(self.proof_of_delivery(message.release_id).await.map_err(Failure::Engine)?);
+        if let Notice::ReleaseFinished { .. } = &message.notice {
+            // One message for the end: the release as it ended, not the bare notice.
+            if let Some(text) = self.end_message(message.release_id).await.map_err(Failure::Engine)? {
+                builder = builder.content(text);
+            }
         }
         let posted =
             to_channel(channel_id).send_message(&self.http, builder).await.map_err(|e| Failure::Discord(channel_id, Box::new(e)))?;
@@ -192,61 +201,45 @@ impl Notifier {
         Ok(())
     }
 
-    /// The approvers an approval request needs, as mentions, and allowed_mentions naming exactly
-    /// them: the one message that pings, because their action is needed. Roles given by name are
-    /// looked up in the release's guild; a name no role has is shown, not pinged.
-    async fn approver_mentions(&self, id: ReleaseId, approvers: &[String]) -> anyhow::Result<(String, serenity::CreateAllowedMentions)> {
-        let principals: Vec<Principal> = approvers.iter().filter_map(|a| a.parse().ok()).collect();
-        let named_roles = principals.iter().any(|p| matches!(p, Principal::Role(RoleRef::Name(_))));
-        let mut roles = std::collections::HashMap::new();
-        if named_roles {
-            let guild = self.engine.release_in_any_guild(id).await?.guild_id;
-            let guild_id = to_guild(guild);
-            // The gateway gave the guild's roles; REST only when the cache lacks the guild.
-            let cached = self.cache.guild(guild_id).map(|g| g.roles.clone());
-            match cached {
-                Some(found) => roles = found,
-                // Without the guild's roles the request still goes out, naming roles without pinging.
-                None => match guild_id.roles(&self.http).await {
-                    Ok(found) => roles = found,
-                    Err(e) => tracing::warn!(%guild, error = %e, "cannot read the guild's roles; approver roles are named, not pinged"),
-                },
+    /// The release's server's roles, to show principals as mentions: from the gateway's cache;
+    /// from REST only when the cache lacks the server and a ping needs a role given by name.
+    /// Without them, roles are named, not pinged.
+    async fn names(&self, id: ReleaseId, guild: Option<GuildId>, pinged: &[Principal]) -> anyhow::Result<render::Names> {
+        let guild = match guild {
+            Some(guild) => guild,
+            None => self.engine.release_in_any_guild(id).await?.guild_id,
+        };
+        let guild_id = to_guild(guild);
+        let cached: Option<Vec<(u64, String)>> =
+            self.cache.guild(guild_id).map(|g| g.roles.values().map(|r| (r.id.get(), r.name.clone())).collect());
+        if let Some(roles) = cached {
+            return Ok(render::Names::new(roles));
+        }
+        if !pinged.iter().any(|p| matches!(p, Principal::Role(RoleRef::Name(_)))) {
+            return Ok(render::Names::default());
+        }
+        match guild_id.roles(&self.http).await {
+            Ok(found) => Ok(render::Names::new(found.values().map(|r| (r.id.get(), r.name.clone())))),
+            Err(e) => {
+                tracing::warn!(%guild, error = %e, "cannot read the guild's roles; approver roles are named, not pinged");
+                Ok(render::Names::default())
             }
         }
-        let (mut users, mut role_ids, mut shown) = (vec![], vec![], vec![]);
-        for principal in &principals {
-            match principal {
-                Principal::User(user) => {
-                    users.push(serenity::UserId::new(user.0.max(1)));
-                    shown.push(format!("<@{}>", user.0));
-                }
-                Principal::Role(RoleRef::Id(role)) => {
-                    role_ids.push(serenity::RoleId::new((*role).max(1)));
-                    shown.push(format!("<@&{role}>"));
-                }
-                Principal::Role(RoleRef::Name(name)) => match roles.values().find(|r| r.name.eq_ignore_ascii_case(name)) {
-                    Some(role) => {
-                        role_ids.push(role.id);
-                        shown.push(format!("<@&{}>", role.id));
-                    }
-                    None => shown.push(format!("role {}", render::inert(name))),
-                },
-            }
-        }
-        let mentions = serenity::CreateAllowedMentions::new().users(users).roles(role_ids);
-        Ok((format!("Needed from: {}", shown.join(" ")), mentions))
     }
 
-    /// The summary posted with a successful release's end, from the release and its trail.
-    async fn proof_of_delivery(&self, id: ReleaseId) -> anyhow::Result<serenity::CreateEmbed> {
-        let release = self.engine.release_in_any_guild(id).await?;
-        let trail = self.engine.store().audit_of(id).await?;
-        let at = |action: &str| {
-            let row = trail.iter().rfind(|r| r.action == action)?;
-            DateTime::parse_from_rfc3339(&row.at).ok().map(|t| t.with_timezone(&Utc))
+    /// When the release started and ended, from its trail.
+    async fn timing(&self, id: ReleaseId) -> anyhow::Result<render::Timing> {
+        Ok(render::Timing::from_trail(&self.engine.store().audit_of(id).await?))
+    }
+
+    /// The one message that tells the channel how the release ended; `None` when it is gone.
+    async fn end_message(&self, id: ReleaseId) -> anyhow::Result<Option<String>> {
+        let release = match self.engine.release_in_any_guild(id).await {
+            Ok(release) => release,
+            Err(EngineError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
         };
-        let finished = at("release_finished").unwrap_or_else(Utc::now);
-        Ok(render::delivery_summary(&release, at("release_started"), finished))
+        Ok(Some(render::end_message(&release, &self.timing(id).await?)))
     }
 
     /// Draws the release's card as the release is now: posts it (and starts its thread) the
@@ -260,12 +253,15 @@ impl Notifier {
         };
         self.same_server(release.guild_id, redraw.channel_id, release.id, claims)?;
         let card = self.engine.store().card(redraw.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
+        let names = self.names(release.id, Some(release.guild_id), &[]).await.map_err(Failure::Engine)?;
+        let timing = self.timing(release.id).await.map_err(Failure::Engine)?;
+        let embed = render::release_card(&release, &names, &timing);
         let channel = to_channel(redraw.channel_id);
         let discord = |e| Failure::Discord(redraw.channel_id, Box::new(e));
         let (message_id, has_thread) = match card.and_then(|c| c.message_id.map(|id| (id, c.has_thread))) {
             Some((message_id, has_thread)) => {
                 let edit = serenity::EditMessage::new()
-                    .embed(render::live_card(&release))
+                    .embed(embed.clone())
                     .components(card_controls::buttons(&release))
                     .allowed_mentions(serenity::CreateAllowedMentions::new());
                 channel.edit_message(&self.http, serenity::MessageId::new(message_id.max(1)), edit).await.map_err(discord)?;
@@ -273,7 +269,7 @@ impl Notifier {
             }
             None => {
                 let post = serenity::CreateMessage::new()
-                    .embed(render::live_card(&release))
+                    .embed(embed)
                     .components(card_controls::buttons(&release))
                     .allowed_mentions(serenity::CreateAllowedMentions::new())
                     .nonce(serenity::Nonce::String(format!("card{}", release.id)))
@@ -369,6 +365,20 @@ enum Failure {
     /// Boxed: serenity's error is large, and this type travels through every result here.
     Discord(ChannelId, Box<serenity::Error>),
     Engine(anyhow::Error),
+}
+
+/// allowed_mentions naming exactly the principals a notice pings (roles by name resolved in the
+/// guild; a name no role has is shown, not pinged): requests for someone's action are the only
+/// messages that ping.
+fn pings(names: &render::Names, pinged: &[Principal]) -> serenity::CreateAllowedMentions {
+    let (mut users, mut roles) = (vec![], vec![]);
+    for principal in pinged {
+        match principal {
+            Principal::User(user) => users.push(serenity::UserId::new(user.0.max(1))),
+            Principal::Role(role) => roles.extend(names.role_id(role).map(|id| serenity::RoleId::new(id.max(1)))),
+        }
+    }
+    serenity::CreateAllowedMentions::new().users(users).roles(roles)
 }
 
 /// Whether a request still shows buttons nobody has answered: a manual task not done, an

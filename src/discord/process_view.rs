@@ -1,6 +1,7 @@
 //! How processes read in Discord: `/process list`, `/process show` and `/process check`.
 
-use super::render::{inert, truncate, CONTENT_LIMIT, FIELD_LIMIT};
+use super::render::words::and_list;
+use super::render::{inert, truncate, Names, CONTENT_LIMIT, FIELD_LIMIT};
 use crate::domain::process::{ActivityKind, InputType, Process, WaitSpec};
 use poise::serenity_prelude as serenity;
 
@@ -25,27 +26,27 @@ pub fn list(catalog: &[&crate::domain::Process]) -> String {
 
 /// A process as an embed: what it takes (inputs, input sets) and what it does (phases and
 /// their activities, with what each waits for).
-pub fn show(p: &Process) -> serenity::CreateEmbed {
+pub fn show(p: &Process, names: &Names) -> serenity::CreateEmbed {
     let mut about = vec![];
     if !p.description.is_empty() {
         about.push(inert(&p.description));
     }
     about.push(format!("Kind **{}** · time zone {} · version `{}`", p.kind.as_str(), p.time_zone, p.version));
     if let Some(rm) = &p.release_manager {
-        about.push(format!("Release manager: {rm}"));
+        about.push(format!("Release manager: {}", names.mention(rm)));
     }
     if !p.stakeholders.is_empty() {
-        about.push(format!("Stakeholders: {}", p.stakeholders.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")));
+        about.push(format!("Stakeholders: {}", names.list(&p.stakeholders)));
     }
     about.push(String::new());
     for phase in &p.phases {
         let after = if phase.depends_on.is_empty() { String::new() } else { format!(" (after {})", phase.depends_on.join(", ")) };
         let when = phase.when.as_ref().map(|w| format!(" when `{}`", inert(w))).unwrap_or_default();
-        let owner = phase.owner.as_ref().map(|o| format!(" · {o}")).unwrap_or_default();
+        let owner = phase.owner.as_ref().map(|o| format!(" · {}", names.mention(o))).unwrap_or_default();
         about.push(format!("**{}**{after}{when}{owner}", phase.id));
         for a in &phase.activities {
-            let owner = a.owner.as_ref().map(|o| format!(" · {o}")).unwrap_or_default();
-            about.push(format!("  • `{}` {}{owner}", a.id, activity_summary(&a.kind)));
+            let owner = a.owner.as_ref().map(|o| format!(" · {}", names.mention(o))).unwrap_or_default();
+            about.push(format!("  • `{}` {}{owner}", a.id, activity_summary(&a.kind, names)));
         }
     }
     if !p.rollback.is_empty() {
@@ -95,7 +96,7 @@ fn input_type(t: &InputType) -> String {
     }
 }
 
-fn activity_summary(kind: &ActivityKind) -> String {
+fn activity_summary(kind: &ActivityKind, names: &Names) -> String {
     match kind {
         ActivityKind::Webhook(w) => {
             let follows = match w.then.len() {
@@ -111,12 +112,15 @@ fn activity_summary(kind: &ActivityKind) -> String {
                 .iter()
                 .map(|l| {
                     let name = if l.name.is_empty() { String::new() } else { format!("{}: ", l.name) };
-                    let needs = crate::domain::approval::needs(l);
+                    let mut needs = format!("{} approval{}", l.min, if l.min == 1 { "" } else { "s" });
+                    if !l.require.is_empty() {
+                        let groups: Vec<String> = l.require.iter().map(|g| format!("{} from {}", g.min, names.mention(&g.from))).collect();
+                        needs.push_str(&format!(", at least {}", and_list(&groups)));
+                    }
                     if l.approvers.is_empty() {
                         return format!("{name}{needs}");
                     }
-                    let who = l.approvers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-                    format!("{name}{needs} from {who}")
+                    format!("{name}{needs} from {}", names.list(&l.approvers))
                 })
                 .collect();
             let mut text = format!("approval: {}", levels.join(" → "));

@@ -34,7 +34,12 @@ async fn show(
     let guild = GuildId(ctx.guild_id().map_or(0, |g| g.get()));
     let engine = &ctx.data().engine;
     let found = engine.process_for(guild, process.trim()).ok_or_else(|| unknown_process(engine.processes_for(guild), &process))?;
-    ctx.send(poise::CreateReply::default().embed(process_view::show(found)).ephemeral(true)).await?;
+    ctx.send(
+        poise::CreateReply::default()
+            .embed(process_view::show(found, &super::names_in(ctx.serenity_context().cache.as_ref(), ctx.guild_id())))
+            .ephemeral(true),
+    )
+    .await?;
     Ok(())
 }
 

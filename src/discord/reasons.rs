@@ -39,9 +39,10 @@ pub fn field_values(submit: &serenity::ModalInteraction) -> Vec<(String, String)
 
 /// What to tell the person: the text, a user error verbatim, or for an internal error (logged
 /// with its cause chain and `what` failed) a short apology.
-pub fn text_for(result: Result<String, BotError>, what: &str) -> String {
+pub fn text_for(result: Result<String, BotError>, what: &str, names: &super::render::Names) -> String {
     match result {
         Ok(text) | Err(BotError::User(text)) => text,
+        Err(BotError::Named(words)) => words(names),
         Err(BotError::Internal(e)) => {
             tracing::error!(error = ?e, what, "an interaction failed");
             INTERNAL_ERROR_TEXT.to_string()
@@ -50,8 +51,8 @@ pub fn text_for(result: Result<String, BotError>, what: &str) -> String {
 }
 
 /// An ephemeral answer, mentions off. Internal errors are logged and answered with an apology.
-pub fn answer(result: Result<String, BotError>, what: &str) -> serenity::CreateInteractionResponse {
-    let text = text_for(result, what);
+pub fn answer(result: Result<String, BotError>, what: &str, names: &super::render::Names) -> serenity::CreateInteractionResponse {
+    let text = text_for(result, what, names);
     let message = serenity::CreateInteractionResponseMessage::new()
         .content(text)
         .ephemeral(true)

@@ -31,12 +31,35 @@ pub struct AccessPolicy {
 }
 
 /// A refusal that says who may: "starting a release is for role:Release Managers or the
-/// release's creator".
+/// release's creator". The chat adapter words the principals as mentions; this Display is for
+/// logs and the HTTP API.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what} is for {}", or_list(.who))]
+#[error("{what} is for {}", or_list(&self.who.iter().map(ToString::to_string).collect::<Vec<_>>()))]
 pub struct Denied {
     pub what: &'static str,
-    pub who: Vec<String>,
+    /// Who may, each once, in the order they are named.
+    pub who: Vec<Who>,
+}
+
+/// One of those who may do what was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// A principal from the guild's configuration.
+    Principal(Principal),
+    /// The process's release manager (`owners.release_manager`).
+    ProcessReleaseManager(Principal),
+    /// The person who created the release.
+    Creator,
+}
+
+impl std::fmt::Display for Who {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Who::Principal(p) => write!(f, "{p}"),
+            Who::ProcessReleaseManager(p) => write!(f, "{p} (this process's release manager)"),
+            Who::Creator => write!(f, "the release's creator"),
+        }
+    }
 }
 
 fn or_list(who: &[String]) -> String {
@@ -72,8 +95,25 @@ fn any(list: &[Principal], actor: &Actor) -> bool {
     list.iter().any(|p| p.matches(actor))
 }
 
-fn named(list: &[Principal]) -> Vec<String> {
-    list.iter().map(ToString::to_string).collect()
+fn named(list: &[Principal]) -> Vec<Who> {
+    let mut who: Vec<Who> = vec![];
+    for p in list {
+        if !who.contains(&Who::Principal(p.clone())) {
+            who.push(Who::Principal(p.clone()));
+        }
+    }
+    who
+}
+
+/// The guild's release managers and the process's, each named once: a process release manager
+/// who is also one of the guild's is named with the process's words.
+fn managers(guild: &[Principal], owner: Option<&Principal>) -> Vec<Who> {
+    let mut who = named(guild);
+    if let Some(owner) = owner {
+        who.retain(|w| *w != Who::Principal(owner.clone()));
+        who.push(Who::ProcessReleaseManager(owner.clone()));
+    }
+    who
 }
 
 impl AccessPolicy {
@@ -88,7 +128,8 @@ impl AccessPolicy {
         if self.is_admin(actor) || readers.iter().any(|list| any(list, actor)) {
             return Ok(());
         }
-        Err(Denied { what: "reading releases here", who: readers.iter().flat_map(|l| named(l)).collect() })
+        let all: Vec<Principal> = readers.iter().flat_map(|l| l.iter().cloned()).collect();
+        Err(Denied { what: "reading releases here", who: named(&all) })
     }
 
     /// Creating a release of `process` in `guild`.
@@ -98,9 +139,7 @@ impl AccessPolicy {
         if self.is_admin(actor) || any(&roles.release_managers, actor) || owner.is_some_and(|m| m.matches(actor)) {
             return Ok(());
         }
-        let mut who = named(&roles.release_managers);
-        who.extend(owner.map(|m| format!("{m} (this process's release manager)")));
-        Err(Denied { what: "creating a release", who })
+        Err(Denied { what: "creating a release", who: managers(&roles.release_managers, owner) })
     }
 
     /// Editing, deleting, starting or operating `release`: the guild's release managers, the
@@ -111,9 +150,8 @@ impl AccessPolicy {
         if self.is_admin(actor) || actor.is(release.created_by) || any(managers, actor) || owner.is_some_and(|m| m.matches(actor)) {
             return Ok(());
         }
-        let mut who = named(managers);
-        who.extend(owner.map(|m| format!("{m} (this process's release manager)")));
-        who.push("the release's creator".into());
+        let mut who = self::managers(managers, owner);
+        who.push(Who::Creator);
         Err(Denied { what: control.what(), who })
     }
 

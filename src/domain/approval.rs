@@ -24,8 +24,8 @@ pub enum Refusal {
     OwnRelease,
     #[error("you act for {delegator} here, who created or started this release; neither of you can decide it")]
     DelegatorsOwnRelease { delegator: String },
-    #[error("you are not an approver {level}; it needs one of: {approvers}")]
-    NotAnApprover { level: String, approvers: String },
+    #[error("you are not an approver {level}; it needs one of: {}", approvers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    NotAnApprover { level: String, approvers: Vec<Principal> },
     #[error("you already approved or rejected this; a person counts once ({approvals} of {min}{level})")]
     AlreadyCounted { approvals: u32, min: u32, level: String },
     #[error("{delegator}, whom you act for, already counts on this approval")]
@@ -170,10 +170,8 @@ pub fn check_may_decide(
             return Ok(Acting { level, on_behalf_of: Some((delegation.from.user, delegator)), principals });
         }
     }
-    Err(refusal.unwrap_or_else(|| Refusal::NotAnApprover {
-        level: at_level.unwrap_or_else(|| "here".into()),
-        approvers: deciders.iter().map(Principal::to_string).collect::<Vec<_>>().join(", "),
-    }))
+    Err(refusal
+        .unwrap_or_else(|| Refusal::NotAnApprover { level: at_level.unwrap_or_else(|| "here".into()), approvers: deciders.to_vec() }))
 }
 
 #[cfg(test)]

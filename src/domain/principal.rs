@@ -67,6 +67,16 @@ impl Actor {
 }
 
 impl Principal {
+    /// How a person reads this principal in chat: a mention (`<@&id>`, `<@id>`), or `@Name` for
+    /// a role given by name (the domain has no server's roles to look its id up in).
+    pub fn shown(&self) -> String {
+        match self {
+            Principal::User(id) => format!("<@{id}>"),
+            Principal::Role(RoleRef::Id(id)) => format!("<@&{id}>"),
+            Principal::Role(RoleRef::Name(name)) => format!("@{name}"),
+        }
+    }
+
     /// Whether `actor` is this principal (holds the role, or is the user).
     pub fn matches(&self, actor: &Actor) -> bool {
         match self {

@@ -521,7 +521,9 @@ impl Engine {
         if let Some(channel) = release.process.notices_channel.filter(|_| release.status != ReleaseStatus::Draft && visible_change) {
             Store::enqueue_card_redraw(tx, CardRedraw { release_id: release.id, channel_id: channel }).await?;
         }
-        Store::save_release(tx, before, release, effects).await?;
+        // One line for "phase done, next started" when a step does both (decided in the domain).
+        let merged = crate::domain::release::merge_phase_notices(effects.to_vec());
+        Store::save_release(tx, before, release, &merged).await?;
         for effect in effects.iter() {
             if let Effect::StartChild(child) = effect {
                 self.start_child(tx, release, child).await?;

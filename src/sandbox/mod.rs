@@ -6,6 +6,8 @@ mod gateway;
 pub mod payloads;
 pub mod receiver;
 mod rest;
+mod transcript;
+pub use transcript::Said;
 
 use anyhow::{anyhow, Context as _};
 use serde_json::Value;
@@ -539,13 +541,13 @@ impl Sandbox {
         .await
     }
 
-    /// Waits for a message in `channel_id` whose first embed's title starts with `prefix`, like a
-    /// release card (`Release 1 · …`).
+    /// Waits for a message in `channel_id` whose first embed's title contains `prefix`, like a
+    /// release card (`✅ Release 1 · …`).
     pub async fn wait_for_embed(&self, channel_id: u64, prefix: &str) -> anyhow::Result<StoredMessage> {
         self.wait_for(&format!("an embed titled {prefix:?}…"), |w| {
             w.messages
                 .iter()
-                .find(|m| m.channel_id == channel_id && m.json["embeds"][0]["title"].as_str().is_some_and(|t| t.starts_with(prefix)))
+                .find(|m| m.channel_id == channel_id && m.json["embeds"][0]["title"].as_str().is_some_and(|t| t.contains(prefix)))
                 .cloned()
         })
         .await
@@ -629,6 +631,23 @@ impl Reply {
     /// The first embed's footer text.
     pub fn footer(&self) -> String {
         self.data["embeds"][0]["footer"]["text"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// The release a card answer shows, as its footer names it (`Release 12 · …`).
+    pub fn release_id(&self) -> Option<String> {
+        let footer = self.footer();
+        let id = footer.strip_prefix("Release ")?.split(' ').next()?;
+        id.parse::<u64>().ok().map(|id| id.to_string())
+    }
+
+    /// The state a card answer shows, in words, as its footer names it (`Release 12 · Shipped · …`).
+    pub fn state(&self) -> Option<String> {
+        self.footer().split(" · ").nth(1).map(String::from)
+    }
+
+    /// The first embed's title: a card's headline.
+    pub fn title(&self) -> String {
+        self.data["embeds"][0]["title"].as_str().unwrap_or_default().to_string()
     }
 
     /// The value of the embed field called `name`, if the reply has one.

@@ -177,8 +177,9 @@ fn demo_plays_a_release_to_success_without_a_token() -> anyhow::Result<()> {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for expected in [
         "bob: clicks Approve",
-        "approval `qa-approval` needs 1 approval from role:QA.\n               ✅ Approved by bob [Approved by bob]",
-        "finished: **Success**",
+        "🗳️ Approval `qa-approval` needed — @QA · 1 approval\n               ✅ Approved by bob at ",
+        "Trainmaster: ✅ Release 1 · Week 47 — shipped in ",
+        "** shipped.",
         "/1/deploy/run-1 body:",
     ] {
         assert!(stdout.contains(expected), "no {expected:?} in\n{stdout}");

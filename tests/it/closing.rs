@@ -23,10 +23,10 @@ phases:
 
 async fn started(h: &Harness) -> anyhow::Result<(String, StoredMessage, StoredMessage)> {
     let created = h.slash(&alice(), "create", &[("process", "side"), ("name", "Side 1"), ("inputs", "")]).await?;
-    let id = created.field("Release id").ok_or_else(|| anyhow::anyhow!("{}", created.text()))?;
+    let id = created.release_id().ok_or_else(|| anyhow::anyhow!("{}", created.text()))?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    let approval = h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `sign-off` needs").await?;
-    let task = h.sandbox.wait_for_thread_message(CHANNEL_ID, "task `checklist`").await?;
+    let approval = h.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `sign-off` needed").await?;
+    let task = h.sandbox.wait_for_thread_message(CHANNEL_ID, "Task `checklist`").await?;
     Ok((id, approval, task))
 }
 
@@ -58,7 +58,7 @@ async fn a_failure_elsewhere_closes_the_requests_as_not_needed() -> TestResult {
     let process = parallel(&receiver, "");
     let h = Harness::start_with(receiver, &process).await?;
     let (_, approval, task) = started(&h).await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "** failed: ").await?;
     closed_as(&h, &approval, "Not needed: the release failed").await?;
     closed_as(&h, &task, "Not needed: the release failed").await?;
     h.finish().await

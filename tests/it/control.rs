@@ -1,7 +1,6 @@
 //! `/release hold|resume|abort|retry|skip`, through the sandbox, and commands racing each other.
 
 use super::harness::*;
-use trainmaster::domain::release::ReleaseStatus;
 use trainmaster::sandbox::receiver::Answer;
 use trainmaster::sandbox::CHANNEL_ID;
 
@@ -11,18 +10,18 @@ async fn a_held_release_refuses_decisions_until_it_is_resumed() -> TestResult {
     let (id, approval) = h.start_until_approval().await?;
     let held = h.slash(&alice(), "hold", &[("release", &id), ("reason", "payments freeze until 15:00")]).await?;
     assert!(held.ephemeral());
-    assert_eq!(held.field("Status").as_deref(), Some("OnHold"));
-    let notice = h.sandbox.wait_for_thread_message(CHANNEL_ID, "is on hold").await?;
+    assert_eq!(held.state().as_deref(), Some("On hold"));
+    let notice = h.sandbox.wait_for_thread_message(CHANNEL_ID, "On hold by ").await?;
     assert!(notice.content().contains("payments freeze until 15:00"), "{}", notice.content());
 
     let refused = h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     assert!(refused.ephemeral() && refused.text().contains("on hold with its release"), "{}", refused.text());
 
     h.slash(&alice(), "resume", &[("release", &id)]).await?;
-    h.sandbox.wait_for_thread_message(CHANNEL_ID, "resumed by alice").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "Resumed by alice").await?;
     h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     h.sandbox.click_label(&carol(), &approval, "Approve").await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "** shipped.").await?;
     let trail = actions(&h.audit(&id).await?);
     assert!(trail.contains(&"release_held".to_string()) && trail.contains(&"release_resumed".to_string()), "{trail:?}");
     h.finish().await
@@ -34,13 +33,13 @@ async fn only_the_creator_or_release_manager_may_abort_and_must_say_why() -> Tes
     let (id, _) = h.start_until_approval().await?;
     let refused = h.slash(&dave(), "abort", &[("release", &id), ("reason", "not mine")]).await?;
     assert!(refused.ephemeral());
-    assert_eq!(refused.text(), "holding, resuming, aborting, retrying or skipping is for the release's creator");
+    assert_eq!(refused.text(), "Holding, resuming, aborting, retrying or skipping is for the release's creator.");
     let blank = h.slash(&alice(), "abort", &[("release", &id), ("reason", "   ")]).await?;
-    assert!(blank.text().contains("a reason is required"), "{}", blank.text());
+    assert!(blank.text().contains("Say why: a reason is required"), "{}", blank.text());
 
     let aborted = h.slash(&alice(), "abort", &[("release", &id), ("reason", "wrong branch cut")]).await?;
-    assert_eq!(aborted.field("Status").as_deref(), Some("Aborted"));
-    let finished = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Aborted**").await?;
+    assert_eq!(aborted.state().as_deref(), Some("Aborted"));
+    let finished = h.sandbox.wait_for_message(CHANNEL_ID, "** aborted by ").await?;
     assert!(finished.content().contains("aborted by alice: wrong branch cut"), "{}", finished.content());
     let row = h.wait_for_audit(&id, "release_aborted").await?;
     assert_eq!(row.detail["reason"], "wrong branch cut");
@@ -53,13 +52,13 @@ async fn retry_runs_a_failed_webhook_again_under_a_new_key_and_the_release_goes_
     h.receiver.script(&[Answer::Status(500), Answer::Status(500)]);
     let id = h.create(VALID_INPUTS).await?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "** failed: ").await?;
 
     let not_failed = h.slash(&alice(), "retry", &[("release", &id), ("activity", "qa-approval")]).await?;
-    assert!(not_failed.text().contains("`qa-approval` is NotStarted; only a failed activity can be retried"), "{}", not_failed.text());
+    assert!(not_failed.text().contains("`qa-approval` is not started; only a failed activity can be retried"), "{}", not_failed.text());
     let retried = h.slash(&alice(), "retry", &[("release", &id), ("activity", "branch-cut")]).await?;
-    assert_eq!(retried.field("Status").as_deref(), Some("Running"));
-    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    assert_eq!(retried.state().as_deref(), Some("Running"));
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
     let calls = h.receiver.calls();
     let keys: Vec<String> = calls.iter().filter_map(|c| c.idempotency_key.clone()).collect();
     let (first_run, second_run) = (h.key(&id, "branch-cut", 1).await?, h.key(&id, "branch-cut", 3).await?);
@@ -74,12 +73,12 @@ async fn skip_continues_past_a_failed_activity_and_the_release_ends_partial_succ
     h.receiver.script(&[Answer::Status(500), Answer::Status(500)]);
     let id = h.create(VALID_INPUTS).await?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "** failed: ").await?;
     h.slash(&alice(), "skip", &[("release", &id), ("activity", "branch-cut"), ("reason", "branch cut by hand")]).await?;
-    let approval = h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    let approval = h.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
     h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     h.sandbox.click_label(&carol(), &approval, "Approve").await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **PartialSuccess**").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "** partly shipped.").await?;
     let skipped = h.wait_for_audit(&id, "activity_skipped").await?;
     assert_eq!(skipped.detail["reason"], "branch cut by hand");
     h.finish().await
@@ -95,14 +94,14 @@ async fn hold_and_approve_at_the_same_instant_leave_a_consistent_release() -> Te
     let (alice, bob) = (alice(), bob());
     let hold_args = [("release", id.as_str()), ("reason", "race")];
     let (hold, approve) = tokio::join!(h.slash(&alice, "hold", &hold_args), h.sandbox.click_label(&bob, &approval, "Approve"));
-    assert_eq!(hold?.field("Status").as_deref(), Some("OnHold"));
+    assert_eq!(hold?.state().as_deref(), Some("On hold"));
     let approve = approve?;
     let trail = actions(&h.audit(&id).await?);
     let counted = trail.iter().filter(|a| *a == "approval_given").count();
     let refused = trail.iter().filter(|a| *a == "approval_refused").count();
     assert_eq!(counted + refused, 1, "the click is either counted or refused: {trail:?}\n{}", approve.text());
     let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
-    assert_eq!(status.field("Status").as_deref(), Some(ReleaseStatus::OnHold.as_str()));
+    assert_eq!(status.state().as_deref(), Some("On hold"));
     assert!(h.store().await?.verify_audit().await?.is_ok(), "the audit chain has no gap");
     h.finish().await
 }
@@ -113,13 +112,13 @@ async fn two_retries_at_the_same_instant_start_one_new_try() -> TestResult {
     h.receiver.script(&[Answer::Status(500), Answer::Status(500)]);
     let id = h.create(VALID_INPUTS).await?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "** failed: ").await?;
     let args = [("release", id.as_str()), ("activity", "branch-cut")];
     let alice = alice();
     let (first, second) = tokio::join!(h.slash(&alice, "retry", &args), h.slash(&alice, "retry", &args));
     let answers = [first?.text(), second?.text()];
     assert_eq!(answers.iter().filter(|t| t.contains("only a failed activity can be retried")).count(), 1, "{answers:#?}");
-    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
     let retries = actions(&h.audit(&id).await?).into_iter().filter(|a| a == "activity_retried").count();
     assert_eq!(retries, 1);
     let keys: Vec<String> = h.receiver.calls().into_iter().filter_map(|c| c.idempotency_key).collect();
@@ -147,18 +146,18 @@ async fn a_draft_can_be_edited_and_deleted_and_a_started_release_cannot() -> Tes
     assert_eq!((row.detail["before"]["name"].as_str(), row.detail["after"]["name"].as_str()), (Some("Week 47"), Some("Week 48")));
 
     let refused = h.slash(&dave(), "delete", &[("release", &id)]).await?;
-    assert_eq!(refused.text(), "deleting a release is for the release's creator");
+    assert_eq!(refused.text(), "Deleting a release is for the release's creator.");
     let deleted = h.slash(&alice(), "delete", &[("release", &id)]).await?;
     assert!(deleted.text().contains(&format!("Deleted Draft release {id} · Week 48")), "{}", deleted.text());
     let gone = h.slash(&alice(), "status", &[("release", &id)]).await?;
-    assert!(gone.text().contains("there is no release"), "{}", gone.text());
+    assert!(gone.text().contains("There is no release"), "{}", gone.text());
     assert!(actions(&h.audit(&id).await?).contains(&"release_deleted".to_string()), "the trail keeps the deletion");
 
     let (running, _) = h.start_until_approval().await?;
     let refused = h.slash(&alice(), "delete", &[("release", &running)]).await?;
-    assert!(refused.text().contains("is Running; only a Draft release can be deleted"), "{}", refused.text());
+    assert!(refused.text().contains("is running; only a draft release can be deleted"), "{}", refused.text());
     let refused = h.slash(&alice(), "edit", &[("release", &running), ("name", "x")]).await?;
-    assert!(refused.text().contains("only a Draft release can be edited"), "{}", refused.text());
+    assert!(refused.text().contains("only a draft release can be edited"), "{}", refused.text());
     assert!(h.store().await?.verify_audit().await?.is_ok());
     h.finish().await
 }
@@ -169,12 +168,12 @@ async fn retrying_a_rejected_approval_opens_a_new_round_of_decisions() -> TestRe
     let (id, approval) = h.start_until_approval().await?;
     let form = h.sandbox.click_label(&bob(), &approval, "Reject").await?;
     h.sandbox.submit_modal(&bob(), &form, &[("reason", "Not yet")]).await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "** failed: ").await?;
     h.slash(&alice(), "retry", &[("release", &id), ("activity", "qa-approval")]).await?;
-    let again = h.sandbox.wait_for_nth_thread_message(CHANNEL_ID, "approval `qa-approval` needs", 2).await?;
+    let again = h.sandbox.wait_for_nth_thread_message(CHANNEL_ID, "Approval `qa-approval` needed", 2).await?;
     let counted = h.sandbox.click_label(&bob(), &again, "Approve").await?;
     assert!(counted.text().contains("Approval counted: 1 of 2"), "bob decides afresh: {}", counted.text());
     h.sandbox.click_label(&carol(), &again, "Approve").await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "** shipped.").await?;
     h.finish().await
 }

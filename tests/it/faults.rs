@@ -130,13 +130,28 @@ async fn a_receiver_that_refuses_connections_is_retried_then_fails_with_the_reas
     );
     let h = Harness::start_with_files(receiver, &[("refused.yaml", &process)]).await?;
     let reply = h.slash(&alice(), "create", &[("process", "refused"), ("name", "Refused")]).await?;
-    let id = reply.field("Release id").unwrap_or_default();
+    let id = reply.release_id().unwrap_or_default();
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    let retry = h.sandbox.wait_for_thread_message(CHANNEL_ID, "try 2 is scheduled").await?;
+    let retry = h.sandbox.wait_for_thread_message(CHANNEL_ID, "Trying again (try 2)").await?;
     assert!(retry.content().to_lowercase().contains("connect"), "{}", retry.content());
-    let failed = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    let failed = h.sandbox.wait_for_message(CHANNEL_ID, "** failed: ").await?;
     assert!(failed.content().contains("`call` failed after 2 tries"), "{}", failed.content());
+    // The retry's announcement is followed by its outcome, and the channel says the reason once:
+    // in the end message, not again on the card.
+    let outcome = h.sandbox.wait_for_thread_message(CHANNEL_ID, "`call` try 2 failed too; no tries left.").await?;
+    assert!(outcome.id > retry.id, "the outcome follows the announcement");
+    let card = card_in(&h)?;
+    let card = h.sandbox.wait_for_edit(card, "the card shows the end", |m| m.text().contains("— failed at call")).await?;
+    let channel: Vec<String> = h.sandbox.messages(CHANNEL_ID).iter().map(|m| m.text()).collect();
+    let reasons = channel.iter().map(|t| t.matches("Connection refused").count()).sum::<usize>();
+    assert_eq!(reasons, 1, "the reason appears once in the channel: {channel:#?}");
+    assert!(!card.text().contains("Connection refused"), "{}", card.text());
     h.finish().await
+}
+
+/// The release card in the channel: the one message without text of its own.
+fn card_in(h: &Harness) -> anyhow::Result<u64> {
+    h.sandbox.messages(CHANNEL_ID).iter().find(|m| m.content().is_empty()).map(|m| m.id).ok_or_else(|| anyhow::anyhow!("no card"))
 }
 
 /// Try 1 was given up (no callback in time) and try 2 is out when try 1's success arrives: it is
@@ -164,7 +179,7 @@ async fn a_late_success_for_a_try_that_was_given_up_changes_nothing() -> TestRes
 
     let (status, body) = post_signed(&second, TRIGGER_SECRET, "on-time-2", now(), success).await?;
     assert_eq!(status, 200, "{body}");
-    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
     let finished: Vec<_> =
         h.audit(&id).await?.into_iter().filter(|r| r.action == "activity_finished" && r.detail["activity"] == "branch-cut").collect();
     assert_eq!(finished.len(), 1);

@@ -23,14 +23,14 @@ async fn reconnects_invalid_sessions_and_dropped_sockets_lose_no_release_progres
         h.sandbox.gateway_fault(fault)?;
         h.sandbox.wait_ready(before + 1).await.map_err(|e| anyhow::anyhow!("no new session after {fault:?}: {e}"))?;
     }
-    let approval = h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    let approval = h.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
     h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     h.sandbox.click_label(&carol(), &approval, "Approve").await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "** shipped.").await?;
     assert_eq!(h.receiver.calls().len(), 2, "branch-cut and deploy, once each");
     let thread = h.sandbox.threads(CHANNEL_ID);
     assert_eq!(thread.len(), 1, "one thread");
-    let requests = h.sandbox.messages(thread[0]).iter().filter(|m| m.content().contains("approval `qa-approval` needs")).count();
+    let requests = h.sandbox.messages(thread[0]).iter().filter(|m| m.content().contains("Approval `qa-approval` needed")).count();
     assert_eq!(requests, 1, "the approval request is posted once");
     h.finish().await
 }

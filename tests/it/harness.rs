@@ -86,6 +86,30 @@ pub struct Harness {
     tweak: Option<Tweak>,
 }
 
+/// When a test ends: everything its bot said is scanned for internal words and broken limits
+/// (`readability`), and with `TRAINMASTER_CHAT_DUMP=<dir>` the channels are written there as
+/// `<test>.json`, for `cargo xtask chat-html` to draw.
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(dir) = std::env::var_os("TRAINMASTER_CHAT_DUMP") {
+            let test = std::thread::current().name().unwrap_or("test").replace("::", "-");
+            let path = std::path::Path::new(&dir).join(format!("{test}.json"));
+            let written = serde_json::to_vec_pretty(&self.sandbox.transcript()).map_err(anyhow::Error::from).and_then(|bytes| {
+                std::fs::create_dir_all(&dir)?;
+                Ok(std::fs::write(&path, bytes)?)
+            });
+            if let Err(e) = written {
+                eprintln!("cannot write the chat dump {}: {e}", path.display());
+            }
+        }
+        if std::thread::panicking() {
+            return;
+        }
+        let problems = super::readability::problems(&self.sandbox.said());
+        assert!(problems.is_empty(), "the bot said things people should not read:\n{}", problems.join("\n"));
+    }
+}
+
 /// A change to the bot's settings, applied at every start.
 pub type Tweak = std::sync::Arc<dyn Fn(&mut Settings) + Send + Sync>;
 
@@ -195,14 +219,14 @@ impl Harness {
     /// `/release create` of `shop` as alice; returns the new release's id.
     pub async fn create(&self, inputs: &str) -> anyhow::Result<String> {
         let reply = self.slash(&alice(), "create", &[("process", "shop"), ("name", "Week 47"), ("inputs", inputs)]).await?;
-        reply.field("Release id").ok_or_else(|| anyhow!("no release card in the reply: {}", reply.text()))
+        reply.release_id().ok_or_else(|| anyhow!("no release card in the reply: {}", reply.text()))
     }
 
     /// Creates and starts a release as alice and waits for its approval request.
     pub async fn start_until_approval(&self) -> anyhow::Result<(String, StoredMessage)> {
         let id = self.create(VALID_INPUTS).await?;
         self.slash(&alice(), "start", &[("release", &id)]).await?;
-        let approval = self.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+        let approval = self.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
         Ok((id, approval))
     }
 

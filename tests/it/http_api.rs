@@ -25,17 +25,17 @@ async fn a_callback_webhook_completes_only_when_the_receiver_calls_back_signed()
     assert_eq!(status, 400);
     assert!(body["error"].as_str().is_some_and(|e| e.contains("line 1 column 22")), "{body}");
     let status_now = h.slash(&dave(), "status", &[("release", &id)]).await?;
-    assert!(status_now.text().contains("`branch-cut` Running"), "{}", status_now.text());
+    assert!(status_now.text().contains("🔵 `branch-cut` running"), "{}", status_now.text());
 
     let (status, body) = post_signed(&callback_url, TRIGGER_SECRET, "cb-5", now(), good).await?;
     assert_eq!(status, 200, "{body}");
-    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
     let (status, body) = post_signed(&callback_url, TRIGGER_SECRET, "cb-5", now(), good).await?;
     assert_eq!(status, 409, "{body}");
     assert!(body["error"].as_str().is_some_and(|e| e.contains("already used")), "{body}");
     let (status, body) = post_signed(&callback_url, TRIGGER_SECRET, "cb-6", now(), good).await?;
     assert_eq!(status, 409, "{body}");
-    assert!(body["error"].as_str().is_some_and(|e| e.contains("Success")), "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("which is done")), "{body}");
 
     let trail = h.audit(&id).await?;
     let refused = trail.iter().filter(|r| r.action == "callback_refused").count();
@@ -119,7 +119,7 @@ async fn health_readiness_and_metrics_after_a_release() -> TestResult {
     let (_, approval) = h.start_until_approval().await?;
     h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     h.sandbox.click_label(&carol(), &approval, "Approve").await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "** shipped.").await?;
     let text = client.get(h.http_url("/metrics")).send().await?.text().await?;
     for expected in [
         "trainmaster_releases{status=\"Success\"} 1",
@@ -146,7 +146,7 @@ async fn a_callback_that_never_comes_fails_the_try_at_its_deadline() -> TestResu
     let h = Harness::start_with(receiver, &process).await?;
     let id = h.create(VALID_INPUTS).await?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    let failed = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    let failed = h.sandbox.wait_for_message(CHANNEL_ID, "** failed: ").await?;
     assert!(failed.content().contains("`branch-cut` failed after 2 tries: no callback within 1s"), "{}", failed.content());
     let calls = h.receiver.calls();
     let keys: Vec<_> = calls.iter().map(|c| c.idempotency_key.clone().unwrap_or_default()).collect();

@@ -39,11 +39,11 @@ async fn release_list_filters_by_status_process_and_mine() -> TestResult {
     let started = h.create(VALID_INPUTS).await?;
     h.slash(&alice(), "start", &[("release", &started)]).await?;
     let bobs = h.slash(&bob(), "create", &[("process", "shop"), ("name", "Bob's"), ("inputs", VALID_INPUTS)]).await?;
-    let bobs = bobs.field("Release id").unwrap_or_default();
+    let bobs = bobs.release_id().unwrap_or_default();
 
     let running = h.slash(&dave(), "list", &[("status", "Running")]).await?;
     assert_eq!(running.footer(), "Page 1 of 1 · 1 release(s)");
-    assert!(running.text().trim_start().starts_with("Releases: status Running"), "{}", running.text());
+    assert!(running.text().trim_start().starts_with("Releases: status running"), "{}", running.text());
     assert!(running.text().contains(&format!("**{started}**")), "{}", running.text());
     assert!(running.buttons().is_empty(), "one page needs no buttons");
 
@@ -84,7 +84,7 @@ async fn processes_and_this_servers_releases_are_suggested_while_typing() -> Tes
 
     let first = h.create(VALID_INPUTS).await?;
     let second = h.slash(&alice(), "create", &[("process", "shop"), ("name", "Hotfix 2"), ("inputs", VALID_INPUTS)]).await?;
-    let second = second.field("Release id").unwrap_or_default();
+    let second = second.release_id().unwrap_or_default();
     // Another server's release is never suggested.
     let elsewhere = bob().in_guild(200_000_000_000_000_999);
     h.sandbox.slash(&elsewhere, "release", "create", &[("process", "shop"), ("name", "Week 48"), ("inputs", VALID_INPUTS)]).await?;
@@ -117,7 +117,7 @@ async fn input_keys_and_a_releases_failed_activities_are_suggested_while_typing(
     h.slash(&alice(), "start", &[("release", &id)]).await?;
     h.wait_for_audit(&id, "release_finished").await?;
     let activities = h.sandbox.autocomplete_after(&alice(), "release", "retry", &[("release", &id)], "activity", "").await?;
-    assert_eq!(activities.first(), Some(&("branch-cut · Failed".to_string(), "branch-cut".to_string())));
+    assert_eq!(activities.first(), Some(&("branch-cut · failed".to_string(), "branch-cut".to_string())));
     assert_eq!(activities.len(), 3);
     let elsewhere = alice().in_guild(200_000_000_000_000_999);
     let hidden = h.sandbox.autocomplete_after(&elsewhere, "release", "skip", &[("release", &id)], "activity", "").await?;

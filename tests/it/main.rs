@@ -23,6 +23,7 @@ mod operations;
 mod processes;
 mod proxy;
 mod raw_requests;
+mod readability;
 mod recipes;
 mod release_flow;
 mod restart;

@@ -25,7 +25,7 @@ fn token_file() -> anyhow::Result<(tempfile::TempDir, String)> {
 
 async fn start_raw(h: &Harness) -> anyhow::Result<String> {
     let created = h.slash(&alice(), "create", &[("process", "raw"), ("name", "Raw 1"), ("inputs", "version=1.4.0")]).await?;
-    let id = created.field("Release id").ok_or_else(|| anyhow::anyhow!("{}", created.text()))?;
+    let id = created.release_id().ok_or_else(|| anyhow::anyhow!("{}", created.text()))?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
     Ok(id)
 }
@@ -40,7 +40,7 @@ async fn a_raw_request_arrives_byte_exact_with_its_headers_query_and_the_secret_
     );
     let h = Harness::start_with(receiver, &process(&activity, &path)).await?;
     let id = start_raw(&h).await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "** shipped.").await?;
     let call = h.receiver.calls().remove(0);
     assert_eq!(call.method, "PUT");
     assert_eq!(call.raw_body, format!("version,token\n1.4.0,{TOKEN}\n").into_bytes(), "exactly the rendered body, no envelope");
@@ -66,7 +66,7 @@ async fn a_form_body_is_form_encoded() -> TestResult {
     );
     let h = Harness::start_with(receiver, &process(&activity, &path)).await?;
     start_raw(&h).await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "** shipped.").await?;
     let call = h.receiver.calls().remove(0);
     assert_eq!(String::from_utf8_lossy(&call.raw_body), format!("ref=main&token={TOKEN}&variables%5BVERSION%5D=1.4.0"));
     assert_eq!(call.headers.get("content-type").map(String::as_str), Some("application/x-www-form-urlencoded"));
@@ -84,7 +84,7 @@ async fn an_answer_that_echoes_the_secret_is_shown_with_stars() -> TestResult {
     );
     let h = Harness::start_with(receiver, &process(&activity, &path)).await?;
     let id = start_raw(&h).await?;
-    let end = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    let end = h.sandbox.wait_for_message(CHANNEL_ID, "** failed: ").await?;
     assert!(end.content().contains("HTTP 401 Unauthorized: invalid token *** for /hook"), "{}", end.content());
     assert_eq!(h.receiver.calls()[0].headers.get("authorization").map(String::as_str), Some(format!("Bearer {TOKEN}").as_str()));
     let trail = serde_json::to_string(&h.audit(&id).await?.iter().map(|r| &r.detail).collect::<Vec<_>>())?;
@@ -103,7 +103,7 @@ async fn a_poll_that_never_sees_the_end_fails_the_release_naming_its_last_look()
     );
     let h = Harness::start_with(receiver, &process(&activity, &path)).await?;
     start_raw(&h).await?;
-    let end = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    let end = h.sandbox.wait_for_message(CHANNEL_ID, "** failed: ").await?;
     assert!(end.content().contains("the run did not finish within 2s"), "{}", end.content());
     assert!(end.content().contains("last look: `response.state == 'done'` was false"), "{}", end.content());
     h.finish().await
@@ -116,13 +116,13 @@ async fn a_build_followed_across_a_restart_resumes_its_poll_without_triggering_a
     let mut h = Harness::start_with_files(WebhookReceiver::start().await?, &[("jenkins-build.yaml", &r.text)]).await?;
     let inputs = format!("jenkins={} job=app version=1.4.0", jenkins.tool.base);
     let created = h.slash(&alice(), "create", &[("process", "jenkins-build"), ("name", "Build 7"), ("inputs", &inputs)]).await?;
-    let id = created.field("Release id").unwrap_or_default();
+    let id = created.release_id().unwrap_or_default();
     h.slash(&alice(), "start", &[("release", &id)]).await?;
     h.wait_for_audit(&id, "webhook_following").await?;
     h.stop_bot().await?;
     let before = jenkins.tool.seen().len();
     h.start_bot().await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    h.sandbox.wait_for_message(CHANNEL_ID, "** shipped.").await?;
     let seen = jenkins.tool.seen();
     assert!(seen.len() > before, "the poll went on after the restart");
     assert_eq!(seen.iter().filter(|s| s.method == "POST").count(), 1, "the build was triggered once");

@@ -35,9 +35,9 @@ pub fn recipe(file: &str, secrets: &[(&str, &str)]) -> anyhow::Result<Recipe> {
 /// Creates and starts a release of `process` as alice; waits for its end in the channel.
 async fn run(h: &Harness, process: &str, inputs: &str) -> anyhow::Result<(String, StoredMessage)> {
     let created = h.slash(&alice(), "create", &[("process", process), ("name", "Week 49"), ("inputs", inputs)]).await?;
-    let id = created.field("Release id").ok_or_else(|| anyhow::anyhow!("not created: {}", created.text()))?;
+    let id = created.release_id().ok_or_else(|| anyhow::anyhow!("not created: {}", created.text()))?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    let end = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **").await?;
+    let end = h.sandbox.wait_for_message(CHANNEL_ID, "· Week 49** ").await?;
     Ok((id, end))
 }
 
@@ -101,7 +101,7 @@ async fn a_github_actions_workflow_is_dispatched_found_and_followed_to_success_a
     let mut h = Harness::start_with_files(WebhookReceiver::start().await?, &[("github-actions.yaml", &r.text)]).await?;
     let inputs = format!("repository=acme/shop workflow=deploy.yml version=1.4.0 api={}", github.tool.base);
     let (id, end) = run(&h, "github-actions", &inputs).await?;
-    assert!(end.content().contains("finished: **Success**"), "{}", end.content());
+    assert!(end.content().contains("** shipped."), "{}", end.content());
     assert!(
         end.text().contains("run_url: https://github.com/acme/shop/actions/runs/9000"),
         "proof of delivery links the run: {}",
@@ -147,7 +147,7 @@ async fn a_failed_github_actions_run_fails_the_release_with_its_conclusion_and_l
     let h = Harness::start_with_files(WebhookReceiver::start().await?, &[("github-actions.yaml", &r.text)]).await?;
     let inputs = format!("repository=acme/shop workflow=deploy.yml version=1.4.0 api={}", github.tool.base);
     let (_, end) = run(&h, "github-actions", &inputs).await?;
-    assert!(end.content().contains("finished: **Failed**"), "{}", end.content());
+    assert!(end.content().contains("** failed: "), "{}", end.content());
     assert!(end.content().contains("workflow run https://github.com/acme/shop/actions/runs/9000 concluded failure"), "{}", end.content());
     h.finish().await
 }
@@ -160,7 +160,7 @@ async fn a_gitlab_pipeline_is_triggered_and_followed_to_success() -> TestResult 
     let h = Harness::start_with_files(WebhookReceiver::start().await?, &[("gitlab-pipeline.yaml", &r.text)]).await?;
     let inputs = format!("project=42 version=1.4.0 api={}/api/v4", gitlab.tool.base);
     let (_, end) = run(&h, "gitlab-pipeline", &inputs).await?;
-    assert!(end.content().contains("finished: **Success**"), "{}", end.content());
+    assert!(end.content().contains("** shipped."), "{}", end.content());
     assert!(end.text().contains("pipeline_url: https://gitlab.example.com/group/app/-/pipelines/1"), "{}", end.text());
     let seen = gitlab.tool.seen();
     let polls: Vec<_> = seen.iter().filter(|s| s.method == "GET").collect();
@@ -189,7 +189,7 @@ async fn a_jenkins_build_is_followed_from_its_queue_item_to_success() -> TestRes
     let h = Harness::start_with_files(WebhookReceiver::start().await?, &[("jenkins-build.yaml", &r.text)]).await?;
     let inputs = format!("jenkins={} job=app version=1.4.0", jenkins.tool.base);
     let (id, end) = run(&h, "jenkins-build", &inputs).await?;
-    assert!(end.content().contains("finished: **Success**"), "{}", end.content());
+    assert!(end.content().contains("** shipped."), "{}", end.content());
     assert!(end.text().contains(&format!("build_url: {}/job/app/1/", jenkins.tool.base)), "{}", end.text());
     let seen = jenkins.tool.seen();
     let key = h.key(&id, "job", 1).await?;
@@ -219,7 +219,7 @@ async fn an_argo_cd_application_is_synced_and_followed_until_healthy() -> TestRe
     let r = recipe("argocd-sync.yaml", &[("ARGOCD_TOKEN", standins::argocd::TOKEN)])?;
     let h = Harness::start_with_files(WebhookReceiver::start().await?, &[("argocd-sync.yaml", &r.text)]).await?;
     let (_, end) = run(&h, "argocd-sync", &format!("server={} app=shop revision=v1.4.0", argo.tool.base)).await?;
-    assert!(end.content().contains("finished: **Success**"), "{}", end.content());
+    assert!(end.content().contains("** shipped."), "{}", end.content());
     let seen = argo.tool.seen();
     assert_eq!(seen[0].body, r#"{"prune":false,"revision":"v1.4.0"}"#);
     assert!(seen.iter().all(|s| s.header("authorization") == Some(format!("Bearer {}", standins::argocd::TOKEN).as_str())));

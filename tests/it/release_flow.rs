@@ -9,15 +9,25 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
     let created = h.slash(&alice(), "create", &[("process", "shop"), ("name", "Week 47"), ("inputs", VALID_INPUTS)]).await?;
     // Asked in the notices channel, where the live card goes: only alice sees the Draft card,
     // so the channel keeps one card per release.
-    assert!(created.ephemeral() && created.text().contains("live card appears in this channel when it starts"), "{}", created.text());
-    assert_eq!(created.field("Status").as_deref(), Some("Draft"));
-    let id = created.field("Release id").unwrap_or_default();
-    assert!(created.text().contains("Week 47") && created.text().contains("shop"), "{}", created.text());
-    assert!(created.field("Inputs").is_some_and(|i| i.contains("1.4.0") && i.contains("api, web")), "{}", created.text());
+    assert!(
+        created.ephemeral() && created.text().contains(&format!("Its live card appears in <#{CHANNEL_ID}> when it starts")),
+        "{}",
+        created.text()
+    );
+    assert_eq!(created.title(), "📝 Release 1 · Week 47 — draft, not started");
+    assert_eq!(created.state().as_deref(), Some("Draft"));
+    let id = created.release_id().unwrap_or_default();
+    assert!(created.footer().starts_with("Release 1 · Draft · process shop version "), "{}", created.footer());
+    assert!(
+        created.text().contains("Inputs: `environment` prod · `notes` Fixes checkout · `services` api, web · `version` 1.4.0"),
+        "{}",
+        created.text()
+    );
 
     let started = h.slash(&alice(), "start", &[("release", &id)]).await?;
-    assert!(started.ephemeral() && started.text().contains("it is Running. Its live card follows in <#"), "{}", started.text());
-    h.sandbox.wait_for_thread_message(CHANNEL_ID, "started by alice").await?;
+    assert!(started.ephemeral() && started.text() == "Started **Release 1 · Week 47**. Its live card follows here.", "{}", started.text());
+    assert!(started.data["embeds"].as_array().is_none_or(|e| e.is_empty()), "no frozen copy of the card: {:?}", started.data);
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "Started by alice").await?;
 
     let calls = h.receiver.wait_for_calls(1).await?;
     assert_eq!(calls[0].path, "/ci/branch-cut");
@@ -28,24 +38,23 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
     assert_eq!(calls[0].body["activity_id"], "branch-cut");
     assert_eq!(calls[0].body["attempt"], 1);
 
-    let approval = h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs 2").await?;
+    let approval = h.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
     assert_eq!(approval.buttons().iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(), ["Approve", "Reject"]);
     let first = h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     assert!(first.ephemeral() && first.text().contains("1 of 2"), "{}", first.text());
     let second = h.sandbox.click_label(&carol(), &approval, "Approve").await?;
     assert!(second.text().contains("goes on"), "{}", second.text());
 
-    // Proof of delivery: the end, in the channel, says what shipped, how long it took, who approved.
-    let end = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Success**").await?;
+    // Proof of delivery: the end, one message in the channel, says what shipped, how long it
+    // took and who approved, with one headline.
+    let end = h.sandbox.wait_for_message(CHANNEL_ID, "** shipped.").await?;
     let summary = end.text();
-    for expected in [
-        format!("📦 Shipped: release {id} · Week 47"),
-        "What shipped: `environment` = prod\n`notes` = Fixes checkout\n`services` = api, web\n`version` = 1.4.0".to_string(),
-        "Approved by: `qa-approval`: bob, carol".to_string(),
-        "Took: ".to_string(),
-    ] {
-        assert!(summary.contains(&expected), "no {expected:?} in {summary}");
-    }
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(lines[0], format!("✅ **Release {id} · Week 47** shipped."));
+    assert!(lines[1].starts_with("Took ") && lines[1].contains(" · ended <t:"), "{summary}");
+    assert_eq!(lines[2], "What shipped: `environment` prod · `notes` Fixes checkout · `services` api, web · `version` 1.4.0");
+    assert_eq!(lines[3], "Approved: `qa-approval` by bob, carol");
+    assert!(end.json["embeds"].as_array().is_none_or(|e| e.is_empty()), "one message, no second headline in an embed");
     let deploy = h.receiver.wait_for_calls(2).await?;
     assert_eq!(deploy[1].body["body"], serde_json::json!({"target": "prod"}));
 
@@ -54,21 +63,19 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
     assert_eq!(threads.len(), 1, "one thread per release");
     let notices: Vec<String> = h.sandbox.messages(threads[0]).iter().map(|m| m.content().to_string()).collect();
     for expected in [
-        "phase `build` started",
-        "phase `build` finished: Success",
-        "phase `qa` started",
-        "phase `qa` finished: Success",
-        "phase `prod` started",
-        "phase `prod` finished: Success",
+        "▶️ Phase `build` started.",
+        "✅ Phase `build` done · ▶️ `qa` started.",
+        "✅ Phase `qa` done · ▶️ `prod` started.",
+        "✅ Phase `prod` done.",
     ] {
         assert!(notices.iter().any(|n| n.contains(expected)), "no notice with {expected:?} in {notices:#?}");
     }
 
     let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
     assert!(status.ephemeral());
-    assert_eq!(status.field("Status").as_deref(), Some("Success"));
+    assert_eq!(status.state().as_deref(), Some("Shipped"));
     for activity in ["branch-cut", "qa-approval", "deploy"] {
-        assert!(status.text().contains(&format!("`{activity}` Success")), "{}", status.text());
+        assert!(status.text().contains(&format!("✅ `{activity}` done")), "/release status has the detail: {}", status.text());
     }
 
     let trail = actions(&h.audit(&id).await?);
@@ -101,10 +108,10 @@ async fn only_approval_requests_ping_and_only_their_approvers() -> TestResult {
     let h = Harness::start().await?;
     let reply = h.slash(&alice(), "create", &[("process", "shop"), ("name", "@everyone ship it"), ("inputs", VALID_INPUTS)]).await?;
     assert!(reply.text().contains("@\u{200B}everyone"), "{}", reply.text());
-    let id = reply.field("Release id").unwrap_or_default();
+    let id = reply.release_id().unwrap_or_default();
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    h.sandbox.wait_for_thread_message(CHANNEL_ID, "started by alice").await?;
-    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "Started by alice").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
     let posts: Vec<_> = h
         .sandbox
         .requests()
@@ -119,13 +126,13 @@ async fn only_approval_requests_ping_and_only_their_approvers() -> TestResult {
         let mentions = body.get("allowed_mentions").or_else(|| body["data"].get("allowed_mentions"));
         let mentions = mentions.unwrap_or_else(|| panic!("{} sends no allowed_mentions: {body}", post.path));
         assert!(mentions.get("parse").is_none_or(|v| v == &serde_json::json!([])), "{} allows parse: {body}", post.path);
-        if body["content"].as_str().is_some_and(|c| c.contains("Needed from:")) {
+        if body["content"].as_str().is_some_and(|c| c.contains("🗳️ Approval `qa-approval` needed")) {
             // The one message whose readers must act pings exactly its approvers.
             approval_requests += 1;
             assert_eq!(mentions["roles"], serde_json::json!([trainmaster::sandbox::roles::QA.to_string()]), "{body}");
             assert_eq!(mentions["users"], serde_json::json!(["77"]), "{body}");
             let content = body["content"].as_str().unwrap_or_default();
-            assert!(content.ends_with(&format!("Needed from: <@&{}> <@77>", trainmaster::sandbox::roles::QA)), "{content}");
+            assert!(content.contains(&format!("needed — <@&{}> or <@77> · 2 approvals", trainmaster::sandbox::roles::QA)), "{content}");
             continue;
         }
         for list in ["users", "roles"] {
@@ -141,7 +148,7 @@ async fn status_of_an_unknown_release_says_so() -> TestResult {
     let h = Harness::start().await?;
     let reply = h.slash(&dave(), "status", &[("release", "999")]).await?;
     assert!(reply.ephemeral());
-    assert_eq!(reply.text(), "there is no release 999 in this server");
+    assert_eq!(reply.text(), "There is no release 999 in this server.");
     let reply = h.slash(&dave(), "start", &[("release", "abc")]).await?;
     assert!(reply.ephemeral() && reply.text().contains("`abc` is not a release id"), "{}", reply.text());
     h.finish().await
@@ -164,7 +171,7 @@ async fn a_notice_discord_refuses_is_set_aside_and_the_release_goes_on() -> Test
     h.receiver.wait_for_calls(1).await?;
     h.wait_for_audit(&id, "activity_finished").await?;
     let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
-    assert!(status.text().contains("`branch-cut` Success"), "{}", status.text());
+    assert!(status.text().contains("✅ `branch-cut` done"), "{}", status.text());
     h.finish().await
 }
 
@@ -198,17 +205,19 @@ async fn release_log_shows_who_did_what_and_when() -> TestResult {
     assert!(log.ephemeral());
     let text = log.text();
     for expected in [
-        "Audit trail of release",
-        "alice · **release_created**",
-        "alice · **release_started**",
-        "dave · **approval_refused**",
-        "bob · **approval_given**",
-        "<t:",
+        "**Audit trail of Release 1 · Week 47** (entries 1–",
+        ":t> alice created the release",
+        ":t> alice started the release",
+        ":t> dave was refused a decision on `qa-approval`",
+        ":t> bob approved `qa-approval`",
     ] {
         assert!(text.contains(expected), "no {expected:?} in\n{text}");
     }
+    let created = text.find("alice created the release").unwrap_or_default();
+    assert!(text.find("bob approved").is_some_and(|approved| approved < created), "newest first, as the header says:\n{text}");
+    assert!(!text.contains("trainmaster audit") && !text.contains('{'), "sentences, no raw JSON, no tool to run:\n{text}");
     let unknown = h.slash(&dave(), "log", &[("release", "404")]).await?;
-    assert_eq!(unknown.text(), "there is no release 404 in this server");
+    assert_eq!(unknown.text(), "There is no release 404 in this server.");
     h.finish().await
 }
 
@@ -222,10 +231,10 @@ async fn a_long_release_log_is_paged_newest_first_with_buttons() -> TestResult {
     }
     let newest = h.slash(&dave(), "log", &[("release", &id)]).await?;
     assert!(newest.text().contains("page 1 of 2") || newest.text().contains("page 1 of 3"), "{}", newest.text());
-    assert!(!newest.text().contains("**release_created**"), "the first page is the newest entries");
+    assert!(!newest.text().contains("created the release"), "the first page is the newest entries");
     assert_eq!(
         newest.buttons().iter().map(|(label, enabled)| (label.as_str(), *enabled)).collect::<Vec<_>>(),
-        [("◀ Older", true), ("Newer ▶", false)]
+        [("◀ Older", true), ("Newer ▶", false), ("Show details", true)]
     );
     let mut page = newest;
     while page.buttons().first().is_some_and(|(_, enabled)| *enabled) {
@@ -233,12 +242,16 @@ async fn a_long_release_log_is_paged_newest_first_with_buttons() -> TestResult {
         assert_eq!(page.kind, 7, "the log message is replaced in place");
     }
     assert!(
-        page.text().contains("**release_created**") && page.text().contains("entries 1–"),
+        page.text().contains("alice created the release")
+            && page.text().contains("entries ")
+            && page.text().lines().last().is_some_and(|l| l.contains("created the release")),
         "the last page is the oldest: {}",
         page.text()
     );
     let back = h.sandbox.click_reply(&dave(), &page, "Newer ▶").await?;
-    assert!(back.text().contains("page") && !back.text().contains("entries 1–"), "{}", back.text());
+    assert!(back.text().contains("page") && !back.text().contains("created the release"), "{}", back.text());
+    let details = h.sandbox.click_reply(&dave(), &back, "Show details").await?;
+    assert!(details.text().contains("↳ `activity: qa-approval"), "details on demand: {}", details.text());
     h.finish().await
 }
 
@@ -254,8 +267,8 @@ async fn an_approval_request_goes_out_naming_roles_when_the_guilds_roles_cannot_
     h.sandbox.fail_next("GET", &format!("/guilds/{}/roles", trainmaster::sandbox::GUILD_ID), 403, 100);
     let id = h.create(VALID_INPUTS).await?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    let request = h.sandbox.wait_for_thread_message(CHANNEL_ID, "Needed from:").await?;
-    assert!(request.content().ends_with("Needed from: role QA <@77>"), "{}", request.content());
+    let request = h.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
+    assert!(request.content().contains("needed — @QA or <@77> · 2 approvals"), "named, not pinged: {}", request.content());
     h.finish().await
 }
 
@@ -265,13 +278,9 @@ async fn approval_requests_find_named_roles_in_the_gateways_cache_without_asking
     let (_, first) = h.start_until_approval().await?;
     let second = h.create(VALID_INPUTS).await?;
     h.slash(&alice(), "start", &[("release", &second)]).await?;
-    let again = h.sandbox.wait_for_nth_thread_message(CHANNEL_ID, "Needed from:", 2).await?;
+    let again = h.sandbox.wait_for_nth_thread_message(CHANNEL_ID, "Approval `qa-approval` needed", 2).await?;
     for request in [&first, &again] {
-        assert!(
-            request.content().ends_with(&format!("Needed from: <@&{}> <@77>", trainmaster::sandbox::roles::QA)),
-            "{}",
-            request.content()
-        );
+        assert!(request.content().contains(&format!("needed — <@&{}> or <@77>", trainmaster::sandbox::roles::QA)), "{}", request.content());
     }
     let role_lookups = h.sandbox.requests().iter().filter(|r| r.method == "GET" && r.path.ends_with("/roles")).count();
     assert_eq!(role_lookups, 0, "GUILD_CREATE gave the roles");

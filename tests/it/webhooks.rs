@@ -12,9 +12,9 @@ async fn a_webhook_that_answers_500_then_times_out_fails_the_release_with_the_re
     let id = h.create(VALID_INPUTS).await?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
 
-    let retry = h.sandbox.wait_for_thread_message(CHANNEL_ID, "try 2 is scheduled").await?;
+    let retry = h.sandbox.wait_for_thread_message(CHANNEL_ID, "Trying again (try 2)").await?;
     assert!(retry.content().contains("HTTP 500"), "{}", retry.content());
-    let failed = h.sandbox.wait_for_message(CHANNEL_ID, "finished: **Failed**").await?;
+    let failed = h.sandbox.wait_for_message(CHANNEL_ID, "** failed: ").await?;
     assert!(failed.content().contains("`branch-cut` failed after 2 tries: no answer within 1s"), "{}", failed.content());
 
     let calls = h.receiver.calls();
@@ -23,8 +23,8 @@ async fn a_webhook_that_answers_500_then_times_out_fails_the_release_with_the_re
     assert_eq!(keys, [key.clone(), key], "automatic retries keep the run's key (Standard Webhooks: the id names the message)");
     assert_eq!(calls.iter().map(|c| c.attempt).collect::<Vec<_>>(), [Some(1), Some(2)]);
     let status = h.slash(&dave(), "status", &[("release", &id)]).await?;
-    assert_eq!(status.field("Status").as_deref(), Some("Failed"));
-    assert!(status.text().contains("`branch-cut` Failed — no answer within 1s"), "{}", status.text());
+    assert_eq!(status.state().as_deref(), Some("Failed"));
+    assert!(status.text().contains("❌ `branch-cut` failed: no answer within 1s"), "{}", status.text());
     let trail = actions(&h.audit(&id).await?);
     assert!(trail.contains(&"activity_retry_scheduled".to_string()), "{trail:?}");
     h.finish().await
@@ -36,7 +36,7 @@ async fn a_503_with_retry_after_waits_as_long_as_the_receiver_asks() -> TestResu
     h.receiver.script(&[Answer::RetryAfter(503, 2)]);
     let id = h.create(VALID_INPUTS).await?;
     h.slash(&alice(), "start", &[("release", &id)]).await?;
-    h.sandbox.wait_for_thread_message(CHANNEL_ID, "approval `qa-approval` needs").await?;
+    h.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
     let trail = h.audit(&id).await?;
     let retry = trail.iter().find(|r| r.action == "activity_retry_scheduled");
     assert_eq!(retry.map(|r| r.detail["delay_secs"].clone()), Some(serde_json::json!(2)), "the backoff is 1s; Retry-After asked for 2s");
@@ -85,7 +85,7 @@ async fn outputs_mapped_from_a_response_feed_a_later_webhook() -> TestResult {
     let calls = h.receiver.wait_for_calls(2).await?;
     assert_eq!(calls[1].body["body"], serde_json::json!({"target": "prod", "artifact": "https://ci.example.com/a-1.4.0.tgz"}));
     // The links the webhooks returned are in the proof of delivery.
-    let end = h.sandbox.wait_for_message(trainmaster::sandbox::CHANNEL_ID, "finished: **Success**").await?;
+    let end = h.sandbox.wait_for_message(trainmaster::sandbox::CHANNEL_ID, "** shipped.").await?;
     assert!(end.text().contains("Links: `branch-cut` artifact_url: https://ci.example.com/a-1.4.0.tgz"), "{}", end.text());
     h.finish().await
 }

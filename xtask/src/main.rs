@@ -7,6 +7,9 @@
 //! files and the migrations produce, naming the files that differ.
 //!
 //! Written in Rust rather than as a call to `sqlx-cli` so that nothing beyond cargo is needed.
+//!
+//! `chat-html` draws a test's channels as Discord shows them (see `chat_html.rs`): a developer's
+//! tool for reading what the bot says, not a CI step.
 
 use anyhow::{bail, Context};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -15,10 +18,21 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask sqlx-prepare [--check]";
+mod chat_html;
+
+const USAGE: &str = "usage: cargo xtask sqlx-prepare [--check]\n       cargo xtask chat-html DUMP.json OUT.html [--png OUT.png]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("chat-html") {
+        return match chat_html::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("xtask chat-html: {error:#}\n{USAGE}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let check = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["sqlx-prepare"] => false,
         ["sqlx-prepare", "--check"] => true,

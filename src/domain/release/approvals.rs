@@ -168,7 +168,7 @@ impl Release {
             return Err(Refusal::AlreadyDecided { outcome }.into());
         }
         if run.status != StepStatus::OnHold || self.status != ReleaseStatus::Running {
-            return Err(Refusal::NotWaiting { status: run.status.to_string() }.into());
+            return Err(Refusal::NotWaiting { status: run.status.in_words().to_string() }.into());
         }
         Ok((spec, run))
     }
@@ -259,7 +259,8 @@ fn request(spec: &ApprovalSpec, activity: &str, index: usize, opens_at: Option<D
         min: level.map_or(1, |l| l.min),
         level: level.map(|l| l.name.clone()).unwrap_or_default(),
         level_index: index as u32,
-        needs: level.map(approval::needs).unwrap_or_default(),
+        needs: String::new(),
+        require: level.map(|l| l.require.clone()).unwrap_or_default(),
         opens_at,
     }
 }

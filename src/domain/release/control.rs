@@ -52,7 +52,7 @@ impl Release {
         if allowed.contains(&self.status) {
             return Ok(());
         }
-        let allowed = allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ");
+        let allowed = allowed.iter().map(|s| s.in_words().to_lowercase()).collect::<Vec<_>>().join(" or ");
         Err(CommandError::WrongStatus { id: self.id, status: self.status, action, allowed })
     }
 

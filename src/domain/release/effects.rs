@@ -96,6 +96,12 @@ pub enum Notice {
         phase: String,
         status: StepStatus,
     },
+    /// A phase finished and the next ones started in the same step: one line, not two.
+    PhaseAdvanced {
+        finished: String,
+        status: StepStatus,
+        started: Vec<String>,
+    },
     ApprovalRequested {
         activity: String,
         /// Who may decide (and is pinged): the open level's approvers and groups.
@@ -108,9 +114,12 @@ pub enum Notice {
         /// request's buttons.
         #[serde(default)]
         level_index: u32,
-        /// What the level needs, in words ("2 approvals, at least 1 from role:QA").
-        #[serde(default)]
+        /// What the level needed, in words, in rows queued before `require` was kept; unused.
+        #[serde(default, skip_serializing)]
         needs: String,
+        /// The groups the level needs approvers from, beyond `min` in all.
+        #[serde(default)]
+        require: Vec<crate::domain::process::GroupMin>,
         /// The time lock: no decision before this.
         #[serde(default)]
         opens_at: Option<DateTime<Utc>>,
@@ -139,6 +148,13 @@ pub enum Notice {
         activity: String,
         attempt: u32,
         reason: String,
+    },
+    /// How an activity that was retried automatically ended: the retry's announcement is
+    /// followed by its outcome.
+    RetryOutcome {
+        activity: String,
+        attempt: u32,
+        succeeded: bool,
     },
     /// An activity found a link worth following (a run's page), posted once in the thread.
     ActivityLink {
@@ -183,6 +199,39 @@ pub enum Notice {
         row: i64,
         hash: String,
     },
+}
+
+/// Merges a phase's end with the start of the phases after it when one step does both, so the
+/// thread reads "build done · qa started" once rather than two lines.
+pub fn merge_phase_notices(effects: Vec<Effect>) -> Vec<Effect> {
+    let mut out: Vec<Effect> = Vec::with_capacity(effects.len());
+    let mut finished_at: Option<usize> = None;
+    for effect in effects {
+        match effect {
+            Effect::Notify(Notice::PhaseFinished { phase, status }) => {
+                finished_at = Some(out.len());
+                out.push(Effect::Notify(Notice::PhaseFinished { phase, status }));
+            }
+            Effect::Notify(Notice::PhaseStarted { phase }) if finished_at.is_some() => {
+                let at = finished_at.unwrap_or_default();
+                match &mut out[at] {
+                    Effect::Notify(Notice::PhaseAdvanced { started, .. }) => started.push(phase),
+                    Effect::Notify(Notice::PhaseFinished { phase: finished, status }) => {
+                        out[at] =
+                            Effect::Notify(Notice::PhaseAdvanced { finished: finished.clone(), status: *status, started: vec![phase] });
+                    }
+                    _ => out.push(Effect::Notify(Notice::PhaseStarted { phase })),
+                }
+            }
+            // Anything else said in between ends the merge: the order people read stays true.
+            other @ Effect::Notify(_) => {
+                finished_at = None;
+                out.push(other);
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 impl Notice {

@@ -243,7 +243,11 @@ impl Release {
         if let Some(run) = self.activity_mut(id) {
             run.status = StepStatus::Success;
             run.outputs = outputs;
+            let retried = attempt > run.run_attempt.max(1);
             fx.push(finished_audit(id, StepStatus::Success, attempt, None));
+            if retried {
+                fx.push(Effect::Notify(Notice::RetryOutcome { activity: id.into(), attempt, succeeded: true }));
+            }
         }
     }
 
@@ -252,11 +256,16 @@ impl Release {
     pub(super) fn activity_failed(&mut self, id: &str, attempt: u32, reason: String, fx: &mut Vec<Effect>, now: DateTime<Utc>) {
         let Some(spec) = self.process.activity(id).cloned() else { return };
         let status = if spec.on_failure == OnFailure::Ignore { StepStatus::Ignored } else { StepStatus::Failed };
+        let mut retried = false;
         if let Some(run) = self.activity_mut(id) {
             run.status = status;
             run.reason = Some(reason.clone());
+            retried = attempt > run.run_attempt.max(1);
         }
         fx.push(finished_audit(id, status, attempt, Some(&reason)));
+        if retried {
+            fx.push(Effect::Notify(Notice::RetryOutcome { activity: id.into(), attempt, succeeded: false }));
+        }
         let why = match (&spec.kind, attempt) {
             (ActivityKind::Webhook(_), 1) => format!("activity `{id}` failed after 1 try: {reason}"),
             (ActivityKind::Webhook(_), n) => format!("activity `{id}` failed after {n} tries: {reason}"),

@@ -37,7 +37,11 @@ impl Release {
         }
         let run = self.activity(activity).ok_or_else(missing)?;
         if self.status != ReleaseStatus::Running || run.status != StepStatus::OnHold {
-            let status = if self.status == ReleaseStatus::OnHold { "on hold with its release".to_string() } else { run.status.to_string() };
+            let status = if self.status == ReleaseStatus::OnHold {
+                "on hold with its release".to_string()
+            } else {
+                run.status.in_words().to_string()
+            };
             return Err(Refusal::NotWaiting { status }.into());
         }
         let owner = self.task_owner(&spec);
@@ -45,7 +49,7 @@ impl Release {
         let allowed =
             owner.as_ref().is_none_or(|o| o.matches(actor)) || actor.is(self.created_by) || manager.is_some_and(|m| m.matches(actor));
         if !allowed {
-            let owner = owner.map(|o| o.to_string()).unwrap_or_default();
+            let owner = owner.map(|o| o.shown()).unwrap_or_default();
             return Err(CommandError::NotAllowed(format!("the task's owner ({owner}), the release manager or the release's creator")));
         }
         let attempt = run.attempt;

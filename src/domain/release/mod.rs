@@ -82,7 +82,38 @@ impl ReleaseStatus {
     }
 }
 
+impl ReleaseStatus {
+    /// The state as people read it (never the variant's name): the one mapping every message uses.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Self::Draft => "Draft",
+            Self::NotStarted => "Not started",
+            Self::Running => "Running",
+            Self::OnHold => "On hold",
+            Self::Success => "Shipped",
+            Self::PartialSuccess => "Partly shipped",
+            Self::Failed => "Failed",
+            Self::Aborted => "Aborted",
+        }
+    }
+}
+
 impl StepStatus {
+    /// A phase's or activity's state as people read it. An activity waiting for people (an
+    /// approval, a manual task) is *waiting*: "on hold" belongs to a held release.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Self::NotStarted => "not started",
+            Self::Waiting | Self::OnHold => "waiting",
+            Self::Running => "running",
+            Self::Success => "done",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::Ignored => "failed (not critical)",
+            Self::Aborted => "stopped",
+        }
+    }
+
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Success | Self::Failed | Self::Skipped | Self::Ignored | Self::Aborted)
     }
@@ -199,9 +230,9 @@ impl Decision {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
-    #[error("release {id} is {status}; only a Draft release can be started")]
+    #[error("release {id} is {}; only a Draft release can be started", status.in_words().to_lowercase())]
     NotDraft { id: ReleaseId, status: ReleaseStatus },
-    #[error("this result is for try {got} of `{activity}`, which is {status} at try {current}; it was recorded and ignored")]
+    #[error("this result is for try {got} of `{activity}`, which is {} at try {current}; it was recorded and ignored", status.in_words())]
     Stale { activity: String, got: u32, current: u32, status: StepStatus },
     #[error("release {0} has no activity `{1}`")]
     NoSuchActivity(ReleaseId, String),
@@ -213,9 +244,9 @@ pub enum CommandError {
     Denied(#[from] super::access::Denied),
     #[error("say why: a reason is required, and it goes into the audit trail")]
     ReasonRequired,
-    #[error("release {id} is {status}; only a {allowed} release can be {action}")]
+    #[error("release {id} is {}; only a {allowed} release can be {action}", status.in_words().to_lowercase())]
     WrongStatus { id: ReleaseId, status: ReleaseStatus, action: &'static str, allowed: String },
-    #[error("`{activity}` is {status}; only a failed activity can be {action}")]
+    #[error("`{activity}` is {}; only a failed activity can be {action}", status.in_words())]
     NotFailed { activity: String, status: StepStatus, action: &'static str },
     #[error("release {0} was rolled back; create a new release instead of continuing this one")]
     RolledBack(ReleaseId),

@@ -251,3 +251,25 @@ fn automatic_retries_keep_the_runs_key_and_a_persons_retry_gets_a_new_one() {
     let run = |n: u32| format!("7/branch-cut/run-{n}");
     assert_eq!(keys, [(1, run(1)), (2, run(1)), (3, run(1)), (4, run(4))]);
 }
+
+#[test]
+fn a_phase_ending_as_the_next_starts_is_one_notice_and_anything_between_keeps_them_apart() {
+    let finished = |p: &str| Effect::Notify(Notice::PhaseFinished { phase: p.into(), status: StepStatus::Success });
+    let started = |p: &str| Effect::Notify(Notice::PhaseStarted { phase: p.into() });
+    let audit = Effect::Audit { actor: AuditActor::System, action: "phase_started", detail: serde_json::json!({}) };
+    let merged = merge_phase_notices(vec![finished("build"), audit.clone(), started("qa"), started("docs")]);
+    assert_eq!(
+        merged,
+        vec![
+            Effect::Notify(Notice::PhaseAdvanced {
+                finished: "build".into(),
+                status: StepStatus::Success,
+                started: vec!["qa".into(), "docs".into()]
+            }),
+            audit
+        ]
+    );
+    let held = Effect::Notify(Notice::ReleaseHeld { by: "olga".into(), reason: "why".into() });
+    let apart = vec![finished("build"), held, started("qa")];
+    assert_eq!(merge_phase_notices(apart.clone()), apart, "a notice between them is read between them");
+}
