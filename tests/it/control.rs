@@ -78,7 +78,12 @@ async fn skip_continues_past_a_failed_activity_and_the_release_ends_partial_succ
     let approval = h.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
     h.sandbox.click_label(&bob(), &approval, "Approve").await?;
     h.sandbox.click_label(&carol(), &approval, "Approve").await?;
-    h.sandbox.wait_for_message(CHANNEL_ID, "** partly shipped.").await?;
+    let end = h.sandbox.wait_for_message(CHANNEL_ID, "** partly shipped.").await?;
+    assert!(end.content().contains("Did not succeed: `branch-cut` (skipped by alice: branch cut by hand)"), "{}", end.content());
+    let thread = h.sandbox.threads(CHANNEL_ID);
+    let log: Vec<String> = h.sandbox.messages(thread[0]).iter().map(|m| m.content().to_string()).collect();
+    assert!(log.iter().any(|l| l == "⏭️ alice skipped `branch-cut`: branch cut by hand. The release goes on."), "{log:#?}");
+    assert!(!log.iter().any(|l| l.contains("Resumed")), "a skip is not a resume: {log:#?}");
     let skipped = h.wait_for_audit(&id, "activity_skipped").await?;
     assert_eq!(skipped.detail["reason"], "branch cut by hand");
     h.finish().await

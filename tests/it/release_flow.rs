@@ -53,7 +53,7 @@ async fn a_release_runs_from_create_to_the_success_notice() -> TestResult {
     assert_eq!(lines[0], format!("✅ **Release {id} · Week 47** shipped."));
     assert!(lines[1].starts_with("Took ") && lines[1].contains(" · ended <t:"), "{summary}");
     assert_eq!(lines[2], "What shipped: `environment` prod · `notes` Fixes checkout · `services` api, web · `version` 1.4.0");
-    assert_eq!(lines[3], "Approved: `qa-approval` by bob, carol");
+    assert_eq!(lines[3], "Approved: `qa-approval` by bob and carol");
     assert!(end.json["embeds"].as_array().is_none_or(|e| e.is_empty()), "one message, no second headline in an embed");
     let deploy = h.receiver.wait_for_calls(2).await?;
     assert_eq!(deploy[1].body["body"], serde_json::json!({"target": "prod"}));

@@ -250,7 +250,7 @@ pub fn approvers(release: &Release) -> impl Iterator<Item = String> + '_ {
         let by = |level: Option<u32>| -> String {
             let names: Vec<String> =
                 a.decisions.iter().filter(|d| d.approve && level.is_none_or(|l| d.level == l)).map(|d| inert(&d.shown_name())).collect();
-            names.join(", ")
+            super::words::and_list(&names)
         };
         if levels.is_empty() {
             return format!("`{}` by {}", a.id, by(None));

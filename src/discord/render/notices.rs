@@ -90,6 +90,10 @@ pub fn notice_text(message: &ChatMessage, names: &Names, place: Place) -> String
         }
         Notice::ReleaseHeld { by, reason } => lead("⏸️", format!("On hold by {}: {}", inert(by), inert(reason))),
         Notice::ReleaseResumed { by } => lead("▶️", format!("Resumed by {}.", inert(by))),
+        Notice::ActivityContinued { by, activity, skipped: Some(reason) } => {
+            lead("⏭️", format!("{} skipped `{activity}`: {}. The release goes on.", inert(by), inert(reason)))
+        }
+        Notice::ActivityContinued { by, activity, skipped: None } => lead("🔁", format!("{} retried `{activity}`.", inert(by))),
         Notice::RollbackStarted { reason } => lead("⏪", format!("Rolling back: {}", inert(reason))),
         Notice::AuditHead { row, hash } => {
             format!("🔒 Audit trail head after {release} ended: row {row}, SHA-256 `{hash}`. Keep this message: `trainmaster audit verify` must reach the same head.")

@@ -167,10 +167,15 @@ impl Release {
                 phase.status = if started { StepStatus::Running } else { StepStatus::NotStarted };
             }
         }
+        // Said as what it is: a person skipped or retried an activity (not a resume of a hold).
+        fx.push(Effect::Notify(Notice::ActivityContinued {
+            by: actor.display_name.clone(),
+            activity: activity.into(),
+            skipped: skip.clone(),
+        }));
         if self.status == ReleaseStatus::Failed {
             self.status = ReleaseStatus::Running;
             self.reason = None;
-            fx.push(Effect::Notify(Notice::ReleaseResumed { by: actor.display_name.clone() }));
         }
         self.advance(&mut fx, now);
         Ok(fx)

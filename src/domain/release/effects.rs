@@ -183,6 +183,12 @@ pub enum Notice {
     ReleaseResumed {
         by: String,
     },
+    /// A person retried a failed activity, or skipped it with `skipped` as the reason.
+    ActivityContinued {
+        by: String,
+        activity: String,
+        skipped: Option<String>,
+    },
     ReleaseFinished {
         status: ReleaseStatus,
         reason: Option<String>,
