@@ -363,3 +363,106 @@ pub async fn soak(releases: usize, rate: u32) -> anyhow::Result<String> {
     writeln!(out, "  WAL once idle: {:.1} MiB", mib(idle))?;
     Ok(out)
 }
+
+/// Runs `bench engine` of `other` and of this binary as child processes, interleaved (other,
+/// this, other, this, …) so both meet the same machine, and prints each run, both medians and
+/// their ratio. Absolute times swing between machines and hours; the ratio is the figure.
+pub fn compare_engine(other: &std::path::Path, runs: usize, releases: usize, activities: usize) -> anyhow::Result<String> {
+    let this = std::env::current_exe().context("cannot find this binary")?;
+    let wall = |binary: &std::path::Path| -> anyhow::Result<f64> {
+        let out = std::process::Command::new(binary)
+            .args(["bench", "engine", "--releases", &releases.to_string(), "--activities", &activities.to_string()])
+            .output()
+            .with_context(|| format!("cannot run {}", binary.display()))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find(|l| l.contains("wall time to the last release's end:"));
+        let seconds = line.and_then(|l| l.rsplit(':').next()).and_then(|v| v.trim().trim_end_matches(" s").parse::<f64>().ok());
+        seconds.ok_or_else(|| anyhow!("{} printed no wall time:\n{text}\n{}", binary.display(), String::from_utf8_lossy(&out.stderr)))
+    };
+    let mut out = String::new();
+    writeln!(out, "engine compare: {releases} releases × {activities} webhook activities, {runs} runs each, interleaved")?;
+    let (mut theirs, mut ours) = (vec![], vec![]);
+    for run in 1..=runs.max(1) {
+        let t = wall(other)?;
+        writeln!(out, "  run {run}: other {t:.2} s")?;
+        theirs.push(t);
+        let o = wall(&this)?;
+        writeln!(out, "  run {run}: this  {o:.2} s")?;
+        ours.push(o);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (t, o) = (median(&mut theirs), median(&mut ours));
+    writeln!(out, "  median: other {t:.2} s ({}), this {o:.2} s", other.display())?;
+    writeln!(out, "  this binary takes {:.2}× the other's wall time ({:.2}× as fast)", o / t, t / o)?;
+    Ok(out)
+}
+
+/// `releases` releases each waiting on an approval; bob clicks Approve on each request through
+/// the sandbox, one after another, and each click is timed until the release's next activity
+/// (a webhook) reaches the receiver: the latency from a person's decision to the next step.
+pub async fn approval(releases: usize) -> anyhow::Result<String> {
+    let sandbox = Sandbox::start().await?;
+    let receiver = WebhookReceiver::start().await?;
+    let dir = tempfile::tempdir()?;
+    let process = format!(
+        "name: bench\nnotices: {{ channel: \"{}\" }}\nphases:\n  - id: decide\n    activities:\n      - {{ id: ok, approval: {{ approvers: [\"role:QA\"], min: 1 }} }}\n  - id: ship\n    activities:\n      - {{ id: deploy, webhook: {{ url: \"{}\" }} }}\n",
+        crate::sandbox::CHANNEL_ID,
+        receiver.url("/deploy")
+    );
+    let app = app_on(dir.path(), &process, &sandbox).await?;
+    let engine = app.engine().clone();
+    let (stop, shutdown) = Shutdown::new();
+    let running = tokio::spawn(app.run_until_stopped(shutdown));
+    sandbox.wait_ready(1).await?;
+    let actor = Actor { user: UserId(10), display_name: "alice".into(), roles: vec![] };
+    for i in 0..releases {
+        let new = NewRelease {
+            guild_id: crate::domain::GuildId(crate::sandbox::GUILD_ID),
+            process: "bench".into(),
+            name: format!("bench {i}"),
+            inputs: vec![],
+            input_set: None,
+            channel: None,
+        };
+        let release = engine.create_release(&actor, new).await?;
+        engine.start_release(crate::domain::GuildId(crate::sandbox::GUILD_ID), &actor, release.id).await?;
+    }
+    let mut requests = vec![];
+    for n in 1..=releases {
+        requests.push(sandbox.wait_for_nth_thread_message(crate::sandbox::CHANNEL_ID, "Approval `ok` needed", n).await?);
+    }
+    let bob = crate::sandbox::SandboxUser::new(11, "bob", &[crate::sandbox::roles::QA]);
+    let mut latencies = Vec::with_capacity(releases);
+    for request in &requests {
+        // The release is in the button's custom id; its webhook's key names it.
+        let approve = request.buttons().into_iter().find(|(_, label)| label == "Approve").map(|(id, _)| id).unwrap_or_default();
+        let release = approve.split(':').nth(2).unwrap_or_default().to_string();
+        let key_part = format!("/{release}/deploy/");
+        let clicked = Instant::now();
+        sandbox.click(&bob, request, &approve).await?;
+        let deadline = clicked + Duration::from_secs(30);
+        let arrived = loop {
+            let found = receiver.calls().into_iter().find(|c| c.idempotency_key.as_deref().is_some_and(|k| k.contains(&key_part)));
+            if let Some(call) = found {
+                break call.at;
+            }
+            if Instant::now() > deadline {
+                return Err(anyhow!("release {release}'s webhook never came after the click"));
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        };
+        latencies.push(arrived.saturating_duration_since(clicked));
+    }
+    latencies.sort();
+    let _ = stop.send(true);
+    running.await.context("the bot task failed")??;
+    let mut out = String::new();
+    writeln!(out, "approval: {releases} releases waiting on an approval; Approve clicked through the sandbox, one after another")?;
+    writeln!(out, "  click → next activity's webhook at the receiver: {}", summary(&latencies))?;
+    let p99 = ms(percentile(&latencies, 0.99));
+    writeln!(out, "  p99 {p99:.2} ms: {}", if p99 <= 10.0 { "within the 10 ms target" } else { "OVER the 10 ms target" })?;
+    Ok(out)
+}

@@ -97,6 +97,19 @@ enum Bench {
         releases: usize,
         #[arg(long, default_value_t = 10)]
         activities: usize,
+        /// Another trainmaster binary to run the same bench against, interleaved with this one
+        /// (other, this, other, this, …): prints both medians and the ratio.
+        #[arg(long, value_name = "PATH_TO_OTHER_BINARY")]
+        compare: Option<std::path::PathBuf>,
+        /// Runs of each binary with --compare.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// N releases each waiting on an approval: click Approve through the sandbox and time until
+    /// the next activity's webhook reaches the receiver.
+    Approval {
+        #[arg(long, default_value_t = 200)]
+        releases: usize,
     },
     /// Start to ready with many releases in the database.
     Startup {
@@ -192,7 +205,11 @@ async fn main() -> ExitCode {
         },
         Command::Bench { which } => {
             let figures = match which {
-                Bench::Engine { releases, activities } => trainmaster::bench::engine(releases, activities).await,
+                Bench::Engine { releases, activities, compare: None, .. } => trainmaster::bench::engine(releases, activities).await,
+                Bench::Engine { releases, activities, compare: Some(other), runs } => {
+                    trainmaster::bench::compare_engine(&other, runs, releases, activities)
+                }
+                Bench::Approval { releases } => trainmaster::bench::approval(releases).await,
                 Bench::Interactions { rate, seconds } => trainmaster::bench::interactions(rate, seconds).await,
                 Bench::Startup { releases } => trainmaster::bench::startup(releases).await,
                 Bench::Soak { releases, rate } => trainmaster::bench::soak(releases, rate).await,

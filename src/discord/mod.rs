@@ -215,8 +215,8 @@ pub async fn card_for(
     release: &crate::domain::Release,
     detail: render::Detail,
 ) -> Result<serenity::CreateEmbed, BotError> {
-    let trail = data.engine.store().audit_of(release.id).await.map_err(|e| BotError::Internal(e.into()))?;
-    let (names, timing) = (names_in(cache, guild_id), render::Timing::from_trail(&trail));
+    let (started, ended) = data.engine.store().release_times(release.id).await.map_err(|e| BotError::Internal(e.into()))?;
+    let (names, timing) = (names_in(cache, guild_id), render::Timing::from_times(started.as_deref(), ended.as_deref()));
     Ok(match detail {
         render::Detail::Live => render::release_card(release, &names, &timing),
         render::Detail::Full => render::release_status(release, &names, &timing),

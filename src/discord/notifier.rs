@@ -229,7 +229,8 @@ impl Notifier {
 
     /// When the release started and ended, from its trail.
     async fn timing(&self, id: ReleaseId) -> anyhow::Result<render::Timing> {
-        Ok(render::Timing::from_trail(&self.engine.store().audit_of(id).await?))
+        let (started, ended) = self.engine.store().release_times(id).await?;
+        Ok(render::Timing::from_times(started.as_deref(), ended.as_deref()))
     }
 
     /// The one message that tells the channel how the release ended; `None` when it is gone.

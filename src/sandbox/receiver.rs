@@ -44,6 +44,8 @@ pub struct ReceivedCall {
     /// The body exactly as received, for signature checks.
     pub raw_body: Vec<u8>,
     pub body: Value,
+    /// When it arrived, for latency benchmarks.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -135,6 +137,7 @@ async fn receive(
             headers: headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string())).collect(),
             raw_body: body.to_vec(),
             body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+            at: std::time::Instant::now(),
         });
         let default = inner.default.clone().unwrap_or(Answer::Status(200));
         inner.script.pop_front().unwrap_or(default)

@@ -101,6 +101,13 @@ impl Store {
     }
 
     /// The audit trail of one release, oldest first.
+    /// When the release last started and when it ended (RFC 3339), without reading its trail:
+    /// what a card's headline needs ("shipped in 42 min").
+    pub async fn release_times(&self, release: ReleaseId) -> Result<(Option<String>, Option<String>), StoreError> {
+        let row = sqlx::query_file!("src/store/sql/select_release_times.sql", release.0).fetch_one(self.pool()).await?;
+        Ok((row.started, row.ended))
+    }
+
     pub async fn audit_of(&self, release: ReleaseId) -> Result<Vec<AuditRow>, StoreError> {
         let rows = sqlx::query_file_as!(RawRow, "src/store/sql/select_audit.sql", release.0).fetch_all(self.pool()).await?;
         rows.into_iter()

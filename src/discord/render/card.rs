@@ -21,13 +21,10 @@ pub struct Timing {
 }
 
 impl Timing {
-    /// From the release's trail: its last start and its end.
-    pub fn from_trail(trail: &[crate::store::AuditRow]) -> Self {
-        let at = |action: &str| {
-            let row = trail.iter().rfind(|r| r.action == action)?;
-            DateTime::parse_from_rfc3339(&row.at).ok().map(|t| t.with_timezone(&Utc))
-        };
-        Self { started: at("release_started"), ended: at("release_finished") }
+    /// From the times the trail recorded (RFC 3339): the last start and the end.
+    pub fn from_times(started: Option<&str>, ended: Option<&str>) -> Self {
+        let at = |t: Option<&str>| t.and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
+        Self { started: at(started), ended: at(ended) }
     }
 
     /// `shipped in 42 min`'s duration, once the release has both ends.
