@@ -40,6 +40,18 @@ async fn app_on(dir: &std::path::Path, process: &str, sandbox: &Sandbox) -> anyh
     Application::build(&settings).await
 }
 
+/// A release of the `bench` process in the sandbox's server.
+fn bench_release(name: impl Into<String>) -> NewRelease {
+    NewRelease {
+        guild_id: crate::domain::GuildId(crate::sandbox::GUILD_ID),
+        process: "bench".into(),
+        name: name.into(),
+        inputs: vec![],
+        input_set: None,
+        channel: None,
+    }
+}
+
 /// How many creators start releases concurrently in `bench engine`.
 const CREATORS: usize = 8;
 
@@ -64,14 +76,7 @@ pub async fn engine(releases: usize, activities: usize) -> anyhow::Result<String
             let actor = Actor { user: UserId(1 + creator as u64), display_name: format!("bench {creator}"), roles: vec![] };
             let mut ids = vec![];
             for i in (creator..releases).step_by(CREATORS) {
-                let new = NewRelease {
-                    guild_id: crate::domain::GuildId(crate::sandbox::GUILD_ID),
-                    process: "bench".into(),
-                    name: format!("bench {i}"),
-                    inputs: vec![],
-                    input_set: None,
-                    channel: None,
-                };
+                let new = bench_release(format!("bench {i}"));
                 let release = engine.create_release(&actor, new).await?;
                 engine.start_release(crate::domain::GuildId(crate::sandbox::GUILD_ID), &actor, release.id).await?;
                 ids.push(release.id);
@@ -140,14 +145,7 @@ pub async fn interactions(rate: u32, seconds: u32) -> anyhow::Result<String> {
     let running = tokio::spawn(app.run_until_stopped(shutdown));
     sandbox.wait_ready(2).await?;
     let actor = Actor { user: UserId(1), display_name: "bench".into(), roles: vec![] };
-    let new = NewRelease {
-        guild_id: crate::domain::GuildId(crate::sandbox::GUILD_ID),
-        process: "bench".into(),
-        name: "bench".into(),
-        inputs: vec![],
-        input_set: None,
-        channel: None,
-    };
+    let new = bench_release("bench");
     let id = engine.create_release(&actor, new).await?.id.to_string();
     let idle_rss = peak_rss_mb();
     let trainmaster = load(&sandbox, rate, seconds, &id).await?;
@@ -419,14 +417,7 @@ pub async fn approval(releases: usize) -> anyhow::Result<String> {
     sandbox.wait_ready(1).await?;
     let actor = Actor { user: UserId(10), display_name: "alice".into(), roles: vec![] };
     for i in 0..releases {
-        let new = NewRelease {
-            guild_id: crate::domain::GuildId(crate::sandbox::GUILD_ID),
-            process: "bench".into(),
-            name: format!("bench {i}"),
-            inputs: vec![],
-            input_set: None,
-            channel: None,
-        };
+        let new = bench_release(format!("bench {i}"));
         let release = engine.create_release(&actor, new).await?;
         engine.start_release(crate::domain::GuildId(crate::sandbox::GUILD_ID), &actor, release.id).await?;
     }

@@ -109,18 +109,6 @@ async fn page_for(
     Ok(render(&query, &page))
 }
 
-fn release_emoji(status: ReleaseStatus) -> &'static str {
-    match status {
-        ReleaseStatus::Draft | ReleaseStatus::NotStarted => "📝",
-        ReleaseStatus::Running => "🔵",
-        ReleaseStatus::OnHold => "⏸️",
-        ReleaseStatus::Success => "✅",
-        ReleaseStatus::PartialSuccess => "⚠️",
-        ReleaseStatus::Failed => "❌",
-        ReleaseStatus::Aborted => "⛔",
-    }
-}
-
 fn render(query: &Query, page: &ReleasePage) -> (serenity::CreateEmbed, Vec<serenity::CreateActionRow>) {
     let pages = page.total.div_ceil(u64::from(PER_PAGE)).max(1) as u32;
     let mut filters = vec![];
@@ -143,7 +131,7 @@ fn render(query: &Query, page: &ReleasePage) -> (serenity::CreateEmbed, Vec<sere
             .map(|r| {
                 format!(
                     "{} **{}** · {} · `{}` · {} · <t:{}:R>",
-                    release_emoji(r.status),
+                    super::render::words::release_emoji(r.status),
                     r.id,
                     inert(&truncate(&r.name, 100)),
                     inert(&r.process),
