@@ -1,6 +1,7 @@
 //! The engine applies commands to releases: one `BEGIN IMMEDIATE` transaction per state change,
 //! holding the new state, its audit rows and the outbox rows for its side effects.
 
+mod cache;
 mod callbacks;
 mod children;
 mod delegations;
@@ -117,6 +118,8 @@ pub struct Engine {
     trigger_guilds: Option<Arc<[GuildId]>>,
     /// Each server's notices channel for processes that name none (`[guilds.<id>] notices_channel`).
     default_notices: Arc<std::collections::BTreeMap<GuildId, ChannelId>>,
+    /// Releases as their last confirmed commit left them, for the webhook workers' hot path.
+    cache: Arc<cache::ReleaseCache>,
 }
 
 impl Engine {
@@ -133,6 +136,7 @@ impl Engine {
             directory: Default::default(),
             trigger_guilds: None,
             default_notices: Default::default(),
+            cache: Default::default(),
         }
     }
 
@@ -411,6 +415,7 @@ impl Engine {
             return Err(EngineError::NotFound(id));
         }
         tx.commit().await.map_err(StoreError::from)?;
+        self.cache.forget(id);
         Ok(release)
     }
 
@@ -524,6 +529,8 @@ impl Engine {
         // One line for "phase done, next started" when a step does both (decided in the domain).
         let merged = crate::domain::release::merge_phase_notices(effects.to_vec());
         Store::save_release(tx, before, release, &merged).await?;
+        // Pending until this transaction's commit is confirmed (see `cache`).
+        self.cache.put_pending(release);
         for effect in effects.iter() {
             if let Effect::StartChild(child) = effect {
                 self.start_child(tx, release, child).await?;
@@ -602,13 +609,14 @@ impl Engine {
             tracing::warn!(key = %item.key, "delivery was re-claimed by another worker; its result is dropped");
             return Ok(None);
         }
-        let mut effects = vec![];
-        if let Some(mut release) = Store::load_release(&mut tx, id).await? {
+        let (mut effects, mut saved) = (vec![], None);
+        if let Some(mut release) = self.load_for_update(&mut tx, id).await? {
             let before = release.clone();
             match apply(&mut release) {
                 Ok(applied) => {
                     effects = applied;
                     self.save(&mut tx, &before, &release, &mut effects).await?;
+                    saved = self.cache.pending(id);
                 }
                 Err(e @ CommandError::Stale { .. }) => {
                     stale["why_ignored"] = json!(e.to_string());
@@ -617,13 +625,36 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.commit_claiming_next(tx, &effects).await
+        self.commit_claiming_next(tx, id, saved, &effects).await
     }
 
-    /// Claims the next due webhook task in `tx`, commits, and wakes whoever the effects concern.
-    async fn commit_claiming_next(&self, mut tx: Tx, effects: &[Effect]) -> Result<Option<OutboxItem>, EngineError> {
+    /// The release as it stands, inside a write transaction: from the cache when its last commit
+    /// was confirmed there, else from the database.
+    async fn load_for_update(&self, tx: &mut Tx, id: ReleaseId) -> Result<Option<Release>, StoreError> {
+        match self.cache.get(id) {
+            Some(release) => Ok(Some(release)),
+            None => Store::load_release(tx, id).await,
+        }
+    }
+
+    /// Claims the next due webhook task in `tx`, commits, confirms the release's save this
+    /// transaction made (`saved`) in the cache, or drops it when the commit failed, and wakes
+    /// whoever the effects concern.
+    async fn commit_claiming_next(
+        &self,
+        mut tx: Tx,
+        id: ReleaseId,
+        saved: Option<cache::Saved>,
+        effects: &[Effect],
+    ) -> Result<Option<OutboxItem>, EngineError> {
         let next = Store::claim_in(&mut tx, Topic::Webhook, WEBHOOK_LEASE).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        if let Err(e) = tx.commit().await {
+            self.cache.forget(id);
+            return Err(StoreError::from(e).into());
+        }
+        if let Some(saved) = saved {
+            self.cache.confirm(saved);
+        }
         self.wake_for(effects);
         Ok(next)
     }
@@ -636,16 +667,16 @@ impl Engine {
         if !Store::complete_outbox(&mut tx, item).await? {
             return Ok(None);
         }
-        let mut release = Store::load_release(&mut tx, id).await?.ok_or(EngineError::NotFound(id))?;
+        let mut release = self.load_for_update(&mut tx, id).await?.ok_or(EngineError::NotFound(id))?;
         let before = release.clone();
-        let effects = match release.timer_fired(deadline, chrono::Utc::now()) {
+        let (effects, saved) = match release.timer_fired(deadline, chrono::Utc::now()) {
             Some(mut effects) => {
                 self.save(&mut tx, &before, &release, &mut effects).await?;
-                effects
+                (effects, self.cache.pending(id))
             }
-            None => vec![],
+            None => (vec![], None),
         };
-        self.commit_claiming_next(tx, &effects).await
+        self.commit_claiming_next(tx, id, saved, &effects).await
     }
 
     /// Writes one system row to the audit trail.
