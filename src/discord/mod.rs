@@ -215,8 +215,14 @@ pub async fn card_for(
     release: &crate::domain::Release,
     detail: render::Detail,
 ) -> Result<serenity::CreateEmbed, BotError> {
-    let (started, ended) = data.engine.store().release_times(release.id).await.map_err(|e| BotError::Internal(e.into()))?;
-    let (names, timing) = (names_in(cache, guild_id), render::Timing::from_times(started.as_deref(), ended.as_deref()));
+    // Only an ended release's card shows times: the others cost no read for them.
+    let timing = if release.status.is_finished() {
+        let (started, ended) = data.engine.store().release_times(release.id).await.map_err(|e| BotError::Internal(e.into()))?;
+        render::Timing::from_times(started.as_deref(), ended.as_deref())
+    } else {
+        render::Timing::default()
+    };
+    let names = names_in(cache, guild_id);
     Ok(match detail {
         render::Detail::Live => render::release_card(release, &names, &timing),
         render::Detail::Full => render::release_status(release, &names, &timing),

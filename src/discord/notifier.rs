@@ -255,7 +255,9 @@ impl Notifier {
         self.same_server(release.guild_id, redraw.channel_id, release.id, claims)?;
         let card = self.engine.store().card(redraw.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
         let names = self.names(release.id, Some(release.guild_id), &[]).await.map_err(Failure::Engine)?;
-        let timing = self.timing(release.id).await.map_err(Failure::Engine)?;
+        // Only an ended release's card shows times.
+        let timing =
+            if release.status.is_finished() { self.timing(release.id).await.map_err(Failure::Engine)? } else { Default::default() };
         let embed = render::release_card(&release, &names, &timing);
         let channel = to_channel(redraw.channel_id);
         let discord = |e| Failure::Discord(redraw.channel_id, Box::new(e));

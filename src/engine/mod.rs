@@ -294,7 +294,9 @@ impl Engine {
         let draft = self.draft(Initiator::Person(actor.user), new)?;
         let mut tx = self.store.begin().await?;
         let release = Self::insert_draft(&mut tx, actor.into(), draft).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        // Put before the commit, like every save, so a later save of it always wins.
+        let saved = self.cache.put_pending(&release);
+        self.commit_confirming(tx, release.id, Some(saved)).await?;
         Ok(release)
     }
 
@@ -329,6 +331,10 @@ impl Engine {
 
     /// A release whatever its guild: for the operators' status API only.
     pub async fn release_in_any_guild(&self, id: ReleaseId) -> Result<Release, EngineError> {
+        // A confirmed cache entry is the latest commit of the release (see `cache`).
+        if let Some(release) = self.cache.get(id) {
+            return Ok(release);
+        }
         let mut tx = self.store.pool().begin().await.map_err(StoreError::from)?;
         Store::load_release(&mut tx, id).await?.ok_or(EngineError::NotFound(id))
     }
@@ -499,11 +505,12 @@ impl Engine {
         command: impl FnOnce(&mut Release) -> Result<Vec<Effect>, CommandError>,
     ) -> Result<Release, EngineError> {
         let mut tx = self.store.begin().await?;
-        let mut release = Store::load_release(&mut tx, id).await?.filter(|r| r.guild_id == guild_id).ok_or(EngineError::NotFound(id))?;
+        let mut release = self.load_for_update(&mut tx, id).await?.filter(|r| r.guild_id == guild_id).ok_or(EngineError::NotFound(id))?;
         let before = release.clone();
         let mut effects = command(&mut release)?;
         self.save(&mut tx, &before, &release, &mut effects).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        let saved = self.cache.pending(id);
+        self.commit_confirming(tx, id, saved).await?;
         self.wake_for(&effects);
         Ok(release)
     }
@@ -648,6 +655,14 @@ impl Engine {
         effects: &[Effect],
     ) -> Result<Option<OutboxItem>, EngineError> {
         let next = Store::claim_in(&mut tx, Topic::Webhook, WEBHOOK_LEASE).await?;
+        self.commit_confirming(tx, id, saved).await?;
+        self.wake_for(effects);
+        Ok(next)
+    }
+
+    /// Commits, then confirms release `id`'s save this transaction made (`saved`) in the cache;
+    /// a failed commit drops the release from the cache instead.
+    async fn commit_confirming(&self, tx: Tx, id: ReleaseId, saved: Option<cache::Saved>) -> Result<(), EngineError> {
         if let Err(e) = tx.commit().await {
             self.cache.forget(id);
             return Err(StoreError::from(e).into());
@@ -655,8 +670,7 @@ impl Engine {
         if let Some(saved) = saved {
             self.cache.confirm(saved);
         }
-        self.wake_for(effects);
-        Ok(next)
+        Ok(())
     }
 
     /// A timer came due (a wait's time lock, or a callback deadline): `Release::timer_fired`
