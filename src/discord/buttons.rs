@@ -75,7 +75,7 @@ async fn reject_with_reason(ctx: &serenity::Context, data: &Data, submit: &seren
     let guild_id = guild_of(submit.guild_id)?;
     let actor = actor_of(ctx, submit.guild_id, &submit.user, submit.member.as_ref()).await;
     let release = data.engine.reject(guild_id, &actor, release, activity, &reason).await?;
-    let answer = format!("Rejected: release {} is stopped ({}).", release.id, render::words::release_state(release.status).to_lowercase());
+    let answer = format!("Rejected: release {} is stopped ({}).", release.id, release.status.in_words().to_lowercase());
     let request = submit.message.as_deref().map(|m| m.content.clone()).unwrap_or_default();
     Ok(Done { answer, edit: render::decided_approval(&request, &release, activity, level, chrono::Utc::now()) })
 }

@@ -50,10 +50,7 @@ pub async fn on_button(ctx: &serenity::Context, data: &Data, click: &serenity::C
                 Ok(guild_id) => data.engine.control(guild_id, &actor, release, Control::Resume).await.map_err(BotError::from),
                 Err(e) => Err(e),
             };
-            answer(
-                result.map(|r| format!("Resumed release {}: it is {} again.", r.id, render::words::release_state(r.status).to_lowercase())),
-                &names,
-            )
+            answer(result.map(|r| format!("Resumed release {}: it is {} again.", r.id, r.status.in_words().to_lowercase())), &names)
         }
         Some((verb, release)) => match may_open(ctx, data, click, verb, release).await {
             Err(refusal) => answer(Err(refusal), &names),
@@ -116,7 +113,7 @@ async fn apply_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Mo
         Verb::Resume => Control::Resume,
     };
     let release = data.engine.control(guild_id, &actor, release, command).await?;
-    Ok(format!("Release {} is now {}.", release.id, render::words::release_state(release.status).to_lowercase()))
+    Ok(format!("Release {} is now {}.", release.id, release.status.in_words().to_lowercase()))
 }
 
 fn answer(result: Result<String, BotError>, names: &render::Names) -> serenity::CreateInteractionResponse {

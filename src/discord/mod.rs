@@ -200,11 +200,29 @@ async fn author_may_view(ctx: &Context<'_>) -> Result<(), BotError> {
     may_view(ctx.serenity_context(), ctx.data(), ctx.guild_id(), ctx.author(), member.as_deref()).await
 }
 
-/// Role names of a guild: from the cache (filled by GUILD_CREATE), else from the API.
+/// The server's roles (id, name) as the gateway's cache holds them; `None` when it lacks the server.
+fn cached_roles(cache: &serenity::Cache, guild_id: serenity::GuildId) -> Option<Vec<(u64, String)>> {
+    cache.guild(guild_id).map(|g| g.roles.values().map(|r| (r.id.get(), r.name.clone())).collect())
+}
+
 /// The server's roles from the gateway's cache, to show principals as mentions.
 pub fn names_in(cache: &serenity::Cache, guild_id: Option<serenity::GuildId>) -> render::Names {
-    let roles = guild_id.and_then(|g| cache.guild(g).map(|g| g.roles.values().map(|r| (r.id.get(), r.name.clone())).collect::<Vec<_>>()));
-    render::Names::new(roles.unwrap_or_default())
+    render::Names::new(guild_id.and_then(|g| cached_roles(cache, g)).unwrap_or_default())
+}
+
+/// When a release started and ended, for its card: read only once it has ended (only then does
+/// the card show times).
+async fn card_timing(engine: &crate::engine::Engine, release: &crate::domain::Release) -> Result<render::Timing, crate::store::StoreError> {
+    if !release.status.is_finished() {
+        return Ok(render::Timing::default());
+    }
+    release_timing(engine, release.id).await
+}
+
+/// When release `id` last started and when it ended, from its trail.
+async fn release_timing(engine: &crate::engine::Engine, id: crate::domain::ReleaseId) -> Result<render::Timing, crate::store::StoreError> {
+    let (started, ended) = engine.store().release_times(id).await?;
+    Ok(render::Timing::from_times(started.as_deref(), ended.as_deref()))
 }
 
 /// A release's card as a command answers with it: mentions from the cache, times from its trail.
@@ -215,13 +233,7 @@ pub async fn card_for(
     release: &crate::domain::Release,
     detail: render::Detail,
 ) -> Result<serenity::CreateEmbed, BotError> {
-    // Only an ended release's card shows times: the others cost no read for them.
-    let timing = if release.status.is_finished() {
-        let (started, ended) = data.engine.store().release_times(release.id).await.map_err(|e| BotError::Internal(e.into()))?;
-        render::Timing::from_times(started.as_deref(), ended.as_deref())
-    } else {
-        render::Timing::default()
-    };
+    let timing = card_timing(&data.engine, release).await.map_err(|e| BotError::Internal(e.into()))?;
     let names = names_in(cache, guild_id);
     Ok(match detail {
         render::Detail::Live => render::release_card(release, &names, &timing),
@@ -229,6 +241,7 @@ pub async fn card_for(
     })
 }
 
+/// Role names of a guild: from the cache (filled by GUILD_CREATE), else from the API.
 async fn role_names(ctx: &serenity::Context, guild_id: serenity::GuildId) -> Vec<(serenity::RoleId, String)> {
     if let Some(guild) = ctx.cache.guild(guild_id) {
         return guild.roles.iter().map(|(id, r)| (*id, r.name.clone())).collect();

@@ -8,7 +8,7 @@
 //! go to that thread so the channel stays readable; its end and `notice` activities stay in the
 //! channel.
 
-use super::{card_controls, render, to_channel, to_guild};
+use super::{cached_roles, card_controls, card_timing, release_timing, render, to_channel, to_guild};
 use crate::domain::principal::{Principal, RoleRef};
 use crate::domain::process::ActivityKind;
 use crate::domain::release::{Notice, ReleaseId, StepStatus};
@@ -210,9 +210,7 @@ impl Notifier {
             None => self.engine.release_in_any_guild(id).await?.guild_id,
         };
         let guild_id = to_guild(guild);
-        let cached: Option<Vec<(u64, String)>> =
-            self.cache.guild(guild_id).map(|g| g.roles.values().map(|r| (r.id.get(), r.name.clone())).collect());
-        if let Some(roles) = cached {
+        if let Some(roles) = cached_roles(&self.cache, guild_id) {
             return Ok(render::Names::new(roles));
         }
         if !pinged.iter().any(|p| matches!(p, Principal::Role(RoleRef::Name(_)))) {
@@ -227,12 +225,6 @@ impl Notifier {
         }
     }
 
-    /// When the release started and ended, from its trail.
-    async fn timing(&self, id: ReleaseId) -> anyhow::Result<render::Timing> {
-        let (started, ended) = self.engine.store().release_times(id).await?;
-        Ok(render::Timing::from_times(started.as_deref(), ended.as_deref()))
-    }
-
     /// The one message that tells the channel how the release ended; `None` when it is gone.
     async fn end_message(&self, id: ReleaseId) -> anyhow::Result<Option<String>> {
         let release = match self.engine.release_in_any_guild(id).await {
@@ -240,7 +232,7 @@ impl Notifier {
             Err(EngineError::NotFound(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        Ok(Some(render::end_message(&release, &self.timing(id).await?)))
+        Ok(Some(render::end_message(&release, &release_timing(&self.engine, id).await?)))
     }
 
     /// Draws the release's card as the release is now: posts it (and starts its thread) the
@@ -255,9 +247,7 @@ impl Notifier {
         self.same_server(release.guild_id, redraw.channel_id, release.id, claims)?;
         let card = self.engine.store().card(redraw.release_id).await.map_err(|e| Failure::Engine(e.into()))?;
         let names = self.names(release.id, Some(release.guild_id), &[]).await.map_err(Failure::Engine)?;
-        // Only an ended release's card shows times.
-        let timing =
-            if release.status.is_finished() { self.timing(release.id).await.map_err(Failure::Engine)? } else { Default::default() };
+        let timing = card_timing(&self.engine, &release).await.map_err(|e| Failure::Engine(e.into()))?;
         let embed = render::release_card(&release, &names, &timing);
         let channel = to_channel(redraw.channel_id);
         let discord = |e| Failure::Discord(redraw.channel_id, Box::new(e));

@@ -1,6 +1,6 @@
 //! How processes read in Discord: `/process list`, `/process show` and `/process check`.
 
-use super::render::words::and_list;
+use super::render::words::needs;
 use super::render::{inert, truncate, Names, CONTENT_LIMIT, FIELD_LIMIT};
 use crate::domain::process::{ActivityKind, InputType, Process, WaitSpec};
 use poise::serenity_prelude as serenity;
@@ -112,11 +112,7 @@ fn activity_summary(kind: &ActivityKind, names: &Names) -> String {
                 .iter()
                 .map(|l| {
                     let name = if l.name.is_empty() { String::new() } else { format!("{}: ", l.name) };
-                    let mut needs = format!("{} approval{}", l.min, if l.min == 1 { "" } else { "s" });
-                    if !l.require.is_empty() {
-                        let groups: Vec<String> = l.require.iter().map(|g| format!("{} from {}", g.min, names.mention(&g.from))).collect();
-                        needs.push_str(&format!(", at least {}", and_list(&groups)));
-                    }
+                    let needs = needs(l.min, &l.require, names);
                     if l.approvers.is_empty() {
                         return format!("{name}{needs}");
                     }

@@ -105,16 +105,6 @@ pub fn deciders(spec: &ApprovalSpec, index: usize, escalated: bool) -> Vec<Princ
     out
 }
 
-/// What the level needs, in words: "2 approvals, at least 1 from role:QA and 1 from role:Security".
-pub fn needs(level: &ApprovalLevel) -> String {
-    let mut text = format!("{} approval{}", level.min, if level.min == 1 { "" } else { "s" });
-    if !level.require.is_empty() {
-        let groups: Vec<String> = level.require.iter().map(|g| format!("{} from {}", g.min, g.from)).collect();
-        text.push_str(&format!(", at least {}", groups.join(" and ")));
-    }
-    text
-}
-
 /// The release-level facts a decision is checked against.
 pub struct Context<'a> {
     pub created_by: Initiator,

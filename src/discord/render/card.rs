@@ -2,7 +2,7 @@
 //! for), phases that are done collapse to one line each, and once the release has ended the card
 //! shrinks to its outcome. The release id and the process version are in the footer.
 
-use super::words::{release_emoji, release_state, step_emoji, step_state, Names};
+use super::words::{release_emoji, step_emoji, Names};
 use super::{human_duration, inert, truncate, TITLE_LIMIT};
 use crate::domain::approval;
 use crate::domain::process::ActivityKind;
@@ -139,14 +139,14 @@ pub enum Detail {
 /// The card, in the notices channel or as a command's answer.
 pub fn card(release: &Release, names: &Names, timing: &Timing, detail: Detail) -> serenity::CreateEmbed {
     let description = match (release.status.is_finished(), detail) {
-        (true, Detail::Live) => ended(release, names, timing),
-        (true, Detail::Full) => format!("{}\n\n{}", ended(release, names, timing), phases(release, true, 3_000)),
+        (true, Detail::Live) => ended(release, timing),
+        (true, Detail::Full) => format!("{}\n\n{}", ended(release, timing), phases(release, true, 3_000)),
         (false, _) => in_flight(release, names, detail == Detail::Full),
     };
     let footer = format!(
         "Release {} · {} · process {} version {}",
         release.id,
-        release_state(release.status),
+        release.status.in_words(),
         release.process.name,
         release.process.version
     );
@@ -200,10 +200,10 @@ fn phase_block(phase: &PhaseRun, all: bool) -> String {
     let failed_quietly = phase.activities.iter().any(|a| matches!(a.status, StepStatus::Ignored | StepStatus::Skipped));
     let emoji = if phase.status == StepStatus::Success && failed_quietly { "⚠️" } else { step_emoji(phase.status) };
     let steps = phase.activities.len();
-    let mut block = format!("{emoji} **{}** · {} · {steps} step{}", phase.id, step_state(phase.status), if steps == 1 { "" } else { "s" });
+    let mut block = format!("{emoji} **{}** · {} · {steps} step{}", phase.id, phase.status.in_words(), if steps == 1 { "" } else { "s" });
     let open = all || matches!(phase.status, StepStatus::Running | StepStatus::Waiting | StepStatus::OnHold | StepStatus::Failed);
     for a in phase.activities.iter().filter(|a| open || matches!(a.status, StepStatus::Ignored | StepStatus::Skipped)) {
-        block.push_str(&format!("\n  {} `{}` {}", step_emoji(a.status), a.id, step_state(a.status)));
+        block.push_str(&format!("\n  {} `{}` {}", step_emoji(a.status), a.id, a.status.in_words()));
         if let Some(reason) =
             a.reason.as_ref().filter(|_| matches!(a.status, StepStatus::Failed | StepStatus::Ignored | StepStatus::Skipped))
         {
@@ -215,8 +215,7 @@ fn phase_block(phase: &PhaseRun, all: bool) -> String {
 
 /// An ended release: how it ended, how long it took, who approved, its links; the rest is one
 /// `/release status` away.
-fn ended(release: &Release, names: &Names, timing: &Timing) -> String {
-    let _ = names;
+fn ended(release: &Release, timing: &Timing) -> String {
     let mut lines = vec![];
     let mut took = vec![];
     if let Some(t) = timing.took() {

@@ -2,7 +2,7 @@
 //! line (the thread is the release's), in the channel with it; approvers named once, as
 //! mentions; states in words.
 
-use super::words::{and_list, step_emoji, step_state, Names};
+use super::words::{and_list, step_emoji, Names};
 use super::{inert, truncate, CONTENT_LIMIT};
 use crate::domain::principal::Principal;
 use crate::domain::release::{Notice, Release, ReleaseStatus};
@@ -32,21 +32,14 @@ pub fn notice_text(message: &ChatMessage, names: &Names, place: Place) -> String
         Place::Thread => format!("{emoji} {text}"),
         Place::Channel => format!("{emoji} {release}: {}", lower_first(&text)),
     };
-    let mentions = |written: &[String]| {
-        super::words::or_list(&written.iter().map(|w| names.mention_str(w)).fold(vec![], |mut seen: Vec<String>, m| {
-            if !seen.contains(&m) {
-                seen.push(m);
-            }
-            seen
-        }))
-    };
+    let mentions = |written: &[String]| names.any_of_written(written);
     let text = match &message.notice {
         Notice::ReleaseStarted { by } => lead("🚀", format!("Started by {}.", inert(by))),
         Notice::PhaseStarted { phase } => lead("▶️", format!("Phase `{phase}` started.")),
-        Notice::PhaseFinished { phase, status } => lead(step_emoji(*status), format!("Phase `{phase}` {}.", step_state(*status))),
+        Notice::PhaseFinished { phase, status } => lead(step_emoji(*status), format!("Phase `{phase}` {}.", status.in_words())),
         Notice::PhaseAdvanced { finished, status, started } => {
             let started: Vec<String> = started.iter().map(|p| format!("`{p}`")).collect();
-            lead(step_emoji(*status), format!("Phase `{finished}` {} · ▶️ {} started.", step_state(*status), and_list(&started)))
+            lead(step_emoji(*status), format!("Phase `{finished}` {} · ▶️ {} started.", status.in_words(), and_list(&started)))
         }
         Notice::ApprovalRequested { activity, approvers, min, level, require, opens_at, .. } => {
             let what = if level.is_empty() {
@@ -54,11 +47,7 @@ pub fn notice_text(message: &ChatMessage, names: &Names, place: Place) -> String
             } else {
                 format!("Approval `{activity}` needed, level **{}**", inert(level))
             };
-            let mut needs = format!("{min} approval{}", if *min == 1 { "" } else { "s" });
-            if !require.is_empty() {
-                let groups: Vec<String> = require.iter().map(|g| format!("{} from {}", g.min, names.mention(&g.from))).collect();
-                needs.push_str(&format!(", at least {}", and_list(&groups)));
-            }
+            let needs = super::words::needs(*min, require, names);
             let lock = opens_at.map(|at| format!("\n🔒 Decisions open <t:{0}:F> (<t:{0}:R>).", at.timestamp())).unwrap_or_default();
             lead("🗳️", format!("{what} — {} · {needs}{lock}", mentions(approvers)))
         }
@@ -101,7 +90,7 @@ pub fn notice_text(message: &ChatMessage, names: &Names, place: Place) -> String
         // Worded by `end_message` from the release; this is for a release that is gone.
         Notice::ReleaseFinished { status, reason } => {
             let reason = reason.as_deref().map(|r| format!(": {}", inert(r))).unwrap_or_default();
-            format!("{} {release} {}{reason}", super::words::release_emoji(*status), super::words::release_state(*status).to_lowercase())
+            format!("{} {release} {}{reason}", super::words::release_emoji(*status), status.in_words().to_lowercase())
         }
     };
     truncate(&text, CONTENT_LIMIT)

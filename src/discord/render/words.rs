@@ -1,14 +1,10 @@
-//! The one mapping from the domain's states to the words people read, and principals as
-//! Discord mentions. Nothing a person reads says `NotStarted`, `OnHold` or `role:QA`.
+//! Principals as Discord mentions, the emoji that go with states, and list wording. The words
+//! for states are the domain's one mapping (`ReleaseStatus::in_words`, `StepStatus::in_words`).
+//! Nothing a person reads says `NotStarted`, `OnHold` or `role:QA`.
 
 use crate::domain::principal::{Principal, RoleRef};
 use crate::domain::release::{ReleaseStatus, StepStatus};
 use std::collections::HashMap;
-
-/// A release's state in words (the domain's one mapping).
-pub fn release_state(status: ReleaseStatus) -> &'static str {
-    status.in_words()
-}
 
 /// The emoji that leads a release's headline.
 pub fn release_emoji(status: ReleaseStatus) -> &'static str {
@@ -22,11 +18,6 @@ pub fn release_emoji(status: ReleaseStatus) -> &'static str {
         ReleaseStatus::Failed => "❌",
         ReleaseStatus::Aborted => "⛔",
     }
-}
-
-/// A phase's or activity's state in words (the domain's one mapping).
-pub fn step_state(status: StepStatus) -> &'static str {
-    status.in_words()
 }
 
 pub fn step_emoji(status: StepStatus) -> &'static str {
@@ -106,16 +97,35 @@ impl Names {
         self.joined(principals, or_list)
     }
 
-    fn joined<'a>(&self, principals: impl IntoIterator<Item = &'a Principal>, join: fn(&[String]) -> String) -> String {
-        let mut shown: Vec<String> = vec![];
-        for p in principals {
-            let m = self.mention(p);
-            if !shown.contains(&m) {
-                shown.push(m);
-            }
-        }
-        join(&shown)
+    /// `any_of` for principals as a notice carries them (written as in the process).
+    pub fn any_of_written(&self, written: &[String]) -> String {
+        or_list(&once_each(written.iter().map(|w| self.mention_str(w))))
     }
+
+    fn joined<'a>(&self, principals: impl IntoIterator<Item = &'a Principal>, join: fn(&[String]) -> String) -> String {
+        join(&once_each(principals.into_iter().map(|p| self.mention(p))))
+    }
+}
+
+/// Each mention once, in the order first named.
+fn once_each(mentions: impl Iterator<Item = String>) -> Vec<String> {
+    let mut shown: Vec<String> = vec![];
+    for m in mentions {
+        if !shown.contains(&m) {
+            shown.push(m);
+        }
+    }
+    shown
+}
+
+/// What an approval level needs, in words: "2 approvals, at least 1 from @QA and 1 from @Security".
+pub fn needs(min: u32, require: &[crate::domain::process::GroupMin], names: &Names) -> String {
+    let mut text = format!("{min} approval{}", if min == 1 { "" } else { "s" });
+    if !require.is_empty() {
+        let groups: Vec<String> = require.iter().map(|g| format!("{} from {}", g.min, names.mention(&g.from))).collect();
+        text.push_str(&format!(", at least {}", and_list(&groups)));
+    }
+    text
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -143,9 +153,10 @@ mod tests {
     #[test]
     fn every_state_has_plain_words_without_internal_names() {
         use ReleaseStatus::*;
-        let words: Vec<&str> = [Draft, NotStarted, Running, OnHold, Success, PartialSuccess, Failed, Aborted].map(release_state).into();
+        let words: Vec<&str> =
+            [Draft, NotStarted, Running, OnHold, Success, PartialSuccess, Failed, Aborted].map(ReleaseStatus::in_words).into();
         assert_eq!(words, ["Draft", "Not started", "Running", "On hold", "Shipped", "Partly shipped", "Failed", "Aborted"]);
-        assert_eq!(step_state(StepStatus::OnHold), "waiting", "an activity waiting for people is waiting, not on hold");
+        assert_eq!(StepStatus::OnHold.in_words(), "waiting", "an activity waiting for people is waiting, not on hold");
     }
 
     #[test]
