@@ -25,6 +25,8 @@ pub const APPLICATION_ID: u64 = 300_000_000_000_000_001;
 /// servers (a release of one must never post into the other).
 pub const OTHER_GUILD_ID: u64 = 200_000_000_000_000_002;
 pub const OTHER_CHANNEL_ID: u64 = 100_000_000_000_000_002;
+/// A second channel of the sandbox server, where people type commands (`SandboxUser::in_channel`).
+pub const COMMANDS_CHANNEL_ID: u64 = 100_000_000_000_000_003;
 /// Any token works with the sandbox.
 pub const TOKEN: &str = "sandbox-token";
 
@@ -48,11 +50,20 @@ pub struct SandboxUser {
     pub roles: Vec<u64>,
     /// The server the person acts in; the sandbox guild unless `in_guild` says otherwise.
     pub guild_id: u64,
+    /// The channel the person types in; the server's notices channel unless `in_channel` says
+    /// otherwise.
+    pub channel_id: Option<u64>,
 }
 
 impl SandboxUser {
     pub fn new(id: u64, name: &str, roles: &[u64]) -> Self {
-        Self { id, name: name.into(), roles: roles.to_vec(), guild_id: GUILD_ID }
+        Self { id, name: name.into(), roles: roles.to_vec(), guild_id: GUILD_ID, channel_id: None }
+    }
+
+    /// The same person typing in `channel` of their server.
+    pub fn in_channel(mut self, channel: u64) -> Self {
+        self.channel_id = Some(channel);
+        self
     }
 
     /// The same person acting from another server (for isolation tests).

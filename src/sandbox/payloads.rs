@@ -75,7 +75,14 @@ pub fn thread_channel(id: u64, parent: u64, name: &str) -> Value {
 }
 
 pub fn guild_create(roles: &[Value]) -> Value {
-    guild_create_for(GUILD_ID, "Sandbox", CHANNEL_ID, roles)
+    let mut guild = guild_create_for(GUILD_ID, "Sandbox", CHANNEL_ID, roles);
+    // A second channel, where people type commands away from the notices.
+    if let Some(channels) = guild["channels"].as_array_mut() {
+        let mut general = text_channel_in(super::COMMANDS_CHANNEL_ID, GUILD_ID);
+        general["name"] = json!("general");
+        channels.push(general);
+    }
+    guild
 }
 
 /// GUILD_CREATE of `guild` with one text channel, `channel`.
@@ -121,7 +128,8 @@ pub fn message(
 
 fn interaction_base(id: u64, kind: u8, token: &str, u: &SandboxUser) -> Value {
     // A person in the other server acts in its channel.
-    let channel = if u.guild_id == super::OTHER_GUILD_ID { super::OTHER_CHANNEL_ID } else { CHANNEL_ID };
+    let home = if u.guild_id == super::OTHER_GUILD_ID { super::OTHER_CHANNEL_ID } else { CHANNEL_ID };
+    let channel = u.channel_id.unwrap_or(home);
     json!({
         "id": id.to_string(), "application_id": APPLICATION_ID.to_string(), "type": kind,
         "token": token, "version": 1, "locale": "en-US", "guild_locale": "en-US",

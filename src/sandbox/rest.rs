@@ -189,7 +189,7 @@ fn post_message(shared: &Shared, channel: &str, body: &Value) -> Response {
         let w = shared.world();
         w.threads.contains_key(&channel_id) || w.dms.contains_key(&channel_id)
     };
-    if channel_id != CHANNEL_ID && channel_id != super::OTHER_CHANNEL_ID && !known {
+    if ![CHANNEL_ID, super::OTHER_CHANNEL_ID, super::COMMANDS_CHANNEL_ID].contains(&channel_id) && !known {
         return (StatusCode::NOT_FOUND, Json(json!({"message": "Unknown Channel", "code": 10003}))).into_response();
     }
     // Like Discord: with enforce_nonce, a repeated nonce returns the message already created.

@@ -286,3 +286,23 @@ async fn approval_requests_find_named_roles_in_the_gateways_cache_without_asking
     assert_eq!(role_lookups, 0, "GUILD_CREATE gave the roles");
     h.finish().await
 }
+
+#[tokio::test]
+async fn create_and_start_elsewhere_leave_no_frozen_card_only_one_line_pointing_at_the_live_one() -> TestResult {
+    let h = Harness::start().await?;
+    let alice_in_general = alice().in_channel(trainmaster::sandbox::COMMANDS_CHANNEL_ID);
+    let created = h
+        .sandbox
+        .slash(&alice_in_general, "release", "create", &[("process", "shop"), ("name", "Week 47"), ("inputs", VALID_INPUTS)])
+        .await?;
+    assert!(created.ephemeral(), "a Draft card in #general would stay there, frozen: {}", created.text());
+    let id = created.release_id().unwrap_or_default();
+    let started = h.sandbox.slash(&alice_in_general, "release", "start", &[("release", &id)]).await?;
+    assert!(!started.ephemeral(), "the team in #general sees that it started");
+    assert_eq!(started.text(), format!("🚀 **Release {id} · Week 47** started by <@10>. Follow it in <#{CHANNEL_ID}>."));
+    assert!(started.data["embeds"].as_array().is_none_or(|e| e.is_empty()), "one line, no card: {:?}", started.data);
+    assert_eq!(started.allowed_mentions()["parse"], serde_json::json!([]), "naming alice pings nobody");
+    // The live card is in the notices channel.
+    h.sandbox.wait_for_embed(CHANNEL_ID, &format!("Release {id} · Week 47")).await?;
+    h.finish().await
+}
