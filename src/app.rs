@@ -58,6 +58,9 @@ pub struct Settings {
     pub guild_notices: Vec<(crate::domain::GuildId, crate::domain::ChannelId)>,
     /// Run `PRAGMA quick_check` before serving (`serve --skip-integrity-check` turns it off).
     pub integrity_check: bool,
+    /// Where every stored and scheduled time comes from: the system clock, or a clock the tests
+    /// and the demo move.
+    pub clock: crate::domain::SharedClock,
 }
 
 impl Settings {
@@ -82,6 +85,7 @@ impl Settings {
             guild_api_tokens: vec![],
             guild_notices: vec![],
             integrity_check: true,
+            clock: crate::domain::clock::system(),
         }
     }
 }
@@ -122,7 +126,7 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(settings.http).await.with_context(|| format!("cannot listen on {}", settings.http))?;
         let http_addr = listener.local_addr()?;
         let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
-        let store = Store::open(&settings.database).await?;
+        let store = Store::open(&settings.database).await?.with_clock(settings.clock.clone());
         if settings.integrity_check {
             let started = std::time::Instant::now();
             store.integrity_check().await.map_err(|problems| {

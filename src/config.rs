@@ -156,6 +156,7 @@ impl Config {
             guild_api_tokens,
             guild_notices,
             integrity_check: true,
+            clock: crate::domain::clock::system(),
             hooks_limit: {
                 let default = crate::http::HooksLimit::default();
                 crate::http::HooksLimit {

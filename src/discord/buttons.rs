@@ -77,7 +77,7 @@ async fn reject_with_reason(ctx: &serenity::Context, data: &Data, submit: &seren
     let release = data.engine.reject(guild_id, &actor, release, activity, &reason).await?;
     let answer = format!("Rejected: release {} is stopped ({}).", release.id, release.status.in_words().to_lowercase());
     let request = submit.message.as_deref().map(|m| m.content.clone()).unwrap_or_default();
-    Ok(Done { answer, edit: render::decided_approval(&request, &release, activity, level, chrono::Utc::now()) })
+    Ok(Done { answer, edit: render::decided_approval(&request, &release, activity, level, data.engine.now()) })
 }
 
 async fn may_reject(
@@ -131,7 +131,7 @@ async fn decide(ctx: &serenity::Context, data: &Data, click: &serenity::Componen
             } else {
                 format!("Approval counted: {} of {} for `{activity}`{level_words}.", progress.approvals, progress.min)
             };
-            Ok(Done { answer, edit: render::decided_approval(&click.message.content, &release, activity, level, chrono::Utc::now()) })
+            Ok(Done { answer, edit: render::decided_approval(&click.message.content, &release, activity, level, data.engine.now()) })
         }
         // Answered with the reason modal in `on_component`.
         Decision::Reject => Err(BotError::User("Rejecting needs a reason; click Reject again.".into())),

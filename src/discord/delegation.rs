@@ -31,7 +31,7 @@ async fn give(
     if to.bot {
         return Err(BotError::User("Delegate to a person, not a bot.".into()));
     }
-    let until = parse_until(&until, Utc::now())?;
+    let until = parse_until(&until, ctx.data().engine.now())?;
     let me = super::author(&ctx).await;
     let to_name = to.global_name.clone().unwrap_or_else(|| to.name.clone());
     let new = NewDelegation { to: UserId(to.id.get()), to_name, until, process };

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod approval;
 pub mod audit;
+pub mod clock;
 pub mod delegation;
 pub mod duration;
 pub mod ids;
@@ -16,6 +17,7 @@ pub mod risk;
 pub mod secrets;
 pub mod template;
 
+pub use clock::{Clock, SharedClock};
 pub use duration::HumanDuration;
 pub use ids::{ChannelId, GuildId};
 pub use principal::{Principal, RoleRef, UserId};

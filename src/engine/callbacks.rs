@@ -5,6 +5,7 @@ use super::{Engine, EngineError, NewRelease};
 use crate::domain::principal::Initiator;
 use crate::domain::process::{ActivityKind, ReleaseKind};
 use crate::domain::release::{AuditActor, CallOutcome, CommandError, Release, ReleaseId, ReleaseStatus};
+use crate::domain::Clock as _;
 use crate::domain::GuildId;
 use crate::store::{Store, StoreError};
 use crate::webhook::signing::Secret;
@@ -26,13 +27,17 @@ pub struct SignedHeaders {
     pub signature: Option<String>,
 }
 
+/// Signatures are checked against the sender's wall clock (a freshness window between two
+/// machines), never against the application's clock, which tests move.
+const WALL_CLOCK: crate::domain::clock::SystemClock = crate::domain::clock::SystemClock;
+
 impl SignedHeaders {
     /// Verifies the request with `secret`; returns its `webhook-id`.
     fn verify(&self, secret: &Secret, body: &[u8]) -> Result<String, String> {
         let id = self.id.as_deref().ok_or("the webhook-id header is missing")?;
         let ts = self.timestamp.as_deref().ok_or("the webhook-timestamp header is missing")?;
         let sig = self.signature.as_deref().ok_or("the webhook-signature header is missing")?;
-        secret.verify(id, ts, sig, body, chrono::Utc::now().timestamp()).map_err(|e| e.to_string())?;
+        secret.verify(id, ts, sig, body, WALL_CLOCK.now().timestamp()).map_err(|e| e.to_string())?;
         Ok(id.to_string())
     }
 }
@@ -216,7 +221,7 @@ impl Engine {
         };
         self.metrics.record_webhook_outcome(&outcome);
         let before = release.clone();
-        match release.webhook_result(&target.activity, target.attempt, outcome, chrono::Utc::now()) {
+        match release.webhook_result(&target.activity, target.attempt, outcome, self.now()) {
             Ok(mut effects) => {
                 self.save(tx, &before, release, &mut effects).await?;
                 Ok(effects)
@@ -276,7 +281,7 @@ impl Engine {
         let mut effects = vec![];
         if request.start {
             let before = release.clone();
-            effects = release.start_from_ci(&webhook_id, chrono::Utc::now()).map_err(EngineError::from)?;
+            effects = release.start_from_ci(&webhook_id, self.now()).map_err(EngineError::from)?;
             self.save(&mut tx, &before, &release, &mut effects).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;

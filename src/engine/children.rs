@@ -17,7 +17,7 @@ impl Engine {
     /// Boxed: saving the child may finish it at once, which goes back to the parent.
     pub(super) fn start_child<'a>(&'a self, tx: &'a mut Tx, parent: &'a Release, child: &'a ChildRelease) -> Saving<'a> {
         Box::pin(async move {
-            let now = chrono::Utc::now();
+            let now = self.now();
             // The child is the work of whoever started its parent, shown as the parent release.
             let initiator = parent.started_by.unwrap_or(parent.created_by);
             let shown_as = format!("release {}", parent.id);
@@ -64,7 +64,7 @@ impl Engine {
                 return Ok(()); // the parent stopped it and aborted this child: nothing to take
             }
             let before = parent.clone();
-            match parent.child_finished(link, child.id, child.status, child.reason.as_deref(), chrono::Utc::now()) {
+            match parent.child_finished(link, child.id, child.status, child.reason.as_deref(), self.now()) {
                 Ok(mut effects) => self.save(tx, &before, &parent, &mut effects).await,
                 Err(e @ CommandError::Stale { .. }) => {
                     let detail = json!({"activity": link.activity, "child_release": child.id.0, "why_ignored": e.to_string()});

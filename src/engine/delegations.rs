@@ -29,7 +29,7 @@ impl Engine {
     /// `from` hands their authority (their roles as of now) to someone until a time.
     #[tracing::instrument(skip(self, from), fields(from = %from.user))]
     pub async fn delegate(&self, guild_id: GuildId, from: &Actor, new: NewDelegation) -> Result<Delegation, EngineError> {
-        let now = Utc::now();
+        let now = self.now();
         if let Some(process) = &new.process {
             if self.catalog.get(process).is_none() {
                 let known = self.catalog.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
@@ -52,7 +52,7 @@ impl Engine {
     /// Revokes what `from` delegated (to `to`, or everything); returns what was revoked.
     pub async fn revoke_delegation(&self, guild_id: GuildId, from: &Actor, to: Option<UserId>) -> Result<Vec<Delegation>, EngineError> {
         let mut tx = self.store.begin().await?;
-        let revoked = Store::revoke_delegations(&mut tx, guild_id, from.user, to, Utc::now()).await?;
+        let revoked = Store::revoke_delegations(&mut tx, guild_id, from.user, to, self.now()).await?;
         for d in &revoked {
             let detail = json!({"delegation": d.id, "guild_id": guild_id, "to": {"id": d.to, "name": d.to_name}});
             Store::append_audit(&mut tx, None, &AuditActor::from(from), "delegation_revoked", &detail).await?;
@@ -63,13 +63,13 @@ impl Engine {
 
     /// Live delegations `user` gave or received in a guild.
     pub async fn delegations_of(&self, guild_id: GuildId, user: UserId) -> Result<Vec<Delegation>, EngineError> {
-        Ok(self.store.delegations_of(guild_id, user, Utc::now()).await?)
+        Ok(self.store.delegations_of(guild_id, user, self.now()).await?)
     }
 
     /// The delegations `actor` may decide under, after the guild's approvers gate: a person who
     /// is no approver of the guild may still decide for someone who is, by their delegation.
     pub(super) async fn deciding_as(&self, guild_id: GuildId, actor: &Actor) -> Result<Authority, EngineError> {
-        let delegations = self.store.delegations_to(guild_id, actor.user, Utc::now()).await?;
+        let delegations = self.store.delegations_to(guild_id, actor.user, self.now()).await?;
         let usable: Vec<Delegation> = delegations.into_iter().filter(|d| self.access.may_decide(guild_id, &d.from).is_ok()).collect();
         match self.access.may_decide(guild_id, actor) {
             Ok(()) => Ok(Authority { own: true, delegations: usable }),

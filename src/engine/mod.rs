@@ -194,6 +194,11 @@ impl Engine {
         }
     }
 
+    /// Now, by the application's one clock (the store's).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.store.now()
+    }
+
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
     }
@@ -218,6 +223,13 @@ impl Engine {
         if effects.iter().any(|e| matches!(e, Effect::Notify(_))) {
             self.chat_wake.notify_one();
         }
+    }
+
+    /// Wakes every worker to look at its queue again: after the clock moved (tests, the demo).
+    pub fn wake_workers(&self) {
+        self.webhook_wake.notify_waiters();
+        self.webhook_wake.notify_one();
+        self.chat_wake.notify_one();
     }
 
     /// A checked, unsaved Draft.
@@ -249,7 +261,7 @@ impl Engine {
             process: process.clone(),
             inputs,
             created_by,
-            created_at: chrono::Utc::now(),
+            created_at: self.now(),
             parent: None,
         })
     }
@@ -335,7 +347,7 @@ impl Engine {
         if let Some(release) = self.cache.get(id) {
             return Ok(release);
         }
-        let mut tx = self.store.pool().begin().await.map_err(StoreError::from)?;
+        let mut tx = self.store.read().await?;
         Store::load_release(&mut tx, id).await?.ok_or(EngineError::NotFound(id))
     }
 
@@ -347,7 +359,7 @@ impl Engine {
         self.check_channels(guild_id, &release.process)?;
         self.transition(guild_id, id, |r| {
             access.may_control(actor, r, access::Control::Start)?;
-            r.start(actor, chrono::Utc::now())
+            r.start(actor, self.now())
         })
         .await
     }
@@ -357,7 +369,7 @@ impl Engine {
     async fn start_from_ci(&self, guild_id: GuildId, webhook_id: &str, id: ReleaseId) -> Result<Release, EngineError> {
         let release = self.release(guild_id, id).await?;
         self.check_channels(guild_id, &release.process)?;
-        self.transition(guild_id, id, |r| r.start_from_ci(webhook_id, chrono::Utc::now())).await
+        self.transition(guild_id, id, |r| r.start_from_ci(webhook_id, self.now())).await
     }
 
     /// An operator's command on a release (hold, resume, abort, retry, skip).
@@ -366,7 +378,7 @@ impl Engine {
         let access = Arc::clone(&self.access);
         self.transition(guild_id, id, |r| {
             access.may_control(actor, r, access::Control::Operate)?;
-            Self::apply_control(r, actor, &command)
+            Self::apply_control(r, actor, &command, self.now())
         })
         .await
     }
@@ -376,12 +388,16 @@ impl Engine {
     pub async fn may_apply(&self, guild_id: GuildId, actor: &Actor, id: ReleaseId, command: &Control) -> Result<(), EngineError> {
         let mut copy = self.release(guild_id, id).await?;
         self.access.may_control(actor, &copy, access::Control::Operate).map_err(CommandError::from)?;
-        Self::apply_control(&mut copy, actor, command)?;
+        Self::apply_control(&mut copy, actor, command, self.now())?;
         Ok(())
     }
 
-    fn apply_control(r: &mut Release, actor: &Actor, command: &Control) -> Result<Vec<Effect>, CommandError> {
-        let now = chrono::Utc::now();
+    fn apply_control(
+        r: &mut Release,
+        actor: &Actor,
+        command: &Control,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Effect>, CommandError> {
         match command {
             Control::Hold { reason } => r.hold(actor, reason),
             Control::Resume => r.resume(actor, now),
@@ -428,7 +444,7 @@ impl Engine {
     /// A manual task marked done by `actor`.
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn mark_done(&self, guild_id: GuildId, actor: &Actor, id: ReleaseId, activity: &str) -> Result<Release, EngineError> {
-        self.transition(guild_id, id, |r| r.mark_done(actor, activity, chrono::Utc::now())).await
+        self.transition(guild_id, id, |r| r.mark_done(actor, activity, self.now())).await
     }
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
@@ -443,7 +459,7 @@ impl Engine {
         let mut progress = None;
         let release = self
             .audited_refusal(guild_id, actor, id, activity, |r| {
-                let (p, fx) = r.approve(actor, activity, &delegations, chrono::Utc::now())?;
+                let (p, fx) = r.approve(actor, activity, &delegations, self.now())?;
                 progress = Some(p);
                 Ok(fx)
             })
@@ -462,17 +478,15 @@ impl Engine {
         comment: &str,
     ) -> Result<Release, EngineError> {
         let delegations = self.deciding_as(guild_id, actor).await?;
-        self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity, comment, &delegations, chrono::Utc::now())).await
+        self.audited_refusal(guild_id, actor, id, activity, |r| r.reject(actor, activity, comment, &delegations, self.now())).await
     }
 
     /// Refuses (and audits the refusal) when `actor` may not decide `activity` now; changes nothing.
     pub async fn may_decide(&self, guild_id: GuildId, actor: &Actor, id: ReleaseId, activity: &str) -> Result<(), EngineError> {
         let delegations = self.deciding_as(guild_id, actor).await?;
-        self.audited_refusal(guild_id, actor, id, activity, |r| {
-            r.check_decide(actor, activity, &delegations, chrono::Utc::now()).map(|()| vec![])
-        })
-        .await
-        .map(|_| ())
+        self.audited_refusal(guild_id, actor, id, activity, |r| r.check_decide(actor, activity, &delegations, self.now()).map(|()| vec![]))
+            .await
+            .map(|_| ())
     }
 
     /// Like `transition`, but a refused decision is written to the audit trail before the
@@ -584,7 +598,7 @@ impl Engine {
         let stale = json!({"activity": call.activity, "attempt": call.attempt, "error": reason});
         self.apply_delivered(item, stale, |release| {
             self.metrics.record_webhook_outcome(&outcome);
-            release.webhook_result(&call.activity, call.attempt, outcome, chrono::Utc::now())
+            release.webhook_result(&call.activity, call.attempt, outcome, self.now())
         })
         .await
     }
@@ -597,7 +611,7 @@ impl Engine {
         answer: Result<Look, String>,
     ) -> Result<Option<OutboxItem>, EngineError> {
         let stale = json!({"activity": poll.activity, "attempt": poll.attempt, "look": poll.poll});
-        self.apply_delivered(item, stale, |release| release.poll_result(poll, answer, chrono::Utc::now())).await
+        self.apply_delivered(item, stale, |release| release.poll_result(poll, answer, self.now())).await
     }
 
     /// Completes a delivered outbox row and applies what came back, in one transaction. A row
@@ -683,7 +697,7 @@ impl Engine {
         }
         let mut release = self.load_for_update(&mut tx, id).await?.ok_or(EngineError::NotFound(id))?;
         let before = release.clone();
-        let (effects, saved) = match release.timer_fired(deadline, chrono::Utc::now()) {
+        let (effects, saved) = match release.timer_fired(deadline, self.now()) {
             Some(mut effects) => {
                 self.save(&mut tx, &before, &release, &mut effects).await?;
                 (effects, self.cache.pending(id))

@@ -77,7 +77,7 @@ where
         } else {
             match store.next_due(topic).await.ok().flatten() {
                 Some(due) => {
-                    let ms = (due - chrono::Utc::now().timestamp_millis()).clamp(0, IDLE_POLL.as_millis() as i64);
+                    let ms = (due - store.now().timestamp_millis()).clamp(0, IDLE_POLL.as_millis() as i64);
                     Duration::from_millis(ms as u64)
                 }
                 None => IDLE_POLL,
@@ -259,7 +259,7 @@ pub async fn daily_audit_head_until_stopped(engine: super::Engine, mut shutdown:
 /// One check: enqueues today's (UTC) audit head unless it already was. A failure is logged;
 /// the next check tries again.
 pub async fn publish_todays_audit_head(engine: &super::Engine) {
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let today = engine.now().format("%Y-%m-%d").to_string();
     if let Err(e) = engine.publish_daily_audit_head(&today).await {
         tracing::warn!(error = %e, "cannot enqueue the daily audit head; the next check tries again");
     }

@@ -4,7 +4,6 @@
 use super::{corrupt, Store, StoreError, Tx};
 use crate::domain::audit::{self, ChainBreak, StoredRow};
 use crate::domain::release::{AuditActor, ReleaseId};
-use chrono::Utc;
 
 /// One row of the audit trail.
 #[derive(Debug, Clone)]
@@ -68,7 +67,7 @@ impl Store {
             return Ok(());
         }
         let (mut id, mut prev_hash) = Self::audit_head(tx).await?.unwrap_or((0, audit::GENESIS.to_string()));
-        let at = Utc::now().to_rfc3339();
+        let at = tx.now().to_rfc3339();
         let mut chained = Vec::with_capacity(rows.len());
         for (actor, action, detail) in rows {
             let actor_json = serde_json::to_string(actor).map_err(corrupt)?;

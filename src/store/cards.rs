@@ -1,7 +1,7 @@
 //! Release cards: where each release's card message and thread are, and their coalesced redraws.
 
 use super::releases::{to_i64, to_u64};
-use super::{now_ms, Store, StoreError, Tx};
+use super::{Store, StoreError, Tx};
 use crate::domain::release::ReleaseId;
 use crate::domain::ChannelId;
 use serde::{Deserialize, Serialize};
@@ -46,7 +46,7 @@ impl Store {
     /// Asks for the card to be redrawn, coalesced (see `enqueue_card.sql`).
     pub async fn enqueue_card_redraw(tx: &mut Tx, redraw: CardRedraw) -> Result<(), StoreError> {
         let payload = serde_json::to_string(&super::ChatWork::Card { card: redraw }).map_err(super::corrupt)?;
-        sqlx::query_file!("src/store/sql/enqueue_card.sql", redraw.release_id.0, payload, now_ms(), CARD_EDIT_GAP_MS)
+        sqlx::query_file!("src/store/sql/enqueue_card.sql", redraw.release_id.0, payload, tx.now_ms(), CARD_EDIT_GAP_MS)
             .execute(&mut **tx)
             .await?;
         Ok(())
@@ -83,7 +83,7 @@ impl Store {
             to_i64(drawn.redraw.channel_id.0),
             to_i64(drawn.message_id),
             drawn.has_thread,
-            now_ms()
+            tx.now_ms()
         )
         .execute(&mut **tx)
         .await?;

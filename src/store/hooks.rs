@@ -3,7 +3,6 @@
 
 use super::{Store, StoreError, Tx};
 use crate::domain::release::ReleaseId;
-use chrono::Utc;
 
 /// A histogram of finished activities' durations, read from the database.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,16 +29,9 @@ impl Store {
         activity: &str,
         attempt: u32,
     ) -> Result<(), StoreError> {
-        sqlx::query_file!(
-            "src/store/sql/insert_callback_token.sql",
-            token,
-            release.0,
-            activity,
-            i64::from(attempt),
-            Utc::now().to_rfc3339()
-        )
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query_file!("src/store/sql/insert_callback_token.sql", token, release.0, activity, i64::from(attempt), tx.now().to_rfc3339())
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 
@@ -50,7 +42,7 @@ impl Store {
 
     /// Records a signed request's `webhook-id`; false when it was seen before (a replay).
     pub async fn first_sighting(tx: &mut Tx, webhook_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query_file!("src/store/sql/insert_inbound_id.sql", webhook_id, Utc::now().to_rfc3339()).execute(&mut **tx).await?;
+        let done = sqlx::query_file!("src/store/sql/insert_inbound_id.sql", webhook_id, tx.now().to_rfc3339()).execute(&mut **tx).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -60,7 +52,7 @@ impl Store {
     }
 
     pub async fn insert_trigger(tx: &mut Tx, webhook_id: &str, release: ReleaseId) -> Result<(), StoreError> {
-        sqlx::query_file!("src/store/sql/insert_trigger.sql", webhook_id, release.0, Utc::now().to_rfc3339()).execute(&mut **tx).await?;
+        sqlx::query_file!("src/store/sql/insert_trigger.sql", webhook_id, release.0, tx.now().to_rfc3339()).execute(&mut **tx).await?;
         Ok(())
     }
 
@@ -102,7 +94,7 @@ impl Store {
         }
         let probe = async {
             let mut tx = self.begin().await?;
-            sqlx::query_file!("src/store/sql/write_probe.sql", super::now_ms()).execute(&mut *tx).await?;
+            sqlx::query_file!("src/store/sql/write_probe.sql", tx.now_ms()).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok::<(), StoreError>(())
         };

@@ -40,7 +40,45 @@ pub(super) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
-pub type Tx = Transaction<'static, Sqlite>;
+/// A write transaction and the time it runs at: read once from the store's clock when it begins,
+/// so every row it writes (audit, outbox due times, runs) carries the same instant, and tests that
+/// move the clock move every stored time with it. Derefs to the connection (`&mut **tx`).
+pub struct Tx {
+    inner: Transaction<'static, Sqlite>,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl Tx {
+    /// The transaction's time.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.now
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.now.timestamp_millis()
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
 
 /// Two pools over one file. Every write goes through `writer`, a single connection: its pool's
 /// FIFO queue serves writers in turn, where SQLite's busy handler would make them sleep and poll
@@ -58,6 +96,8 @@ pub struct Store {
     write_failure: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     /// The database file, whose `-wal` file `checkpoint` keeps bounded.
     path: std::sync::Arc<std::path::PathBuf>,
+    /// Where every stored time comes from (see `Tx`).
+    clock: crate::domain::SharedClock,
 }
 
 /// A WAL larger than this is checkpointed with TRUNCATE (which waits for readers to let go of
@@ -130,7 +170,29 @@ impl Store {
             page_limit,
             write_failure: Default::default(),
             path: std::sync::Arc::new(path.to_path_buf()),
+            clock: crate::domain::clock::system(),
         })
+    }
+
+    /// The store with its times from `clock` (the application's one clock).
+    pub fn with_clock(mut self, clock: crate::domain::SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The store's clock.
+    pub fn clock(&self) -> &crate::domain::SharedClock {
+        &self.clock
+    }
+
+    /// Now, by the store's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// A read transaction on the read pool (nothing written in it is kept: it is dropped).
+    pub async fn read(&self) -> Result<Tx, StoreError> {
+        Ok(Tx { inner: self.pool.begin().await?, now: self.clock.now() })
     }
 
     /// The installation id, created with the database: two databases never share one.
@@ -142,7 +204,9 @@ impl Store {
     /// write lock up front, so a writer outside this pool (a second process, the `audit` CLI)
     /// makes it wait on busy_timeout instead of failing with SQLITE_BUSY at its first write.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+        let inner = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // Read after the write lock is held: a transaction that waited runs at its real time.
+        Ok(Tx { inner, now: self.clock.now() })
     }
 
     /// Copies committed pages from the WAL into the database file without waiting for or
@@ -232,8 +296,4 @@ impl Store {
     fn writer(&self) -> &SqlitePool {
         &self.writer
     }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }

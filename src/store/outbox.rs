@@ -1,7 +1,7 @@
 //! The outbox: side effects written with the state change that implies them, delivered at least
 //! once by workers that claim rows under a lease and complete them fenced by their claim number.
 
-use super::{corrupt, now_ms, Store, StoreError, Tx};
+use super::{corrupt, Store, StoreError, Tx};
 use crate::domain::release::{Notice, Poll, Release, ReleaseId, Timer, WebhookCall};
 use crate::domain::{ChannelId, GuildId};
 use serde::{Deserialize, Serialize};
@@ -147,13 +147,14 @@ pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: Channel
         release_name: release.name.clone(),
         notice: notice.clone(),
     };
+    let now = tx.now_ms();
     insert(
         tx,
         Topic::Chat,
         &format!("{}/chat/{}", release.id, n + 1),
         release.id,
         &serde_json::to_value(ChatWork::Message(message)).map_err(corrupt)?,
-        now_ms(),
+        now,
     )
     .await
 }
@@ -170,7 +171,7 @@ pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: ChannelId, day: &
         format!("audit-head/{day}"),
         None::<i64>,
         payload,
-        now_ms()
+        tx.now_ms()
     )
     .execute(&mut **tx)
     .await?;
@@ -179,7 +180,7 @@ pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: ChannelId, day: &
 
 pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &WebhookCall) -> Result<(), StoreError> {
     let key = WebhookCall::idempotency_key(release, &call.activity, call.attempt);
-    let due = now_ms() + call.delay_ms as i64;
+    let due = tx.now_ms() + call.delay_ms as i64;
     let payload = serde_json::to_value(WebhookWork::Call(call.clone())).map_err(corrupt)?;
     insert(tx, Topic::Webhook, &key, release, &payload, due).await
 }
@@ -188,13 +189,13 @@ pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &Webh
 /// are fired by the same due-time claim.
 pub(super) async fn enqueue_deadline(tx: &mut Tx, release: ReleaseId, deadline: &Timer) -> Result<(), StoreError> {
     let key = format!("{}/{}", WebhookCall::idempotency_key(release, &deadline.activity, deadline.attempt), deadline.key_suffix());
-    let due = now_ms() + (deadline.after_secs as i64) * 1_000;
+    let due = tx.now_ms() + (deadline.after_secs as i64) * 1_000;
     let payload = serde_json::to_value(WebhookWork::Deadline(deadline.clone())).map_err(corrupt)?;
     insert(tx, Topic::Webhook, &key, release, &payload, due).await
 }
 
 pub(super) async fn enqueue_poll(tx: &mut Tx, release: ReleaseId, poll: &Poll) -> Result<(), StoreError> {
-    let due = now_ms() + (poll.delay_secs as i64) * 1_000;
+    let due = tx.now_ms() + (poll.delay_secs as i64) * 1_000;
     let payload = serde_json::to_value(WebhookWork::Poll(poll.clone())).map_err(corrupt)?;
     insert(tx, Topic::Webhook, &poll.key(release), release, &payload, due).await
 }
@@ -226,7 +227,7 @@ impl Store {
     /// Claims the next due row of `topic` inside the caller's transaction, so a worker that
     /// records a result can take its next task in the same commit.
     pub async fn claim_in(tx: &mut Tx, topic: Topic, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
-        let row = sqlx::query_file!("src/store/sql/claim_outbox.sql", topic.as_str(), now_ms(), lease.as_millis() as i64)
+        let row = sqlx::query_file!("src/store/sql/claim_outbox.sql", topic.as_str(), tx.now_ms(), lease.as_millis() as i64)
             .fetch_optional(&mut **tx)
             .await?;
         let Some(row) = row else { return Ok(None) };
@@ -245,15 +246,21 @@ impl Store {
     /// Marks a claimed row delivered. Returns false when the claim is no longer current (another
     /// worker re-claimed it after the lease ran out): the caller must not apply its result.
     pub async fn complete_outbox(tx: &mut Tx, item: &OutboxItem) -> Result<bool, StoreError> {
-        let done = sqlx::query_file!("src/store/sql/complete_outbox.sql", now_ms(), item.id, item.claims).execute(&mut **tx).await?;
+        let done = sqlx::query_file!("src/store/sql/complete_outbox.sql", tx.now_ms(), item.id, item.claims).execute(&mut **tx).await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Puts a claimed row back, to be tried again after `delay`.
     pub async fn retry_outbox(&self, item: &OutboxItem, delay: Duration, error: &str) -> Result<(), StoreError> {
-        sqlx::query_file!("src/store/sql/retry_outbox.sql", now_ms() + delay.as_millis() as i64, error, item.id, item.claims)
-            .execute(self.writer())
-            .await?;
+        sqlx::query_file!(
+            "src/store/sql/retry_outbox.sql",
+            self.now().timestamp_millis() + delay.as_millis() as i64,
+            error,
+            item.id,
+            item.claims
+        )
+        .execute(self.writer())
+        .await?;
         Ok(())
     }
 

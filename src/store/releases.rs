@@ -34,7 +34,7 @@ fn initiator(column: i64) -> Initiator {
 impl super::Store {
     /// Stores a draft (its row, phase runs and activity runs): the release it now is.
     pub async fn insert_release(tx: &mut Tx, draft: Draft) -> Result<Release, StoreError> {
-        let now = Utc::now().to_rfc3339();
+        let now = tx.now().to_rfc3339();
         let process_json = serde_json::to_string(&draft.process).map_err(corrupt)?;
         let inputs_json = serde_json::to_string(&draft.inputs).map_err(corrupt)?;
         let row = sqlx::query_file!(
@@ -165,7 +165,7 @@ impl super::Store {
     /// Only rows that differ from `before` (the release as loaded) are written: a transition
     /// usually touches one or two activities, and each statement costs inside the write lock.
     pub async fn save_release(tx: &mut Tx, before: &Release, release: &Release, effects: &[Effect]) -> Result<(), StoreError> {
-        let now = Utc::now().to_rfc3339();
+        let now = tx.now().to_rfc3339();
         let release_row_changed = before.status != release.status
             || before.reason != release.reason
             || before.started_by != release.started_by
@@ -217,7 +217,7 @@ impl super::Store {
                     outputs_json,
                     release.id.0,
                     activity.id,
-                    super::now_ms(),
+                    tx.now_ms(),
                     approval_json,
                     i64::from(activity.run_attempt)
                 )

@@ -26,7 +26,7 @@ fn crash_process(receiver: &WebhookReceiver) -> String {
 async fn statuses(store: &Store, ids: &[i64]) -> anyhow::Result<Vec<String>> {
     let mut out = vec![];
     for id in ids {
-        let mut tx = store.pool().begin().await?;
+        let mut tx = store.read().await?;
         let release = Store::load_release(&mut tx, ReleaseId(*id)).await?;
         out.push(release.map(|r| r.status.to_string()).unwrap_or_default());
     }

@@ -36,7 +36,7 @@ async fn trigger(bot: &Bot, run: &str) -> anyhow::Result<i64> {
 }
 
 async fn status_of(store: &Store, id: i64) -> anyhow::Result<String> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.read().await?;
     Ok(Store::load_release(&mut tx, ReleaseId(id)).await?.map(|r| r.status.to_string()).unwrap_or_default())
 }
 
