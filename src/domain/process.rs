@@ -61,6 +61,15 @@ pub struct Process {
     /// The servers that may use this process; empty for every server.
     #[serde(default)]
     pub guilds: Vec<GuildId>,
+    /// The release group of the `cadence`; `None` without one.
+    #[serde(default)]
+    pub group: Option<crate::domain::planning::cadence::GroupSpec>,
+    /// Times this process's releases may not start in (besides the server's).
+    #[serde(default)]
+    pub freezes: Vec<crate::domain::planning::Freeze>,
+    /// The advance shipping notice's early-access line.
+    #[serde(default)]
+    pub early_access: Option<String>,
 }
 
 fn utc() -> String {
@@ -108,6 +117,37 @@ pub struct InputSpec {
     /// A regular expression the whole value must match (checked to compile at load time).
     pub pattern: Option<String>,
     pub description: Option<String>,
+    /// What the value identifies (`identifies:` in the file), for planning and insight.
+    #[serde(default)]
+    pub identifies: Option<Identifies>,
+}
+
+/// What an input's value identifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Identifies {
+    /// Where the release delivers: freezes concern it, conflicts compare it.
+    Environment,
+    /// What it delivers (one or a list): conflicts compare them.
+    Service,
+    /// The version it delivers: the advance shipping notice names it.
+    Version,
+    /// What it changes (text or a list): the advance shipping notice lists it.
+    Changes,
+}
+
+impl Identifies {
+    pub const NAMES: [&'static str; 4] = ["environment", "service", "version", "changes"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "environment" => Some(Self::Environment),
+            "service" => Some(Self::Service),
+            "version" => Some(Self::Version),
+            "changes" => Some(Self::Changes),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ pub struct GroupSpec {
     /// The name of each release: a template over `iso_week`, `year`, `date`, `weekday`, `time`
     /// and `process`.
     pub name: String,
-    /// Input values each release gets (over `input_set`'s).
+    /// Input values each release gets (over `input_set`'s); templates like `name`.
     pub inputs: BTreeMap<String, String>,
     pub input_set: Option<String>,
     /// How long each release is planned to take: the calendar's bar, the window conflicts and
@@ -88,10 +88,25 @@ pub fn occurrence_key(at: DateTime<Utc>) -> String {
 
 /// The release name of the occurrence at `at`, from the group's name template.
 pub fn release_name(template_text: &str, process: &str, at: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<String, template::TemplateError> {
+    render(template_text, process, at, tz)
+}
+
+/// The group's input values for the occurrence at `at`: each may be a template like its name.
+pub fn release_inputs(
+    group: &GroupSpec,
+    process: &str,
+    at: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Result<Vec<(String, String)>, template::TemplateError> {
+    group.inputs.iter().map(|(k, v)| Ok((k.clone(), render(v, process, at, tz)?))).collect()
+}
+
+fn render(template_text: &str, process: &str, at: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<String, template::TemplateError> {
     let local = at.with_timezone(&tz);
     let ctx = serde_json::json!({
         "process": process,
         "iso_week": local.iso_week().week(),
+        "week": format!("{:02}", local.iso_week().week()),
         "year": local.year(),
         "date": local.format("%Y-%m-%d").to_string(),
         "weekday": local.format("%A").to_string(),
@@ -100,8 +115,8 @@ pub fn release_name(template_text: &str, process: &str, at: DateTime<Utc>, tz: c
     template::render(template_text, &ctx)
 }
 
-/// The names a group's name template may read.
-pub const NAME_VARIABLES: [&str; 6] = ["process", "iso_week", "year", "date", "weekday", "time"];
+/// The names a group's name and input templates may read (`week`: the ISO week, two digits).
+pub const NAME_VARIABLES: [&str; 7] = ["process", "iso_week", "week", "year", "date", "weekday", "time"];
 
 /// The cadence in words (croner's description), like `At 14:00 on Thursday`.
 pub fn describe(cron: &str) -> String {

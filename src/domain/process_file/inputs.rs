@@ -3,7 +3,7 @@
 use super::raw::*;
 use super::{closest, Checker};
 use crate::domain::inputs::check_value;
-use crate::domain::process::{InputSpec, InputType};
+use crate::domain::process::{Identifies, InputSpec, InputType};
 use std::collections::BTreeMap;
 
 pub fn check_inputs(c: &mut Checker, raw: &BTreeMap<String, At<RawInput>>, tz: chrono_tz::Tz) -> Vec<InputSpec> {
@@ -53,6 +53,13 @@ fn check_input(c: &mut Checker, name: &str, spec: &At<RawInput>, tz: chrono_tz::
         default: s.default.as_ref().map(|d| d.value.0.clone()),
         pattern: s.pattern.as_ref().map(|p| p.value.clone()),
         description: s.description.clone(),
+        identifies: s.identifies.as_ref().and_then(|i| {
+            let found = Identifies::parse(&i.value);
+            if found.is_none() {
+                c.at(i, format!("input `{name}` identifies `{}`, which is not something planning knows", i.value), Some(format!("write one of {}", Identifies::NAMES.join(", "))));
+            }
+            found
+        }),
     };
     if let (Some(default), true) = (&s.default, pattern_ok) {
         if let Err(e) = check_value(&input, default.value.0.clone(), tz) {

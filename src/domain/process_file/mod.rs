@@ -33,6 +33,7 @@ mod activity;
 mod catalog;
 mod graph;
 mod inputs;
+mod planning;
 pub mod raw;
 
 pub use activity::SubprocessRef;
@@ -263,6 +264,8 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
 
     let input_specs = inputs::check_inputs(&mut c, &raw.inputs, time_zone);
     let input_sets = inputs::check_input_sets(&mut c, &raw.input_sets, &input_specs, time_zone);
+    let group = planning::check_group(&mut c, &raw, &input_specs, &input_sets, time_zone);
+    let freezes = planning::check_freezes(&mut c, &raw.freezes, has_name.then_some(name.value.as_str()).unwrap_or_default(), time_zone);
 
     // Process variables read inputs; everything else also reads variables and outputs.
     let base = Names::new(raw.inputs.keys(), [], []);
@@ -285,6 +288,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
     let notices_channel = notices.and_then(|n| n.channel.as_ref()).map(|ch| c.channel(ch));
     let guilds = raw.guilds.iter().map(|g| GuildId(c.snowflake(g, "server (guild) id"))).collect();
     let notices_advance = notices.and_then(|n| n.advance.as_ref()).and_then(|a| c.duration(a));
+    let notices_early_access = notices.and_then(|n| n.early_access.clone()).filter(|t| !t.trim().is_empty());
 
     if has_phases && raw_phases.value.is_empty() {
         c.at(&raw_phases, "a process needs at least one phase", None);
@@ -428,6 +432,9 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
         risk,
         secrets,
         guilds,
+        group,
+        freezes,
+        early_access: notices_early_access,
     };
     Ok((process, refs))
 }

@@ -134,9 +134,16 @@ pub struct RawProcess {
     /// IANA time zone for `not_before` times, datetime inputs and the cadence, like `Europe/Berlin`. Default UTC.
     #[serde(default)]
     pub time_zone: Option<At<String>>,
-    /// A 5-field cron expression in `time_zone`, like `0 14 * * thu`, for recurring releases.
+    /// A 5-field cron expression in `time_zone`, like `0 14 * * thu`: the process is a release
+    /// group, whose next occurrences are kept created as scheduled releases (see `group`).
     #[serde(default)]
     pub cadence: Option<At<String>>,
+    /// How the release group of a `cadence` creates its releases. Every field has a default.
+    #[serde(default)]
+    pub group: Option<At<RawGroup>>,
+    /// Times releases of this process may not start in (besides the server's, in trainmaster.toml).
+    #[serde(default)]
+    pub freezes: Vec<At<crate::domain::planning::freeze::FreezeSpec>>,
     /// What a release of this process is given when it is created.
     #[serde(default)]
     pub inputs: BTreeMap<String, At<RawInput>>,
@@ -191,6 +198,39 @@ pub struct RawInput {
     pub options: Option<Vec<Scalar>>,
     #[serde(default)]
     pub description: Option<String>,
+    /// What the value identifies, for planning and insight: `environment` (freezes and conflicts
+    /// read it), `service` (conflicts), `version` (the advance shipping notice) or `changes` (what
+    /// the release ships, listed in the notice).
+    #[serde(default)]
+    pub identifies: Option<At<String>>,
+}
+
+/// A release group: how each occurrence of the `cadence` becomes a release.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Group")]
+pub struct RawGroup {
+    /// How many occurrences ahead are kept created as scheduled releases (default 4, at most 52).
+    #[serde(default)]
+    pub horizon: Option<At<u32>>,
+    /// The release name, a template over `iso_week`, `week` (two digits), `year`, `date`, `weekday`, `time`, `process`
+    /// (default `{{ process }} {{ date }}`).
+    #[serde(default)]
+    pub name: Option<At<String>>,
+    /// Input values every release of the group gets; a value may be a template like `name`
+    /// (`"{{ year }}.{{ week }}"`).
+    #[serde(default)]
+    pub inputs: BTreeMap<String, At<SetValue>>,
+    /// A named input set the releases start from (their `inputs` override it).
+    #[serde(default)]
+    pub input_set: Option<At<String>>,
+    /// How long each release is planned to take, like `2h` or `2d` (default `1h`).
+    #[serde(default)]
+    pub duration: Option<At<String>>,
+    /// An occurrence the bot was down for: `start` it late, or `skip` it. Default: start it when
+    /// less than `duration` late, else skip it.
+    #[serde(default)]
+    pub missed: Option<At<String>>,
 }
 
 /// One risk rule: when `when` holds, the release is at least `level`.
@@ -228,9 +268,13 @@ pub struct RawNotices {
     #[serde(default)]
     pub channel: Option<At<Scalar>>,
     /// How long before a scheduled start the advance shipping notice is posted, like `24h`
-    /// (scheduled starts come with release groups; checked now).
+    /// (at once when the release is scheduled later than that).
     #[serde(default)]
     pub advance: Option<At<String>>,
+    /// How to get early access, one line on the advance shipping notice, like
+    /// `Try it on https://staging.example.com`.
+    #[serde(default)]
+    pub early_access: Option<String>,
 }
 
 #[derive(Deserialize, JsonSchema)]

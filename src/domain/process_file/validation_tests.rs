@@ -40,6 +40,7 @@ phases:
 rollback:
   activities:
     - { id: revert, webhook: { url: "https://cd/revert" } }
+group: { input_set: eu, name: "Week {{ iso_week }}", duration: 2h }
 "#;
 
 pub(super) fn errors(source: &str) -> Vec<Diagnostic> {
@@ -140,7 +141,8 @@ fn phase_variables_are_visible_only_inside_their_phase() {
 
 #[test]
 fn rollback_needs_a_rollback_section_and_cannot_wait_for_the_main_flow() {
-    let no_section = DAG.split("rollback:\n  activities:").next().unwrap_or_default().to_string();
+    let group = DAG.lines().last().unwrap_or_default();
+    let no_section = format!("{}{group}\n", DAG.split("rollback:\n  activities:").next().unwrap_or_default());
     let e = one_error(&no_section);
     assert!(e.message.contains("rolls back on failure, but the process has no `rollback:` section"), "{e}");
     let e = one_error(&DAG.replace("{ id: revert,", "{ id: revert, depends_on: [deploy],"));
@@ -280,4 +282,51 @@ fn guilds_name_servers_by_id() {
     assert!(p.available_in(GuildId(42)) && !p.available_in(GuildId(44)));
     let e = one_error(&DAG.replace("name: dag\n", "name: dag\nguilds: [\"Sandbox\"]\n"));
     assert_eq!((e.line, e.message.as_str()), (2, "`Sandbox` is not a server (guild) id"), "{e}");
+}
+
+#[test]
+fn a_release_group_reads_its_block_and_every_field_has_a_default() {
+    let p = parse("p.yaml", DAG).unwrap_or_else(|e| panic!("{e:#?}"));
+    let group = p.group.unwrap_or_else(|| panic!("a cadence makes a group"));
+    assert_eq!((group.horizon, group.name.as_str(), group.input_set.as_deref()), (4, "Week {{ iso_week }}", Some("eu")));
+    assert_eq!(group.duration.to_string(), "2h");
+}
+
+#[test]
+fn a_group_that_leaves_a_required_input_ungiven_is_refused_where_it_is_written() {
+    let e = one_error(&DAG.replace("group: { input_set: eu, name: \"Week {{ iso_week }}\", duration: 2h }", "group: { horizon: 2 }"));
+    assert_eq!((e.line, e.column), (38, 8));
+    assert!(e.message.contains("nothing gives the required input `version`"), "{}", e.message);
+}
+
+#[test]
+fn group_fields_are_checked_with_their_place() {
+    let e = one_error(&DAG.replace("name: \"Week {{ iso_week }}\"", "name: \"Week {{ isoweek }}\""));
+    assert!(e.message.contains("isoweek") && e.hint.as_deref().unwrap_or_default().contains("iso_week"), "{e:?}");
+    let e = one_error(&DAG.replace("duration: 2h }", "duration: 2h, missed: later }"));
+    assert!(e.message.contains("`missed: later`"), "{e:?}");
+    let e = one_error(&DAG.replace("duration: 2h }", "duration: 2h, horizon: 99 }"));
+    assert!(e.message.contains("horizon: 99"), "{e:?}");
+    let e = one_error(&DAG.replace("cadence: \"0 14 * * thu\"\n", ""));
+    assert!(e.message.contains("a `group` needs a `cadence`"), "{e:?}");
+}
+
+#[test]
+fn a_freeze_in_a_process_file_is_checked_where_it_is_written() {
+    let good = DAG.replace("inputs:\n", "freezes:\n  - { name: Year-end, from: 2026-12-20, to: 2027-01-04, allow: [hotfix] }\ninputs:\n");
+    let p = parse("p.yaml", &good).unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(p.freezes.len(), 1);
+    let bad = DAG.replace("inputs:\n", "freezes:\n  - { name: Year-end, from: 2026-12-20 }\ninputs:\n");
+    let e = one_error(&bad);
+    assert_eq!((e.line, e.column), (5, 5));
+    assert!(e.message.contains("needs either `from` and `to`"), "{e:?}");
+}
+
+#[test]
+fn an_input_identifies_one_of_the_known_things() {
+    let p = parse("p.yaml", &DAG.replace("window: { type: datetime }", "window: { type: datetime }\n  env: { type: string, identifies: environment }"))
+        .unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(p.inputs.iter().find(|i| i.name == "env").and_then(|i| i.identifies), Some(crate::domain::process::Identifies::Environment));
+    let e = one_error(&DAG.replace("window: { type: datetime }", "window: { type: datetime, identifies: env }"));
+    assert!(e.message.contains("identifies `env`") && e.hint.as_deref().unwrap_or_default().contains("environment"), "{e:?}");
 }
