@@ -61,6 +61,15 @@ pub struct Settings {
     /// Where every stored and scheduled time comes from: the system clock, or a clock the tests
     /// and the demo move.
     pub clock: crate::domain::SharedClock,
+    /// Each server's time zone and declared freezes (`[guilds.<id>]` in trainmaster.toml).
+    pub guild_planning: Vec<(crate::domain::GuildId, GuildPlanning)>,
+}
+
+/// What trainmaster.toml says about planning in one server.
+#[derive(Debug, Clone, Default)]
+pub struct GuildPlanning {
+    pub time_zone: chrono_tz::Tz,
+    pub freezes: Vec<crate::domain::planning::Freeze>,
 }
 
 impl Settings {
@@ -86,6 +95,7 @@ impl Settings {
             guild_notices: vec![],
             integrity_check: true,
             clock: crate::domain::clock::system(),
+            guild_planning: vec![],
         }
     }
 }
@@ -145,7 +155,8 @@ impl Application {
             .with_audit_channel(settings.audit_channel)
             .with_access(settings.access.clone())
             .with_trigger_guilds(settings.trigger_guilds.clone())
-            .with_default_notices(settings.guild_notices.iter().copied());
+            .with_default_notices(settings.guild_notices.iter().copied())
+            .with_guild_planning(settings.guild_planning.iter().cloned());
         let gateway_connected = Arc::new(AtomicBool::new(false));
         let client = discord::build_client(&settings.bot, engine.clone(), gateway_connected.clone())
             .await

@@ -21,6 +21,8 @@
 //! | a status API token for one server's releases | `[guilds.<guild id>]` `api_token` | none | none |
 //! | notices channel for processes that name none | `[guilds.<guild id>]` `notices_channel` | none | the channel a release is created in |
 //! | roles per guild | `[guilds.<guild id>]` `release_managers`, `approvers`, `viewers` | none | open (see `domain::access`) |
+//! | a server's time zone (freeze dates, `/freeze add`, the calendar) | `[guilds.<guild id>]` `time_zone` | none | UTC |
+//! | a server's freezes | `[guilds.<guild id>]` `freezes` (list of `{ name, from, to }` or `{ name, cron, duration }`, with `applies_to`, `allow`) | none | none |
 
 use crate::app::Settings;
 use crate::discord::BotConfig;
@@ -70,6 +72,10 @@ struct GuildFile {
     api_token: Option<String>,
     /// The notices channel of releases whose process names none (and that CI creates).
     notices_channel: Option<String>,
+    /// IANA time zone the server's freeze dates, `/freeze add` and the calendar are read in.
+    time_zone: Option<String>,
+    #[serde(default)]
+    freezes: Vec<crate::domain::planning::freeze::FreezeSpec>,
 }
 
 /// What configuration makes: the application's one settings type, `app::Settings`, from the
@@ -133,6 +139,7 @@ impl Config {
                     .collect::<anyhow::Result<Vec<_>>>()
             })
             .transpose()?;
+        let guild_planning = guild_planning(&guilds)?;
         let access = access_policy(from_file.admins.unwrap_or_default(), guilds)?;
         Ok(Settings {
             bot: BotConfig {
@@ -157,6 +164,7 @@ impl Config {
             guild_notices,
             integrity_check: true,
             clock: crate::domain::clock::system(),
+            guild_planning,
             hooks_limit: {
                 let default = crate::http::HooksLimit::default();
                 crate::http::HooksLimit {
@@ -166,6 +174,28 @@ impl Config {
             },
         })
     }
+}
+
+/// Each server's time zone and declared freezes, checked: a wrong one stops the start with where it is.
+fn guild_planning(guilds: &BTreeMap<String, GuildFile>) -> anyhow::Result<Vec<(GuildId, crate::app::GuildPlanning)>> {
+    use crate::domain::planning::freeze::FreezeOrigin;
+    guilds
+        .iter()
+        .map(|(id, g)| {
+            let time_zone = match &g.time_zone {
+                Some(tz) => tz
+                    .parse::<chrono_tz::Tz>()
+                    .map_err(|_| anyhow::anyhow!("[guilds.{id}] time_zone: `{tz}` is not an IANA time zone, like `Europe/Berlin`"))?,
+                None => chrono_tz::UTC,
+            };
+            let freezes = g
+                .freezes
+                .iter()
+                .map(|f| f.check(time_zone, FreezeOrigin::Config).map_err(|e| anyhow::anyhow!("[guilds.{id}] freezes: {e}")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok((GuildId(guild_number(id)?), crate::app::GuildPlanning { time_zone, freezes }))
+        })
+        .collect()
 }
 
 fn guild_number(id: &str) -> anyhow::Result<u64> {

@@ -8,6 +8,8 @@
 //! go to that thread so the channel stays readable; its end and `notice` activities stay in the
 //! channel.
 
+mod advance;
+
 use super::{cached_roles, card_controls, card_timing, release_timing, render, to_channel, to_guild};
 use crate::domain::principal::{Principal, RoleRef};
 use crate::domain::process::ActivityKind;
@@ -48,6 +50,7 @@ impl Notifier {
             Ok(ChatWork::Card { card }) => self.redraw(&card, item.claims).await,
             Ok(ChatWork::Message(message)) => self.post(&item, &message).await.map(|()| None),
             Ok(ChatWork::AuditHead { audit_head }) => self.post_audit_head(&item, &audit_head).await.map(|()| None),
+            Ok(ChatWork::Advance { advance }) => self.advance_notice(&item, &advance).await.map(|()| None),
             Err(e) => Err(Failure::Unreadable(e.to_string())),
         };
         self.settle(&item, outcome).await?;
@@ -88,7 +91,7 @@ impl Notifier {
     /// Right after connecting, until the gateway has described every server, a channel it does
     /// not know yet waits (a few seconds, `WAITS_FOR_THE_GATEWAY` tries) rather than being posted
     /// to unchecked; a server that stays unavailable longer does not hold its releases' messages.
-    fn same_server(&self, guild: GuildId, channel: ChannelId, release: ReleaseId, claims: i64) -> Result<(), Failure> {
+    pub(super) fn same_server(&self, guild: GuildId, channel: ChannelId, release: ReleaseId, claims: i64) -> Result<(), Failure> {
         const WAITS_FOR_THE_GATEWAY: i64 = 6;
         match self.engine.guild_of_channel(channel) {
             Some(home) if home != guild => {
@@ -204,7 +207,7 @@ impl Notifier {
     /// The release's server's roles, to show principals as mentions: from the gateway's cache;
     /// from REST only when the cache lacks the server and a ping needs a role given by name.
     /// Without them, roles are named, not pinged.
-    async fn names(&self, id: ReleaseId, guild: Option<GuildId>, pinged: &[Principal]) -> anyhow::Result<render::Names> {
+    pub(super) async fn names(&self, id: ReleaseId, guild: Option<GuildId>, pinged: &[Principal]) -> anyhow::Result<render::Names> {
         let guild = match guild {
             Some(guild) => guild,
             None => self.engine.release_in_any_guild(id).await?.guild_id,
@@ -349,7 +352,7 @@ impl Notifier {
 }
 
 /// Why a chat delivery did not go through.
-enum Failure {
+pub(super) enum Failure {
     Unreadable(String),
     /// The destination is in another server than the release: never posted, set aside.
     Foreign(String),
@@ -363,7 +366,7 @@ enum Failure {
 /// allowed_mentions naming exactly the principals a notice pings (roles by name resolved in the
 /// guild; a name no role has is shown, not pinged): requests for someone's action are the only
 /// messages that ping.
-fn pings(names: &render::Names, pinged: &[Principal]) -> serenity::CreateAllowedMentions {
+pub(super) fn pings(names: &render::Names, pinged: &[Principal]) -> serenity::CreateAllowedMentions {
     let (mut users, mut roles) = (vec![], vec![]);
     for principal in pinged {
         match principal {

@@ -62,6 +62,20 @@ impl std::str::FromStr for HumanDuration {
     }
 }
 
+/// A span as people read it: `45 s`, `3 min 20 s`, `42 min`, `2 h 5 min`, `3 d 4 h`.
+pub fn words(d: chrono::TimeDelta) -> String {
+    let secs = d.num_seconds().max(0);
+    let (days, h, m, s) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60, secs % 60);
+    match (days, h, m) {
+        (1.., _, _) => format!("{days} d {h} h"),
+        (0, 0, 0) => format!("{s} s"),
+        // Past ten minutes the seconds are noise.
+        (0, 0, 10..) => format!("{m} min"),
+        (0, 0, _) => format!("{m} min {s} s"),
+        _ => format!("{h} h {m} min"),
+    }
+}
+
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut secs = self.0.as_secs();

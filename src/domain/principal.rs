@@ -32,6 +32,8 @@ pub enum Principal {
 pub enum Initiator {
     Person(UserId),
     Ci,
+    /// A release group: the process's cadence created (and started) it.
+    Group,
 }
 
 impl Initiator {
@@ -39,7 +41,7 @@ impl Initiator {
     pub fn person(self) -> Option<UserId> {
         match self {
             Initiator::Person(user) => Some(user),
-            Initiator::Ci => None,
+            Initiator::Ci | Initiator::Group => None,
         }
     }
 }

@@ -274,6 +274,11 @@ impl Engine {
             draft.process.kind = ReleaseKind::parse(kind)
                 .ok_or_else(|| TriggerError::Invalid(format!("kind `{kind}` is not one of {}", ReleaseKind::NAMES.join(", "))))?;
         }
+        if request.start {
+            // A freeze refuses the start before anything is stored: the request can come again later.
+            let unsaved = draft.clone().stored(crate::domain::release::ReleaseId(0), String::new());
+            self.freeze_check(&unsaved, None, None).await?;
+        }
         let mut release = Self::insert_draft(&mut tx, AuditActor::Ci { webhook_id: webhook_id.clone() }, draft).await?;
         Store::insert_trigger(&mut tx, &webhook_id, release.id).await?;
         // Created and started in one commit: a trigger that fails (a full disk) leaves nothing

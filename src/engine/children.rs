@@ -23,7 +23,7 @@ impl Engine {
             let shown_as = format!("release {}", parent.id);
             let audit = match initiator {
                 Initiator::Person(id) => AuditActor::User { id, name: shown_as.clone() },
-                Initiator::Ci => AuditActor::System,
+                Initiator::Ci | Initiator::Group => AuditActor::System,
             };
             let mut process = (*child.process).clone();
             // A child whose process names no channel posts where its parent does.

@@ -7,12 +7,14 @@ mod children;
 mod delegations;
 mod guilds;
 mod metrics;
+mod planning;
 mod worker;
 
 pub use callbacks::{CallbackError, SignedHeaders, TriggerError, TriggerRequest};
 pub use delegations::NewDelegation;
 pub use guilds::ChannelDirectory;
 pub use metrics::Metrics;
+pub use planning::{conflicts_text, planned_duration, Scheduled};
 use worker::WEBHOOK_LEASE;
 pub use worker::{
     checkpoint_until_stopped, daily_audit_head_until_stopped, drain_loop, publish_todays_audit_head, NextTask, Shutdown, WebhookWorker,
@@ -62,6 +64,15 @@ pub enum EngineError {
     Command(#[from] CommandError),
     #[error("storage failed")]
     Store(#[from] StoreError),
+    /// A planned time that cannot be read or is past.
+    #[error("{0}")]
+    When(String),
+    /// A freeze refuses the start (the text says which, until when, and what is allowed).
+    #[error("{0}")]
+    Frozen(String),
+    /// The planned window overlaps others that share an environment or a service.
+    #[error("{0}")]
+    Conflicts(String),
 }
 
 fn foreign_channel(process: &str, channel: ChannelId, elsewhere: bool) -> String {
@@ -120,6 +131,8 @@ pub struct Engine {
     default_notices: Arc<std::collections::BTreeMap<GuildId, ChannelId>>,
     /// Releases as their last confirmed commit left them, for the webhook workers' hot path.
     cache: Arc<cache::ReleaseCache>,
+    /// Each server's time zone and declared freezes.
+    guild_planning: Arc<std::collections::BTreeMap<GuildId, crate::app::GuildPlanning>>,
 }
 
 impl Engine {
@@ -137,6 +150,7 @@ impl Engine {
             trigger_guilds: None,
             default_notices: Default::default(),
             cache: Default::default(),
+            guild_planning: Default::default(),
         }
     }
 
@@ -353,13 +367,30 @@ impl Engine {
 
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
     pub async fn start_release(&self, guild_id: GuildId, actor: &Actor, id: ReleaseId) -> Result<Release, EngineError> {
+        self.start_release_overriding(guild_id, actor, id, None).await
+    }
+
+    /// Starts a release now; inside a freeze only with an admin's `override_reason` (audited and
+    /// announced).
+    #[tracing::instrument(skip(self, actor), fields(actor = %actor.user))]
+    pub async fn start_release_overriding(
+        &self,
+        guild_id: GuildId,
+        actor: &Actor,
+        id: ReleaseId,
+        override_reason: Option<&str>,
+    ) -> Result<Release, EngineError> {
         let access = Arc::clone(&self.access);
         // Checked again at start: a channel may have moved or gone since the release was created.
         let release = self.release(guild_id, id).await?;
+        access.may_control(actor, &release, access::Control::Start).map_err(CommandError::from)?;
         self.check_channels(guild_id, &release.process)?;
+        let overridden = self.freeze_check(&release, Some(actor), override_reason).await?;
         self.transition(guild_id, id, |r| {
             access.may_control(actor, r, access::Control::Start)?;
-            r.start(actor, self.now())
+            let mut fx = r.start(actor, self.now())?;
+            fx.extend(overridden);
+            Ok(fx)
         })
         .await
     }
@@ -369,6 +400,7 @@ impl Engine {
     async fn start_from_ci(&self, guild_id: GuildId, webhook_id: &str, id: ReleaseId) -> Result<Release, EngineError> {
         let release = self.release(guild_id, id).await?;
         self.check_channels(guild_id, &release.process)?;
+        self.freeze_check(&release, None, None).await?;
         self.transition(guild_id, id, |r| r.start_from_ci(webhook_id, self.now())).await
     }
 

@@ -209,6 +209,12 @@ impl WebhookWorker {
                     e.into()
                 })
             }
+            Ok(WebhookWork::ScheduledStart(start)) => {
+                return self.engine.fire_scheduled_start(item, &start).await.map_err(|e| {
+                    self.owe(Unrecorded::Claim(item.clone()));
+                    e.into()
+                })
+            }
             Ok(WebhookWork::Poll(poll)) => {
                 let answer = self.client.poll(&item.key, &poll).await;
                 return self.engine.record_poll_result(item, &poll, answer).await.map_err(|e| {

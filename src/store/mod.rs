@@ -8,6 +8,7 @@ mod hooks;
 mod listing;
 mod lock;
 mod outbox;
+mod planning;
 mod releases;
 mod requests;
 
@@ -16,9 +17,11 @@ pub use cards::{Card, CardRedraw, DrawnCard, CARD_EDIT_GAP_MS};
 pub use hooks::{ActivityDurations, CallbackTarget};
 pub use listing::{ReleaseFilter, ReleasePage, ReleaseSummary};
 pub use lock::InstanceLock;
+pub use outbox::AdvancePost;
 pub use outbox::{
     enqueue_chat_to, enqueue_daily_audit_head, AuditHeadPost, ChatMessage, ChatWork, Destination, OutboxItem, Topic, WebhookWork,
 };
+pub use planning::Occurrence;
 pub use requests::OpenRequest;
 
 use anyhow::Context;

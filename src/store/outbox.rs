@@ -2,7 +2,7 @@
 //! once by workers that claim rows under a lease and complete them fenced by their claim number.
 
 use super::{corrupt, Store, StoreError, Tx};
-use crate::domain::release::{Notice, Poll, Release, ReleaseId, Timer, WebhookCall};
+use crate::domain::release::{AdvanceNotice, Notice, Poll, Release, ReleaseId, StartTimer, Timer, WebhookCall};
 use crate::domain::{ChannelId, GuildId};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -31,6 +31,8 @@ pub enum WebhookWork {
     Deadline(Timer),
     /// A look at a `check` activity's URL.
     Poll(Poll),
+    /// A scheduled release's planned start.
+    ScheduledStart(StartTimer),
 }
 
 /// A row of the chat topic, as webhook rows have `WebhookWork`: a redraw of a release's card, a
@@ -41,7 +43,18 @@ pub enum WebhookWork {
 pub enum ChatWork {
     Card { card: super::CardRedraw },
     AuditHead { audit_head: AuditHeadPost },
+    Advance { advance: AdvancePost },
     Message(ChatMessage),
+}
+
+/// Post or bring up to date the advance shipping notice of a release, as it stands when the row
+/// is delivered. `generation` is the schedule the row was queued for: a row of an older schedule
+/// posts nothing new (a newer row is queued), though it still edits a notice already posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdvancePost {
+    pub release_id: ReleaseId,
+    pub channel_id: ChannelId,
+    pub generation: u32,
 }
 
 /// The audit chain's head, posted once a day (UTC) to the audit channel whether or not a release
@@ -61,6 +74,7 @@ pub struct AuditHeadPost {
 enum StoredChatWork {
     Card { card: super::CardRedraw },
     AuditHead { audit_head: AuditHeadPost },
+    Advance { advance: AdvancePost },
     Message(ChatMessage),
     OldAuditHead { channel_id: ChannelId, notice: OldAuditHeadNotice },
 }
@@ -76,6 +90,7 @@ impl From<StoredChatWork> for ChatWork {
         match stored {
             StoredChatWork::Card { card } => ChatWork::Card { card },
             StoredChatWork::AuditHead { audit_head } => ChatWork::AuditHead { audit_head },
+            StoredChatWork::Advance { advance } => ChatWork::Advance { advance },
             StoredChatWork::Message(message) => ChatWork::Message(message),
             StoredChatWork::OldAuditHead { channel_id, notice: OldAuditHeadNotice::DailyAuditHead { day, row, hash } } => {
                 ChatWork::AuditHead { audit_head: AuditHeadPost { channel_id, day, row, hash } }
@@ -192,6 +207,23 @@ pub(super) async fn enqueue_deadline(tx: &mut Tx, release: ReleaseId, deadline: 
     let due = tx.now_ms() + (deadline.after_secs as i64) * 1_000;
     let payload = serde_json::to_value(WebhookWork::Deadline(deadline.clone())).map_err(corrupt)?;
     insert(tx, Topic::Webhook, &key, release, &payload, due).await
+}
+
+/// A scheduled start rides the webhook topic like every timer, due at its time; its key carries
+/// the schedule's generation, so scheduling twice never queues the same start twice.
+pub(super) async fn enqueue_scheduled_start(tx: &mut Tx, release: ReleaseId, start: &StartTimer) -> Result<(), StoreError> {
+    let payload = serde_json::to_value(WebhookWork::ScheduledStart(start.clone())).map_err(corrupt)?;
+    insert(tx, Topic::Webhook, &start.key(release), release, &payload, start.at.timestamp_millis()).await
+}
+
+/// The advance shipping notice, due at `notice.due` (at once when `None` or past).
+pub(super) async fn enqueue_advance_notice(tx: &mut Tx, release: &Release, notice: &AdvanceNotice) -> Result<(), StoreError> {
+    let Some(channel_id) = release.process.notices_channel else { return Ok(()) };
+    let n = sqlx::query_file_scalar!("src/store/sql/count_advance_rows.sql", release.id.0).fetch_one(&mut **tx).await?;
+    let due = notice.due.map_or(tx.now_ms(), |d| d.timestamp_millis().max(tx.now_ms()));
+    let advance = AdvancePost { release_id: release.id, channel_id, generation: notice.generation };
+    let payload = serde_json::to_value(ChatWork::Advance { advance }).map_err(corrupt)?;
+    insert(tx, Topic::Chat, &format!("{}/advance/{}", release.id, n + 1), release.id, &payload, due).await
 }
 
 pub(super) async fn enqueue_poll(tx: &mut Tx, release: ReleaseId, poll: &Poll) -> Result<(), StoreError> {

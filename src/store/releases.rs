@@ -18,15 +18,20 @@ pub(super) fn to_u64(id: i64) -> u64 {
     id as u64
 }
 
-/// `created_by` and `started_by` hold a Discord user id, or 0 for CI (the columns predate CI
-/// triggers; no Discord user has id 0). The 0 stays in this file.
+/// `created_by` and `started_by` hold a Discord user id, 0 for CI and -1 for a release group
+/// (the columns predate both; no Discord user has either id). The numbers stay in this file.
 fn initiator_column(initiator: Initiator) -> i64 {
-    initiator.person().map_or(0, |user| to_i64(user.0))
+    match initiator {
+        Initiator::Person(user) => to_i64(user.0),
+        Initiator::Ci => 0,
+        Initiator::Group => -1,
+    }
 }
 
 fn initiator(column: i64) -> Initiator {
     match column {
         0 => Initiator::Ci,
+        -1 => Initiator::Group,
         user => Initiator::Person(UserId(to_u64(user))),
     }
 }
@@ -116,6 +121,7 @@ impl super::Store {
                 Some(json) => serde_json::from_str(&json).map_err(corrupt)?,
                 None => Default::default(),
             },
+            schedule: row.schedule_json.map(|json| serde_json::from_str(&json)).transpose().map_err(corrupt)?,
         };
         for row in sqlx::query_file!("src/store/sql/select_runs.sql", id.0).fetch_all(&mut **tx).await? {
             if release.phases.last().is_none_or(|p| p.id != row.phase_id) {
@@ -171,10 +177,13 @@ impl super::Store {
             || before.started_by != release.started_by
             || before.name != release.name
             || before.inputs != release.inputs
-            || before.risk != release.risk;
+            || before.risk != release.risk
+            || before.schedule != release.schedule;
         if release_row_changed {
             let inputs_json = serde_json::to_string(&release.inputs).map_err(corrupt)?;
             let risk_json = serde_json::to_string(&release.risk).map_err(corrupt)?;
+            let schedule_json = release.schedule.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?;
+            let planned_at = release.schedule.as_ref().map(|s| super::planning::sortable(s.at));
             sqlx::query_file!(
                 "src/store/sql/update_release.sql",
                 release.status.as_str(),
@@ -184,6 +193,8 @@ impl super::Store {
                 release.name,
                 inputs_json,
                 risk_json,
+                schedule_json,
+                planned_at,
                 release.id.0
             )
             .execute(&mut **tx)
@@ -285,6 +296,8 @@ impl super::Store {
                 Effect::CallWebhook(call) => outbox::enqueue_webhook(tx, release.id, call).await?,
                 Effect::Timer(deadline) => outbox::enqueue_deadline(tx, release.id, deadline).await?,
                 Effect::Poll(poll) => outbox::enqueue_poll(tx, release.id, poll).await?,
+                Effect::StartAt(start) => outbox::enqueue_scheduled_start(tx, release.id, start).await?,
+                Effect::AdvanceNotice(notice) => outbox::enqueue_advance_notice(tx, release, notice).await?,
                 // The engine creates the child release; nothing to store for it here.
                 Effect::StartChild(_) => {}
             }

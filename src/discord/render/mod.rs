@@ -3,11 +3,13 @@
 //! client that ignores allowed_mentions shows no ping. Principals are shown as mentions
 //! (`words::Names`), states in words (`words`): nothing reads like config or an enum.
 
+mod advance;
 mod card;
 mod log;
 mod notices;
 pub mod words;
 
+pub use advance::advance_notice;
 pub use card::{headline, Detail, Timing};
 pub use log::{audit_log, AuditPage};
 pub use notices::{audit_head_text, end_message, notice_text, pinged, Place};
@@ -93,15 +95,7 @@ pub fn notice_message(message: &ChatMessage, names: &Names, place: Place) -> ser
 
 /// `2 h 5 min`, `3 min 20 s`, `12 s`.
 pub fn human_duration(d: chrono::TimeDelta) -> String {
-    let secs = d.num_seconds().max(0);
-    let (h, m, s) = (secs / 3_600, secs % 3_600 / 60, secs % 60);
-    match (h, m) {
-        (0, 0) => format!("{s} s"),
-        // Past ten minutes the seconds are noise.
-        (0, 10..) => format!("{m} min"),
-        (0, _) => format!("{m} min {s} s"),
-        _ => format!("{h} h {m} min"),
-    }
+    crate::domain::duration::words(d)
 }
 
 /// The name of a release's thread (Discord allows 100 characters).

@@ -9,9 +9,25 @@ pub mod freeze;
 pub mod when;
 
 pub use freeze::{Freeze, FreezeWindow};
+
+use chrono::{DateTime, Utc};
+use conflict::Conflict;
 pub use when::{parse_when, WhenError};
 
 /// `t` as people read it in `tz`: `Thu 10 Dec 14:00 CET`.
 pub fn local(t: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
     t.with_timezone(&tz).format("%a %-d %b %Y %H:%M %Z").to_string()
+}
+
+/// What a release's advance shipping notice says beyond the release itself: found by the engine
+/// when the notice is drawn.
+#[derive(Debug, Clone, Default)]
+pub struct AdvanceFacts {
+    pub conflicts: Vec<Conflict>,
+    /// Freezes the planned window touches: name, start, end.
+    pub freezes: Vec<(String, DateTime<Utc>, DateTime<Utc>)>,
+    /// The planned window's end (its start plus the planned duration).
+    pub until: Option<DateTime<Utc>>,
+    /// The card, once the release runs.
+    pub card_url: Option<String>,
 }

@@ -56,7 +56,11 @@ fn check_input(c: &mut Checker, name: &str, spec: &At<RawInput>, tz: chrono_tz::
         identifies: s.identifies.as_ref().and_then(|i| {
             let found = Identifies::parse(&i.value);
             if found.is_none() {
-                c.at(i, format!("input `{name}` identifies `{}`, which is not something planning knows", i.value), Some(format!("write one of {}", Identifies::NAMES.join(", "))));
+                c.at(
+                    i,
+                    format!("input `{name}` identifies `{}`, which is not something planning knows", i.value),
+                    Some(format!("write one of {}", Identifies::NAMES.join(", "))),
+                );
             }
             found
         }),

@@ -265,7 +265,7 @@ pub fn parse_with_refs(file: &str, source: &str) -> Result<(Process, Vec<Subproc
     let input_specs = inputs::check_inputs(&mut c, &raw.inputs, time_zone);
     let input_sets = inputs::check_input_sets(&mut c, &raw.input_sets, &input_specs, time_zone);
     let group = planning::check_group(&mut c, &raw, &input_specs, &input_sets, time_zone);
-    let freezes = planning::check_freezes(&mut c, &raw.freezes, has_name.then_some(name.value.as_str()).unwrap_or_default(), time_zone);
+    let freezes = planning::check_freezes(&mut c, &raw.freezes, &name.value, time_zone);
 
     // Process variables read inputs; everything else also reads variables and outputs.
     let base = Names::new(raw.inputs.keys(), [], []);

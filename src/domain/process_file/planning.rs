@@ -19,7 +19,11 @@ pub fn check_group(
 ) -> Option<GroupSpec> {
     let Some(_) = &raw.cadence else {
         if let Some(group) = &raw.group {
-            c.at(group, "a `group` needs a `cadence`: when its releases start", Some("add `cadence: \"0 14 * * thu\"` (minute hour day month weekday), or remove `group`".into()));
+            c.at(
+                group,
+                "a `group` needs a `cadence`: when its releases start",
+                Some("add `cadence: \"0 14 * * thu\"` (minute hour day month weekday), or remove `group`".into()),
+            );
         }
         return None;
     };
@@ -31,7 +35,11 @@ pub fn check_group(
     let g = &group.value;
     if let Some(horizon) = &g.horizon {
         if !(1..=cadence::MAX_HORIZON).contains(&horizon.value) {
-            c.at(horizon, format!("`horizon: {}` is out of range", horizon.value), Some(format!("keep between 1 and {} occurrences ahead", cadence::MAX_HORIZON)));
+            c.at(
+                horizon,
+                format!("`horizon: {}` is out of range", horizon.value),
+                Some(format!("keep between 1 and {} occurrences ahead", cadence::MAX_HORIZON)),
+            );
         }
         spec.horizon = horizon.value.clamp(1, cadence::MAX_HORIZON);
     }
@@ -69,7 +77,11 @@ pub fn check_group(
                 let _ = input;
                 let known = Names::default().with(cadence::NAME_VARIABLES.map(String::from));
                 if let Err(e) = template::check(&value.value.0, &known) {
-                    c.at(value, format!("the group's input `{key}`: {e}"), Some(format!("it may read {}", cadence::NAME_VARIABLES.join(", "))));
+                    c.at(
+                        value,
+                        format!("the group's input `{key}`: {e}"),
+                        Some(format!("it may read {}", cadence::NAME_VARIABLES.join(", "))),
+                    );
                 }
             }
             Some(input) => {
@@ -88,8 +100,11 @@ pub fn check_group(
 /// Every occurrence is created by the bot, so nobody can type a required input: the group must
 /// give every one without a default.
 fn check_required_given<T>(c: &mut Checker, at: &At<T>, specs: &[InputSpec], given: &BTreeMap<String, String>) {
-    let missing: Vec<String> =
-        specs.iter().filter(|s| s.required && s.default.is_none() && !given.contains_key(&s.name)).map(|s| format!("`{}`", s.name)).collect();
+    let missing: Vec<String> = specs
+        .iter()
+        .filter(|s| s.required && s.default.is_none() && !given.contains_key(&s.name))
+        .map(|s| format!("`{}`", s.name))
+        .collect();
     if !missing.is_empty() {
         c.at(
             at,

@@ -324,8 +324,11 @@ fn a_freeze_in_a_process_file_is_checked_where_it_is_written() {
 
 #[test]
 fn an_input_identifies_one_of_the_known_things() {
-    let p = parse("p.yaml", &DAG.replace("window: { type: datetime }", "window: { type: datetime }\n  env: { type: string, identifies: environment }"))
-        .unwrap_or_else(|e| panic!("{e:#?}"));
+    let p = parse(
+        "p.yaml",
+        &DAG.replace("window: { type: datetime }", "window: { type: datetime }\n  env: { type: string, identifies: environment }"),
+    )
+    .unwrap_or_else(|e| panic!("{e:#?}"));
     assert_eq!(p.inputs.iter().find(|i| i.name == "env").and_then(|i| i.identifies), Some(crate::domain::process::Identifies::Environment));
     let e = one_error(&DAG.replace("window: { type: datetime }", "window: { type: datetime, identifies: env }"));
     assert!(e.message.contains("identifies `env`") && e.hint.as_deref().unwrap_or_default().contains("environment"), "{e:?}");

@@ -48,7 +48,7 @@ impl Release {
         }])
     }
 
-    fn expect_status(&self, allowed: &[ReleaseStatus], action: &'static str) -> Result<(), CommandError> {
+    pub(super) fn expect_status(&self, allowed: &[ReleaseStatus], action: &'static str) -> Result<(), CommandError> {
         if allowed.contains(&self.status) {
             return Ok(());
         }
@@ -84,9 +84,14 @@ impl Release {
         self.expect_status(&[ReleaseStatus::NotStarted, ReleaseStatus::Running, ReleaseStatus::OnHold], "aborted")?;
         let reason = reason_given(reason)?;
         let mut fx = vec![Effect::Audit { actor: actor.into(), action: "release_aborted", detail: json!({"reason": reason}) }];
+        let was_planned = self.status == ReleaseStatus::NotStarted;
         self.stop_all(&mut fx);
         let why = format!("Release aborted by {}", actor.display_name);
         self.finish_closing(ReleaseStatus::Aborted, Some(format!("aborted by {}: {reason}", actor.display_name)), why, &mut fx);
+        if was_planned {
+            // Its advance shipping notice now says it is cancelled.
+            self.advance_notice(&mut fx);
+        }
         Ok(fx)
     }
 

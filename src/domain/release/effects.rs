@@ -41,6 +41,18 @@ pub enum Effect {
     Poll(Poll),
     /// A `subprocess` activity's child release, to create and start in the same transaction.
     StartChild(ChildRelease),
+    /// A scheduled release's start, due at its time.
+    StartAt(StartTimer),
+    /// The advance shipping notice, to post or bring up to date.
+    AdvanceNotice(AdvanceNotice),
+}
+
+/// When the advance shipping notice of schedule `generation` is due: `None` at once (an edit),
+/// else its time (`advance` before the start; at once if that has passed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdvanceNotice {
+    pub due: Option<DateTime<Utc>>,
+    pub generation: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +217,32 @@ pub enum Notice {
         row: i64,
         hash: String,
     },
+    /// Planned to start at `at` (by `by`; `None`: its release group), moved from `previous`.
+    Scheduled {
+        at: DateTime<Utc>,
+        by: Option<String>,
+        previous: Option<DateTime<Utc>>,
+    },
+    /// The planned start was taken back: a Draft again.
+    Unscheduled {
+        by: String,
+        reason: String,
+    },
+    /// Started by hand this long before its planned time.
+    StartedEarly {
+        by_secs: u64,
+    },
+    /// Its planned start did not happen (`skipped`: the group skipped a missed occurrence).
+    ScheduledStartRefused {
+        why: String,
+        skipped: bool,
+    },
+    /// Started inside a freeze by an admin's override.
+    FreezeOverridden {
+        by: String,
+        freeze: String,
+        reason: String,
+    },
 }
 
 /// Merges a phase's end with the start of the phases after it when one step does both, so the
@@ -244,7 +282,14 @@ impl Notice {
     /// Progress belongs in the release's thread; its end, and what a process announces on
     /// purpose, belong in the channel where stakeholders read.
     pub fn is_progress(&self) -> bool {
-        !matches!(self, Notice::ReleaseFinished { .. } | Notice::AuditHead { .. } | Notice::Message { .. })
+        !matches!(
+            self,
+            Notice::ReleaseFinished { .. }
+                | Notice::AuditHead { .. }
+                | Notice::Message { .. }
+                | Notice::ScheduledStartRefused { .. }
+                | Notice::FreezeOverridden { .. }
+        )
     }
 
     /// The principals this notice pings: only requests for someone's action ping anyone

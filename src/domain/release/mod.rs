@@ -24,7 +24,9 @@ pub use effects::*;
 mod flow;
 mod follow;
 mod manual;
+mod schedule;
 mod spanning;
+pub use schedule::{Schedule, StartTimer};
 pub use spanning::Spanning;
 mod subprocess;
 pub use super::risk::{Risk, RiskLevel};
@@ -140,6 +142,8 @@ pub struct Release {
     /// The id of the database the release lives in (empty until stored): it begins every
     /// idempotency key, so two installations never send the same key for different work.
     pub installation: String,
+    /// Its planned start, once scheduled (kept after it starts: the calendar shows plan and run).
+    pub schedule: Option<Schedule>,
 }
 
 /// The activity (and its try) of another release that this release runs for.
@@ -230,7 +234,7 @@ impl Decision {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
-    #[error("release {id} is {}; only a Draft release can be started", status.in_words().to_lowercase())]
+    #[error("release {id} is {}; only a Draft or a scheduled release can be started", status.in_words().to_lowercase())]
     NotDraft { id: ReleaseId, status: ReleaseStatus },
     #[error("this result is for try {got} of `{activity}`, which is {} at try {current}; it was recorded and ignored", status.in_words())]
     Stale { activity: String, got: u32, current: u32, status: StepStatus },
@@ -333,6 +337,7 @@ impl Release {
             parent: None,
             risk: Risk::default(),
             installation: String::new(),
+            schedule: None,
         }
     }
 
@@ -371,20 +376,31 @@ impl Release {
         shown_as: String,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>, CommandError> {
-        if self.status != ReleaseStatus::Draft {
+        if !matches!(self.status, ReleaseStatus::Draft | ReleaseStatus::NotStarted) {
             return Err(CommandError::NotDraft { id: self.id, status: self.status });
         }
+        let planned = self.schedule.as_ref().filter(|_| self.status == ReleaseStatus::NotStarted).map(|s| s.at);
         self.status = ReleaseStatus::Running;
         self.started_by = Some(initiator);
         self.risk = self.assess_risk(now);
+        let mut detail = json!({"risk": self.risk.level, "risk_reasons": self.risk.reasons});
+        let mut early_by = None;
+        if let Some(at) = planned.filter(|at| now < *at) {
+            // Started by hand before its planned time: the trail says so, and by how much.
+            detail["scheduled_for"] = json!(at.to_rfc3339());
+            detail["early_by_secs"] = json!((at - now).num_seconds());
+            early_by = Some(at - now);
+        }
         let mut fx = vec![
-            Effect::Audit {
-                actor: audit,
-                action: "release_started",
-                detail: json!({"risk": self.risk.level, "risk_reasons": self.risk.reasons}),
-            },
+            Effect::Audit { actor: audit, action: "release_started", detail },
             Effect::Notify(Notice::ReleaseStarted { by: shown_as }),
         ];
+        if let Some(early) = early_by {
+            fx.push(Effect::Notify(Notice::StartedEarly { by_secs: early.num_seconds().max(0) as u64 }));
+        }
+        if planned.is_some() {
+            self.advance_notice(&mut fx);
+        }
         self.advance(&mut fx, now);
         Ok(fx)
     }

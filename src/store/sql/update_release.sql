@@ -1,1 +1,3 @@
-UPDATE releases SET status = ?, reason = ?, started_by = ?, updated_at = ?, name = ?, inputs_json = ?, risk_json = ? WHERE id = ?
+UPDATE releases SET status = ?, reason = ?, started_by = ?, updated_at = ?, name = ?, inputs_json = ?, risk_json = ?,
+                    schedule_json = ?, planned_at = ?
+WHERE id = ?

@@ -1,0 +1,1 @@
+DELETE FROM paused_groups WHERE guild_id = ? AND process = ?

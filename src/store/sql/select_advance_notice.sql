@@ -1,0 +1,1 @@
+SELECT channel_id, message_id FROM advance_notices WHERE release_id = ?
