@@ -211,6 +211,7 @@ impl Application {
             tokio::spawn(notifier.run_until_stopped(shutdown.clone())),
             tokio::spawn(checkpoint_until_stopped(self.engine.store().clone(), shutdown.clone())),
             tokio::spawn(daily_audit_head_until_stopped(self.engine.clone(), shutdown.clone())),
+            tokio::spawn(crate::engine::plan_groups_until_stopped(self.engine.clone(), shutdown.clone())),
             tokio::spawn(async move {
                 if let Err(e) = server.await {
                     tracing::error!(error = %e, "the HTTP server stopped");

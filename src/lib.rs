@@ -11,6 +11,7 @@ pub mod discord;
 pub mod domain;
 pub mod engine;
 pub mod http;
+pub mod picture;
 pub mod sandbox;
 pub mod store;
 pub mod webhook;

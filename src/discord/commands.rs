@@ -1,5 +1,5 @@
 //! `/release create|edit|delete|start|status|log|hold|resume|abort|retry|skip`; `/release list`
-//! lives in `listing`, `/process` in `processes`.
+//! lives in `listing`, `/release schedule|unschedule` in `planning`, `/process` in `processes`.
 
 use super::render;
 use super::{create_form, BotError, Context, Data};
@@ -10,25 +10,48 @@ use crate::domain::{ChannelId, GuildId};
 use crate::engine::{Control, EngineError, NewRelease};
 
 pub fn commands() -> Vec<poise::Command<Data, BotError>> {
-    vec![release(), super::processes::process(), super::delegation::delegate(), super::help::trainmaster()]
+    vec![
+        release(),
+        super::processes::process(),
+        super::delegation::delegate(),
+        super::help::trainmaster(),
+        super::freezes::freeze(),
+        super::groups::group(),
+    ]
 }
 
 /// Create, start and follow releases
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("create", "edit", "delete", "start", "status", "super::listing::list", "log", "hold", "resume", "abort", "retry", "skip"),
+    subcommands(
+        "create",
+        "edit",
+        "delete",
+        "start",
+        "super::planning::schedule",
+        "super::planning::unschedule",
+        "super::planning::calendar",
+        "status",
+        "super::listing::list",
+        "log",
+        "hold",
+        "resume",
+        "abort",
+        "retry",
+        "skip"
+    ),
     subcommand_required
 )]
 async fn release(_ctx: Context<'_>) -> Result<(), BotError> {
     Ok(())
 }
 
-fn guild(ctx: &Context<'_>) -> Result<GuildId, BotError> {
+pub(super) fn guild(ctx: &Context<'_>) -> Result<GuildId, BotError> {
     super::guild_of(ctx.guild_id())
 }
 
-fn release_id(text: &str) -> Result<ReleaseId, BotError> {
+pub(super) fn release_id(text: &str) -> Result<ReleaseId, BotError> {
     text.parse().map_err(BotError::User)
 }
 
@@ -49,11 +72,22 @@ async fn create(
     #[description = "A named input set of the process to start from; inputs given here win"]
     #[max_length = 40]
     input_set: Option<String>,
+    #[description = "Plan its start: 2026-12-10 14:00 (process time zone), thu 14:00, or RFC 3339"]
+    #[max_length = 40]
+    at: Option<String>,
+    #[description = "Release managers: schedule it although it overlaps others, and why"]
+    #[max_length = 500]
+    despite_conflicts: Option<String>,
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let actor = super::author(&ctx).await;
     let inputs = parse_pairs(inputs.as_deref().unwrap_or_default()).map_err(|e| BotError::User(e.to_string()))?;
     let new = NewRelease { guild_id, process, name, inputs, input_set, channel: Some(ChannelId(ctx.channel_id().get())) };
+    if let Some(at) = at {
+        // Planned releases are complete: no form for missing inputs, the refusal names them.
+        let scheduled = ctx.data().engine.create_scheduled(&actor, new, &at, despite_conflicts.as_deref()).await?;
+        return super::planning::answer_scheduled(&ctx, &scheduled).await;
+    }
     let release = match ctx.data().engine.create_release(&actor, new.clone()).await {
         // Required inputs missing (and nothing wrong before them): ask for them in a form. More
         // than a form holds: the error names the first, for the `inputs` text.
@@ -120,18 +154,21 @@ async fn delete(
     Ok(())
 }
 
-/// Start a Draft release: its phases run and the notices channel follows along
+/// Start a Draft or scheduled release now: its phases run and the notices channel follows along
 #[poise::command(slash_command, guild_only)]
 async fn start(
     ctx: Context<'_>,
     #[description = "Release id, like 42"]
     #[autocomplete = "super::autocomplete::release"]
     release: String,
+    #[description = "Admins: start it although a freeze holds, and why (audited, announced)"]
+    #[max_length = 500]
+    override_freeze: Option<String>,
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
     let actor = super::author(&ctx).await;
-    let release = ctx.data().engine.start_release(guild_id, &actor, id).await?;
+    let release = ctx.data().engine.start_release_overriding(guild_id, &actor, id, override_freeze.as_deref()).await?;
     let channel = release.process.notices_channel.map(|c| c.0).unwrap_or_default();
     // One line, not a card: a card here would freeze as Running while the live one moves on.
     let reply = if render::in_card_channel(&release, ChannelId(ctx.channel_id().get())) {
@@ -186,7 +223,7 @@ async fn log(
 }
 
 /// The release's card for an answer.
-async fn card(ctx: &Context<'_>, release: &crate::domain::Release) -> Result<poise::serenity_prelude::CreateEmbed, BotError> {
+pub(super) async fn card(ctx: &Context<'_>, release: &crate::domain::Release) -> Result<poise::serenity_prelude::CreateEmbed, BotError> {
     super::card_for(ctx.serenity_context().cache.as_ref(), ctx.data(), ctx.guild_id(), release, render::Detail::Live).await
 }
 

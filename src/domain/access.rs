@@ -132,6 +132,17 @@ impl AccessPolicy {
         Err(Denied { what: "reading releases here", who: named(&all) })
     }
 
+    /// Planning for the whole server (freezes, release groups): its release managers and the
+    /// admins; open, like creating, while the server names no release managers and there are no admins.
+    pub fn may_plan(&self, guild: GuildId, actor: &Actor, what: &'static str) -> Result<(), Denied> {
+        let managers = self.guilds.get(&guild).map(|r| r.release_managers.as_slice()).unwrap_or_default();
+        if (managers.is_empty() && self.admins.is_empty()) || self.is_admin(actor) || any(managers, actor) {
+            return Ok(());
+        }
+        let all: Vec<Principal> = managers.iter().chain(self.admins.iter()).cloned().collect();
+        Err(Denied { what, who: named(&all) })
+    }
+
     /// Creating a release of `process` in `guild`.
     pub fn may_create(&self, guild: GuildId, actor: &Actor, process: &Process) -> Result<(), Denied> {
         let Some(roles) = self.guilds.get(&guild).filter(|r| !r.release_managers.is_empty()) else { return Ok(()) };

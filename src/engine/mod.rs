@@ -5,6 +5,7 @@ mod cache;
 mod callbacks;
 mod children;
 mod delegations;
+mod groups;
 mod guilds;
 mod metrics;
 mod planning;
@@ -12,6 +13,7 @@ mod worker;
 
 pub use callbacks::{CallbackError, SignedHeaders, TriggerError, TriggerRequest};
 pub use delegations::NewDelegation;
+pub use groups::{plan_groups_until_stopped, GroupView};
 pub use guilds::ChannelDirectory;
 pub use metrics::Metrics;
 pub use planning::{conflicts_text, planned_duration, Scheduled};
@@ -115,6 +117,8 @@ pub struct Engine {
     pub webhook_wake: Arc<Notify>,
     /// Woken when chat messages are enqueued.
     pub chat_wake: Arc<Notify>,
+    /// Woken when release groups should be planned again (the clock moved).
+    pub planner_wake: Arc<Notify>,
     /// Base of the callback URLs given to `completion: callback` webhooks, like
     /// `https://trainmaster.example.com`.
     callback_base: Arc<str>,
@@ -142,6 +146,7 @@ impl Engine {
             catalog: Arc::new(catalog),
             webhook_wake: Arc::new(Notify::new()),
             chat_wake: Arc::new(Notify::new()),
+            planner_wake: Arc::new(Notify::new()),
             callback_base: callback_base.trim_end_matches('/').into(),
             metrics: Arc::new(Metrics::default()),
             audit_channel: None,
@@ -244,6 +249,7 @@ impl Engine {
         self.webhook_wake.notify_waiters();
         self.webhook_wake.notify_one();
         self.chat_wake.notify_one();
+        self.planner_wake.notify_one();
     }
 
     /// A checked, unsaved Draft.

@@ -256,6 +256,52 @@ impl Engine {
         Ok(crate::domain::planning::AdvanceFacts { conflicts, freezes: touched, until: Some(until), card_url: None })
     }
 
+    /// Server `guild`'s plan over [from, to): its planned releases (of `process` only, when
+    /// given), the conflicts between them and the freezes in the period.
+    pub async fn calendar(
+        &self,
+        guild: GuildId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        process: Option<&str>,
+    ) -> Result<crate::domain::planning::Calendar, EngineError> {
+        use crate::domain::planning::{Calendar, CalendarEntry};
+        let ids = self.store.planned_between(guild, from - chrono::Duration::days(14), to).await?;
+        let mut releases = vec![];
+        for id in ids {
+            let r = self.release_in_any_guild(id).await?;
+            let duration = planned_duration(&r.process);
+            let Some(window) = r.planned(duration) else { continue };
+            if window.to > from && process.is_none_or(|p| p == r.process.name) {
+                releases.push((r, window));
+            }
+        }
+        let windows: Vec<_> = releases
+            .iter()
+            .filter(|(r, _)| matches!(r.status, ReleaseStatus::NotStarted | ReleaseStatus::Running | ReleaseStatus::OnHold))
+            .map(|(_, w)| w.clone())
+            .collect();
+        let entries = releases
+            .iter()
+            .map(|(r, w)| CalendarEntry {
+                id: r.id,
+                name: r.name.clone(),
+                process: r.process.name.clone(),
+                status: r.status,
+                from: w.from,
+                to: w.to,
+                conflicts: if windows.contains(w) { conflict::conflicts(w, &windows).into_iter().map(|c| c.with).collect() } else { vec![] },
+            })
+            .collect();
+        let mut freezes: Vec<Freeze> = self.server_freezes(guild).await?;
+        for p in self.processes_for(guild).filter(|p| process.is_none_or(|n| n == p.name)) {
+            freezes.extend(p.freezes.iter().cloned());
+        }
+        let freezes =
+            freezes.iter().flat_map(|f| f.windows_between(from, to).into_iter().map(|(a, b)| (f.name.clone(), a, b))).collect();
+        Ok(Calendar { from, to, time_zone: self.guild_time_zone(guild), entries, freezes })
+    }
+
     /// Refuses starting `release` now inside a freeze, unless `override_reason` is given by an
     /// admin: then the effects to add (the override, audited and announced).
     pub(super) async fn freeze_check(

@@ -4,12 +4,14 @@
 //! (`words::Names`), states in words (`words`): nothing reads like config or an enum.
 
 mod advance;
+mod calendar;
 mod card;
 mod log;
 mod notices;
 pub mod words;
 
 pub use advance::advance_notice;
+pub use calendar::calendar_text;
 pub use card::{headline, Detail, Timing};
 pub use log::{audit_log, AuditPage};
 pub use notices::{audit_head_text, end_message, notice_text, pinged, Place};

@@ -31,3 +31,27 @@ pub struct AdvanceFacts {
     /// The card, once the release runs.
     pub card_url: Option<String>,
 }
+
+/// A period of a server's plan: what the calendar draws and lists.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub time_zone: chrono_tz::Tz,
+    pub entries: Vec<CalendarEntry>,
+    /// Freeze windows in the period: name, start, end.
+    pub freezes: Vec<(String, DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// One release on the calendar, over its planned window.
+#[derive(Debug, Clone)]
+pub struct CalendarEntry {
+    pub id: crate::domain::ReleaseId,
+    pub name: String,
+    pub process: String,
+    pub status: crate::domain::release::ReleaseStatus,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// The releases it conflicts with.
+    pub conflicts: Vec<crate::domain::ReleaseId>,
+}
