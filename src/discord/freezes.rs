@@ -65,8 +65,10 @@ async fn add(
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let actor = super::author(&ctx).await;
-    let list = |s: Option<String>| s.map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()).unwrap_or_default();
-    let spec = FreezeSpec { name, from: Some(from), to: Some(to), cron: None, duration: None, applies_to: list(applies_to), allow: list(allow) };
+    let list =
+        |s: Option<String>| s.map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()).unwrap_or_default();
+    let spec =
+        FreezeSpec { name, from: Some(from), to: Some(to), cron: None, duration: None, applies_to: list(applies_to), allow: list(allow) };
     let data: &Data = ctx.data();
     let freeze = data.engine.add_freeze(guild_id, &actor, spec, &reason).await?;
     let tz = data.engine.guild_time_zone(guild_id);
@@ -81,10 +83,7 @@ async fn add(
 
 /// End a freeze added in chat (declared ones end by editing their file)
 #[poise::command(slash_command, guild_only)]
-async fn end(
-    ctx: Context<'_>,
-    #[description = "The freeze's number, from /freeze list"] id: i64,
-) -> Result<(), BotError> {
+async fn end(ctx: Context<'_>, #[description = "The freeze's number, from /freeze list"] id: i64) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let actor = super::author(&ctx).await;
     let freeze = ctx.data().engine.end_freeze(guild_id, &actor, id).await?;

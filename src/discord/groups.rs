@@ -14,7 +14,13 @@ pub async fn group(_ctx: Context<'_>) -> Result<(), BotError> {
 fn summary(g: &GroupView) -> String {
     let next = g.next.first().map(|t| format!("next <t:{0}:F> (<t:{0}:R>)", t.timestamp())).unwrap_or_else(|| "no next time".into());
     let paused = g.paused.as_ref().map(|(by, _)| format!(" · ⏸️ paused by {}", render::inert(by))).unwrap_or_default();
-    format!("**{}** — {} ({}) · {next} · {} ahead{paused}", g.process, cadence::describe(&g.cadence).trim_end_matches('.'), g.time_zone.name(), g.horizon)
+    format!(
+        "**{}** — {} ({}) · {next} · {} ahead{paused}",
+        g.process,
+        cadence::describe(&g.cadence).trim_end_matches('.'),
+        g.time_zone.name(),
+        g.horizon
+    )
 }
 
 /// List this server's release groups
@@ -90,7 +96,11 @@ async fn resume(
     let guild_id = guild(&ctx)?;
     let actor = super::author(&ctx).await;
     let changed = ctx.data().engine.pause_group(guild_id, &actor, &process, false).await?;
-    let text = if changed { format!("▶️ Release group `{process}` plans releases again.") } else { format!("Release group `{process}` was not paused.") };
+    let text = if changed {
+        format!("▶️ Release group `{process}` plans releases again.")
+    } else {
+        format!("Release group `{process}` was not paused.")
+    };
     ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await?;
     Ok(())
 }

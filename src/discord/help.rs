@@ -37,7 +37,21 @@ fn render(commands: &[poise::Command<Data, BotError>], help_url: Option<&str>) -
             .iter()
             .map(|sub| format!("`/{} {}`: {}", command.name, sub.name, sub.description.as_deref().unwrap_or_default()))
             .collect();
-        embed = embed.field(format!("/{}", command.name), truncate(&lines.join("\n"), super::render::FIELD_LIMIT), false);
+        // A field holds 1,024 characters: a command with many subcommands continues in the next.
+        let mut chunks: Vec<String> = vec![];
+        for line in lines {
+            match chunks.last_mut() {
+                Some(chunk) if chunk.chars().count() + line.chars().count() < super::render::FIELD_LIMIT => {
+                    chunk.push('\n');
+                    chunk.push_str(&line);
+                }
+                _ => chunks.push(truncate(&line, super::render::FIELD_LIMIT)),
+            }
+        }
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let name = if i == 0 { format!("/{}", command.name) } else { format!("/{} (more)", command.name) };
+            embed = embed.field(name, chunk, false);
+        }
     }
     embed
 }
@@ -51,12 +65,12 @@ mod tests {
         let embed = serde_json::to_value(render(&super::super::commands(), Some("https://wiki.example/trainmaster"))).unwrap_or_default();
         let fields = embed["fields"].as_array().cloned().unwrap_or_default();
         let names: Vec<&str> = fields.iter().filter_map(|f| f["name"].as_str()).collect();
-        assert_eq!(names, ["/release", "/process", "/delegate"]);
+        assert_eq!(names, ["/release", "/release (more)", "/process", "/delegate", "/freeze", "/group"]);
         for field in &fields {
             assert!(field["value"].as_str().is_some_and(|v| v.chars().count() <= 1_024), "{field}");
         }
-        let release = fields[0]["value"].as_str().unwrap_or_default();
-        for sub in ["create", "list", "start", "hold", "abort", "retry", "skip", "log"] {
+        let release = format!("{}\n{}", fields[0]["value"].as_str().unwrap_or_default(), fields[1]["value"].as_str().unwrap_or_default());
+        for sub in ["create", "list", "start", "schedule", "unschedule", "calendar", "hold", "abort", "retry", "skip", "log"] {
             assert!(release.contains(&format!("`/release {sub}`")), "{sub} missing from {release}");
         }
         assert!(embed["description"].as_str().is_some_and(|d| d.contains("https://wiki.example/trainmaster")));

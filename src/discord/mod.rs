@@ -216,10 +216,15 @@ pub fn names_in(cache: &serenity::Cache, guild_id: Option<serenity::GuildId>) ->
 /// When a release started and ended, for its card: read only once it has ended (only then does
 /// the card show times).
 async fn card_timing(engine: &crate::engine::Engine, release: &crate::domain::Release) -> Result<render::Timing, crate::store::StoreError> {
-    if !release.status.is_finished() {
-        return Ok(render::Timing::default());
+    let mut timing = if release.status.is_finished() { release_timing(engine, release.id).await? } else { render::Timing::default() };
+    if release.schedule.is_some() && !release.status.is_finished() {
+        timing.advance_notice = engine
+            .store()
+            .advance_notice(release.id)
+            .await?
+            .map(|(channel, message)| format!("https://discord.com/channels/{}/{channel}/{message}", release.guild_id));
     }
-    release_timing(engine, release.id).await
+    Ok(timing)
 }
 
 /// When release `id` last started and when it ended, from its trail.

@@ -56,11 +56,8 @@ pub async fn unschedule(
 pub async fn answer_scheduled(ctx: &Context<'_>, scheduled: &Scheduled) -> Result<(), BotError> {
     let release = &scheduled.release;
     let at = release.schedule.as_ref().map(|s| s.at.timestamp()).unwrap_or_default();
-    let mut text = format!(
-        "🗓️ **Release {} · {}** starts by itself <t:{at}:F> (<t:{at}:R>), as you.",
-        release.id,
-        render::inert(&release.name)
-    );
+    let mut text =
+        format!("🗓️ **Release {} · {}** starts by itself <t:{at}:F> (<t:{at}:R>), as you.", release.id, render::inert(&release.name));
     if let Some(channel) = release.process.notices_channel {
         text.push_str(&format!(" Its card is in <#{channel}>."));
     }
@@ -70,7 +67,7 @@ pub async fn answer_scheduled(ctx: &Context<'_>, scheduled: &Scheduled) -> Resul
             render::inert(&crate::engine::conflicts_text(&scheduled.conflicts))
         ));
     }
-    ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await?;
+    ctx.send(poise::CreateReply::default().content(text).embed(card(ctx, release).await?).ephemeral(true)).await?;
     Ok(())
 }
 
@@ -104,13 +101,21 @@ pub async fn calendar(
     let plan = engine.calendar(guild_id, start, end, process.as_deref()).await?;
     let text = render::calendar_text(&plan);
     let png = crate::picture::calendar_png(&plan).map_err(|e| BotError::Internal(e.context("cannot draw the calendar")))?;
-    let attachment = serenity::CreateAttachment::bytes(png, "calendar.png");
+    // The description is the picture's alt text (and Discord's API wants a string there, not null).
+    let alt =
+        format!("Release calendar from {} to {}; the message lists the same releases", start.format("%Y-%m-%d"), end.format("%Y-%m-%d"));
+    let attachment = serenity::CreateAttachment::bytes(png, "calendar.png").description(alt);
     ctx.send(poise::CreateReply::default().content(text).attachment(attachment).ephemeral(true)).await?;
     Ok(())
 }
 
 /// The period's first instant and its end: a week from Monday, a month from the 1st, in `tz`.
-fn period_bounds(period: Period, from: Option<&str>, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTime<Utc>), BotError> {
+fn period_bounds(
+    period: Period,
+    from: Option<&str>,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), BotError> {
     let today = now.with_timezone(&tz).date_naive();
     let first = match from {
         Some(text) => chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")

@@ -103,7 +103,14 @@ impl Engine {
         let attempt = async {
             let name = cadence::release_name(&group.name, &process.name, at, tz).map_err(|e| EngineError::NotRunnable(e.to_string()))?;
             let inputs = cadence::release_inputs(group, &process.name, at, tz).map_err(|e| EngineError::NotRunnable(e.to_string()))?;
-            let new = NewRelease { guild_id: guild, process: process.name.clone(), name, inputs, input_set: group.input_set.clone(), channel: None };
+            let new = NewRelease {
+                guild_id: guild,
+                process: process.name.clone(),
+                name,
+                inputs,
+                input_set: group.input_set.clone(),
+                channel: None,
+            };
             let draft = self.draft(Initiator::Group, new)?;
             let unsaved = draft.clone().stored(crate::domain::ReleaseId(0), String::new());
             if let Some(blocked) = self.frozen(&unsaved, at).await? {
@@ -190,7 +197,8 @@ impl Engine {
         };
         if changed {
             let action = if pause { "group_paused" } else { "group_resumed" };
-            Store::append_audit(&mut tx, None, &AuditActor::from(actor), action, &json!({"process": view.process, "guild": guild.0})).await?;
+            Store::append_audit(&mut tx, None, &AuditActor::from(actor), action, &json!({"process": view.process, "guild": guild.0}))
+                .await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         if changed && !pause {
@@ -201,7 +209,13 @@ impl Engine {
 
     /// Skips the group's next occurrence: its release, when created, ends skipped (its notice
     /// struck through). Returns the release skipped.
-    pub async fn skip_next(&self, guild: GuildId, actor: &Actor, process: &str, reason: &str) -> Result<crate::domain::Release, EngineError> {
+    pub async fn skip_next(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        process: &str,
+        reason: &str,
+    ) -> Result<crate::domain::Release, EngineError> {
         self.may_manage_groups(guild, actor)?;
         if reason.trim().is_empty() {
             return Err(CommandError::ReasonRequired.into());
@@ -247,8 +261,14 @@ impl Engine {
                 "there is no freeze {id} added in chat here that is still on; `/freeze list` shows them (declared ones end by editing trainmaster.toml or the process file)"
             )));
         };
-        Store::append_audit(&mut tx, None, &AuditActor::from(actor), "freeze_ended", &json!({"guild": guild.0, "id": id, "name": freeze.name}))
-            .await?;
+        Store::append_audit(
+            &mut tx,
+            None,
+            &AuditActor::from(actor),
+            "freeze_ended",
+            &json!({"guild": guild.0, "id": id, "name": freeze.name}),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(freeze)
     }

@@ -389,8 +389,8 @@ impl Engine {
         let access = Arc::clone(&self.access);
         // Checked again at start: a channel may have moved or gone since the release was created.
         let release = self.release(guild_id, id).await?;
-        access.may_control(actor, &release, access::Control::Start).map_err(CommandError::from)?;
         self.check_channels(guild_id, &release.process)?;
+        access.may_control(actor, &release, access::Control::Start).map_err(CommandError::from)?;
         let overridden = self.freeze_check(&release, Some(actor), override_reason).await?;
         self.transition(guild_id, id, |r| {
             access.may_control(actor, r, access::Control::Start)?;

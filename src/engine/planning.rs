@@ -104,8 +104,12 @@ impl Engine {
         }
         let listed = conflicts_text(&conflicts);
         let Some(reason) = despite.map(str::trim).filter(|r| !r.is_empty()) else {
+            let this = match release.id.0 {
+                0 => format!("“{}”", release.name),
+                id => format!("release {id} “{}”", release.name),
+            };
             return Err(EngineError::Conflicts(format!(
-                "{} overlaps {listed}. A release manager may schedule it anyway: add `despite_conflicts:` with the reason",
+                "{this} at {} overlaps {listed}. A release manager may schedule it anyway: add `despite_conflicts:` with the reason",
                 planning::local(at, tz)
             )));
         };
@@ -290,15 +294,18 @@ impl Engine {
                 status: r.status,
                 from: w.from,
                 to: w.to,
-                conflicts: if windows.contains(w) { conflict::conflicts(w, &windows).into_iter().map(|c| c.with).collect() } else { vec![] },
+                conflicts: if windows.contains(w) {
+                    conflict::conflicts(w, &windows).into_iter().map(|c| c.with).collect()
+                } else {
+                    vec![]
+                },
             })
             .collect();
         let mut freezes: Vec<Freeze> = self.server_freezes(guild).await?;
         for p in self.processes_for(guild).filter(|p| process.is_none_or(|n| n == p.name)) {
             freezes.extend(p.freezes.iter().cloned());
         }
-        let freezes =
-            freezes.iter().flat_map(|f| f.windows_between(from, to).into_iter().map(|(a, b)| (f.name.clone(), a, b))).collect();
+        let freezes = freezes.iter().flat_map(|f| f.windows_between(from, to).into_iter().map(|(a, b)| (f.name.clone(), a, b))).collect();
         Ok(Calendar { from, to, time_zone: self.guild_time_zone(guild), entries, freezes })
     }
 

@@ -2,6 +2,8 @@
 //! status API for pipelines, health and Prometheus metrics. Every refusal is a 4xx with a reason
 //! in JSON (`{"error": "..."}`).
 
+mod ics;
+
 use crate::domain::release::{Release, ReleaseId};
 use crate::domain::GuildId;
 use crate::engine::{CallbackError, Engine, EngineError, SignedHeaders, TriggerError};
@@ -64,6 +66,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/releases/{id}", get(release_status))
+        .route("/calendar.ics", get(calendar_feed))
         .merge(hooks)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Refusals axum makes itself (unknown route, wrong method, a body too large) answer in
@@ -181,6 +184,53 @@ enum Scope {
     Guild(GuildId),
 }
 
+/// What `given` (a token) may see, if anything.
+fn scope_of(state: &HttpState, given: Option<&str>) -> Option<Scope> {
+    given.and_then(|given| {
+        let everything = state.api_token.as_deref().is_some_and(|expected| same_token(given, expected));
+        let guild = state.guild_api_tokens.iter().find(|(_, token)| same_token(given, token)).map(|(guild, _)| *guild);
+        match (everything, guild) {
+            (true, _) => Some(Scope::Everything),
+            (false, Some(guild)) => Some(Scope::Guild(guild)),
+            (false, None) => None,
+        }
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct FeedQuery {
+    token: Option<String>,
+    guild: Option<String>,
+}
+
+/// `GET /calendar.ics?token=…[&guild=…]`: the server's plan from 30 days back to 180 ahead, for
+/// calendar apps, which cannot send headers: the token rides in the URL. A server's own token
+/// names its server; the operators' token needs `guild=`.
+async fn calendar_feed(State(state): State<HttpState>, axum::extract::Query(query): axum::extract::Query<FeedQuery>) -> Response {
+    if state.api_token.is_none() && state.guild_api_tokens.is_empty() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the calendar feed is not configured: set TRAINMASTER_API_TOKEN or a server's api_token",
+        );
+    }
+    let guild = match (scope_of(&state, query.token.as_deref().map(str::trim)), query.guild.as_deref()) {
+        (None, _) => return error(StatusCode::UNAUTHORIZED, "add `?token=<api token>` to the feed's address"),
+        (Some(Scope::Guild(guild)), _) => guild,
+        (Some(Scope::Everything), Some(g)) => match g.trim().parse::<u64>() {
+            Ok(id) => GuildId(id),
+            Err(_) => return error(StatusCode::BAD_REQUEST, format!("`guild={g}` is not a server id")),
+        },
+        (Some(Scope::Everything), None) => return error(StatusCode::BAD_REQUEST, "name the server: add `&guild=<server id>`"),
+    };
+    let now = state.engine.now();
+    let plan = match state.engine.calendar(guild, now - chrono::Duration::days(30), now + chrono::Duration::days(180), None).await {
+        Ok(plan) => plan,
+        Err(e) => return internal(e),
+    };
+    let body = ics::feed(&plan, state.engine.store().installation(), now);
+    ([(header::CONTENT_TYPE, "text/calendar; charset=utf-8")], body).into_response()
+}
+
 async fn release_status(State(state): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     if state.api_token.is_none() && state.guild_api_tokens.is_empty() {
         return error(StatusCode::SERVICE_UNAVAILABLE, "the status API is not configured: set TRAINMASTER_API_TOKEN");
@@ -192,16 +242,7 @@ async fn release_status(State(state): State<HttpState>, Path(id): Path<String>, 
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
-    let scope = given.and_then(|given| {
-        let everything = state.api_token.as_deref().is_some_and(|expected| same_token(given, expected));
-        let guild = state.guild_api_tokens.iter().find(|(_, token)| same_token(given, token)).map(|(guild, _)| *guild);
-        match (everything, guild) {
-            (true, _) => Some(Scope::Everything),
-            (false, Some(guild)) => Some(Scope::Guild(guild)),
-            (false, None) => None,
-        }
-    });
-    let Some(scope) = scope else {
+    let Some(scope) = scope_of(&state, given) else {
         return error(StatusCode::UNAUTHORIZED, "send `Authorization: Bearer <api token>`");
     };
     let id: ReleaseId = match id.parse() {

@@ -71,15 +71,19 @@ pub fn calendar_svg(plan: &Calendar) -> String {
     let span = (plan.to - plan.from).num_seconds().max(1) as f64;
     let x = |t: DateTime<Utc>| ((t - plan.from).num_seconds() as f64 / span * width).clamp(0.0, width);
     let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="Ubuntu" font-size="13">"#
-    );
+    let _ =
+        write!(svg, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="Ubuntu" font-size="13">"#);
     let _ = write!(svg, r##"<rect width="{width}" height="{height}" fill="#ffffff"/>"##);
     for (name, from, to) in &plan.freezes {
         let (a, b) = (x(*from), x(*to));
-        let _ = write!(svg, r##"<rect x="{a}" y="{HEADER}" width="{}" height="{}" fill="#cfe8ff" opacity="0.8"/>"##, (b - a).max(2.0), LANE * lanes as f64);
-        let _ = write!(svg, r##"<text x="{}" y="{}" fill="#1f6fb2" font-size="11">Freeze: {}</text>"##, a + 4.0, HEADER + 12.0, escape(name));
+        let _ = write!(
+            svg,
+            r##"<rect x="{a}" y="{HEADER}" width="{}" height="{}" fill="#cfe8ff" opacity="0.8"/>"##,
+            (b - a).max(2.0),
+            LANE * lanes as f64
+        );
+        let _ =
+            write!(svg, r##"<text x="{}" y="{}" fill="#1f6fb2" font-size="11">Freeze: {}</text>"##, a + 4.0, HEADER + 12.0, escape(name));
     }
     let tz = plan.time_zone;
     for (i, day) in days.iter().enumerate() {
@@ -99,7 +103,12 @@ pub fn calendar_svg(plan: &Calendar) -> String {
         let (a, b) = (x(entry.from), x(entry.to));
         let w = (b - a).max(6.0);
         let outline = if entry.conflicts.is_empty() { String::new() } else { r##" stroke="#ed4245" stroke-width="3""##.to_string() };
-        let _ = write!(svg, r##"<rect x="{a}" y="{top}" width="{w}" height="{}" rx="4" fill="{}"{outline}/>"##, LANE - 8.0, colour(entry.status));
+        let _ = write!(
+            svg,
+            r##"<rect x="{a}" y="{top}" width="{w}" height="{}" rx="4" fill="{}"{outline}/>"##,
+            LANE - 8.0,
+            colour(entry.status)
+        );
         let mark = if entry.conflicts.is_empty() { "" } else { " ! conflict" };
         let label = format!("#{} {} · {}{mark}", entry.id, entry.name, planned_words(entry.status));
         let _ = write!(svg, r##"<text x="{}" y="{}" fill="#060607">{}</text>"##, a + 5.0, top + 16.0, escape(&label));
@@ -121,7 +130,13 @@ pub fn calendar_svg(plan: &Calendar) -> String {
         let _ = write!(svg, r##"<text x="{}" y="{}" fill="#2e3338" font-size="12">{word}</text>"##, left + 19.0, base + 12.0);
     }
     let tz_note = format!("times in {}", tz.name());
-    let _ = write!(svg, r##"<text x="{}" y="{}" fill="#4f5660" font-size="12" text-anchor="end">{}</text>"##, width - 8.0, base + 12.0, escape(&tz_note));
+    let _ = write!(
+        svg,
+        r##"<text x="{}" y="{}" fill="#4f5660" font-size="12" text-anchor="end">{}</text>"##,
+        width - 8.0,
+        base + 12.0,
+        escape(&tz_note)
+    );
     svg.push_str("</svg>");
     svg
 }

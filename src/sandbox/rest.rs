@@ -23,7 +23,7 @@ fn ok(v: Value) -> Response {
     Json(v).into_response()
 }
 
-async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: Bytes) -> Response {
+async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: axum::http::HeaderMap, body: Bytes) -> Response {
     if let (&Method::GET, Some(rest)) = (&method, uri.path().strip_prefix("/attachments/")) {
         // Discord's CDN, not its API: not recorded for the contract test.
         let id: u64 = rest.split('/').next().and_then(|id| id.parse().ok()).unwrap_or_default();
@@ -35,7 +35,12 @@ async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
     let Some(path) = uri.path().strip_prefix("/api/v10") else {
         return not_found();
     };
-    let body: Option<Value> = if body.is_empty() { None } else { serde_json::from_slice(&body).ok() };
+    let multipart = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).filter(|ct| ct.starts_with("multipart/"));
+    let (body, files): (Option<Value>, Vec<Value>) = match multipart {
+        Some(content_type) => files_and_payload(&shared, content_type, body).await.map_or((None, vec![]), |(p, f)| (Some(p), f)),
+        None if body.is_empty() => (None, vec![]),
+        None => (serde_json::from_slice(&body).ok(), vec![]),
+    };
     shared.world().requests.push(RecordedRequest { method: method.to_string(), path: path.to_string(), body: body.clone() });
     shared.changed();
     if let Some(status) = injected_fault(&shared, method.as_str(), path) {
@@ -43,7 +48,11 @@ async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
         return fault_response(status);
     }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let body = body.unwrap_or(Value::Null);
+    let mut body = body.unwrap_or(Value::Null);
+    if !files.is_empty() {
+        // Recorded as sent (the contract test checks it); kept with the files, as Discord answers.
+        body["attachments"] = Value::Array(files);
+    }
     let response = match (method.as_str(), segments.as_slice()) {
         ("GET", ["gateway"]) => ok(json!({"url": format!("ws://{}/gateway", shared.addr)})),
         ("GET", ["gateway", "bot"]) => ok(json!({
@@ -82,6 +91,35 @@ async fn any(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
     };
     shared.changed();
     response
+}
+
+/// A message with files, as Discord takes it: `payload_json` is the message, `files[n]` the files.
+/// The files are kept (served at `/attachments/<id>/<name>`) and returned as the message's
+/// `attachments`, with their size and URL, as Discord answers.
+async fn files_and_payload(shared: &Shared, content_type: &str, body: Bytes) -> Option<(Value, Vec<Value>)> {
+    use axum::extract::FromRequest;
+    let request =
+        axum::http::Request::builder().header(axum::http::header::CONTENT_TYPE, content_type).body(axum::body::Body::from(body)).ok()?;
+    let mut form = axum::extract::Multipart::from_request(request, &()).await.ok()?;
+    let (mut payload, mut files) = (json!({}), vec![]);
+    while let Ok(Some(field)) = form.next_field().await {
+        let name = field.name().unwrap_or_default().to_string();
+        let filename = field.file_name().unwrap_or("file").to_string();
+        let Ok(bytes) = field.bytes().await else { break };
+        if name == "payload_json" {
+            payload = serde_json::from_slice(&bytes).unwrap_or(json!({}));
+        } else {
+            files.push((filename, bytes));
+        }
+    }
+    let mut attachments = vec![];
+    for (filename, bytes) in files {
+        let id = shared.next_id();
+        let url = format!("http://{}/attachments/{id}/{filename}", shared.addr);
+        attachments.push(json!({"id": id.to_string(), "filename": filename, "size": bytes.len(), "url": url, "proxy_url": url}));
+        shared.world().attachments.insert(id, bytes.to_vec());
+    }
+    Some((payload, attachments))
 }
 
 pub(super) fn guild_roles() -> Vec<Value> {

@@ -220,7 +220,12 @@ pub(super) async fn enqueue_scheduled_start(tx: &mut Tx, release: ReleaseId, sta
 pub(super) async fn enqueue_advance_notice(tx: &mut Tx, release: &Release, notice: &AdvanceNotice) -> Result<(), StoreError> {
     let Some(channel_id) = release.process.notices_channel else { return Ok(()) };
     let n = sqlx::query_file_scalar!("src/store/sql/count_advance_rows.sql", release.id.0).fetch_one(&mut **tx).await?;
-    let due = notice.due.map_or(tx.now_ms(), |d| d.timestamp_millis().max(tx.now_ms()));
+    // A notice already posted is brought up to date at once; a first one waits for its time.
+    let posted = sqlx::query_file_scalar!("src/store/sql/count_advance_posted.sql", release.id.0).fetch_one(&mut **tx).await? > 0;
+    let due = match notice.due {
+        Some(due) if !posted => due.timestamp_millis().max(tx.now_ms()),
+        _ => tx.now_ms(),
+    };
     let advance = AdvancePost { release_id: release.id, channel_id, generation: notice.generation };
     let payload = serde_json::to_value(ChatWork::Advance { advance }).map_err(corrupt)?;
     insert(tx, Topic::Chat, &format!("{}/advance/{}", release.id, n + 1), release.id, &payload, due).await

@@ -105,6 +105,7 @@ pub fn check_requests(requests: &[RecordedRequest]) -> anyhow::Result<()> {
             continue;
         };
         let Some(body) = &r.body else { continue };
+        let body = &upload_indices_as_ids(body);
         let Some(schema) = operation.pointer("/requestBody/content/application~1json/schema") else {
             problems.push(format!("{} {}: sends a JSON body, but the operation takes none", r.method, r.path));
             continue;
@@ -138,4 +139,20 @@ fn a_request_off_the_api_is_caught() {
     let good =
         RecordedRequest { method: "POST".into(), path: "/channels/1/messages".into(), body: Some(serde_json::json!({"content": "hi"})) };
     assert!(check_requests(&[good]).is_ok());
+}
+
+/// A message uploading files (multipart, `payload_json` + `files[n]`) names each new file in
+/// `attachments` by its index `n`, as Discord's "Uploading Files" guide shows (`"id": 0`); the
+/// OpenAPI description types every attachment id as a snowflake string. The index is checked as
+/// that string: everything else about the attachment is validated as sent.
+fn upload_indices_as_ids(body: &serde_json::Value) -> serde_json::Value {
+    let mut body = body.clone();
+    if let Some(attachments) = body.get_mut("attachments").and_then(|a| a.as_array_mut()) {
+        for a in attachments {
+            if let Some(index) = a.get("id").and_then(|id| id.as_u64()).filter(|i| *i < 10) {
+                a["id"] = serde_json::json!(index.to_string());
+            }
+        }
+    }
+    body
 }

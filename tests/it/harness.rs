@@ -72,6 +72,7 @@ struct RunningBot {
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     /// The running bot's own store (its writer connection), for fault injection.
     store: Store,
+    engine: trainmaster::engine::Engine,
 }
 
 pub struct Harness {
@@ -197,8 +198,9 @@ impl Harness {
         self.http_addr = Some(app.http_addr()?);
         let (stop, shutdown) = Shutdown::new();
         let store = app.engine().store().clone();
+        let engine = app.engine().clone();
         let task = tokio::spawn(app.run_until_stopped(shutdown));
-        self.bot = Some(RunningBot { stop, task, store });
+        self.bot = Some(RunningBot { stop, task, store, engine });
         self.connections += 1;
         self.sandbox.wait_ready(self.connections).await
     }
@@ -222,12 +224,25 @@ impl Harness {
         reply.release_id().ok_or_else(|| anyhow!("no release card in the reply: {}", reply.text()))
     }
 
+    /// `/release create` of `process` as alice, as a Draft; returns the new release's id.
+    pub async fn create_with(&self, process: &str, name: &str, inputs: &str) -> anyhow::Result<String> {
+        let reply = self.slash(&alice(), "create", &[("process", process), ("name", name), ("inputs", inputs)]).await?;
+        reply.release_id().ok_or_else(|| anyhow!("no release card in the reply: {}", reply.text()))
+    }
+
     /// Creates and starts a release as alice and waits for its approval request.
     pub async fn start_until_approval(&self) -> anyhow::Result<(String, StoredMessage)> {
         let id = self.create(VALID_INPUTS).await?;
         self.slash(&alice(), "start", &[("release", &id)]).await?;
         let approval = self.sandbox.wait_for_thread_message(CHANNEL_ID, "Approval `qa-approval` needed").await?;
         Ok((id, approval))
+    }
+
+    /// Tells the running bot's workers and planner to look again: after its clock moved.
+    pub fn wake_bot(&self) {
+        if let Some(bot) = &self.bot {
+            bot.engine.wake_workers();
+        }
     }
 
     /// The running bot's store itself (not a second connection to its file).

@@ -14,17 +14,19 @@ use poise::serenity_prelude as serenity;
 const DESCRIPTION_LIMIT: usize = 4_096;
 
 /// When a release started and ended, from its trail (the release row keeps neither).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Timing {
     pub started: Option<DateTime<Utc>>,
     pub ended: Option<DateTime<Utc>>,
+    /// The link to the release's advance shipping notice, once posted: the card points back to it.
+    pub advance_notice: Option<String>,
 }
 
 impl Timing {
     /// From the times the trail recorded (RFC 3339): the last start and the end.
     pub fn from_times(started: Option<&str>, ended: Option<&str>) -> Self {
         let at = |t: Option<&str>| t.and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
-        Self { started: at(started), ended: at(ended) }
+        Self { started: at(started), ended: at(ended), advance_notice: None }
     }
 
     /// `shipped in 42 min`'s duration, once the release has both ends.
@@ -39,7 +41,13 @@ pub fn headline(release: &Release, names: &Names, timing: &Timing) -> String {
     let took = timing.took().map(|t| format!(" in {t}")).unwrap_or_default();
     match release.status {
         ReleaseStatus::Draft => "draft, not started".into(),
-        ReleaseStatus::NotStarted => "not started yet".into(),
+        // Titles do not render Discord timestamps: the time in the process's zone.
+        ReleaseStatus::NotStarted => match &release.schedule {
+            Some(s) => {
+                format!("starts {}", crate::domain::planning::local(s.at, release.process.time_zone.parse().unwrap_or(chrono_tz::UTC)))
+            }
+            None => "not started yet".into(),
+        },
         ReleaseStatus::OnHold => "on hold".into(),
         ReleaseStatus::Running => running_headline(release, names),
         ReleaseStatus::Success => format!("shipped{took}"),
@@ -141,7 +149,7 @@ pub fn card(release: &Release, names: &Names, timing: &Timing, detail: Detail) -
     let description = match (release.status.is_finished(), detail) {
         (true, Detail::Live) => ended(release, timing),
         (true, Detail::Full) => format!("{}\n\n{}", ended(release, timing), phases(release, true, 3_000)),
-        (false, _) => in_flight(release, names, detail == Detail::Full),
+        (false, _) => in_flight(release, names, timing, detail == Detail::Full),
     };
     let footer = format!(
         "Release {} · {} · process {} version {}",
@@ -159,8 +167,15 @@ pub fn card(release: &Release, names: &Names, timing: &Timing, detail: Detail) -
 
 /// A release not ended yet: progress, what waits, its inputs, then one line per phase (the
 /// current ones with their activities).
-fn in_flight(release: &Release, names: &Names, all: bool) -> String {
+fn in_flight(release: &Release, names: &Names, timing: &Timing, all: bool) -> String {
     let mut lines = vec![progress(release)];
+    if let Some(s) = release.schedule.as_ref().filter(|_| release.status == ReleaseStatus::NotStarted) {
+        let by = s.by.as_ref().map(|a| format!(", as {}", inert(&a.display_name))).unwrap_or_else(|| ", by its release group".into());
+        lines.push(format!("🗓️ Starts by itself <t:{0}:F> (<t:{0}:R>){by}", s.at.timestamp()));
+    }
+    if let Some(link) = &timing.advance_notice {
+        lines.push(format!("📦 Announced: {link}"));
+    }
     for run in activities(release) {
         if let Some(w) = waiting_for_people(release, run, names) {
             lines.push(format!("⏳ `{}` waits for {}{}", run.id, w.mentions, w.count));

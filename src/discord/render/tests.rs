@@ -76,7 +76,7 @@ fn the_cards_first_line_answers_where_the_release_is() {
 
     let started = Utc.with_ymd_and_hms(2026, 12, 7, 14, 0, 0).single();
     let ended = Utc.with_ymd_and_hms(2026, 12, 7, 14, 42, 0).single();
-    let timing = Timing { started, ended };
+    let timing = Timing { started, ended, advance_notice: None };
     for phase in 0..3 {
         set(&mut release, phase, StepStatus::Success);
     }
@@ -123,6 +123,7 @@ fn the_end_is_one_message_with_approvers_credited_per_level() {
     let timing = Timing {
         started: Utc.with_ymd_and_hms(2026, 12, 7, 14, 0, 0).single(),
         ended: Utc.with_ymd_and_hms(2026, 12, 7, 14, 42, 0).single(),
+        advance_notice: None,
     };
     let text = end_message(&release, &timing);
     let lines: Vec<&str> = text.lines().collect();

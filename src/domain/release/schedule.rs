@@ -118,12 +118,13 @@ impl Release {
             action: if skip { "occurrence_skipped" } else { "scheduled_start_refused" },
             detail: json!({"scheduled_for": at.map(|t| t.to_rfc3339()), "why": why}),
         }];
-        fx.push(Effect::Notify(Notice::ScheduledStartRefused { why: why.into(), skipped: skip }));
         if skip {
+            // Said once, by the end message: "Release 7 · Week 51 skipped: it was due …".
             self.status = ReleaseStatus::Aborted;
             self.reason = Some(format!("skipped: {why}"));
             fx.push(Effect::Notify(Notice::ReleaseFinished { status: ReleaseStatus::Aborted, reason: self.reason.clone() }));
         } else {
+            fx.push(Effect::Notify(Notice::ScheduledStartRefused { why: why.into(), skipped: false }));
             self.status = ReleaseStatus::Draft;
         }
         self.advance_notice(&mut fx);
