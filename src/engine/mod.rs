@@ -582,7 +582,9 @@ impl Engine {
         }
         // Before the notices, so a release's first card (and its thread) is posted before them.
         let visible_change = before.status != release.status || before.phases != release.phases;
-        if let Some(channel) = release.process.notices_channel.filter(|_| release.status != ReleaseStatus::Draft && visible_change) {
+        // A planned release has no card yet: its advance notice announces it, its card comes at its start.
+        let has_card = !matches!(release.status, ReleaseStatus::Draft | ReleaseStatus::NotStarted);
+        if let Some(channel) = release.process.notices_channel.filter(|_| has_card && visible_change) {
             Store::enqueue_card_redraw(tx, CardRedraw { release_id: release.id, channel_id: channel }).await?;
         }
         // One line for "phase done, next started" when a step does both (decided in the domain).

@@ -106,11 +106,15 @@ impl Clocked {
 #[tokio::test]
 async fn a_scheduled_release_is_announced_ahead_and_starts_by_itself_at_its_time_as_its_scheduler() -> TestResult {
     let c = planning_bot(monday(), open()).await?;
-    let id = c.create_at("weekly", "Week 50", "2026-12-10 14:00").await?;
+    let options =
+        [("process", "weekly"), ("name", "Week 50"), ("inputs", "version=2.0.0 changes=\"Faster checkout,New logo\""), ("at", "thu 14:00")];
+    let reply = c.sandbox.slash(&alice(), "release", "create", &options).await?;
+    let id = reply.release_id().ok_or_else(|| anyhow!("no card: {}", reply.text()))?;
+    assert!(reply.ephemeral() && reply.text().contains(&format!("<t:{}:F>", utc(THURSDAY).timestamp())), "{}", reply.text());
+    assert!(reply.title().contains("starts Thu 10 Dec 2026 14:00 CET"), "the card says when it starts: {}", reply.title());
     assert_eq!(c.status_of(&id).await?, "NotStarted");
-    let card = c.sandbox.wait_for_embed(CHANNEL_ID, &format!("Release {id}")).await?;
-    assert!(card.text().contains("starts"), "the card says when it starts: {}", card.text());
     assert!(c.advance_notices().is_empty(), "the notice waits until a day before");
+    assert!(c.sandbox.messages(CHANNEL_ID).is_empty(), "nothing in the channel until it is announced");
 
     // Wednesday 14:01 Berlin: a day ahead, the notice goes out, pinging the stakeholders only.
     c.set(utc(THURSDAY) - Duration::hours(24) + Duration::minutes(1));
@@ -141,7 +145,10 @@ async fn a_scheduled_release_is_announced_ahead_and_starts_by_itself_at_its_time
     let started = c.wait_for_audit(&id, "release_started").await?;
     assert!(started.actor.to_string().contains("alice"), "{}", started.actor);
     assert!(started.detail.to_string().contains("scheduled_for"), "{}", started.detail);
-    c.sandbox.wait_for_edit(notice.id, "the notice says it started", |m| m.content().contains("Started")).await?;
+    let started = c.sandbox.wait_for_edit(notice.id, "the notice says it started", |m| m.content().contains("Started")).await?;
+    assert!(started.content().contains("[Follow it on its card](https://discord.com/channels/"), "{}", started.content());
+    let card = c.sandbox.wait_for_embed(CHANNEL_ID, &format!("Release {id}")).await?;
+    c.sandbox.wait_for_edit(card.id, "the card links to the notice", |m| m.text().contains("[Advance notice](")).await?;
     assert_eq!(c.advance_notices().len(), 1, "one notice, edited");
     c.h.finish().await
 }

@@ -29,13 +29,14 @@ pub fn advance_notice(release: &Release, facts: &AdvanceFacts, names: &Names) ->
         }
         _ => {
             lines.push(headline);
-            let card = facts.card_url.as_deref().map(|u| format!(" Follow it on its card: {u}")).unwrap_or_default();
-            lines.push(format!("🚀 **Started** — {}.{card}", release.status.in_words().to_lowercase()));
+            let card = facts.card_url.as_deref().map(|u| format!(" [Follow it on its card]({u}).")).unwrap_or_default();
+            lines.push(format!("🚀 **Started.**{card}"));
         }
     }
     if let Some(at) = at {
         let until = facts.until.map(|u| format!(", planned until <t:{}:f>", u.timestamp())).unwrap_or_default();
-        lines.push(format!("🗓️ Starts <t:{0}:F> (<t:{0}:R>){until}", at.timestamp()));
+        let verb = if release.status == ReleaseStatus::NotStarted { "Starts" } else { "Was planned for" };
+        lines.push(format!("🗓️ {verb} <t:{0}:F> (<t:{0}:R>){until}", at.timestamp()));
     }
     if !stakeholders.is_empty() {
         lines.push(format!("For {}", and_list(&stakeholders)));

@@ -174,7 +174,7 @@ fn in_flight(release: &Release, names: &Names, timing: &Timing, all: bool) -> St
         lines.push(format!("🗓️ Starts by itself <t:{0}:F> (<t:{0}:R>){by}", s.at.timestamp()));
     }
     if let Some(link) = &timing.advance_notice {
-        lines.push(format!("📦 Announced: {link}"));
+        lines.push(format!("📦 [Advance notice]({link})"));
     }
     for run in activities(release) {
         if let Some(w) = waiting_for_people(release, run, names) {

@@ -87,17 +87,6 @@ pub fn notice_text(message: &ChatMessage, names: &Names, place: Place) -> String
         Notice::AuditHead { row, hash } => {
             format!("🔒 Audit trail head after {release} ended: row {row}, SHA-256 `{hash}`. Keep this message: `trainmaster audit verify` must reach the same head.")
         }
-        Notice::Scheduled { at, by, previous: None } => {
-            let by = by.as_deref().map(|b| format!(" by {}", inert(b))).unwrap_or_else(|| " by its release group".into());
-            lead("🗓️", format!("Scheduled{by} to start <t:{0}:F> (<t:{0}:R>).", at.timestamp()))
-        }
-        Notice::Scheduled { at, by, previous: Some(previous) } => {
-            let by = by.as_deref().map(|b| format!(" by {}", inert(b))).unwrap_or_default();
-            lead("🗓️", format!("Moved{by} from <t:{}:f> to <t:{1}:F> (<t:{1}:R>).", previous.timestamp(), at.timestamp()))
-        }
-        Notice::Unscheduled { by, reason } => {
-            lead("↩️", format!("{} took the planned start back: {}. It is a draft again.", inert(by), inert(reason)))
-        }
         Notice::StartedEarly { by_secs } => {
             let early = super::human_duration(chrono::Duration::seconds(*by_secs as i64));
             lead("⏩", format!("Started {early} before its planned time."))

@@ -217,17 +217,6 @@ pub enum Notice {
         row: i64,
         hash: String,
     },
-    /// Planned to start at `at` (by `by`; `None`: its release group), moved from `previous`.
-    Scheduled {
-        at: DateTime<Utc>,
-        by: Option<String>,
-        previous: Option<DateTime<Utc>>,
-    },
-    /// The planned start was taken back: a Draft again.
-    Unscheduled {
-        by: String,
-        reason: String,
-    },
     /// Started by hand this long before its planned time.
     StartedEarly {
         by_secs: u64,

@@ -59,11 +59,9 @@ impl Release {
             detail.extend(note);
         }
         let action = if previous.is_some() { "release_rescheduled" } else { "release_scheduled" };
-        let mut fx = vec![
-            Effect::Audit { actor: audit_actor, action, detail },
-            Effect::StartAt(StartTimer { at, generation }),
-            Effect::Notify(Notice::Scheduled { at, by: actor.map(|a| a.display_name.clone()), previous }),
-        ];
+        // Nothing is said in the channel yet: the advance notice announces it (and is edited
+        // when it moves), the card appears when it starts; the trail records every move.
+        let mut fx = vec![Effect::Audit { actor: audit_actor, action, detail }, Effect::StartAt(StartTimer { at, generation })];
         let _ = now;
         self.advance_notice(&mut fx);
         Ok(fx)
@@ -78,14 +76,11 @@ impl Release {
         }
         let at = self.schedule.as_ref().map(|s| s.at);
         self.status = ReleaseStatus::Draft;
-        let mut fx = vec![
-            Effect::Audit {
-                actor: actor.into(),
-                action: "release_unscheduled",
-                detail: json!({"was": at.map(|t| t.to_rfc3339()), "reason": reason}),
-            },
-            Effect::Notify(Notice::Unscheduled { by: actor.display_name.clone(), reason: reason.into() }),
-        ];
+        let mut fx = vec![Effect::Audit {
+            actor: actor.into(),
+            action: "release_unscheduled",
+            detail: json!({"was": at.map(|t| t.to_rfc3339()), "reason": reason}),
+        }];
         self.advance_notice(&mut fx);
         Ok(fx)
     }
@@ -97,8 +92,8 @@ impl Release {
         let schedule = self.schedule.clone().filter(|s| s.generation == generation && self.status == ReleaseStatus::NotStarted)?;
         let late = (now - schedule.at).num_seconds().max(0);
         let (initiator, audit, shown) = match &schedule.by {
-            Some(actor) => (Initiator::Person(actor.user), AuditActor::from(actor), format!("schedule (set by {})", actor.display_name)),
-            None => (Initiator::Group, AuditActor::System, "release group".to_string()),
+            Some(actor) => (Initiator::Person(actor.user), AuditActor::from(actor), format!("{}, as scheduled", actor.display_name)),
+            None => (Initiator::Group, AuditActor::System, "its release group".to_string()),
         };
         Some(self.start_as(initiator, audit, shown, now).map(|mut fx| {
             if let Some(Effect::Audit { detail, .. }) = fx.first_mut() {
