@@ -26,7 +26,7 @@ pub fn list(catalog: &[&crate::domain::Process]) -> String {
 
 /// A process as an embed: what it takes (inputs, input sets) and what it does (phases and
 /// their activities, with what each waits for).
-pub fn show(p: &Process, names: &Names) -> serenity::CreateEmbed {
+pub fn show(p: &Process, names: &Names, now: chrono::DateTime<chrono::Utc>) -> serenity::CreateEmbed {
     let mut about = vec![];
     if !p.description.is_empty() {
         about.push(inert(&p.description));
@@ -80,7 +80,35 @@ pub fn show(p: &Process, names: &Names) -> serenity::CreateEmbed {
             .collect();
         embed = embed.field("Input sets", truncate(&sets.join("\n"), FIELD_LIMIT), false);
     }
+    let plan = plan_lines(p, now);
+    if !plan.is_empty() {
+        embed = embed.field("Plan", truncate(&plan.join("\n"), FIELD_LIMIT), false);
+    }
     embed
+}
+
+/// The cadence in words with its next three times, the group, the advance notice and freezes.
+fn plan_lines(p: &Process, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    use crate::domain::planning::cadence;
+    let tz: chrono_tz::Tz = p.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let mut lines = vec![];
+    if let Some(cron) = &p.cadence {
+        let next: Vec<String> = cadence::occurrences(cron, tz, now, 3).iter().map(|t| format!("<t:{}:F>", t.timestamp())).collect();
+        lines.push(format!(
+            "Release group: {} ({}) · next {}",
+            cadence::describe(cron).trim_end_matches('.'),
+            p.time_zone,
+            next.join(", ")
+        ));
+        if let Some(g) = &p.group {
+            lines.push(format!("Keeps {} planned ahead, named `{}`, {} each", g.horizon, inert(&g.name), g.duration));
+        }
+    }
+    if let Some(advance) = p.notices_advance {
+        lines.push(format!("Advance shipping notice {advance} before a planned start"));
+    }
+    lines.extend(p.freezes.iter().map(|f| format!("🧊 {}", inert(&f.describe(tz)))));
+    lines
 }
 
 fn input_type(t: &InputType) -> String {

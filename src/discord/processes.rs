@@ -36,7 +36,11 @@ async fn show(
     let found = engine.process_for(guild, process.trim()).ok_or_else(|| unknown_process(engine.processes_for(guild), &process))?;
     ctx.send(
         poise::CreateReply::default()
-            .embed(process_view::show(found, &super::names_in(ctx.serenity_context().cache.as_ref(), ctx.guild_id())))
+            .embed(process_view::show(
+                found,
+                &super::names_in(ctx.serenity_context().cache.as_ref(), ctx.guild_id()),
+                ctx.data().engine.now(),
+            ))
             .ephemeral(true),
     )
     .await?;

@@ -87,6 +87,10 @@ async fn process_show_gives_phases_with_their_dependencies_and_the_inputs() -> T
         train.text()
     );
     assert!(reply.field("Input sets").is_some_and(|f| f.contains("`staging-dry-run`: environment")), "{text}");
+    // The cadence in words, with the next three trains.
+    let plan = train.field("Plan").unwrap_or_default();
+    assert!(plan.contains("Release group: At 09:00") && plan.matches("<t:").count() == 3, "{plan}");
+    assert!(plan.contains("Keeps 2 planned ahead") && plan.contains("Advance shipping notice 1d before"), "{plan}");
 
     let unknown = h.sandbox.slash(&dave(), "process", "show", &[("process", "microservice")]).await?;
     assert!(unknown.ephemeral());
