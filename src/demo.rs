@@ -17,7 +17,8 @@ description: A release played by `trainmaster demo`
 inputs:
   version:  {{ type: string, required: true, pattern: '\d+\.\d+\.\d+' }}
   services: {{ type: list, required: true }}
-notices: {{ channel: "{CHANNEL_ID}" }}
+owners: {{ stakeholders: ["role:QA"] }}
+notices: {{ channel: "{CHANNEL_ID}", advance: 24h, early_access: "Try it on https://staging.example.com" }}
 phases:
   - id: build
     activities:
@@ -44,9 +45,13 @@ pub async fn run() -> anyhow::Result<String> {
     std::fs::create_dir_all(&processes)?;
     std::fs::write(processes.join("demo-release.yaml"), demo_process(&receiver.url("/ci/branch-cut"), &receiver.url("/cd/deploy")))?;
     let mut settings = Settings::local(TOKEN, Some(sandbox.base_url()), dir.path().join("demo.db"), processes);
+    // Real time that can jump ahead: the planned release below is announced and starts without waiting days.
+    let clock = crate::domain::clock::ShiftedClock::default();
+    settings.clock = std::sync::Arc::new(clock.clone());
     // The demo's receiver is on loopback, which the SSRF guard refuses unless allowed.
     settings.webhook_allow = vec![AllowRule::Net("127.0.0.1/32".parse()?)];
     let app = Application::build(&settings).await?;
+    let engine = app.engine().clone();
     let (stop, shutdown) = Shutdown::new();
     let running = tokio::spawn(app.run_until_stopped(shutdown));
     sandbox.wait_ready(1).await?;
@@ -73,6 +78,38 @@ pub async fn run() -> anyhow::Result<String> {
     // The card is redrawn at most every 2 s: wait for its last edit.
     let card = sandbox.messages(CHANNEL_ID).into_iter().next().ok_or_else(|| anyhow!("no release card in the channel"))?;
     sandbox.wait_for_edit(card.id, "the card shows it shipped", |m| m.text().contains("— shipped")).await?;
+
+    // Planning: next week's release is scheduled, announced a day ahead, and starts by itself.
+    let at = engine.now() + chrono::Duration::days(2);
+    let at_text = at.format("%Y-%m-%d %H:%M").to_string();
+    let planned = sandbox
+        .slash(
+            &alice,
+            "release",
+            "create",
+            &[("process", "demo-release"), ("name", "Week 48"), ("inputs", "version=1.5.0 services=api,web"), ("at", &at_text)],
+        )
+        .await?;
+    show(
+        &mut out,
+        "alice",
+        &format!("/release create process:demo-release name:Week 48 inputs:version=1.5.0 services=api,web at:{at_text}"),
+        &planned,
+    );
+    let planned_id = planned.release_id().ok_or_else(|| anyhow!("the planned release has no id: {}", planned.text()))?;
+    writeln!(out, "(the clock moves a day ahead: the advance shipping notice is due)")?;
+    clock.advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
+    engine.wake_workers();
+    let notice = sandbox.wait_for_message(CHANNEL_ID, &format!("Coming up: Release {planned_id}")).await?;
+    writeln!(out, "#releases gets the advance shipping notice (pinging @QA, the stakeholders, only):")?;
+    transcript(&mut out, std::slice::from_ref(&notice))?;
+    writeln!(out, "(the clock moves to the planned time: the release starts by itself, as alice)")?;
+    clock.advance(chrono::Duration::days(1));
+    engine.wake_workers();
+    let second = sandbox.wait_for_nth_thread_message(CHANNEL_ID, "Approval `qa-approval` needed", 2).await?;
+    let clicked = sandbox.click_label(&bob, &second, "Approve").await?;
+    show(&mut out, "bob", "clicks Approve", &clicked);
+    sandbox.wait_for_message(CHANNEL_ID, &format!("Release {planned_id} · Week 48** shipped.")).await?;
 
     writeln!(out, "\n#releases, as the channel reads (the card is one message, edited in place):")?;
     transcript(&mut out, &sandbox.messages(CHANNEL_ID))?;
@@ -112,7 +149,8 @@ fn as_discord_shows(text: &str) -> String {
     stamp
         .replace_all(&out, |c: &regex::Captures<'_>| {
             let at = c[1].parse::<i64>().ok().and_then(|s| chrono::DateTime::from_timestamp(s, 0));
-            let shown = at.map(|t| t.format("%H:%M UTC").to_string()).unwrap_or_else(|| c[0].to_string());
+            let format = if matches!(&c[2], "F" | "f" | "R") { "%a %-d %b %H:%M UTC" } else { "%H:%M UTC" };
+            let shown = at.map(|t| t.format(format).to_string()).unwrap_or_else(|| c[0].to_string());
             // Relative ones ("2 minutes ago") read as the time they stand for.
             if &c[2] == "R" {
                 format!("at {shown}")

@@ -58,8 +58,12 @@ pub async fn answer_scheduled(ctx: &Context<'_>, scheduled: &Scheduled) -> Resul
     let at = release.schedule.as_ref().map(|s| s.at.timestamp()).unwrap_or_default();
     let mut text =
         format!("🗓️ **Release {} · {}** starts by itself <t:{at}:F> (<t:{at}:R>), as you.", release.id, render::inert(&release.name));
+    if let (Some(advance), Some(s)) = (release.process.notices_advance, &release.schedule) {
+        let ahead = chrono::Duration::from_std(advance.as_duration()).unwrap_or_default();
+        text.push_str(&format!(" Stakeholders get its advance notice <t:{}:R>.", (s.at - ahead).max(ctx.data().engine.now()).timestamp()));
+    }
     if let Some(channel) = release.process.notices_channel {
-        text.push_str(&format!(" Its card is in <#{channel}>."));
+        text.push_str(&format!(" Its card appears in <#{channel}> when it starts."));
     }
     if !scheduled.conflicts.is_empty() {
         text.push_str(&format!(

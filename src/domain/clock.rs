@@ -55,6 +55,24 @@ impl Clock for ManualClock {
     }
 }
 
+/// The system clock shifted by an offset that only grows: time runs at its real pace (card edits
+/// coalesce, retries back off) and jumps ahead when told. `trainmaster demo` moves it to show a
+/// release that was planned for later being announced and starting.
+#[derive(Debug, Clone, Default)]
+pub struct ShiftedClock(Arc<Mutex<chrono::Duration>>);
+
+impl ShiftedClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

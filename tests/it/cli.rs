@@ -181,6 +181,11 @@ fn demo_plays_a_release_to_success_without_a_token() -> anyhow::Result<()> {
         "Trainmaster: ✅ Release 1 · Week 47 — shipped in ",
         "** shipped.",
         "/1/deploy/run-1 body:",
+        // The planned release: announced a day ahead, then started by itself as its scheduler.
+        "#releases gets the advance shipping notice",
+        "📦 **Coming up: Release 2 · Week 48** — version 1.5.0",
+        "🚀 Started by alice, as scheduled.",
+        "/2/deploy/run-1 body:",
     ] {
         assert!(stdout.contains(expected), "no {expected:?} in\n{stdout}");
     }
