@@ -145,6 +145,12 @@ fn as_discord_shows(text: &str) -> String {
         out = out.replace(&format!("<@{id}>"), &format!("@{name}"));
     }
     out = out.replace(&format!("<#{CHANNEL_ID}>"), "#releases");
+    // "<time> (<in 2 days>)" is one time in print, where "in 2 days" would be stale by the time it is read.
+    if let Ok(twice) = regex::Regex::new(r"<t:(\d+):F> \(<t:(\d+):R>\)") {
+        out = twice
+            .replace_all(&out, |c: &regex::Captures<'_>| if c[1] == c[2] { format!("<t:{}:F>", &c[1]) } else { c[0].to_string() })
+            .into_owned();
+    }
     let Ok(stamp) = regex::Regex::new(r"<t:(-?\d+):(\w)>") else { return out };
     stamp
         .replace_all(&out, |c: &regex::Captures<'_>| {
