@@ -186,3 +186,55 @@ async fn a_late_success_for_a_try_that_was_given_up_changes_nothing() -> TestRes
     assert_eq!(finished[0].detail["attempt"], 2);
     h.finish().await
 }
+
+/// How many `release_started` rows each of `ids` has in the trail.
+async fn starts(store: &Store, ids: &[String]) -> anyhow::Result<Vec<i64>> {
+    let mut out = vec![];
+    for id in ids {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE release_id = ? AND action = 'release_started'")
+            .bind(id.parse::<i64>()?)
+            .fetch_one(store.pool())
+            .await?;
+        out.push(n);
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn a_bot_killed_while_scheduled_releases_come_due_starts_each_exactly_once() -> TestResult {
+    const PLANNED: usize = 20;
+    let sandbox = Sandbox::start().await?;
+    let receiver = WebhookReceiver::start().await?;
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir_all(dir.path().join("processes"))?;
+    std::fs::write(dir.path().join("processes/crash.yaml"), crash_process(&receiver))?;
+    let mut bot = Bot::new(dir.path(), sandbox.base_url())?;
+    bot.start().await?;
+    let mut ids = vec![];
+    for i in 0..PLANNED {
+        let options = [("process", "crash"), ("name", &format!("planned {i}") as &str), ("at", "2027-06-01 10:00")];
+        let reply = sandbox.slash(&alice(), "release", "create", &options).await?;
+        ids.push(reply.release_id().ok_or_else(|| anyhow::anyhow!("no card: {}", reply.text()))?);
+    }
+    bot.kill().await?;
+    // Their time comes while the bot is down: every start timer is due when it comes back.
+    let store = Store::open(&dir.path().join("trainmaster.db")).await?;
+    sqlx::query("UPDATE outbox SET available_at = 0 WHERE key LIKE '%/scheduled-start/%'").execute(store.pool()).await?;
+    bot.start().await?;
+    // Killed again as soon as the first one has started: somewhere among the starts.
+    let deadline = tokio::time::Instant::now() + trainmaster::sandbox::WAIT;
+    while starts(&store, &ids).await?.iter().all(|n| *n == 0) {
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "no scheduled release started: {}", bot.log());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    bot.kill().await?;
+    bot.start().await?;
+    let deadline = tokio::time::Instant::now() + trainmaster::sandbox::WAIT;
+    while starts(&store, &ids).await?.contains(&0) {
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "not every scheduled release started: {}", bot.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(starts(&store, &ids).await?, vec![1; PLANNED], "each started exactly once across two kills");
+    bot.kill().await?;
+    Ok(())
+}
