@@ -205,8 +205,12 @@ impl Application {
         let mut http_shutdown = shutdown.clone();
         let routes = http::router(self.http_state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(self.listener, routes).with_graceful_shutdown(async move { http_shutdown.stopped().await });
-        // Before connecting, so a bot that is up has checked today's audit head.
+        // Before connecting, so a bot that is up has checked today's audit head and planned its
+        // release groups (the planner loop below keeps them planned).
         publish_todays_audit_head(&self.engine).await;
+        if let Err(e) = self.engine.plan_groups().await {
+            tracing::warn!(error = %e, "cannot plan release groups now; the planner tries again in a minute");
+        }
         let workers = [
             tokio::spawn(notifier.run_until_stopped(shutdown.clone())),
             tokio::spawn(checkpoint_until_stopped(self.engine.store().clone(), shutdown.clone())),

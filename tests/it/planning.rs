@@ -170,6 +170,7 @@ async fn a_restart_across_the_planned_time_starts_the_release_once() -> TestResu
     assert_eq!(c.receiver.calls().len(), 1);
     let row = c.wait_for_audit(&id, "release_started").await?;
     assert!(row.detail.to_string().contains("\"late_by_secs\":7200"), "the trail says how late: {}", row.detail);
+    c.sandbox.wait_for_thread_message(CHANNEL_ID, "Started 2 h 0 min after its planned time").await?;
     c.h.finish().await
 }
 
@@ -272,11 +273,21 @@ async fn a_freeze_refuses_scheduling_and_starting_in_it_lets_hotfixes_through_an
     c.sandbox.slash(&alice(), "release", "start", &[("release", &hotfix)]).await?;
     c.wait_for_audit(&hotfix, "release_started").await?;
 
+    let list = c.sandbox.slash(&alice(), "freeze", "list", &[]).await?;
+    assert!(list.text().contains("Year-end") && list.text().contains("#1, added by olga: holidays"), "{}", list.text());
+
     c.sandbox.slash(&admin(), "release", "start", &[("release", &standard), ("override_freeze", "payment outage")]).await?;
     let row = c.wait_for_audit(&standard, "freeze_overridden").await?;
     assert!(row.detail.to_string().contains("payment outage") && row.actor.to_string().contains("olga"), "{} {}", row.actor, row.detail);
     let announced = c.sandbox.wait_for_message(CHANNEL_ID, "during the freeze").await?;
     assert!(announced.content().contains("olga") && announced.content().contains("payment outage"), "{}", announced.content());
+
+    // Ended early: a standard release may start again.
+    let ended = c.sandbox.slash(&admin(), "freeze", "end", &[("id", "1")]).await?;
+    assert!(ended.text().contains("is over"), "{}", ended.text());
+    let after = c.h.create_with("weekly", "Week 52b", "version=1.0.2").await?;
+    c.sandbox.slash(&alice(), "release", "start", &[("release", &after)]).await?;
+    c.wait_for_audit(&after, "release_started").await?;
     c.h.finish().await
 }
 
@@ -433,5 +444,32 @@ async fn a_release_group_keeps_its_next_occurrences_planned_and_restarts_neither
     assert!(skipped.text().contains("Week 52 production"), "{}", skipped.text());
     let row = c.wait_for_audit("3", "occurrence_skipped").await?;
     assert!(row.detail.to_string().contains("code freeze for the audit"), "{}", row.detail);
+    c.h.finish().await
+}
+
+#[tokio::test]
+async fn a_paused_group_plans_nothing_new_until_resumed() -> TestResult {
+    let receiver = WebhookReceiver::start().await?;
+    let process = train(&receiver.url("/cd/deploy"));
+    let mut c = Clocked::start(&[("train.yaml", &process)], monday(), |_| {}).await?;
+    c.h.receiver = receiver;
+    c.wait_for_releases(2).await?;
+    let paused = c.sandbox.slash(&alice(), "group", "pause", &[("process", "train")]).await?;
+    assert!(paused.text().contains("is paused"), "{}", paused.text());
+    // A week on, the horizon would take week 52; paused, the planner leaves it.
+    c.stop_bot().await?;
+    c.clock.set(utc("2026-12-11T09:00:00Z"));
+    c.start_bot().await?;
+    let show = c.sandbox.slash(&alice(), "group", "show", &[("process", "train")]).await?;
+    assert!(show.text().contains("paused by alice"), "{}", show.text());
+    assert_eq!(c.count_releases().await?, 2);
+    c.sandbox.slash(&alice(), "group", "resume", &[("process", "train")]).await?;
+    c.wait_for_releases(3).await?;
+    let unknown = c.sandbox.slash(&alice(), "group", "pause", &[("process", "trains")]).await?;
+    assert!(
+        unknown.ephemeral() && unknown.text().contains("There is no release group `trains` here; the groups are `train`"),
+        "{}",
+        unknown.text()
+    );
     c.h.finish().await
 }

@@ -221,6 +221,10 @@ pub enum Notice {
     StartedEarly {
         by_secs: u64,
     },
+    /// Started by its schedule this long after its planned time (the bot was down then).
+    StartedLate {
+        by_secs: u64,
+    },
     /// Its planned start did not happen (`skipped`: the group skipped a missed occurrence).
     ScheduledStartRefused {
         why: String,

@@ -100,6 +100,10 @@ impl Release {
                 detail["scheduled_for"] = json!(schedule.at.to_rfc3339());
                 detail["late_by_secs"] = json!(late);
             }
+            // Late by more than a moment (the bot was down at its time): the thread says by how much.
+            if late > 60 {
+                fx.insert(2.min(fx.len()), Effect::Notify(Notice::StartedLate { by_secs: late as u64 }));
+            }
             fx
         }))
     }
