@@ -641,3 +641,6 @@ mod flow_tests;
 
 #[cfg(test)]
 mod follow_tests;
+
+#[cfg(test)]
+mod schedule_tests;
