@@ -9,6 +9,7 @@ pub mod delegation;
 pub mod duration;
 pub mod ids;
 pub mod inputs;
+pub mod insight;
 pub mod planning;
 pub mod principal;
 pub mod process;

@@ -1,0 +1,80 @@
+use super::dora::dora;
+use super::*;
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+}
+
+fn row(release: i64, kind: ReleaseKind, service: &str, env: &str, outcome: Outcome, created: &str, ended: &str) -> Delivery {
+    Delivery {
+        release,
+        process: "shop".into(),
+        kind,
+        service: service.into(),
+        version: format!("1.{release}.0"),
+        environment: env.into(),
+        outcome,
+        created_at: at(created),
+        delivered_at: at(ended),
+        rolled_back_to: (outcome == Outcome::RolledBack).then(|| "1.0.0".into()),
+    }
+}
+
+/// December 2026 in production, worked out by hand:
+/// - deployments: R1, R2, R3 (hotfix), R4 (rolled back), R5, R7 = 6 in 30 days: 0.2 a day;
+/// - lead times 12 h, 2 h, 1 h, 4 h, 2 h, 2 h: median 2 h;
+/// - failed changes: R2 (hotfix R3 two days later), R4 (rolled back), R6 (failed after its deploy
+///   step) = 3 of 7 changes; R1 is not one (R3 came 11 days after it, outside the 7-day window);
+/// - restores: R2 by R3 after 48 h, R4 by R5 after 24 h, R6 by R7 after 3 h: median 24 h.
+fn december() -> Vec<Delivery> {
+    use Outcome::*;
+    use ReleaseKind::*;
+    vec![
+        row(0, Standard, "api", "prod", Delivered, "2026-11-19T08:00:00Z", "2026-11-20T10:00:00Z"),
+        row(1, Standard, "api", "prod", Delivered, "2026-11-30T22:00:00Z", "2026-12-01T10:00:00Z"),
+        row(2, Standard, "api", "prod", Delivered, "2026-12-10T08:00:00Z", "2026-12-10T10:00:00Z"),
+        row(3, Hotfix, "api", "prod", Delivered, "2026-12-12T09:00:00Z", "2026-12-12T10:00:00Z"),
+        row(4, Standard, "web", "prod", RolledBack, "2026-12-15T08:00:00Z", "2026-12-15T12:00:00Z"),
+        row(5, Standard, "web", "prod", Delivered, "2026-12-16T10:00:00Z", "2026-12-16T12:00:00Z"),
+        row(6, Standard, "api", "prod", FailedAfterDelivering, "2026-12-20T08:00:00Z", "2026-12-20T09:00:00Z"),
+        row(7, Standard, "api", "prod", Delivered, "2026-12-20T10:00:00Z", "2026-12-20T12:00:00Z"),
+    ]
+}
+
+#[test]
+fn dora_figures_over_a_hand_built_december_match_the_hand_worked_values() {
+    let d = dora(&december(), at("2026-12-01T00:00:00Z"), at("2026-12-31T00:00:00Z"), chrono::Duration::days(7));
+    assert_eq!(d.deployments, 6);
+    assert!((d.per_day - 0.2).abs() < 1e-9, "{}", d.per_day);
+    assert_eq!(d.lead_time, Some(chrono::Duration::hours(2)));
+    assert_eq!((d.failed_changes, d.changes), (3, 7));
+    assert!((d.failure_rate.unwrap_or_default() - 3.0 / 7.0).abs() < 1e-9);
+    assert_eq!(d.time_to_restore, Some(chrono::Duration::hours(24)));
+}
+
+#[test]
+fn a_wider_failure_window_makes_the_earlier_deployment_a_failed_change_too() {
+    let d = dora(&december(), at("2026-12-01T00:00:00Z"), at("2026-12-31T00:00:00Z"), chrono::Duration::days(14));
+    assert_eq!(d.failed_changes, 4, "R1 now has R3 within its window");
+}
+
+#[test]
+fn a_period_without_releases_has_no_rates() {
+    let d = dora(&december(), at("2027-02-01T00:00:00Z"), at("2027-03-01T00:00:00Z"), chrono::Duration::days(7));
+    assert_eq!((d.deployments, d.failure_rate, d.lead_time, d.time_to_restore), (0, None, None, None));
+}
+
+#[test]
+fn the_inventory_shows_the_latest_version_and_after_a_rollback_the_version_it_went_back_to() {
+    let now = current(&december());
+    let api = now.iter().find(|d| d.service == "api").map(|d| (d.version.as_str(), d.release, d.rolled_back));
+    assert_eq!(api, Some(("1.7.0", 7, false)), "the latest delivery runs");
+    let before_fix = current(&december()[..7]);
+    let api = before_fix.iter().find(|d| d.service == "api").map(|d| (d.version.as_str(), d.release));
+    assert_eq!(api, Some(("1.6.0", 6)), "a release that failed after its deploy step left its version running");
+    let web = now.iter().find(|d| d.service == "web").map(|d| (d.version.as_str(), d.release));
+    assert_eq!(web, Some(("1.5.0", 5)));
+    let rolled = current(&december()[..6]);
+    let web = rolled.iter().find(|d| d.service == "web").map(|d| (d.version.as_str(), d.rolled_back));
+    assert_eq!(web, Some(("1.0.0", true)));
+}
