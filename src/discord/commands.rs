@@ -17,6 +17,8 @@ pub fn commands() -> Vec<poise::Command<Data, BotError>> {
         super::help::trainmaster(),
         super::freezes::freeze(),
         super::groups::group(),
+        super::insight::deployed(),
+        super::insight::metrics(),
     ]
 }
 

@@ -32,11 +32,14 @@ fn render(commands: &[poise::Command<Data, BotError>], help_url: Option<&str>) -
                  Approvers decide with the buttons on approval requests. Everything you are told only you can see.";
     let mut embed = serenity::CreateEmbed::new().title("Trainmaster").description(format!("{intro}\n\n{guide}"));
     for command in commands.iter().filter(|c| c.name != "trainmaster") {
-        let lines: Vec<String> = command
+        let mut lines: Vec<String> = command
             .subcommands
             .iter()
             .map(|sub| format!("`/{} {}`: {}", command.name, sub.name, sub.description.as_deref().unwrap_or_default()))
             .collect();
+        if command.subcommands.is_empty() {
+            lines.push(format!("`/{}`: {}", command.name, command.description.as_deref().unwrap_or_default()));
+        }
         // A field holds 1,024 characters: a command with many subcommands continues in the next.
         let mut chunks: Vec<String> = vec![];
         for line in lines {
@@ -65,7 +68,7 @@ mod tests {
         let embed = serde_json::to_value(render(&super::super::commands(), Some("https://wiki.example/trainmaster"))).unwrap_or_default();
         let fields = embed["fields"].as_array().cloned().unwrap_or_default();
         let names: Vec<&str> = fields.iter().filter_map(|f| f["name"].as_str()).collect();
-        assert_eq!(names, ["/release", "/release (more)", "/process", "/delegate", "/freeze", "/group"]);
+        assert_eq!(names, ["/release", "/release (more)", "/process", "/delegate", "/freeze", "/group", "/deployed", "/metrics"]);
         for field in &fields {
             assert!(field["value"].as_str().is_some_and(|v| v.chars().count() <= 1_024), "{field}");
         }

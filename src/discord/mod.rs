@@ -13,6 +13,7 @@ mod delivery_report;
 mod freezes;
 mod groups;
 mod help;
+mod insight;
 mod listing;
 mod notifier;
 mod planning;

@@ -7,6 +7,7 @@ mod children;
 mod delegations;
 mod groups;
 mod guilds;
+mod insight;
 mod metrics;
 mod planning;
 mod worker;
@@ -590,6 +591,9 @@ impl Engine {
         // One line for "phase done, next started" when a step does both (decided in the domain).
         let merged = crate::domain::release::merge_phase_notices(effects.to_vec());
         Store::save_release(tx, before, release, &merged).await?;
+        if release.status.is_finished() && !before.status.is_finished() {
+            self.record_deliveries(tx, release).await?;
+        }
         // Pending until this transaction's commit is confirmed (see `cache`).
         self.cache.put_pending(release);
         for effect in effects.iter() {

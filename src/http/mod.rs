@@ -67,6 +67,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/metrics", get(metrics))
         .route("/releases/{id}", get(release_status))
         .route("/calendar.ics", get(calendar_feed))
+        .route("/inventory", get(inventory))
         .merge(hooks)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Refusals axum makes itself (unknown route, wrong method, a body too large) answer in
@@ -231,18 +232,55 @@ async fn calendar_feed(State(state): State<HttpState>, axum::extract::Query(quer
     ([(header::CONTENT_TYPE, "text/calendar; charset=utf-8")], body).into_response()
 }
 
-async fn release_status(State(state): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+/// `GET /inventory[?guild=…&service=…&environment=…]` with `Authorization: Bearer <api token>`:
+/// what runs where, as JSON. A server's token sees its server; the operators' token names one.
+async fn inventory(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<InventoryQuery>,
+) -> Response {
     if state.api_token.is_none() && state.guild_api_tokens.is_empty() {
         return error(StatusCode::SERVICE_UNAVAILABLE, "the status API is not configured: set TRAINMASTER_API_TOKEN");
     }
-    // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are the same.
-    let given = headers
+    let given = bearer(&headers);
+    let guild = match (scope_of(&state, given), query.guild.as_deref()) {
+        (None, _) => return error(StatusCode::UNAUTHORIZED, "send `Authorization: Bearer <api token>`"),
+        (Some(Scope::Guild(guild)), _) => guild,
+        (Some(Scope::Everything), Some(g)) => match g.trim().parse::<u64>() {
+            Ok(id) => GuildId(id),
+            Err(_) => return error(StatusCode::BAD_REQUEST, format!("`guild={g}` is not a server id")),
+        },
+        (Some(Scope::Everything), None) => return error(StatusCode::BAD_REQUEST, "name the server: add `?guild=<server id>`"),
+    };
+    let filter = crate::store::DeliveryFilter { service: query.service, environment: query.environment, process: None };
+    match state.engine.deployed(guild, &filter).await {
+        Ok(now) => Json(json!({ "guild_id": guild.0.to_string(), "deployed": now })).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct InventoryQuery {
+    guild: Option<String>,
+    service: Option<String>,
+    environment: Option<String>,
+}
+
+/// The bearer token of a request; the scheme is case-insensitive (RFC 9110 §11.1).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    let Some(scope) = scope_of(&state, given) else {
+        .map(|(_, token)| token.trim())
+}
+
+async fn release_status(State(state): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if state.api_token.is_none() && state.guild_api_tokens.is_empty() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the status API is not configured: set TRAINMASTER_API_TOKEN");
+    }
+    let Some(scope) = scope_of(&state, bearer(&headers)) else {
         return error(StatusCode::UNAUTHORIZED, "send `Authorization: Bearer <api token>`");
     };
     let id: ReleaseId = match id.parse() {

@@ -3,8 +3,10 @@
 //! network are needed. Every picture has a text twin beside it (see `discord::render`).
 
 mod calendar;
+mod dora;
 
 pub use calendar::{calendar_png, calendar_svg, planned_words};
+pub use dora::{dora_png, dora_svg};
 
 use anyhow::Context;
 use std::sync::{Arc, OnceLock};

@@ -153,9 +153,11 @@ pub fn slash_command(
 ) -> Value {
     let mut i = interaction_base(id, 2, token, u);
     let options: Vec<Value> = options.iter().map(|(name, value)| json!({"name": name, "type": 3, "value": value})).collect();
+    // A command without subcommands (`/deployed`) takes its options directly: `subcommand` is "".
+    let options = if subcommand.is_empty() { options } else { vec![json!({"name": subcommand, "type": 1, "options": options})] };
     i["data"] = json!({
         "id": command_id.to_string(), "name": command, "type": 1, "guild_id": u.guild_id.to_string(),
-        "options": [{"name": subcommand, "type": 1, "options": options}]
+        "options": options
     });
     i
 }
@@ -164,10 +166,22 @@ pub fn slash_command(
 /// client does: `"true"` becomes a boolean, `"3"` an integer, and a choice's name its value.
 /// Refuses what Discord's client would not let anyone send.
 pub fn type_options(interaction: &mut Value, registered: &Value) -> anyhow::Result<()> {
-    let subcommand = interaction["data"]["options"][0]["name"].as_str().unwrap_or_default().to_string();
-    let declared = registered["options"].as_array().into_iter().flatten().find(|o| o["name"] == subcommand.as_str());
-    let declared: Vec<Value> = declared.and_then(|s| s["options"].as_array().cloned()).unwrap_or_default();
-    let Some(given) = interaction["data"]["options"][0]["options"].as_array_mut() else { return Ok(()) };
+    // A subcommand is an option of type 1 holding the given options; else they are the command's own.
+    let has_subcommand = interaction["data"]["options"][0]["type"] == 1;
+    let subcommand =
+        if has_subcommand { interaction["data"]["options"][0]["name"].as_str().unwrap_or_default().to_string() } else { String::new() };
+    let declared: Vec<Value> = if has_subcommand {
+        let found = registered["options"].as_array().into_iter().flatten().find(|o| o["name"] == subcommand.as_str());
+        found.and_then(|s| s["options"].as_array().cloned()).unwrap_or_default()
+    } else {
+        registered["options"].as_array().cloned().unwrap_or_default()
+    };
+    let given = if has_subcommand {
+        interaction["data"]["options"][0]["options"].as_array_mut()
+    } else {
+        interaction["data"]["options"].as_array_mut()
+    };
+    let Some(given) = given else { return Ok(()) };
     let mut users = vec![];
     for option in given.iter_mut() {
         let name = option["name"].as_str().unwrap_or_default().to_string();

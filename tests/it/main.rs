@@ -19,6 +19,7 @@ mod harness;
 mod http_api;
 mod http_hardening;
 mod inputs;
+mod insight;
 mod listing;
 mod operations;
 mod planning;

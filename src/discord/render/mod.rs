@@ -6,6 +6,7 @@
 mod advance;
 mod calendar;
 mod card;
+mod insight;
 mod log;
 mod notices;
 pub mod words;
@@ -13,6 +14,7 @@ pub mod words;
 pub use advance::advance_notice;
 pub use calendar::calendar_text;
 pub use card::{headline, Detail, Timing};
+pub use insight::{deployed_table, dora_text, where_version};
 pub use log::{audit_log, AuditPage};
 pub use notices::{audit_head_text, end_message, notice_text, pinged, Place};
 pub use words::Names;

@@ -1,0 +1,58 @@
+//! Insight in the engine: the inventory is written in the transaction that ends a release; the
+//! figures are read from it (`domain::insight` decides, the store fetches).
+
+use super::{Engine, EngineError};
+use crate::domain::insight::{self, dora, Delivery, Deployed};
+use crate::domain::process::Identifies;
+use crate::domain::release::Release;
+use crate::domain::GuildId;
+use crate::store::{DeliveryFilter, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+
+impl Engine {
+    /// Records what `release` delivered, now that it ended: with the versions it replaced known,
+    /// so a rollback records the version it went back to.
+    pub(super) async fn record_deliveries(&self, tx: &mut Tx, release: &Release) -> Result<(), StoreError> {
+        let environment = release.environment().unwrap_or_else(|| "default".into());
+        let services = match release.identified(Identifies::Service) {
+            s if s.is_empty() => vec![release.process.name.clone()],
+            s => s,
+        };
+        let mut before = std::collections::BTreeMap::new();
+        for service in &services {
+            if let Some(version) = Store::current_version(tx, release.guild_id, service, &environment).await? {
+                before.insert(service.clone(), version);
+            }
+        }
+        let rows = insight::deliveries_of(release, tx.now(), |service, _| before.get(service).cloned());
+        Store::record_deliveries(tx, release.guild_id, &rows).await
+    }
+
+    /// What runs where in `guild` now (for one service or environment when given).
+    pub async fn deployed(&self, guild: GuildId, filter: &DeliveryFilter) -> Result<Vec<Deployed>, EngineError> {
+        let history = self.history(guild, filter).await?;
+        Ok(insight::current(&history))
+    }
+
+    /// Every delivery of `guild` that matches `filter`, oldest first.
+    pub async fn history(&self, guild: GuildId, filter: &DeliveryFilter) -> Result<Vec<Delivery>, EngineError> {
+        // Four-digit years on both ends: the stored times compare as text.
+        let from = DateTime::<Utc>::UNIX_EPOCH;
+        let to = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc()).unwrap_or(from);
+        Ok(self.store.deliveries(guild, filter, from, to).await?)
+    }
+
+    /// The four key metrics of `guild` over [from, to) (hotfixes and restores are looked for
+    /// up to the failure window past `to`).
+    pub async fn dora(
+        &self,
+        guild: GuildId,
+        filter: &DeliveryFilter,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        failure_window: chrono::Duration,
+    ) -> Result<dora::Dora, EngineError> {
+        let rows = self.store.deliveries(guild, filter, from - failure_window, to + failure_window + chrono::Duration::days(30)).await?;
+        Ok(dora::dora(&rows, from, to, failure_window))
+    }
+}
