@@ -34,6 +34,7 @@ pub fn commands() -> Vec<poise::Command<Data, BotError>> {
         "super::planning::schedule",
         "super::planning::unschedule",
         "super::planning::calendar",
+        "super::insight::report",
         "status",
         "super::listing::list",
         "log",
@@ -53,7 +54,7 @@ pub(super) fn guild(ctx: &Context<'_>) -> Result<GuildId, BotError> {
     super::guild_of(ctx.guild_id())
 }
 
-pub(super) fn release_id(text: &str) -> Result<ReleaseId, BotError> {
+pub(crate) fn release_id(text: &str) -> Result<ReleaseId, BotError> {
     text.parse().map_err(BotError::User)
 }
 

@@ -109,3 +109,33 @@ fn parse_period(text: &str) -> Result<chrono::Duration, BotError> {
     }
     Ok(chrono::Duration::days(days))
 }
+
+/// A release's report for post-mortems: timeline picture, summary, and Markdown, CSV and JSON files
+#[poise::command(slash_command, guild_only)]
+pub async fn report(
+    ctx: Context<'_>,
+    #[description = "Release id, like 42"]
+    #[autocomplete = "super::autocomplete::release"]
+    release: String,
+) -> Result<(), BotError> {
+    let guild_id = guild(&ctx)?;
+    let id = super::commands::release_id(&release)?;
+    super::author_may_view(&ctx).await?;
+    ctx.defer_ephemeral().await?;
+    let engine = &ctx.data().engine;
+    let report = engine.report(guild_id, id).await?;
+    let internal = |e: anyhow::Error| BotError::Internal(e);
+    let png = crate::picture::timeline_png(&report, engine.now()).map_err(|e| internal(e.context("cannot draw the timeline")))?;
+    let csv = report.activities_csv().map_err(|e| internal(anyhow::Error::from(e).context("cannot write the CSV")))?;
+    let json = serde_json::to_vec_pretty(&report).map_err(|e| internal(e.into()))?;
+    let alt = format!("Timeline of release {}: phases and activities as bars; the message and report.md say the same", report.release);
+    let reply = poise::CreateReply::default()
+        .content(render::report_summary(&report))
+        .attachment(serenity::CreateAttachment::bytes(png, "timeline.png").description(alt))
+        .attachment(serenity::CreateAttachment::bytes(report.markdown().into_bytes(), "report.md").description("The report in Markdown"))
+        .attachment(serenity::CreateAttachment::bytes(csv.into_bytes(), "activities.csv").description("One row per activity"))
+        .attachment(serenity::CreateAttachment::bytes(json, "report.json").description("The report as JSON"))
+        .ephemeral(true);
+    ctx.send(reply).await?;
+    Ok(())
+}

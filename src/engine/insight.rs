@@ -56,3 +56,29 @@ impl Engine {
         Ok(dora::dora(&rows, from, to, failure_window))
     }
 }
+
+impl Engine {
+    /// Release `id`'s report, from its trail (so far, while it runs).
+    pub async fn report(
+        &self,
+        guild: GuildId,
+        id: crate::domain::ReleaseId,
+    ) -> Result<crate::domain::insight::report::Report, EngineError> {
+        use crate::domain::insight::report::{report, TrailEntry};
+        let (release, rows) = self.audit_trail(guild, id).await?;
+        let trail: Vec<TrailEntry> = rows
+            .into_iter()
+            .map(|row| TrailEntry {
+                at: DateTime::parse_from_rfc3339(&row.at).map(|t| t.with_timezone(&Utc)).unwrap_or_default(),
+                actor: match row.actor["type"].as_str() {
+                    Some("user") => row.actor["name"].as_str().unwrap_or("someone").to_string(),
+                    Some("ci") => "CI".into(),
+                    _ => "Trainmaster".into(),
+                },
+                action: row.action,
+                detail: row.detail,
+            })
+            .collect();
+        Ok(report(release.id.0, &release.name, &release.process.name, release.status.in_words(), &trail, self.now()))
+    }
+}

@@ -68,6 +68,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/releases/{id}", get(release_status))
         .route("/calendar.ics", get(calendar_feed))
         .route("/inventory", get(inventory))
+        .route("/releases/{id}/report", get(release_report))
         .merge(hooks)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Refusals axum makes itself (unknown route, wrong method, a body too large) answer in
@@ -264,6 +265,49 @@ struct InventoryQuery {
     guild: Option<String>,
     service: Option<String>,
     environment: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ReportQuery {
+    format: Option<String>,
+}
+
+/// `GET /releases/{id}/report?format=md|csv|json` (JSON by default): the release's report, as
+/// `/release report` attaches it.
+async fn release_report(
+    State(state): State<HttpState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<ReportQuery>,
+) -> Response {
+    if state.api_token.is_none() && state.guild_api_tokens.is_empty() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the status API is not configured: set TRAINMASTER_API_TOKEN");
+    }
+    let Some(scope) = scope_of(&state, bearer(&headers)) else {
+        return error(StatusCode::UNAUTHORIZED, "send `Authorization: Bearer <api token>`");
+    };
+    let id: ReleaseId = match id.parse() {
+        Ok(id) => id,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let release = match state.engine.release_in_any_guild(id).await {
+        Ok(r) if !matches!(scope, Scope::Guild(g) if g != r.guild_id) => r,
+        Ok(_) | Err(EngineError::NotFound(_)) => return error(StatusCode::NOT_FOUND, format!("there is no release {id}")),
+        Err(e) => return internal(e),
+    };
+    let report = match state.engine.report(release.guild_id, id).await {
+        Ok(report) => report,
+        Err(e) => return internal(e),
+    };
+    match query.format.as_deref().unwrap_or("json") {
+        "json" => Json(report).into_response(),
+        "md" => ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], report.markdown()).into_response(),
+        "csv" => match report.activities_csv() {
+            Ok(csv) => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response(),
+            Err(e) => internal(e),
+        },
+        other => error(StatusCode::BAD_REQUEST, format!("format `{other}` is not one of md, csv, json")),
+    }
 }
 
 /// The bearer token of a request; the scheme is case-insensitive (RFC 9110 §11.1).

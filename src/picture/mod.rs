@@ -4,9 +4,11 @@
 
 mod calendar;
 mod dora;
+mod timeline;
 
 pub use calendar::{calendar_png, calendar_svg, planned_words};
 pub use dora::{dora_png, dora_svg};
+pub use timeline::{timeline_png, timeline_svg};
 
 use anyhow::Context;
 use std::sync::{Arc, OnceLock};

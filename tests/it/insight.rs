@@ -91,3 +91,52 @@ async fn deployed_answers_after_a_success_a_partial_success_and_a_rollback_and_a
     assert!(bad.text().contains("is not a period"), "{}", bad.text());
     h.finish().await
 }
+
+#[tokio::test]
+async fn a_report_attaches_a_timeline_and_csv_and_json_that_read_back_and_match_the_trail() -> TestResult {
+    let h = Harness::start().await?;
+    // The first branch-cut try fails: one retry, with its reason, in the report.
+    h.receiver.script(&[Answer::Status(502)]);
+    let (id, approval) = h.start_until_approval().await?;
+    h.sandbox.click_label(&bob(), &approval, "Approve").await?;
+    h.sandbox.click_label(&carol(), &approval, "Approve").await?;
+    h.wait_for_audit(&id, "release_finished").await?;
+
+    let reply = h.slash(&dave(), "report", &[("release", &id)]).await?;
+    assert!(reply.ephemeral());
+    let text = reply.text();
+    assert!(text.contains(&format!("Report: Release {id} · Week 47")) && text.contains("`branch-cut` 2 tries (HTTP 502"), "{text}");
+    assert!(text.contains("bob approved `qa-approval`") && text.contains("carol approved `qa-approval`"), "{text}");
+    let files: Vec<(String, String)> = reply.data["attachments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| (a["filename"].as_str().unwrap_or_default().to_string(), a["url"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["timeline.png", "report.md", "activities.csv", "report.json"]);
+    let fetch = |i: usize| reqwest::get(files[i].1.clone());
+    let png = fetch(0).await?.bytes().await?;
+    png::Decoder::new(std::io::Cursor::new(png.to_vec())).read_info()?;
+    let csv = fetch(2).await?.text().await?;
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes()).records().collect::<Result<_, _>>()?;
+    let branch_cut = rows.iter().find(|r| &r[0] == "branch-cut").ok_or_else(|| anyhow!("no branch-cut row in {csv}"))?;
+    assert_eq!((&branch_cut[2], &branch_cut[3]), ("success", "2"));
+    assert!(branch_cut[7].contains("502"), "{csv}");
+    let json: serde_json::Value = fetch(3).await?.json().await?;
+    assert_eq!(json["release"], id.parse::<i64>()?);
+    assert_eq!(json["approvals"].as_array().map(Vec::len), Some(2));
+    // The numbers are the trail's: it started and ended where the audit rows say.
+    let trail = h.audit(&id).await?;
+    let started = trail.iter().find(|r| r.action == "release_started").map(|r| r.at.clone()).unwrap_or_default();
+    let started = chrono::DateTime::parse_from_rfc3339(&started)?.with_timezone(&chrono::Utc);
+    assert_eq!(json["started"], serde_json::json!(started));
+
+    let client = reqwest::Client::new();
+    let over_http = client.get(h.http_url(&format!("/releases/{id}/report?format=csv"))).bearer_auth(API_TOKEN).send().await?;
+    assert_eq!(over_http.status(), 200);
+    assert_eq!(over_http.text().await?, csv, "the same CSV over HTTP");
+    let bad = client.get(h.http_url(&format!("/releases/{id}/report?format=pdf"))).bearer_auth(API_TOKEN).send().await?;
+    assert_eq!(bad.status(), 400);
+    h.finish().await
+}

@@ -90,3 +90,42 @@ pub fn dora_text(d: &Dora, filter: &DeliveryFilter) -> String {
     ];
     truncate(&lines.join("\n"), CONTENT_LIMIT)
 }
+
+/// The report's few lines: how long, where the time went, retries, approvals, holds, overrides.
+pub fn report_summary(r: &crate::domain::insight::report::Report) -> String {
+    let d = |s: i64| crate::domain::duration::words(chrono::Duration::seconds(s));
+    let mut lines = vec![
+        format!("📋 **Report: Release {} · {}** — {}", r.release, inert(&r.name), r.status.to_lowercase()),
+        format!(
+            "Took {} · waiting for people {} · machines {} · on hold {}",
+            d(r.total_secs),
+            d(r.people_secs),
+            d(r.machine_secs),
+            d(r.held_secs)
+        ),
+    ];
+    let slowest = r.phases.iter().max_by_key(|p| p.secs);
+    if let Some(p) = slowest {
+        lines.push(format!("Longest phase: `{}` ({})", p.id, d(p.secs)));
+    }
+    let retried: Vec<String> = r
+        .activities
+        .iter()
+        .filter(|a| a.tries > 1)
+        .map(|a| format!("`{}` {} tries ({})", a.id, a.tries, inert(&a.retries.join("; "))))
+        .collect();
+    if !retried.is_empty() {
+        lines.push(format!("Retries: {}", retried.join(", ")));
+    }
+    let approvals: Vec<String> = r
+        .approvals
+        .iter()
+        .map(|a| format!("{} {} `{}`", inert(&a.by), if a.approved { "approved" } else { "rejected" }, a.activity))
+        .collect();
+    if !approvals.is_empty() {
+        lines.push(format!("Approvals: {}", approvals.join(", ")));
+    }
+    lines.extend(r.holds.iter().map(|h| format!("Held by {}: {}", inert(&h.by), inert(&h.reason))));
+    lines.extend(r.overrides.iter().map(|o| format!("Override: {}", inert(o))));
+    truncate(&lines.join("\n"), CONTENT_LIMIT)
+}

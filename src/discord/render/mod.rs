@@ -14,7 +14,7 @@ pub mod words;
 pub use advance::advance_notice;
 pub use calendar::calendar_text;
 pub use card::{headline, Detail, Timing};
-pub use insight::{deployed_table, dora_text, where_version};
+pub use insight::{deployed_table, dora_text, report_summary, where_version};
 pub use log::{audit_log, AuditPage};
 pub use notices::{audit_head_text, end_message, notice_text, pinged, Place};
 pub use words::Names;

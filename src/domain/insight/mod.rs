@@ -2,6 +2,7 @@
 //! pure functions over stored rows; SQL only fetches them.
 
 pub mod dora;
+pub mod report;
 
 use crate::domain::process::{Identifies, ReleaseKind};
 use crate::domain::release::{Release, ReleaseStatus, StepStatus, ROLLBACK};

@@ -78,3 +78,83 @@ fn the_inventory_shows_the_latest_version_and_after_a_rollback_the_version_it_we
     let web = rolled.iter().find(|d| d.service == "web").map(|d| (d.version.as_str(), d.rolled_back));
     assert_eq!(web, Some(("1.0.0", true)));
 }
+
+mod reports {
+    use super::super::report::{report, TrailEntry};
+    use super::at;
+    use serde_json::json;
+
+    fn e(at_: &str, actor: &str, action: &str, detail: serde_json::Value) -> TrailEntry {
+        TrailEntry { at: at(at_), actor: actor.into(), action: action.into(), detail }
+    }
+
+    /// Started 10:00; build's webhook fails once (HTTP 502), succeeds at 10:05; QA approval asked
+    /// at 10:05, bob approves at 10:35; held by olga 10:10–10:20; deploy 10:35–10:40; ended 10:40.
+    fn trail() -> Vec<TrailEntry> {
+        vec![
+            e("2026-12-07T10:00:00Z", "alice", "release_started", json!({})),
+            e("2026-12-07T10:00:00Z", "Trainmaster", "phase_started", json!({"phase": "build"})),
+            e("2026-12-07T10:00:00Z", "Trainmaster", "activity_started", json!({"activity": "compile", "kind": "webhook", "attempt": 1})),
+            e("2026-12-07T10:01:00Z", "Trainmaster", "activity_retry_scheduled", json!({"activity": "compile", "reason": "HTTP 502"})),
+            e(
+                "2026-12-07T10:05:00Z",
+                "Trainmaster",
+                "activity_finished",
+                json!({"activity": "compile", "status": "Success", "attempt": 2}),
+            ),
+            e("2026-12-07T10:05:00Z", "Trainmaster", "phase_finished", json!({"phase": "build", "status": "Success"})),
+            e("2026-12-07T10:05:00Z", "Trainmaster", "phase_started", json!({"phase": "qa"})),
+            e(
+                "2026-12-07T10:05:00Z",
+                "Trainmaster",
+                "activity_started",
+                json!({"activity": "qa-approval", "kind": "approval", "attempt": 1}),
+            ),
+            e("2026-12-07T10:10:00Z", "olga", "release_held", json!({"reason": "db check"})),
+            e("2026-12-07T10:20:00Z", "olga", "release_resumed", json!({})),
+            e("2026-12-07T10:35:00Z", "bob", "approval_given", json!({"activity": "qa-approval", "level": ""})),
+            e("2026-12-07T10:35:00Z", "Trainmaster", "activity_finished", json!({"activity": "qa-approval", "status": "Success"})),
+            e("2026-12-07T10:35:00Z", "Trainmaster", "phase_finished", json!({"phase": "qa", "status": "Success"})),
+            e("2026-12-07T10:35:00Z", "Trainmaster", "phase_started", json!({"phase": "prod"})),
+            e("2026-12-07T10:35:00Z", "Trainmaster", "activity_started", json!({"activity": "deploy", "kind": "webhook", "attempt": 1})),
+            e("2026-12-07T10:40:00Z", "Trainmaster", "activity_finished", json!({"activity": "deploy", "status": "Success"})),
+            e("2026-12-07T10:40:00Z", "Trainmaster", "phase_finished", json!({"phase": "prod", "status": "Success"})),
+            e("2026-12-07T10:40:00Z", "Trainmaster", "release_finished", json!({"status": "Success"})),
+        ]
+    }
+
+    #[test]
+    fn the_report_says_where_the_time_went_by_the_trail() {
+        let r = report(12, "Week 47", "shop", "Shipped", &trail(), at("2026-12-07T12:00:00Z"));
+        assert_eq!((r.total_secs, r.people_secs, r.machine_secs, r.held_secs), (40 * 60, 30 * 60, 10 * 60, 10 * 60));
+        let phases: Vec<(&str, i64)> = r.phases.iter().map(|p| (p.id.as_str(), p.secs / 60)).collect();
+        assert_eq!(phases, [("build", 5), ("qa", 30), ("prod", 5)]);
+        let compile = &r.activities[0];
+        assert_eq!((compile.tries, compile.retries.as_slice(), compile.status.as_str()), (2, &["HTTP 502".to_string()][..], "success"));
+        assert_eq!(r.approvals.len(), 1);
+        assert_eq!((r.approvals[0].by.as_str(), r.approvals[0].approved), ("bob", true));
+        assert_eq!(r.holds[0].reason, "db check");
+    }
+
+    #[test]
+    fn a_running_release_is_reported_so_far() {
+        let so_far: Vec<TrailEntry> = trail().into_iter().take(8).collect();
+        let r = report(12, "Week 47", "shop", "Running", &so_far, at("2026-12-07T10:15:00Z"));
+        assert_eq!(r.total_secs, 15 * 60);
+        assert_eq!(r.activities[1].secs, 10 * 60, "the approval has waited ten minutes so far");
+    }
+
+    #[test]
+    fn the_csv_and_json_read_back_as_written() {
+        let r = report(12, "Week 47", "shop", "Shipped", &trail(), at("2026-12-07T12:00:00Z"));
+        let csv = r.activities_csv().unwrap_or_default();
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let rows: Vec<csv::StringRecord> = reader.records().filter_map(Result::ok).collect();
+        assert_eq!(rows.len(), 3);
+        assert_eq!((&rows[0][0], &rows[0][3], &rows[0][7]), ("compile", "2", "HTTP 502"));
+        let json = serde_json::to_string(&r).unwrap_or_default();
+        let back: super::super::report::Report = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, r);
+        assert!(r.markdown().contains("| qa | success | 30 min |"), "{}", r.markdown());
+    }
+}
