@@ -13,18 +13,27 @@ const TOP: f64 = 40.0;
 /// Rows drawn at most; the attachments list every activity.
 const MAX_ROWS: usize = 60;
 
+/// One bar: its label, status, start, end (`None`: still running) and a note after it.
+struct Bar {
+    label: String,
+    status: String,
+    from: DateTime<Utc>,
+    to: Option<DateTime<Utc>>,
+    note: String,
+}
+
 pub fn timeline_svg(r: &Report, now: DateTime<Utc>) -> String {
     let start = r.started.unwrap_or(now);
     let end = r.ended.unwrap_or(now).max(start + chrono::Duration::seconds(1));
     let span = (end - start).num_seconds().max(1) as f64;
     let x = |t: DateTime<Utc>| LABEL + ((t - start).num_seconds() as f64 / span * (WIDTH - LABEL - 20.0)).clamp(0.0, WIDTH - LABEL - 20.0);
-    let rows: Vec<(String, String, DateTime<Utc>, Option<DateTime<Utc>>, String)> = r
+    let rows: Vec<Bar> = r
         .phases
         .iter()
-        .map(|p| (format!("phase {}", p.id), p.status.clone(), p.start, p.end, String::new()))
+        .map(|p| Bar { label: format!("phase {}", p.id), status: p.status.clone(), from: p.start, to: p.end, note: String::new() })
         .chain(r.activities.iter().map(|a| {
-            let tries = if a.tries > 1 { format!(" · {} tries", a.tries) } else { String::new() };
-            (a.id.clone(), a.status.clone(), a.start, a.end, tries)
+            let note = if a.tries > 1 { format!("{} tries", a.tries) } else { String::new() };
+            Bar { label: a.id.clone(), status: a.status.clone(), from: a.start, to: a.end, note }
         }))
         .take(MAX_ROWS)
         .collect();
@@ -35,7 +44,7 @@ pub fn timeline_svg(r: &Report, now: DateTime<Utc>) -> String {
     let _ = write!(svg, r##"<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>"##);
     let title = format!("Release {} · {} — {}", r.release, r.name, r.status);
     let _ = write!(svg, r##"<text x="10" y="24" fill="#2e3338" font-size="15">{}</text>"##, escape(&title));
-    for (i, (label, status, from, to, note)) in rows.iter().enumerate() {
+    for (i, Bar { label, status, from, to, note }) in rows.iter().enumerate() {
         let y = TOP + i as f64 * ROW;
         let colour = match status.as_str() {
             "success" => "#3ba55c",
