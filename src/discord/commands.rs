@@ -35,6 +35,7 @@ pub fn commands() -> Vec<poise::Command<Data, BotError>> {
         "super::planning::unschedule",
         "super::planning::calendar",
         "super::insight::report",
+        "super::insight::board",
         "status",
         "super::listing::list",
         "log",

@@ -139,3 +139,33 @@ pub async fn report(
     ctx.send(reply).await?;
     Ok(())
 }
+
+/// Every active release of this server in one message; `channel:` keeps it current there
+#[poise::command(slash_command, guild_only)]
+pub async fn board(
+    ctx: Context<'_>,
+    #[description = "Release managers: keep the board in this channel (type # and pick it)"]
+    #[max_length = 40]
+    channel: Option<String>,
+) -> Result<(), BotError> {
+    let guild_id = guild(&ctx)?;
+    let engine = &ctx.data().engine;
+    if let Some(text) = channel {
+        let id = text
+            .trim()
+            .trim_start_matches("<#")
+            .trim_end_matches('>')
+            .parse::<u64>()
+            .map_err(|_| BotError::User(format!("`{}` is not a channel: type `#` and pick one.", render::inert(&text))))?;
+        let actor = super::author(&ctx).await;
+        engine.set_board(guild_id, &actor, crate::domain::ChannelId(id)).await?;
+        let text = format!("📋 The release board is in <#{id}> now: one message, kept current as releases start, wait and end.");
+        ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await?;
+        return Ok(());
+    }
+    super::author_may_view(&ctx).await?;
+    let releases = engine.board_releases(guild_id).await?;
+    let names = super::names_in(ctx.serenity_context().cache.as_ref(), ctx.guild_id());
+    ctx.send(poise::CreateReply::default().embed(render::board(&releases, &names)).ephemeral(true)).await?;
+    Ok(())
+}

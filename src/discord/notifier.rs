@@ -51,6 +51,7 @@ impl Notifier {
             Ok(ChatWork::Message(message)) => self.post(&item, &message).await.map(|()| None),
             Ok(ChatWork::AuditHead { audit_head }) => self.post_audit_head(&item, &audit_head).await.map(|()| None),
             Ok(ChatWork::Advance { advance }) => self.advance_notice(&item, &advance).await.map(|()| None),
+            Ok(ChatWork::Board { board }) => self.draw_board(&item, board.guild_id).await.map(|()| None),
             Err(e) => Err(Failure::Unreadable(e.to_string())),
         };
         self.settle(&item, outcome).await?;

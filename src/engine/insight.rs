@@ -82,3 +82,37 @@ impl Engine {
         Ok(report(release.id.0, &release.name, &release.process.name, release.status.in_words(), &trail, self.now()))
     }
 }
+
+impl Engine {
+    /// What a board shows for `guild`: its running and held releases, and those planned within a week.
+    pub async fn board_releases(&self, guild: GuildId) -> Result<Vec<Release>, EngineError> {
+        let ids = self.store.active_releases(guild, self.now() + chrono::Duration::days(7)).await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.release_in_any_guild(id).await?);
+        }
+        Ok(out)
+    }
+
+    /// `/release board channel:` — server `guild`'s board goes to `channel` (release managers and
+    /// admins), drawn at once.
+    pub async fn set_board(
+        &self,
+        guild: GuildId,
+        actor: &crate::domain::principal::Actor,
+        channel: crate::domain::ChannelId,
+    ) -> Result<(), EngineError> {
+        self.access.may_plan(guild, actor, "placing the release board").map_err(crate::domain::release::CommandError::from)?;
+        if self.guild_of_channel(channel).is_some_and(|g| g != guild) {
+            return Err(EngineError::NotRunnable(format!(
+                "channel {channel} is in another server; the board goes in a channel of this one"
+            )));
+        }
+        let mut tx = self.store.begin().await?;
+        Store::set_board(&mut tx, guild, channel).await?;
+        Store::enqueue_board_redraw(&mut tx, guild).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.chat_wake.notify_one();
+        Ok(())
+    }
+}

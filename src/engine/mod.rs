@@ -585,6 +585,9 @@ impl Engine {
         let visible_change = before.status != release.status || before.phases != release.phases;
         // A planned release has no card yet: its advance notice announces it, its card comes at its start.
         let has_card = !matches!(release.status, ReleaseStatus::Draft | ReleaseStatus::NotStarted);
+        if before.status != release.status {
+            Store::enqueue_board_redraw(tx, release.guild_id).await?;
+        }
         if let Some(channel) = release.process.notices_channel.filter(|_| has_card && visible_change) {
             Store::enqueue_card_redraw(tx, CardRedraw { release_id: release.id, channel_id: channel }).await?;
         }

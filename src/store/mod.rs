@@ -2,6 +2,7 @@
 //! outbox. Every read-then-write transaction starts with `BEGIN IMMEDIATE` (see `Store::begin`).
 
 mod audit;
+mod board;
 mod cards;
 mod delegations;
 mod hooks;
@@ -14,6 +15,7 @@ mod releases;
 mod requests;
 
 pub use audit::AuditRow;
+pub use board::BoardRedraw;
 pub use cards::{Card, CardRedraw, DrawnCard, CARD_EDIT_GAP_MS};
 pub use hooks::{ActivityDurations, CallbackTarget};
 pub use insight::DeliveryFilter;

@@ -44,6 +44,7 @@ pub enum ChatWork {
     Card { card: super::CardRedraw },
     AuditHead { audit_head: AuditHeadPost },
     Advance { advance: AdvancePost },
+    Board { board: super::BoardRedraw },
     Message(ChatMessage),
 }
 
@@ -75,6 +76,7 @@ enum StoredChatWork {
     Card { card: super::CardRedraw },
     AuditHead { audit_head: AuditHeadPost },
     Advance { advance: AdvancePost },
+    Board { board: super::BoardRedraw },
     Message(ChatMessage),
     OldAuditHead { channel_id: ChannelId, notice: OldAuditHeadNotice },
 }
@@ -91,6 +93,7 @@ impl From<StoredChatWork> for ChatWork {
             StoredChatWork::Card { card } => ChatWork::Card { card },
             StoredChatWork::AuditHead { audit_head } => ChatWork::AuditHead { audit_head },
             StoredChatWork::Advance { advance } => ChatWork::Advance { advance },
+            StoredChatWork::Board { board } => ChatWork::Board { board },
             StoredChatWork::Message(message) => ChatWork::Message(message),
             StoredChatWork::OldAuditHead { channel_id, notice: OldAuditHeadNotice::DailyAuditHead { day, row, hash } } => {
                 ChatWork::AuditHead { audit_head: AuditHeadPost { channel_id, day, row, hash } }

@@ -140,3 +140,29 @@ async fn a_report_attaches_a_timeline_and_csv_and_json_that_read_back_and_match_
     assert_eq!(bad.status(), 400);
     h.finish().await
 }
+
+#[tokio::test]
+async fn the_board_is_one_message_edited_in_place_as_releases_start_and_end() -> TestResult {
+    let h = Harness::start().await?;
+    let placed = h.slash(&alice(), "board", &[("channel", &format!("<#{CHANNEL_ID}>"))]).await?;
+    assert!(placed.text().contains("The release board is in"), "{}", placed.text());
+    let board = h.sandbox.wait_for_embed(CHANNEL_ID, "Release board").await?;
+    assert!(board.text().contains("Nothing is running"), "{}", board.text());
+
+    let (first, _) = h.start_until_approval().await?;
+    let shown = h
+        .sandbox
+        .wait_for_edit(board.id, "the first release on the board", |m| m.text().contains(&format!("**{first} · Week 47**")))
+        .await?;
+    assert!(shown.text().contains("waiting for"), "who it waits for: {}", shown.text());
+    let second = h.create(VALID_INPUTS).await?;
+    h.slash(&alice(), "start", &[("release", &second)]).await?;
+    h.sandbox.wait_for_edit(board.id, "both releases", |m| m.text().contains("Release board · 2 active")).await?;
+    h.slash(&alice(), "abort", &[("release", &second), ("reason", "duplicate")]).await?;
+    h.sandbox.wait_for_edit(board.id, "the aborted one gone", |m| m.text().contains("Release board · 1 active")).await?;
+    let boards = h.sandbox.messages(CHANNEL_ID).into_iter().filter(|m| m.text().contains("Release board")).count();
+    assert_eq!(boards, 1, "one message, edited in place");
+    let not_here = h.slash(&alice(), "board", &[("channel", "general")]).await?;
+    assert!(not_here.ephemeral() && not_here.text().contains("is not a channel"), "{}", not_here.text());
+    h.finish().await
+}

@@ -59,3 +59,32 @@ impl Notifier {
         Ok(())
     }
 }
+
+impl Notifier {
+    /// Posts server `guild`'s board the first time, edits it after.
+    pub(super) async fn draw_board(&self, item: &OutboxItem, guild: crate::domain::GuildId) -> Result<(), Failure> {
+        let engine = |e: anyhow::Error| Failure::Engine(e);
+        let Some((channel, message)) = self.engine.store().board(guild).await.map_err(|e| engine(e.into()))? else { return Ok(()) };
+        let releases = self.engine.board_releases(guild).await.map_err(|e| engine(e.into()))?;
+        let names = self.names(crate::domain::ReleaseId(0), Some(guild), &[]).await.map_err(Failure::Engine)?;
+        let embed = render::board(&releases, &names);
+        let discord = |e| Failure::Discord(channel, Box::new(e));
+        let posted = match message {
+            Some(message) => {
+                let edit = serenity::EditMessage::new().embed(embed).allowed_mentions(serenity::CreateAllowedMentions::new());
+                to_channel(channel).edit_message(&self.http, serenity::MessageId::new(message.max(1)), edit).await.map_err(discord)?;
+                message
+            }
+            None => {
+                let post = serenity::CreateMessage::new()
+                    .embed(embed)
+                    .allowed_mentions(serenity::CreateAllowedMentions::new())
+                    .nonce(serenity::Nonce::String(format!("board{}-{}", guild, item.id)))
+                    .enforce_nonce(true);
+                to_channel(channel).send_message(&self.http, post).await.map_err(discord)?.id.get()
+            }
+        };
+        self.engine.store().board_drawn(guild, channel, posted).await.map_err(|e| engine(e.into()))?;
+        Ok(())
+    }
+}

@@ -4,6 +4,7 @@
 //! (`words::Names`), states in words (`words`): nothing reads like config or an enum.
 
 mod advance;
+mod board;
 mod calendar;
 mod card;
 mod insight;
@@ -12,6 +13,7 @@ mod notices;
 pub mod words;
 
 pub use advance::advance_notice;
+pub use board::board;
 pub use calendar::calendar_text;
 pub use card::{headline, Detail, Timing};
 pub use insight::{deployed_table, dora_text, report_summary, where_version};

@@ -268,3 +268,22 @@ fn long_text_is_cut_with_a_marker() {
     assert_eq!(cut.chars().count(), 2_000);
     assert!(cut.ends_with("(truncated)"));
 }
+
+#[test]
+fn a_board_of_sixty_active_releases_stays_within_discords_embed_limits() {
+    let releases: Vec<Release> = (1..=60)
+        .map(|i| {
+            let mut r = release_of(LEVELS);
+            r.id = ReleaseId(i);
+            r.name = format!("Week {i} with a long name that people like to give their releases {}", "x".repeat(60));
+            let _ = r.start(&crate::domain::principal::Actor { user: UserId(1), display_name: "a".into(), roles: vec![] }, Utc::now());
+            r
+        })
+        .collect();
+    let embed = serde_json::to_value(board(&releases, &names())).unwrap_or_default();
+    let description = embed["description"].as_str().unwrap_or_default();
+    assert!(description.chars().count() <= 4_096, "{}", description.chars().count());
+    assert!(embed_size(&embed) <= 6_000, "{}", embed_size(&embed));
+    assert!(description.contains("… and ") && description.contains("more: `/release list`"), "what did not fit is counted");
+    assert_eq!(embed["title"], "Release board · 60 active");
+}

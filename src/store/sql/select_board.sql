@@ -1,0 +1,1 @@
+SELECT channel_id, message_id FROM boards WHERE guild_id = ?
