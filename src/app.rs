@@ -62,14 +62,16 @@ pub struct Settings {
     /// and the demo move.
     pub clock: crate::domain::SharedClock,
     /// Each server's time zone and declared freezes (`[guilds.<id>]` in trainmaster.toml).
-    pub guild_planning: Vec<(crate::domain::GuildId, GuildPlanning)>,
+    pub guild_planning: Vec<(crate::domain::GuildId, GuildSettings)>,
 }
 
 /// What trainmaster.toml says about planning in one server.
 #[derive(Debug, Clone, Default)]
-pub struct GuildPlanning {
+pub struct GuildSettings {
     pub time_zone: chrono_tz::Tz,
     pub freezes: Vec<crate::domain::planning::Freeze>,
+    /// How long ended releases stay before they are archived (`None`: 365 days).
+    pub retention: Option<chrono::Duration>,
 }
 
 impl Settings {
@@ -211,11 +213,15 @@ impl Application {
         if let Err(e) = self.engine.plan_groups().await {
             tracing::warn!(error = %e, "cannot plan release groups now; the planner tries again in a minute");
         }
+        if let Err(e) = self.engine.archive_ended().await {
+            tracing::warn!(error = %e, "cannot archive ended releases now; the next run tries again");
+        }
         let workers = [
             tokio::spawn(notifier.run_until_stopped(shutdown.clone())),
             tokio::spawn(checkpoint_until_stopped(self.engine.store().clone(), shutdown.clone())),
             tokio::spawn(daily_audit_head_until_stopped(self.engine.clone(), shutdown.clone())),
             tokio::spawn(crate::engine::plan_groups_until_stopped(self.engine.clone(), shutdown.clone())),
+            tokio::spawn(crate::engine::archive_until_stopped(self.engine.clone(), shutdown.clone())),
             tokio::spawn(async move {
                 if let Err(e) = server.await {
                     tracing::error!(error = %e, "the HTTP server stopped");

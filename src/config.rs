@@ -22,6 +22,7 @@
 //! | notices channel for processes that name none | `[guilds.<guild id>]` `notices_channel` | none | the channel a release is created in |
 //! | roles per guild | `[guilds.<guild id>]` `release_managers`, `approvers`, `viewers` | none | open (see `domain::access`) |
 //! | a server's time zone (freeze dates, `/freeze add`, the calendar) | `[guilds.<guild id>]` `time_zone` | none | UTC |
+//! | how long ended releases stay listed before they are archived | `[guilds.<guild id>]` `retention` | none | `365d` |
 //! | a server's freezes | `[guilds.<guild id>]` `freezes` (list of `{ name, from, to }` or `{ name, cron, duration }`, with `applies_to`, `allow`) | none | none |
 
 use crate::app::Settings;
@@ -76,6 +77,8 @@ struct GuildFile {
     time_zone: Option<String>,
     #[serde(default)]
     freezes: Vec<crate::domain::planning::freeze::FreezeSpec>,
+    /// How long ended releases stay before they are archived, like `365d`.
+    retention: Option<String>,
 }
 
 /// What configuration makes: the application's one settings type, `app::Settings`, from the
@@ -177,7 +180,7 @@ impl Config {
 }
 
 /// Each server's time zone and declared freezes, checked: a wrong one stops the start with where it is.
-fn guild_planning(guilds: &BTreeMap<String, GuildFile>) -> anyhow::Result<Vec<(GuildId, crate::app::GuildPlanning)>> {
+fn guild_planning(guilds: &BTreeMap<String, GuildFile>) -> anyhow::Result<Vec<(GuildId, crate::app::GuildSettings)>> {
     use crate::domain::planning::freeze::FreezeOrigin;
     guilds
         .iter()
@@ -193,7 +196,16 @@ fn guild_planning(guilds: &BTreeMap<String, GuildFile>) -> anyhow::Result<Vec<(G
                 .iter()
                 .map(|f| f.check(time_zone, FreezeOrigin::Config).map_err(|e| anyhow::anyhow!("[guilds.{id}] freezes: {e}")))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            Ok((GuildId(guild_number(id)?), crate::app::GuildPlanning { time_zone, freezes }))
+            let retention = g
+                .retention
+                .as_deref()
+                .map(|r| {
+                    let d =
+                        r.parse::<crate::domain::HumanDuration>().map_err(|e| anyhow::anyhow!("[guilds.{id}] retention: `{r}`: {e}"))?;
+                    chrono::Duration::from_std(d.as_duration()).map_err(|e| anyhow::anyhow!("[guilds.{id}] retention: {e}"))
+                })
+                .transpose()?;
+            Ok((GuildId(guild_number(id)?), crate::app::GuildSettings { time_zone, freezes, retention }))
         })
         .collect()
 }

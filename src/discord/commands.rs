@@ -141,18 +141,29 @@ async fn edit(
     Ok(())
 }
 
-/// Delete a Draft release (started releases are kept; abort them instead)
+/// Delete a Draft release (admins: also an archived one, with a reason)
 #[poise::command(slash_command, guild_only)]
 async fn delete(
     ctx: Context<'_>,
     #[description = "Release id, like 42"]
     #[autocomplete = "super::autocomplete::release"]
     release: String,
+    #[description = "Admins deleting an archived release: why (kept in the audit trail)"]
+    #[max_length = 500]
+    reason: Option<String>,
 ) -> Result<(), BotError> {
     let guild_id = guild(&ctx)?;
     let id = release_id(&release)?;
     let actor = super::author(&ctx).await;
-    let release = ctx.data().engine.delete_draft(guild_id, &actor, id).await?;
+    let engine = &ctx.data().engine;
+    if engine.is_archived(id).await? {
+        let release = engine.delete_archived(guild_id, &actor, id, reason.as_deref().unwrap_or_default()).await?;
+        let text =
+            format!("Deleted archived release {} · {}. The audit trail keeps a tombstone of it.", release.id, render::inert(&release.name));
+        ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await?;
+        return Ok(());
+    }
+    let release = engine.delete_draft(guild_id, &actor, id).await?;
     let text = format!("Deleted Draft release {} · {}. The audit trail keeps what it was.", release.id, render::inert(&release.name));
     ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await?;
     Ok(())

@@ -116,3 +116,86 @@ impl Engine {
         Ok(())
     }
 }
+
+/// How long ended releases stay before they are archived, when a server does not say.
+pub const DEFAULT_RETENTION_DAYS: i64 = 365;
+
+impl Engine {
+    /// Archives, in every server, the releases that ended more than its retention ago (one audit
+    /// row per server naming them). Returns how many were archived.
+    pub async fn archive_ended(&self) -> Result<usize, EngineError> {
+        let mut archived = 0;
+        for guild in self.store.guilds_with_ended().await? {
+            let retention =
+                self.guild_planning.get(&guild).and_then(|g| g.retention).unwrap_or(chrono::Duration::days(DEFAULT_RETENTION_DAYS));
+            let mut tx = self.store.begin().await?;
+            let cutoff = tx.now() - retention;
+            let ids = Store::archive_ended(&mut tx, guild, cutoff).await?;
+            if !ids.is_empty() {
+                let detail = serde_json::json!({"guild": guild.0, "releases": ids.iter().map(|i| i.0).collect::<Vec<_>>(), "ended_before": cutoff.to_rfc3339()});
+                Store::append_audit(&mut tx, None, &crate::domain::release::AuditActor::System, "releases_archived", &detail).await?;
+            }
+            tx.commit().await.map_err(StoreError::from)?;
+            for id in &ids {
+                self.cache.forget(*id);
+            }
+            archived += ids.len();
+        }
+        Ok(archived)
+    }
+
+    /// Deletes an archived release: admins only, with a reason. Its audit rows stay and a
+    /// tombstone row records what it was, so `audit verify` still walks an unbroken chain.
+    pub async fn delete_archived(
+        &self,
+        guild: GuildId,
+        actor: &crate::domain::principal::Actor,
+        id: crate::domain::ReleaseId,
+        reason: &str,
+    ) -> Result<Release, EngineError> {
+        use crate::domain::release::{AuditActor, CommandError};
+        if !self.access.is_admin(actor) {
+            return Err(EngineError::NotRunnable("only an admin may delete an archived release".into()));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(CommandError::ReasonRequired.into());
+        }
+        let mut tx = self.store.begin().await?;
+        let release = Store::load_release(&mut tx, id).await?.filter(|r| r.guild_id == guild).ok_or(EngineError::NotFound(id))?;
+        let detail = serde_json::json!({"name": release.name, "process": release.process.name, "status": release.status, "inputs": release.inputs, "reason": reason, "tombstone": true});
+        Store::append_audit(&mut tx, Some(id), &AuditActor::from(actor), "release_deleted", &detail).await?;
+        if !Store::delete_archived(&mut tx, id).await? {
+            return Err(EngineError::NotRunnable(format!(
+                "release {id} is not archived; only Drafts and archived releases can be deleted"
+            )));
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        self.cache.forget(id);
+        Ok(release)
+    }
+
+    /// Whether release `id` is archived.
+    pub async fn is_archived(&self, id: crate::domain::ReleaseId) -> Result<bool, EngineError> {
+        let mut tx = self.store.read().await?;
+        Ok(Store::archived_at(&mut tx, id).await?.is_some())
+    }
+}
+
+/// Archives what ended longer ago than each server keeps, at start-up and then every hour.
+pub async fn archive_until_stopped(engine: Engine, mut shutdown: super::Shutdown) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3_600));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !shutdown.is_stopping() {
+        tokio::select! {
+            _ = every.tick() => {
+                match engine.archive_ended().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(archived = n, "archived releases past their server's retention"),
+                    Err(e) => tracing::warn!(error = %e, "cannot archive ended releases now; the next run tries again"),
+                }
+            }
+            _ = shutdown.stopped() => {}
+        }
+    }
+}

@@ -16,6 +16,7 @@ pub use callbacks::{CallbackError, SignedHeaders, TriggerError, TriggerRequest};
 pub use delegations::NewDelegation;
 pub use groups::{plan_groups_until_stopped, GroupView};
 pub use guilds::ChannelDirectory;
+pub use insight::{archive_until_stopped, DEFAULT_RETENTION_DAYS};
 pub use metrics::Metrics;
 pub use planning::{conflicts_text, planned_duration, Scheduled};
 use worker::WEBHOOK_LEASE;
@@ -137,7 +138,7 @@ pub struct Engine {
     /// Releases as their last confirmed commit left them, for the webhook workers' hot path.
     cache: Arc<cache::ReleaseCache>,
     /// Each server's time zone and declared freezes.
-    guild_planning: Arc<std::collections::BTreeMap<GuildId, crate::app::GuildPlanning>>,
+    guild_planning: Arc<std::collections::BTreeMap<GuildId, crate::app::GuildSettings>>,
 }
 
 impl Engine {

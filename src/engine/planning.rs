@@ -4,7 +4,7 @@
 //! (`domain::planning`, `Release::schedule`); this module loads what they need and saves.
 
 use super::{Engine, EngineError, NewRelease};
-use crate::app::GuildPlanning;
+use crate::app::GuildSettings;
 use crate::domain::access;
 use crate::domain::planning::conflict::{self, Conflict};
 use crate::domain::planning::freeze::{self, Blocked, Freeze};
@@ -31,7 +31,7 @@ pub fn planned_duration(process: &Process) -> chrono::Duration {
 }
 
 impl Engine {
-    pub fn with_guild_planning(mut self, guilds: impl IntoIterator<Item = (GuildId, GuildPlanning)>) -> Self {
+    pub fn with_guild_planning(mut self, guilds: impl IntoIterator<Item = (GuildId, GuildSettings)>) -> Self {
         self.guild_planning = Arc::new(guilds.into_iter().collect());
         self
     }

@@ -13,6 +13,7 @@ mod outbox;
 mod planning;
 mod releases;
 mod requests;
+mod retention;
 
 pub use audit::AuditRow;
 pub use board::BoardRedraw;

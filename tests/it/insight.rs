@@ -166,3 +166,56 @@ async fn the_board_is_one_message_edited_in_place_as_releases_start_and_end() ->
     assert!(not_here.ephemeral() && not_here.text().contains("is not a channel"), "{}", not_here.text());
     h.finish().await
 }
+
+#[tokio::test]
+async fn archiving_removes_from_lists_keeps_reports_and_the_inventory_and_deleting_an_archived_release_keeps_audit_verify_green(
+) -> TestResult {
+    use super::clocked::{monday, Clocked};
+    let receiver = WebhookReceiver::start().await?;
+    let process = service_process(&receiver);
+    let mut c = Clocked::start(&[("svc.yaml", &process)], monday(), |s| {
+        let p = |t: &str| t.parse().unwrap_or_else(|e| panic!("{e}"));
+        s.access = trainmaster::domain::access::AccessPolicy { admins: vec![p("user:99")], guilds: Default::default() };
+        let keep = trainmaster::app::GuildSettings { retention: Some(chrono::Duration::days(30)), ..Default::default() };
+        s.guild_planning = vec![(trainmaster::domain::GuildId(GUILD_ID), keep)];
+    })
+    .await?;
+    c.h.receiver = receiver;
+    let id = ship(&c.h, "1.0.0", &[]).await?;
+    let listed = c.h.slash(&alice(), "list", &[]).await?;
+    assert!(listed.text().contains("v1.0.0"), "{}", listed.text());
+
+    // 31 days on, past the server's 30-day retention: archived at the next start.
+    c.stop_bot().await?;
+    c.clock.advance(chrono::Duration::days(31));
+    c.start_bot().await?;
+    let row = c.h.audit(&id).await?;
+    assert!(row.iter().all(|r| r.action != "releases_archived"), "the archive row names the releases, not one of them");
+    let listed = c.h.slash(&alice(), "list", &[]).await?;
+    assert!(!listed.text().contains("v1.0.0"), "archived releases leave the list: {}", listed.text());
+    let report = c.h.slash(&alice(), "report", &[("release", &id)]).await?;
+    assert!(report.text().contains(&format!("Report: Release {id}")), "{}", report.text());
+    let deployed = c.sandbox.slash(&alice(), "deployed", "", &[]).await?;
+    assert!(deployed.text().contains("**1.0.0**"), "{}", deployed.text());
+
+    let refused = c.h.slash(&alice(), "delete", &[("release", &id), ("reason", "cleanup")]).await?;
+    assert!(refused.ephemeral() && refused.text().contains("Only an admin may delete an archived release"), "{}", refused.text());
+    let olga = SandboxUser::new(99, "olga", &[]);
+    let no_reason = c.sandbox.slash(&olga, "release", "delete", &[("release", &id)]).await?;
+    assert!(no_reason.text().contains("reason"), "{}", no_reason.text());
+    let deleted = c.sandbox.slash(&olga, "release", "delete", &[("release", &id), ("reason", "personal data in its inputs")]).await?;
+    assert!(deleted.text().contains("tombstone"), "{}", deleted.text());
+    let tombstone = c.h.wait_for_audit(&id, "release_deleted").await?;
+    assert_eq!(tombstone.detail["reason"], "personal data in its inputs");
+    c.stop_bot().await?;
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_trainmaster"))
+        .args(["audit", "verify"])
+        .env("TRAINMASTER_DATABASE", c.database())
+        .output()?;
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    let store = c.store().await?;
+    let archived: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE action = 'releases_archived'").fetch_one(store.pool()).await?;
+    assert_eq!(archived, 1);
+    c.start_bot().await?;
+    c.h.finish().await
+}

@@ -1,0 +1,1 @@
+DELETE FROM releases WHERE id = ? AND archived_at IS NOT NULL

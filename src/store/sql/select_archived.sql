@@ -1,0 +1,1 @@
+SELECT archived_at FROM releases WHERE id = ?
