@@ -457,3 +457,117 @@ pub async fn approval(releases: usize) -> anyhow::Result<String> {
     writeln!(out, "  p99 {p99:.2} ms: {}", if p99 <= 10.0 { "within the 10 ms target" } else { "OVER the 10 ms target" })?;
     Ok(out)
 }
+
+/// `bench insight`: `releases` releases' deliveries over two years (20 services, 3 environments,
+/// hotfixes, rollbacks and failures mixed in) and one release of 50 activities with its trail;
+/// then the median of 7 runs of `/metrics dora` for a year, `/deployed`, and that release's report.
+pub async fn insight(releases: usize) -> anyhow::Result<String> {
+    use crate::domain::release::AuditActor;
+    use crate::store::{DeliveryFilter, Store};
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&dir.path().join("insight.db")).await?;
+    let guild = crate::domain::GuildId(crate::sandbox::GUILD_ID);
+    let now = chrono::Utc::now();
+    let span = chrono::Duration::days(730);
+    let seeded = Instant::now();
+    let mut tx = store.begin().await?;
+    for chunk in (0..releases).collect::<Vec<_>>().chunks(2_000) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO deliveries (guild_id, release_id, process, kind, service, version, environment, outcome, created_at, delivered_at, rolled_back_to) ",
+        );
+        insert.push_values(chunk, |mut b, &i| {
+            let at = now - span + span * i as i32 / releases.max(1) as i32;
+            let kind = if i % 20 == 7 { "hotfix" } else { "standard" };
+            let outcome = match i % 100 {
+                3 | 53 | 91 => "rolled_back",
+                17 | 71 => "failed_after_delivering",
+                _ => "delivered",
+            };
+            b.push_bind(guild.0 as i64)
+                .push_bind(i as i64 + 1)
+                .push_bind(format!("process-{}", i % 5))
+                .push_bind(kind)
+                .push_bind(format!("service-{}", i % 20))
+                .push_bind(format!("1.{}.{}", i / 1_000, i % 1_000))
+                .push_bind(["dev", "staging", "prod"][i % 3])
+                .push_bind(outcome)
+                .push_bind((at - chrono::Duration::hours(1 + (i % 48) as i64)).timestamp())
+                .push_bind(at.timestamp())
+                .push_bind((outcome == "rolled_back").then(|| "1.0.0".to_string()));
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    // One release of 50 activities, whose trail the report reads.
+    let yaml = format!(
+        "name: big\nnotices: {{ channel: \"{CHANNEL_ID}\" }}\nphases:\n  - id: work\n    activities:\n{}",
+        (0..50).map(|i| format!("      - {{ id: step-{i}, webhook: {{ url: \"https://ci.example.com/{i}\" }} }}\n")).collect::<String>()
+    );
+    let process = crate::domain::process_file::parse("big.yaml", &yaml).map_err(|e| anyhow!("{e:?}"))?;
+    let draft = crate::domain::release::Draft {
+        guild_id: guild,
+        name: "Big".into(),
+        process,
+        inputs: Default::default(),
+        created_by: UserId(1).into(),
+        created_at: now,
+        parent: None,
+    };
+    let release = Store::insert_release(&mut tx, draft).await?;
+    let mut rows: Vec<(AuditActor, &str, serde_json::Value)> = vec![(AuditActor::System, "release_started", serde_json::json!({}))];
+    rows.push((AuditActor::System, "phase_started", serde_json::json!({"phase": "work"})));
+    for i in 0..50 {
+        let id = format!("step-{i}");
+        rows.push((AuditActor::System, "activity_started", serde_json::json!({"activity": id, "kind": "webhook", "attempt": 1})));
+        if i % 10 == 0 {
+            rows.push((AuditActor::System, "activity_retry_scheduled", serde_json::json!({"activity": id, "reason": "HTTP 502"})));
+        }
+        rows.push((AuditActor::System, "activity_finished", serde_json::json!({"activity": id, "status": "Success"})));
+    }
+    rows.push((AuditActor::System, "phase_finished", serde_json::json!({"phase": "work", "status": "Success"})));
+    rows.push((AuditActor::System, "release_finished", serde_json::json!({"status": "Success"})));
+    let borrowed: Vec<(&AuditActor, &str, &serde_json::Value)> = rows.iter().map(|(a, act, d)| (a, *act, d)).collect();
+    Store::append_audit_rows(&mut tx, Some(release.id), &borrowed).await?;
+    tx.commit().await?;
+    let seeding = seeded.elapsed();
+    let engine = crate::engine::Engine::new(store, Default::default(), "http://127.0.0.1");
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (mut dora, mut deployed, mut report, mut fetch) = (vec![], vec![], vec![], vec![]);
+    let (mut figures, mut targets, mut activities) = (None, 0, 0);
+    for _ in 0..7 {
+        let t = Instant::now();
+        figures =
+            Some(engine.dora(guild, &DeliveryFilter::default(), now - chrono::Duration::days(365), now, chrono::Duration::days(7)).await?);
+        dora.push(t.elapsed());
+        // Where the time goes: reading the rows alone.
+        let t = Instant::now();
+        let read = engine
+            .store()
+            .changes(guild, &DeliveryFilter::default(), now - chrono::Duration::days(372), now + chrono::Duration::days(7))
+            .await?;
+        fetch.push(t.elapsed());
+        let _ = read.len();
+        let t = Instant::now();
+        targets = engine.deployed(guild, &DeliveryFilter::default()).await?.len();
+        deployed.push(t.elapsed());
+        let t = Instant::now();
+        activities = engine.report(guild, release.id).await?.activities.len();
+        report.push(t.elapsed());
+    }
+    let f = figures.ok_or_else(|| anyhow!("no figures"))?;
+    let mut out = String::new();
+    writeln!(out, "insight: {releases} releases' deliveries over two years (seeded in {:.1} s)", seeding.as_secs_f64())?;
+    writeln!(
+        out,
+        "  /metrics dora for a year: {:.1} ms median of 7 ({} deployments, {} changes)",
+        ms(median(dora)),
+        f.deployments,
+        f.changes
+    )?;
+    writeln!(out, "    of which reading the year's rows from SQLite: {:.1} ms", ms(median(fetch)))?;
+    writeln!(out, "  /deployed: {:.1} ms median of 7 ({targets} services × environments)", ms(median(deployed)))?;
+    writeln!(out, "  report of a {activities}-activity release: {:.1} ms median of 7", ms(median(report)))?;
+    Ok(out)
+}

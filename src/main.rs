@@ -111,6 +111,11 @@ enum Bench {
         #[arg(long, default_value_t = 200)]
         releases: usize,
     },
+    /// Reports, DORA and the inventory over a generated history (two years of deliveries).
+    Insight {
+        #[arg(long, default_value_t = 100_000)]
+        releases: usize,
+    },
     /// Start to ready with many releases in the database.
     Startup {
         #[arg(long, default_value_t = 100_000)]
@@ -210,6 +215,7 @@ async fn main() -> ExitCode {
                     trainmaster::bench::compare_engine(&other, runs, releases, activities)
                 }
                 Bench::Approval { releases } => trainmaster::bench::approval(releases).await,
+                Bench::Insight { releases } => trainmaster::bench::insight(releases).await,
                 Bench::Interactions { rate, seconds } => trainmaster::bench::interactions(rate, seconds).await,
                 Bench::Startup { releases } => trainmaster::bench::startup(releases).await,
                 Bench::Soak { releases, rate } => trainmaster::bench::soak(releases, rate).await,

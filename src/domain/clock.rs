@@ -55,15 +55,27 @@ impl Clock for ManualClock {
     }
 }
 
-/// The system clock shifted by an offset that only grows: time runs at its real pace (card edits
-/// coalesce, retries back off) and jumps ahead when told. `trainmaster demo` moves it to show a
-/// release that was planned for later being announced and starting.
+/// The system clock shifted by an offset: time runs at its real pace (card edits coalesce,
+/// retries back off, a message waiting for its card looks again a second later) and jumps when
+/// told. `trainmaster demo` and the planning tests move it: a release planned for Thursday
+/// starts when the clock is set to Thursday, while everything else keeps its pace. (A clock that
+/// stands still would leave such short waits pending for ever.)
 #[derive(Debug, Clone, Default)]
 pub struct ShiftedClock(Arc<Mutex<chrono::Duration>>);
 
 impl ShiftedClock {
+    /// A clock that reads `now` at once and runs on from there at real pace.
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self(Arc::new(Mutex::new(now - Utc::now())))
+    }
+
     pub fn advance(&self, by: chrono::Duration) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+
+    /// Jumps to `to` (forward or back); it runs on from there.
+    pub fn set(&self, to: DateTime<Utc>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = to - Utc::now();
     }
 }
 

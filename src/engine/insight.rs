@@ -30,8 +30,8 @@ impl Engine {
 
     /// What runs where in `guild` now (for one service or environment when given).
     pub async fn deployed(&self, guild: GuildId, filter: &DeliveryFilter) -> Result<Vec<Deployed>, EngineError> {
-        let history = self.history(guild, filter).await?;
-        Ok(insight::current(&history))
+        let latest = self.store.latest_deliveries(guild, filter).await?;
+        Ok(insight::current(&latest))
     }
 
     /// Every delivery of `guild` that matches `filter`, oldest first.
@@ -52,7 +52,8 @@ impl Engine {
         to: DateTime<Utc>,
         failure_window: chrono::Duration,
     ) -> Result<dora::Dora, EngineError> {
-        let rows = self.store.deliveries(guild, filter, from - failure_window, to + failure_window + chrono::Duration::days(30)).await?;
+        // A restore of a failure near the end may come after the period: look a window further.
+        let rows = self.store.changes(guild, filter, from - failure_window, to + failure_window).await?;
         Ok(dora::dora(&rows, from, to, failure_window))
     }
 }
@@ -197,5 +198,45 @@ pub async fn archive_until_stopped(engine: Engine, mut shutdown: super::Shutdown
             }
             _ = shutdown.stopped() => {}
         }
+    }
+}
+
+impl Engine {
+    /// The four figures over the last 30 days per server, process and environment, as
+    /// Prometheus gauges (appended to `GET /metrics`).
+    pub async fn dora_gauges(&self) -> Result<String, EngineError> {
+        use std::fmt::Write as _;
+        let window = chrono::Duration::days(dora::DEFAULT_FAILURE_WINDOW);
+        let to = self.now();
+        let from = to - chrono::Duration::days(30);
+        let rows = self.store.recent_deliveries(from - window).await?;
+        let mut groups: std::collections::BTreeMap<(GuildId, String, String), Vec<Delivery>> = Default::default();
+        for (guild, d) in rows {
+            groups.entry((guild, d.process.clone(), d.environment.clone())).or_default().push(d);
+        }
+        let mut out = String::new();
+        let help = [
+            ("trainmaster_dora_deployments_per_day", "Deployments a day over the last 30 days (see the README for the definitions)."),
+            ("trainmaster_dora_lead_time_seconds", "Median lead time for changes over the last 30 days."),
+            ("trainmaster_dora_change_failure_rate", "Failed changes over changes in the last 30 days, 0 to 1."),
+            ("trainmaster_dora_time_to_restore_seconds", "Median time to restore over the last 30 days."),
+        ];
+        let figures: Vec<_> = groups.iter().map(|(k, rows)| (k, dora::dora(rows, from, to, window))).collect();
+        for (i, (name, text)) in help.iter().enumerate() {
+            let _ = writeln!(out, "# HELP {name} {text}\n# TYPE {name} gauge");
+            for ((guild, process, env), f) in &figures {
+                let value = match i {
+                    0 => Some(f.per_day),
+                    1 => f.lead_time.map(|d| d.num_seconds() as f64),
+                    2 => f.failure_rate,
+                    _ => f.time_to_restore.map(|d| d.num_seconds() as f64),
+                };
+                if let Some(v) = value {
+                    let label = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+                    let _ = writeln!(out, "{name}{{guild=\"{guild}\",process=\"{}\",environment=\"{}\"}} {v}", label(process), label(env));
+                }
+            }
+        }
+        Ok(out)
     }
 }

@@ -171,7 +171,11 @@ async fn metrics(State(state): State<HttpState>) -> Response {
                 return error(StatusCode::SERVICE_UNAVAILABLE, "the database cannot be read");
             }
         };
-    let text = state.engine.metrics.render(&releases, &outbox, &activities, store.wal_bytes());
+    let mut text = state.engine.metrics.render(&releases, &outbox, &activities, store.wal_bytes());
+    match state.engine.dora_gauges().await {
+        Ok(dora) => text.push_str(&dora),
+        Err(e) => tracing::warn!(error = %e, "metrics cannot compute the DORA figures"),
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -1,6 +1,5 @@
 //! The inventory's history: what each release delivered. Written with the release's end.
 
-use super::planning::sortable;
 use super::releases::to_i64;
 use super::{corrupt, Store, StoreError, Tx};
 use crate::domain::insight::{Delivery, Outcome};
@@ -29,8 +28,8 @@ impl Store {
                 d.version,
                 d.environment,
                 d.outcome.as_str(),
-                sortable(d.created_at),
-                sortable(d.delivered_at),
+                d.created_at.timestamp(),
+                d.delivered_at.timestamp(),
                 d.rolled_back_to
             )
             .execute(&mut **tx)
@@ -47,6 +46,90 @@ impl Store {
         Ok(found.flatten())
     }
 
+    /// The latest delivery of each service in each environment of `guild` (those of `filter`'s
+    /// service and environment when given): what runs where, without reading the whole history.
+    pub async fn latest_deliveries(&self, guild: GuildId, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
+        let rows = sqlx::query_file!("src/store/sql/select_current.sql", to_i64(guild.0), filter.service, filter.environment)
+            .fetch_all(self.pool())
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                row(
+                    r.release_id,
+                    r.process,
+                    r.kind,
+                    r.service,
+                    r.version,
+                    r.environment,
+                    r.outcome,
+                    r.created_at,
+                    r.delivered_at,
+                    r.rolled_back_to,
+                )
+            })
+            .collect()
+    }
+
+    /// Every server's deliveries that ended at or after `from`, with their server.
+    pub async fn recent_deliveries(&self, from: DateTime<Utc>) -> Result<Vec<(GuildId, Delivery)>, StoreError> {
+        let rows = sqlx::query_file!("src/store/sql/select_recent_deliveries.sql", from.timestamp()).fetch_all(self.pool()).await?;
+        rows.into_iter()
+            .map(|r| {
+                let d = row(
+                    r.release_id,
+                    r.process,
+                    r.kind,
+                    r.service,
+                    r.version,
+                    r.environment,
+                    r.outcome,
+                    r.created_at,
+                    r.delivered_at,
+                    r.rolled_back_to,
+                )?;
+                Ok((GuildId(super::releases::to_u64(r.guild_id)), d))
+            })
+            .collect()
+    }
+
+    /// Like `deliveries`, with only what DORA figures read (process, version and rollback target
+    /// left empty): a year of a busy server is tens of thousands of rows.
+    pub async fn changes(
+        &self,
+        guild: GuildId,
+        filter: &DeliveryFilter,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let rows = sqlx::query_file!(
+            "src/store/sql/select_changes.sql",
+            to_i64(guild.0),
+            filter.service,
+            filter.environment,
+            filter.process,
+            from.timestamp(),
+            to.timestamp()
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                row(
+                    r.release_id,
+                    String::new(),
+                    r.kind,
+                    r.service,
+                    String::new(),
+                    r.environment,
+                    r.outcome,
+                    r.created_at,
+                    r.delivered_at,
+                    None,
+                )
+            })
+            .collect()
+    }
+
     /// The deliveries of `guild` that match `filter`, ended in [from, to), oldest first.
     pub async fn deliveries(
         &self,
@@ -61,27 +144,55 @@ impl Store {
             filter.service,
             filter.environment,
             filter.process,
-            sortable(from),
-            sortable(to)
+            from.timestamp(),
+            to.timestamp()
         )
         .fetch_all(self.pool())
         .await?;
-        let time = |t: &str| DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)).map_err(corrupt);
         rows.into_iter()
             .map(|r| {
-                Ok(Delivery {
-                    release: r.release_id,
-                    process: r.process,
-                    kind: ReleaseKind::parse(&r.kind).ok_or_else(|| corrupt(format!("release kind {}", r.kind)))?,
-                    service: r.service,
-                    version: r.version,
-                    environment: r.environment,
-                    outcome: Outcome::parse(&r.outcome).ok_or_else(|| corrupt(format!("outcome {}", r.outcome)))?,
-                    created_at: time(&r.created_at)?,
-                    delivered_at: time(&r.delivered_at)?,
-                    rolled_back_to: r.rolled_back_to,
-                })
+                row(
+                    r.release_id,
+                    r.process,
+                    r.kind,
+                    r.service,
+                    r.version,
+                    r.environment,
+                    r.outcome,
+                    r.created_at,
+                    r.delivered_at,
+                    r.rolled_back_to,
+                )
             })
             .collect()
     }
+}
+
+/// A stored delivery row read back.
+#[allow(clippy::too_many_arguments)]
+fn row(
+    release: i64,
+    process: String,
+    kind: String,
+    service: String,
+    version: String,
+    environment: String,
+    outcome: String,
+    created_at: i64,
+    delivered_at: i64,
+    rolled_back_to: Option<String>,
+) -> Result<Delivery, StoreError> {
+    let time = |t: i64| DateTime::from_timestamp(t, 0).ok_or_else(|| corrupt(format!("time {t}")));
+    Ok(Delivery {
+        release,
+        process,
+        kind: ReleaseKind::parse(&kind).ok_or_else(|| corrupt(format!("release kind {kind}")))?,
+        service,
+        version,
+        environment,
+        outcome: Outcome::parse(&outcome).ok_or_else(|| corrupt(format!("outcome {outcome}")))?,
+        created_at: time(created_at)?,
+        delivered_at: time(delivered_at)?,
+        rolled_back_to,
+    })
 }

@@ -1,10 +1,11 @@
-//! A bot whose clock the test moves: planning tests schedule for Thursday and move time to
-//! Thursday instead of waiting for it.
+//! A bot whose clock the test moves: planning tests schedule for Thursday and set the clock to
+//! Thursday instead of waiting for it. Between jumps it runs at real pace, so short waits (a card
+//! edit's gap, a message waiting for its card) still come due.
 
 use super::harness::Harness;
 use chrono::{DateTime, Utc};
 use trainmaster::app::Settings;
-use trainmaster::domain::clock::ManualClock;
+use trainmaster::domain::clock::ShiftedClock;
 
 /// Monday 7 December 2026, 09:00 UTC (10:00 in Berlin): where the planning tests begin.
 pub fn monday() -> DateTime<Utc> {
@@ -13,7 +14,7 @@ pub fn monday() -> DateTime<Utc> {
 
 pub struct Clocked {
     pub h: Harness,
-    pub clock: ManualClock,
+    pub clock: ShiftedClock,
 }
 
 impl std::ops::Deref for Clocked {
@@ -30,13 +31,13 @@ impl std::ops::DerefMut for Clocked {
 }
 
 impl Clocked {
-    /// A bot with `files` whose clock stands at `now` until moved, with `tweak` applied too.
+    /// A bot with `files` whose clock reads `now` at the start, with `tweak` applied too.
     pub async fn start(
         files: &[(&str, &str)],
         now: DateTime<Utc>,
         tweak: impl Fn(&mut Settings) + Send + Sync + 'static,
     ) -> anyhow::Result<Self> {
-        let clock = ManualClock::at(now);
+        let clock = ShiftedClock::at(now);
         let shared = clock.clone();
         let h = Harness::start_tweaked(files, move |s| {
             s.clock = std::sync::Arc::new(shared.clone());

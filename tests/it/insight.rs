@@ -87,6 +87,10 @@ async fn deployed_answers_after_a_success_a_partial_success_and_a_rollback_and_a
     let png = reqwest::get(&url).await?.bytes().await?;
     let info = png::Decoder::new(std::io::Cursor::new(png.to_vec())).read_info()?.info().clone();
     assert_eq!((info.width, info.height), (1200, 270));
+    let metrics = reqwest::get(h.http_url("/metrics")).await?.text().await?;
+    let gauge = format!("trainmaster_dora_change_failure_rate{{guild=\"{GUILD_ID}\",process=\"svc\",environment=\"prod\"}} 0.333");
+    assert!(metrics.contains(&gauge), "{metrics}");
+    assert!(metrics.contains("trainmaster_dora_deployments_per_day{"), "{metrics}");
     let bad = h.sandbox.slash(&alice(), "metrics", "dora", &[("period", "forever")]).await?;
     assert!(bad.text().contains("is not a period"), "{}", bad.text());
     h.finish().await

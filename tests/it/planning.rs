@@ -167,9 +167,12 @@ async fn a_restart_across_the_planned_time_starts_the_release_once() -> TestResu
     c.wait_for_delivered(&format!("{id}/scheduled-start/1")).await?;
     let started = actions(&c.audit(&id).await?).iter().filter(|a| *a == "release_started").count();
     assert_eq!(started, 1, "started once across two restarts");
-    assert_eq!(c.receiver.calls().len(), 1);
+    // A call cut off by a stop may be sent again (at least once), always as the same run.
+    let keys: std::collections::BTreeSet<Option<String>> = c.receiver.calls().into_iter().map(|call| call.idempotency_key).collect();
+    assert_eq!(keys.len(), 1, "one run of its webhook: {keys:?}");
     let row = c.wait_for_audit(&id, "release_started").await?;
-    assert!(row.detail.to_string().contains("\"late_by_secs\":7200"), "the trail says how late: {}", row.detail);
+    let late = row.detail["late_by_secs"].as_i64().unwrap_or_default();
+    assert!((7_200..7_260).contains(&late), "the trail says how late: {}", row.detail);
     c.sandbox.wait_for_thread_message(CHANNEL_ID, "Started 2 h 0 min after its planned time").await?;
     c.h.finish().await
 }
@@ -438,7 +441,8 @@ async fn a_release_group_keeps_its_next_occurrences_planned_and_restarts_neither
     c.start_bot().await?;
     c.wait_for_audit("2", "occurrence_skipped").await?;
     c.sandbox.wait_for_message(CHANNEL_ID, "skipped: it was due").await?;
-    assert_eq!(c.receiver.calls().len(), 1, "the missed occurrence did not run");
+    let runs: Vec<String> = c.receiver.calls().into_iter().filter_map(|call| call.idempotency_key).collect();
+    assert!(runs.iter().all(|k| k.contains("/1/deploy/")), "only week 50 ran, never the missed week 51: {runs:?}");
 
     let skipped = c.sandbox.slash(&alice(), "group", "skip-next", &[("process", "train"), ("reason", "code freeze for the audit")]).await?;
     assert!(skipped.text().contains("Week 52 production"), "{}", skipped.text());

@@ -47,13 +47,31 @@ struct Change<'a> {
 /// The figures for `history` (rows of any period; those ending in [from, to) count, later hotfixes
 /// and restores are looked at beyond `to`) for one process and environment when given.
 pub fn dora(history: &[Delivery], from: DateTime<Utc>, to: DateTime<Utc>, failure_window: Duration) -> Dora {
-    let mut by_release: BTreeMap<i64, Change> = BTreeMap::new();
+    let mut by_release: std::collections::HashMap<i64, Change> = std::collections::HashMap::with_capacity(history.len());
     for d in history {
         let change = by_release.entry(d.release).or_insert_with(|| Change { release: d.release, first: d, targets: BTreeSet::new() });
         change.targets.insert((d.service.as_str(), d.environment.as_str()));
     }
     let mut all: Vec<&Change> = by_release.values().collect();
     all.sort_by_key(|c| (c.first.delivered_at, c.release));
+    // Per service and environment, its changes in time order: hotfixes and restores are found
+    // by binary search there, not by scanning every change for every change.
+    let mut by_target: BTreeMap<(&str, &str), Vec<&Change>> = BTreeMap::new();
+    for c in &all {
+        for t in &c.targets {
+            by_target.entry(*t).or_default().push(c);
+        }
+    }
+    let after = |list: &[&Change], t: DateTime<Utc>| list.partition_point(|c| c.first.delivered_at <= t);
+    let hotfixed = |c: &Change| {
+        c.targets.iter().any(|t| {
+            let list = by_target.get(t).map(Vec::as_slice).unwrap_or_default();
+            list[after(list, c.first.delivered_at)..]
+                .iter()
+                .take_while(|l| l.first.delivered_at <= c.first.delivered_at + failure_window)
+                .any(|l| l.release != c.release && l.first.kind == ReleaseKind::Hotfix)
+        })
+    };
     let in_period: Vec<&Change> = all.iter().copied().filter(|c| from <= c.first.delivered_at && c.first.delivered_at < to).collect();
     let deploys: Vec<&Change> = in_period.iter().copied().filter(|c| c.first.outcome != Outcome::FailedAfterDelivering).collect();
     let failed: Vec<&Change> = in_period
@@ -61,13 +79,22 @@ pub fn dora(history: &[Delivery], from: DateTime<Utc>, to: DateTime<Utc>, failur
         .copied()
         .filter(|c| match c.first.outcome {
             Outcome::RolledBack | Outcome::FailedAfterDelivering => true,
-            Outcome::Delivered => all.iter().any(|later| {
-                later.release != c.release
-                    && later.first.kind == ReleaseKind::Hotfix
-                    && later.first.delivered_at > c.first.delivered_at
-                    && later.first.delivered_at <= c.first.delivered_at + failure_window
-                    && later.targets.intersection(&c.targets).next().is_some()
-            }),
+            Outcome::Delivered => hotfixed(c),
+        })
+        .collect();
+    // A change restores when it shipped and is not a failed change itself. Per target, the index
+    // of the next such change from each position, found once (scanning back), so each restore is
+    // one binary search.
+    let good: std::collections::HashMap<i64, bool> =
+        all.iter().map(|c| (c.release, c.first.outcome == Outcome::Delivered && !hotfixed(c))).collect();
+    let next_good: BTreeMap<(&str, &str), Vec<Option<usize>>> = by_target
+        .iter()
+        .map(|(t, list)| {
+            let mut next = vec![None; list.len() + 1];
+            for i in (0..list.len()).rev() {
+                next[i] = if good.get(&list[i].release).copied().unwrap_or(false) { Some(i) } else { next[i + 1] };
+            }
+            (*t, next)
         })
         .collect();
     let days = ((to - from).num_seconds() as f64 / 86_400.0).max(1.0 / 24.0);
@@ -75,14 +102,14 @@ pub fn dora(history: &[Delivery], from: DateTime<Utc>, to: DateTime<Utc>, failur
     let restores: Vec<Duration> = failed
         .iter()
         .filter_map(|f| {
-            all.iter()
-                .find(|next| {
-                    next.first.outcome == Outcome::Delivered
-                        && next.first.delivered_at > f.first.delivered_at
-                        && next.targets.intersection(&f.targets).next().is_some()
-                        && !failed.iter().any(|x| x.release == next.release)
+            f.targets
+                .iter()
+                .filter_map(|t| {
+                    let list = by_target.get(t)?;
+                    let next = next_good.get(t)?.get(after(list, f.first.delivered_at)).copied().flatten()?;
+                    Some(list[next].first.delivered_at - f.first.delivered_at)
                 })
-                .map(|next| next.first.delivered_at - f.first.delivered_at)
+                .min()
         })
         .collect();
     Dora {
