@@ -545,7 +545,7 @@ pub async fn insight(releases: usize) -> anyhow::Result<String> {
         let t = Instant::now();
         let read = engine
             .store()
-            .changes(guild, &DeliveryFilter::default(), now - chrono::Duration::days(372), now + chrono::Duration::days(7))
+            .deliveries(guild, &DeliveryFilter::default(), now - chrono::Duration::days(372), now + chrono::Duration::days(7))
             .await?;
         fetch.push(t.elapsed());
         let _ = read.len();

@@ -53,7 +53,7 @@ impl Engine {
         failure_window: chrono::Duration,
     ) -> Result<dora::Dora, EngineError> {
         // A restore of a failure near the end may come after the period: look a window further.
-        let rows = self.store.changes(guild, filter, from - failure_window, to + failure_window).await?;
+        let rows = self.store.deliveries(guild, filter, from - failure_window, to + failure_window).await?;
         Ok(dora::dora(&rows, from, to, failure_window))
     }
 }

@@ -284,21 +284,11 @@ async fn release_report(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<ReportQuery>,
 ) -> Response {
-    if state.api_token.is_none() && state.guild_api_tokens.is_empty() {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "the status API is not configured: set TRAINMASTER_API_TOKEN");
-    }
-    let Some(scope) = scope_of(&state, bearer(&headers)) else {
-        return error(StatusCode::UNAUTHORIZED, "send `Authorization: Bearer <api token>`");
+    let release = match visible_release(&state, &headers, &id).await {
+        Ok(release) => release,
+        Err(response) => return response,
     };
-    let id: ReleaseId = match id.parse() {
-        Ok(id) => id,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
-    };
-    let release = match state.engine.release_in_any_guild(id).await {
-        Ok(r) if !matches!(scope, Scope::Guild(g) if g != r.guild_id) => r,
-        Ok(_) | Err(EngineError::NotFound(_)) => return error(StatusCode::NOT_FOUND, format!("there is no release {id}")),
-        Err(e) => return internal(e),
-    };
+    let id = release.id;
     let report = match state.engine.report(release.guild_id, id).await {
         Ok(report) => report,
         Err(e) => return internal(e),
@@ -324,25 +314,31 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, token)| token.trim())
 }
 
-async fn release_status(State(state): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+/// Release `id` when the request's token may see it; else the answer to give (503 without any
+/// token configured, 401, 400 for a bad id, 404, which a server's token also gets for another
+/// server's release: it does not learn that it exists).
+async fn visible_release(state: &HttpState, headers: &HeaderMap, id: &str) -> Result<Release, Response> {
     if state.api_token.is_none() && state.guild_api_tokens.is_empty() {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "the status API is not configured: set TRAINMASTER_API_TOKEN");
+        return Err(error(StatusCode::SERVICE_UNAVAILABLE, "the status API is not configured: set TRAINMASTER_API_TOKEN"));
     }
-    let Some(scope) = scope_of(&state, bearer(&headers)) else {
-        return error(StatusCode::UNAUTHORIZED, "send `Authorization: Bearer <api token>`");
+    let Some(scope) = scope_of(state, bearer(headers)) else {
+        return Err(error(StatusCode::UNAUTHORIZED, "send `Authorization: Bearer <api token>`"));
     };
-    let id: ReleaseId = match id.parse() {
-        Ok(id) => id,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
-    };
+    let id: ReleaseId = id.parse().map_err(|e: String| error(StatusCode::BAD_REQUEST, e))?;
     match state.engine.release_in_any_guild(id).await {
-        // A server's token does not learn that another server's release exists.
         Ok(release) if matches!(scope, Scope::Guild(guild) if guild != release.guild_id) => {
-            error(StatusCode::NOT_FOUND, format!("there is no release {id}"))
+            Err(error(StatusCode::NOT_FOUND, format!("there is no release {id}")))
         }
+        Ok(release) => Ok(release),
+        Err(EngineError::NotFound(id)) => Err(error(StatusCode::NOT_FOUND, format!("there is no release {id}"))),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+async fn release_status(State(state): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    match visible_release(&state, &headers, &id).await {
         Ok(release) => Json(release_json(&release)).into_response(),
-        Err(EngineError::NotFound(id)) => error(StatusCode::NOT_FOUND, format!("there is no release {id}")),
-        Err(e) => internal(e),
+        Err(response) => response,
     }
 }
 

@@ -92,44 +92,6 @@ impl Store {
             .collect()
     }
 
-    /// Like `deliveries`, with only what DORA figures read (process, version and rollback target
-    /// left empty): a year of a busy server is tens of thousands of rows.
-    pub async fn changes(
-        &self,
-        guild: GuildId,
-        filter: &DeliveryFilter,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<Delivery>, StoreError> {
-        let rows = sqlx::query_file!(
-            "src/store/sql/select_changes.sql",
-            to_i64(guild.0),
-            filter.service,
-            filter.environment,
-            filter.process,
-            from.timestamp(),
-            to.timestamp()
-        )
-        .fetch_all(self.pool())
-        .await?;
-        rows.into_iter()
-            .map(|r| {
-                row(
-                    r.release_id,
-                    String::new(),
-                    r.kind,
-                    r.service,
-                    String::new(),
-                    r.environment,
-                    r.outcome,
-                    r.created_at,
-                    r.delivered_at,
-                    None,
-                )
-            })
-            .collect()
-    }
-
     /// The deliveries of `guild` that match `filter`, ended in [from, to), oldest first.
     pub async fn deliveries(
         &self,
