@@ -72,6 +72,8 @@ pub struct GuildSettings {
     pub freezes: Vec<crate::domain::planning::Freeze>,
     /// How long ended releases stay before they are archived (`None`: 365 days).
     pub retention: Option<chrono::Duration>,
+    /// Where and when the weekly digest is posted: a channel and a 5-field cron in the server's zone.
+    pub digest: Option<(crate::domain::ChannelId, String)>,
 }
 
 impl Settings {

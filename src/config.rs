@@ -23,6 +23,7 @@
 //! | roles per guild | `[guilds.<guild id>]` `release_managers`, `approvers`, `viewers` | none | open (see `domain::access`) |
 //! | a server's time zone (freeze dates, `/freeze add`, the calendar) | `[guilds.<guild id>]` `time_zone` | none | UTC |
 //! | how long ended releases stay listed before they are archived | `[guilds.<guild id>]` `retention` | none | `365d` |
+//! | a server's weekly digest (last week's releases and DORA figures) | `[guilds.<guild id>]` `digest = { channel, cron }` | none | none |
 //! | a server's freezes | `[guilds.<guild id>]` `freezes` (list of `{ name, from, to }` or `{ name, cron, duration }`, with `applies_to`, `allow`) | none | none |
 
 use crate::app::Settings;
@@ -79,6 +80,15 @@ struct GuildFile {
     freezes: Vec<crate::domain::planning::freeze::FreezeSpec>,
     /// How long ended releases stay before they are archived, like `365d`.
     retention: Option<String>,
+    /// The weekly digest: `{ channel = "<id>", cron = "0 9 * * mon" }`.
+    digest: Option<DigestFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DigestFile {
+    channel: String,
+    cron: String,
 }
 
 /// What configuration makes: the application's one settings type, `app::Settings`, from the
@@ -205,7 +215,22 @@ fn guild_planning(guilds: &BTreeMap<String, GuildFile>) -> anyhow::Result<Vec<(G
                     chrono::Duration::from_std(d.as_duration()).map_err(|e| anyhow::anyhow!("[guilds.{id}] retention: {e}"))
                 })
                 .transpose()?;
-            Ok((GuildId(guild_number(id)?), crate::app::GuildSettings { time_zone, freezes, retention }))
+            let digest = g
+                .digest
+                .as_ref()
+                .map(|d| {
+                    let channel = d
+                        .channel
+                        .trim()
+                        .parse::<u64>()
+                        .map_err(|_| anyhow::anyhow!("[guilds.{id}] digest: channel `{}` is not a channel id", d.channel))?;
+                    if d.cron.split_whitespace().count() != 5 || d.cron.parse::<croner::Cron>().is_err() {
+                        anyhow::bail!("[guilds.{id}] digest: cron `{}` is not a 5-field cron expression, like `0 9 * * mon`", d.cron);
+                    }
+                    Ok((ChannelId(channel), d.cron.clone()))
+                })
+                .transpose()?;
+            Ok((GuildId(guild_number(id)?), crate::app::GuildSettings { time_zone, freezes, retention, digest }))
         })
         .collect()
 }

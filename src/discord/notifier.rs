@@ -52,6 +52,7 @@ impl Notifier {
             Ok(ChatWork::AuditHead { audit_head }) => self.post_audit_head(&item, &audit_head).await.map(|()| None),
             Ok(ChatWork::Advance { advance }) => self.advance_notice(&item, &advance).await.map(|()| None),
             Ok(ChatWork::Board { board }) => self.draw_board(&item, board.guild_id).await.map(|()| None),
+            Ok(ChatWork::Digest { digest }) => self.post_digest(&item, &digest).await.map(|()| None),
             Err(e) => Err(Failure::Unreadable(e.to_string())),
         };
         self.settle(&item, outcome).await?;
@@ -137,11 +138,11 @@ impl Notifier {
             }
         };
         // Unique per destination: a nonce is never reused for another channel.
-        let nonce = format!("tm{}-{channel_id}", item.id);
+        let nonce = nonce("tm", &[item.id as u64, channel_id.0]);
         let place = if channel_id == message.channel_id { render::Place::Channel } else { render::Place::Thread };
         let pinged = render::pinged(&message.notice);
         let names = self.names(message.release_id, message.guild_id, &pinged).await.map_err(Failure::Engine)?;
-        let mut builder = render::notice_message(message, &names, place).nonce(serenity::Nonce::String(nonce)).enforce_nonce(true);
+        let mut builder = render::notice_message(message, &names, place).nonce(nonce).enforce_nonce(true);
         if !pinged.is_empty() {
             builder = builder.allowed_mentions(pings(&names, &pinged));
         }
@@ -162,7 +163,7 @@ impl Notifier {
         let message = serenity::CreateMessage::new()
             .content(render::audit_head_text(head))
             .allowed_mentions(serenity::CreateAllowedMentions::new())
-            .nonce(serenity::Nonce::String(format!("tm{}-{}", item.id, head.channel_id)))
+            .nonce(nonce("head", &[item.id as u64, head.channel_id.0]))
             .enforce_nonce(true);
         to_channel(head.channel_id).send_message(&self.http, message).await.map_err(|e| Failure::Discord(head.channel_id, Box::new(e)))?;
         Ok(())
@@ -269,7 +270,7 @@ impl Notifier {
                     .embed(embed)
                     .components(card_controls::buttons(&release))
                     .allowed_mentions(serenity::CreateAllowedMentions::new())
-                    .nonce(serenity::Nonce::String(format!("card{}", release.id)))
+                    .nonce(nonce("card", &[release.id.0 as u64]))
                     .enforce_nonce(true);
                 let message = channel.send_message(&self.http, post).await.map_err(discord)?;
                 (message.id.get(), self.start_thread(channel, message.id, &render::thread_name(&release)).await.is_ok())
@@ -337,7 +338,7 @@ impl Notifier {
                     let note = serenity::CreateMessage::new()
                         .content(text)
                         .allowed_mentions(serenity::CreateAllowedMentions::new())
-                        .nonce(serenity::Nonce::String(format!("nothread{}", message.release_id)))
+                        .nonce(nonce("nothread", &[message.release_id.0 as u64]))
                         .enforce_nonce(true);
                     channel.send_message(&self.http, note).await.map_err(|e| Failure::Discord(card.channel_id, Box::new(e)))?;
                 }
@@ -367,6 +368,15 @@ pub(super) enum Failure {
 /// allowed_mentions naming exactly the principals a notice pings (roles by name resolved in the
 /// guild; a name no role has is shown, not pinged): requests for someone's action are the only
 /// messages that ping.
+/// A message nonce. Discord takes at most 25 characters and drops a repeated post with the same
+/// nonce (`enforce_nonce`): a short `kind` and the parts that make the post unique (an outbox row,
+/// a channel, a release), hashed (FNV-1a) to 16 hex digits, fit whatever the ids' size.
+pub(super) fn nonce(kind: &str, parts: &[u64]) -> serenity::Nonce {
+    let hash =
+        parts.iter().flat_map(|p| p.to_le_bytes()).fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    serenity::Nonce::String(format!("{kind}{hash:016x}"))
+}
+
 pub(super) fn pings(names: &render::Names, pinged: &[Principal]) -> serenity::CreateAllowedMentions {
     let (mut users, mut roles) = (vec![], vec![]);
     for principal in pinged {
@@ -397,5 +407,26 @@ fn is_permanent(e: &serenity::Error) -> bool {
     match e {
         serenity::Error::Http(http) => http.status_code().is_some_and(|s| s.is_client_error() && s.as_u16() != 429),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_fit_discords_25_characters_whatever_the_ids_and_differ_by_destination() {
+        // Before: `tm{row}-{channel}` passed 25 characters once outbox rows reached four digits
+        // beside a 19-digit channel id, and Discord refused every such post.
+        let text = |n: serenity::Nonce| match n {
+            serenity::Nonce::String(s) => s,
+            serenity::Nonce::Number(n) => n.to_string(),
+        };
+        for kind in ["tm", "head", "card", "nothread", "asn", "board", "digest"] {
+            let long = text(nonce(kind, &[u64::MAX, 1_234_567_890_123_456_789]));
+            assert!(long.len() <= 25, "{long}");
+        }
+        assert_ne!(text(nonce("tm", &[12_345, 1])), text(nonce("tm", &[12_345, 2])));
+        assert_eq!(text(nonce("tm", &[7, 9])), text(nonce("tm", &[7, 9])), "a retry sends the same nonce");
     }
 }

@@ -282,6 +282,9 @@ pub async fn plan_groups_until_stopped(engine: Engine, mut shutdown: Shutdown) {
         if let Err(e) = engine.plan_groups().await {
             tracing::warn!(error = %e, "cannot plan release groups now; the next run tries again");
         }
+        if let Err(e) = engine.plan_digests().await {
+            tracing::warn!(error = %e, "cannot queue the weekly digests now; the next run tries again");
+        }
         tokio::select! {
             _ = every.tick() => {}
             _ = engine.planner_wake.notified() => {}

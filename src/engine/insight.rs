@@ -240,3 +240,42 @@ impl Engine {
         Ok(out)
     }
 }
+
+impl Engine {
+    /// Queues each server's digest whose time came within the last day (once: its key), so a
+    /// restart neither loses nor repeats one; an older one is not posted late.
+    pub async fn plan_digests(&self) -> Result<usize, EngineError> {
+        let now = self.now();
+        let mut queued = 0;
+        for (guild, settings) in self.guild_planning.iter() {
+            let Some((channel, cron)) = &settings.digest else { continue };
+            let Ok(cron) = cron.parse::<croner::Cron>() else { continue };
+            let Ok(at) = cron.find_previous_occurrence(&now.with_timezone(&settings.time_zone), true) else { continue };
+            let at = at.with_timezone(&Utc);
+            if now - at > chrono::Duration::days(1) {
+                continue;
+            }
+            let mut tx = self.store.begin().await?;
+            let fresh =
+                crate::store::enqueue_digest(&mut tx, crate::store::DigestPost { guild_id: *guild, channel_id: *channel, at }).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            if fresh {
+                queued += 1;
+                self.chat_wake.notify_one();
+            }
+        }
+        Ok(queued)
+    }
+
+    /// The digest of the week before `at`: its deployments and the four figures beside the week
+    /// before's.
+    pub async fn digest(&self, guild: GuildId, at: DateTime<Utc>) -> Result<(dora::Dora, dora::Dora, Vec<Delivery>), EngineError> {
+        let week = chrono::Duration::days(7);
+        let window = chrono::Duration::days(dora::DEFAULT_FAILURE_WINDOW);
+        let all = DeliveryFilter::default();
+        let this = self.dora(guild, &all, at - week, at, window).await?;
+        let before = self.dora(guild, &all, at - week - week, at - week, window).await?;
+        let shipped = self.store.deliveries(guild, &all, at - week, at).await?;
+        Ok((this, before, shipped))
+    }
+}

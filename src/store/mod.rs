@@ -22,10 +22,10 @@ pub use hooks::{ActivityDurations, CallbackTarget};
 pub use insight::DeliveryFilter;
 pub use listing::{ReleaseFilter, ReleasePage, ReleaseSummary};
 pub use lock::InstanceLock;
-pub use outbox::AdvancePost;
 pub use outbox::{
     enqueue_chat_to, enqueue_daily_audit_head, AuditHeadPost, ChatMessage, ChatWork, Destination, OutboxItem, Topic, WebhookWork,
 };
+pub use outbox::{enqueue_digest, AdvancePost, DigestPost};
 pub use planning::Occurrence;
 pub use requests::OpenRequest;
 

@@ -45,7 +45,27 @@ pub enum ChatWork {
     AuditHead { audit_head: AuditHeadPost },
     Advance { advance: AdvancePost },
     Board { board: super::BoardRedraw },
+    Digest { digest: DigestPost },
     Message(ChatMessage),
+}
+
+/// The weekly digest of server `guild_id` for the week before `at`, for `channel_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestPost {
+    pub guild_id: GuildId,
+    pub channel_id: ChannelId,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Queues the digest of `digest.at` once (its key); returns whether it was queued now.
+pub async fn enqueue_digest(tx: &mut Tx, digest: DigestPost) -> Result<bool, StoreError> {
+    let key = format!("digest/{}/{}", digest.guild_id, digest.at.timestamp());
+    let payload = serde_json::to_string(&ChatWork::Digest { digest }).map_err(corrupt)?;
+    let now = tx.now_ms();
+    let done = sqlx::query_file!("src/store/sql/insert_outbox.sql", Topic::Chat.as_str(), key, None::<i64>, payload, now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Post or bring up to date the advance shipping notice of a release, as it stands when the row
@@ -77,6 +97,7 @@ enum StoredChatWork {
     AuditHead { audit_head: AuditHeadPost },
     Advance { advance: AdvancePost },
     Board { board: super::BoardRedraw },
+    Digest { digest: DigestPost },
     Message(ChatMessage),
     OldAuditHead { channel_id: ChannelId, notice: OldAuditHeadNotice },
 }
@@ -94,6 +115,7 @@ impl From<StoredChatWork> for ChatWork {
             StoredChatWork::AuditHead { audit_head } => ChatWork::AuditHead { audit_head },
             StoredChatWork::Advance { advance } => ChatWork::Advance { advance },
             StoredChatWork::Board { board } => ChatWork::Board { board },
+            StoredChatWork::Digest { digest } => ChatWork::Digest { digest },
             StoredChatWork::Message(message) => ChatWork::Message(message),
             StoredChatWork::OldAuditHead { channel_id, notice: OldAuditHeadNotice::DailyAuditHead { day, row, hash } } => {
                 ChatWork::AuditHead { audit_head: AuditHeadPost { channel_id, day, row, hash } }

@@ -223,3 +223,32 @@ async fn archiving_removes_from_lists_keeps_reports_and_the_inventory_and_deleti
     c.start_bot().await?;
     c.h.finish().await
 }
+
+#[tokio::test]
+async fn the_weekly_digest_is_posted_once_at_its_time_with_the_weeks_deployments_and_figures() -> TestResult {
+    use super::clocked::Clocked;
+    let receiver = WebhookReceiver::start().await?;
+    let process = service_process(&receiver);
+    let monday_8 = chrono::DateTime::parse_from_rfc3339("2026-12-07T08:00:00Z")?.with_timezone(&chrono::Utc);
+    let mut c = Clocked::start(&[("svc.yaml", &process)], monday_8, |s| {
+        let digest = Some((trainmaster::domain::ChannelId(CHANNEL_ID), "0 9 * * mon".to_string()));
+        let settings = trainmaster::app::GuildSettings { digest, ..Default::default() };
+        s.guild_planning = vec![(trainmaster::domain::GuildId(GUILD_ID), settings)];
+    })
+    .await?;
+    c.h.receiver = receiver;
+    ship(&c.h, "1.0.0", &[]).await?;
+    ship(&c.h, "1.1.0", &[Answer::Status(200), Answer::Status(200), Answer::Status(500)]).await?;
+    c.set(monday_8 + chrono::Duration::minutes(61));
+    let digest = c.sandbox.wait_for_message(CHANNEL_ID, "Weekly digest").await?;
+    let text = digest.content();
+    assert!(text.contains("Deployments: **2**") && text.contains("the week before 0") && text.contains("↑"), "{text}");
+    assert!(text.contains("Change failure rate: **50%**") && text.contains("`api` 1.1.0 → `prod` (rolled back)"), "{text}");
+    c.stop_bot().await?;
+    c.start_bot().await?;
+    c.h.wake_bot();
+    let store = c.store().await?;
+    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE key LIKE 'digest/%'").fetch_one(store.pool()).await?;
+    assert_eq!(queued, 1, "one digest for the week, across a restart");
+    c.h.finish().await
+}

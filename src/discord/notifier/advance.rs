@@ -47,7 +47,7 @@ impl Notifier {
                 let message = serenity::CreateMessage::new()
                     .content(text)
                     .allowed_mentions(super::pings(&names, &stakeholders))
-                    .nonce(serenity::Nonce::String(format!("asn{}-{}", release.id, post.generation)))
+                    .nonce(super::nonce("asn", &[release.id.0 as u64, u64::from(post.generation)]))
                     .enforce_nonce(true);
                 let sent = to_channel(post.channel_id)
                     .send_message(&self.http, message)
@@ -79,12 +79,29 @@ impl Notifier {
                 let post = serenity::CreateMessage::new()
                     .embed(embed)
                     .allowed_mentions(serenity::CreateAllowedMentions::new())
-                    .nonce(serenity::Nonce::String(format!("board{}-{}", guild, item.id)))
+                    .nonce(super::nonce("board", &[guild.0, item.id as u64]))
                     .enforce_nonce(true);
                 to_channel(channel).send_message(&self.http, post).await.map_err(discord)?.id.get()
             }
         };
         self.engine.store().board_drawn(guild, channel, posted).await.map_err(|e| engine(e.into()))?;
+        Ok(())
+    }
+}
+
+impl Notifier {
+    /// Posts a server's weekly digest in its channel; pings nobody.
+    pub(super) async fn post_digest(&self, item: &OutboxItem, digest: &crate::store::DigestPost) -> Result<(), Failure> {
+        let (this, before, shipped) = self.engine.digest(digest.guild_id, digest.at).await.map_err(|e| Failure::Engine(e.into()))?;
+        let message = serenity::CreateMessage::new()
+            .content(render::digest_text(&this, &before, &shipped))
+            .allowed_mentions(serenity::CreateAllowedMentions::new())
+            .nonce(super::nonce("digest", &[item.id as u64, digest.channel_id.0]))
+            .enforce_nonce(true);
+        to_channel(digest.channel_id)
+            .send_message(&self.http, message)
+            .await
+            .map_err(|e| Failure::Discord(digest.channel_id, Box::new(e)))?;
         Ok(())
     }
 }

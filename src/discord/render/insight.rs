@@ -129,3 +129,66 @@ pub fn report_summary(r: &crate::domain::insight::report::Report) -> String {
     lines.extend(r.overrides.iter().map(|o| format!("Override: {}", inert(o))));
     truncate(&lines.join("\n"), CONTENT_LIMIT)
 }
+
+/// The weekly digest: the week's deployments and the four figures, each beside the week before's.
+pub fn digest_text(this: &Dora, before: &Dora, shipped: &[Delivery]) -> String {
+    let trend = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if a > b + 1e-9 => " ↑",
+        (Some(a), Some(b)) if a + 1e-9 < b => " ↓",
+        (Some(_), Some(_)) => " →",
+        _ => "",
+    };
+    let secs = |d: Option<chrono::Duration>| d.map(|d| d.num_seconds() as f64);
+    let pct = |r: Option<f64>| r.map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "no changes".into());
+    let mut lines = vec![
+        format!("📰 **Weekly digest**, <t:{}:D> – <t:{}:D>", this.from.timestamp(), this.to.timestamp()),
+        format!(
+            "• Deployments: **{}** ({:.2} a day; the week before {}){}",
+            this.deployments,
+            this.per_day,
+            before.deployments,
+            trend(Some(this.per_day), Some(before.per_day))
+        ),
+        format!(
+            "• Lead time (median): **{}** (before: {}){}",
+            hours(this.lead_time),
+            hours(before.lead_time),
+            trend(secs(this.lead_time), secs(before.lead_time))
+        ),
+        format!(
+            "• Change failure rate: **{}** (before: {}){}",
+            pct(this.failure_rate),
+            pct(before.failure_rate),
+            trend(this.failure_rate, before.failure_rate)
+        ),
+        format!(
+            "• Time to restore (median): **{}** (before: {}){}",
+            hours(this.time_to_restore),
+            hours(before.time_to_restore),
+            trend(secs(this.time_to_restore), secs(before.time_to_restore))
+        ),
+    ];
+    if shipped.is_empty() {
+        lines.push("Nothing reached an environment this week.".into());
+    } else {
+        lines.push("This week:".into());
+        for d in shipped.iter().take(20) {
+            let how = match d.outcome {
+                Outcome::Delivered => "",
+                Outcome::RolledBack => " (rolled back)",
+                Outcome::FailedAfterDelivering => " (failed after delivering)",
+            };
+            lines.push(format!(
+                "• release {} · `{}` {} → `{}`{how}",
+                d.release,
+                inert(&d.service),
+                inert(&d.version),
+                inert(&d.environment)
+            ));
+        }
+        if shipped.len() > 20 {
+            lines.push(format!("• … and {} more: `/deployed`", shipped.len() - 20));
+        }
+    }
+    truncate(&lines.join("\n"), CONTENT_LIMIT)
+}

@@ -16,7 +16,7 @@ pub use advance::advance_notice;
 pub use board::board;
 pub use calendar::calendar_text;
 pub use card::{headline, Detail, Timing};
-pub use insight::{deployed_table, dora_text, report_summary, where_version};
+pub use insight::{deployed_table, digest_text, dora_text, report_summary, where_version};
 pub use log::{audit_log, AuditPage};
 pub use notices::{audit_head_text, end_message, notice_text, pinged, Place};
 pub use words::Names;
