@@ -62,7 +62,7 @@ pub struct Settings {
     /// and the demo move.
     pub clock: crate::domain::SharedClock,
     /// Each server's time zone and declared freezes (`[guilds.<id>]` in trainmaster.toml).
-    pub guild_planning: Vec<(crate::domain::GuildId, GuildSettings)>,
+    pub guild_settings: Vec<(crate::domain::GuildId, GuildSettings)>,
 }
 
 /// What trainmaster.toml says about planning in one server.
@@ -99,7 +99,7 @@ impl Settings {
             guild_notices: vec![],
             integrity_check: true,
             clock: crate::domain::clock::system(),
-            guild_planning: vec![],
+            guild_settings: vec![],
         }
     }
 }
@@ -160,7 +160,7 @@ impl Application {
             .with_access(settings.access.clone())
             .with_trigger_guilds(settings.trigger_guilds.clone())
             .with_default_notices(settings.guild_notices.iter().copied())
-            .with_guild_planning(settings.guild_planning.iter().cloned());
+            .with_guild_settings(settings.guild_settings.iter().cloned());
         let gateway_connected = Arc::new(AtomicBool::new(false));
         let client = discord::build_client(&settings.bot, engine.clone(), gateway_connected.clone())
             .await

@@ -152,7 +152,7 @@ impl Config {
                     .collect::<anyhow::Result<Vec<_>>>()
             })
             .transpose()?;
-        let guild_planning = guild_planning(&guilds)?;
+        let guild_settings = guild_settings(&guilds)?;
         let access = access_policy(from_file.admins.unwrap_or_default(), guilds)?;
         Ok(Settings {
             bot: BotConfig {
@@ -177,7 +177,7 @@ impl Config {
             guild_notices,
             integrity_check: true,
             clock: crate::domain::clock::system(),
-            guild_planning,
+            guild_settings,
             hooks_limit: {
                 let default = crate::http::HooksLimit::default();
                 crate::http::HooksLimit {
@@ -190,7 +190,7 @@ impl Config {
 }
 
 /// Each server's time zone and declared freezes, checked: a wrong one stops the start with where it is.
-fn guild_planning(guilds: &BTreeMap<String, GuildFile>) -> anyhow::Result<Vec<(GuildId, crate::app::GuildSettings)>> {
+fn guild_settings(guilds: &BTreeMap<String, GuildFile>) -> anyhow::Result<Vec<(GuildId, crate::app::GuildSettings)>> {
     use crate::domain::planning::freeze::FreezeOrigin;
     guilds
         .iter()

@@ -128,7 +128,7 @@ impl Engine {
         let mut archived = 0;
         for guild in self.store.guilds_with_ended().await? {
             let retention =
-                self.guild_planning.get(&guild).and_then(|g| g.retention).unwrap_or(chrono::Duration::days(DEFAULT_RETENTION_DAYS));
+                self.guild_settings.get(&guild).and_then(|g| g.retention).unwrap_or(chrono::Duration::days(DEFAULT_RETENTION_DAYS));
             let mut tx = self.store.begin().await?;
             let cutoff = tx.now() - retention;
             let ids = Store::archive_ended(&mut tx, guild, cutoff).await?;
@@ -247,7 +247,7 @@ impl Engine {
     pub async fn plan_digests(&self) -> Result<usize, EngineError> {
         let now = self.now();
         let mut queued = 0;
-        for (guild, settings) in self.guild_planning.iter() {
+        for (guild, settings) in self.guild_settings.iter() {
             let Some((channel, cron)) = &settings.digest else { continue };
             let Ok(cron) = cron.parse::<croner::Cron>() else { continue };
             let Ok(at) = cron.find_previous_occurrence(&now.with_timezone(&settings.time_zone), true) else { continue };

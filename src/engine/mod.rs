@@ -138,7 +138,7 @@ pub struct Engine {
     /// Releases as their last confirmed commit left them, for the webhook workers' hot path.
     cache: Arc<cache::ReleaseCache>,
     /// Each server's time zone and declared freezes.
-    guild_planning: Arc<std::collections::BTreeMap<GuildId, crate::app::GuildSettings>>,
+    guild_settings: Arc<std::collections::BTreeMap<GuildId, crate::app::GuildSettings>>,
 }
 
 impl Engine {
@@ -157,7 +157,7 @@ impl Engine {
             trigger_guilds: None,
             default_notices: Default::default(),
             cache: Default::default(),
-            guild_planning: Default::default(),
+            guild_settings: Default::default(),
         }
     }
 

@@ -31,19 +31,19 @@ pub fn planned_duration(process: &Process) -> chrono::Duration {
 }
 
 impl Engine {
-    pub fn with_guild_planning(mut self, guilds: impl IntoIterator<Item = (GuildId, GuildSettings)>) -> Self {
-        self.guild_planning = Arc::new(guilds.into_iter().collect());
+    pub fn with_guild_settings(mut self, guilds: impl IntoIterator<Item = (GuildId, GuildSettings)>) -> Self {
+        self.guild_settings = Arc::new(guilds.into_iter().collect());
         self
     }
 
     /// The time zone server `guild` plans in (trainmaster.toml; UTC by default).
     pub fn guild_time_zone(&self, guild: GuildId) -> chrono_tz::Tz {
-        self.guild_planning.get(&guild).map_or(chrono_tz::UTC, |g| g.time_zone)
+        self.guild_settings.get(&guild).map_or(chrono_tz::UTC, |g| g.time_zone)
     }
 
     /// The server's freezes: declared in trainmaster.toml, and added in chat.
     pub async fn server_freezes(&self, guild: GuildId) -> Result<Vec<Freeze>, EngineError> {
-        let mut all = self.guild_planning.get(&guild).map(|g| g.freezes.clone()).unwrap_or_default();
+        let mut all = self.guild_settings.get(&guild).map(|g| g.freezes.clone()).unwrap_or_default();
         all.extend(self.store.open_freezes(guild).await?);
         Ok(all)
     }

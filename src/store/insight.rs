@@ -7,6 +7,25 @@ use crate::domain::process::ReleaseKind;
 use crate::domain::GuildId;
 use chrono::{DateTime, Utc};
 
+/// A delivery read back from a row of any query below: each `query_file!` has its own
+/// row type, all with the same fields.
+macro_rules! delivery {
+    ($r:expr) => {
+        row(
+            $r.release_id,
+            $r.process,
+            $r.kind,
+            $r.service,
+            $r.version,
+            $r.environment,
+            $r.outcome,
+            $r.created_at,
+            $r.delivered_at,
+            $r.rolled_back_to,
+        )
+    };
+}
+
 /// Which deliveries to read.
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryFilter {
@@ -52,22 +71,7 @@ impl Store {
         let rows = sqlx::query_file!("src/store/sql/select_current.sql", to_i64(guild.0), filter.service, filter.environment)
             .fetch_all(self.pool())
             .await?;
-        rows.into_iter()
-            .map(|r| {
-                row(
-                    r.release_id,
-                    r.process,
-                    r.kind,
-                    r.service,
-                    r.version,
-                    r.environment,
-                    r.outcome,
-                    r.created_at,
-                    r.delivered_at,
-                    r.rolled_back_to,
-                )
-            })
-            .collect()
+        rows.into_iter().map(|r| delivery!(r)).collect()
     }
 
     /// Every server's deliveries that ended at or after `from`, with their server.
@@ -75,18 +79,7 @@ impl Store {
         let rows = sqlx::query_file!("src/store/sql/select_recent_deliveries.sql", from.timestamp()).fetch_all(self.pool()).await?;
         rows.into_iter()
             .map(|r| {
-                let d = row(
-                    r.release_id,
-                    r.process,
-                    r.kind,
-                    r.service,
-                    r.version,
-                    r.environment,
-                    r.outcome,
-                    r.created_at,
-                    r.delivered_at,
-                    r.rolled_back_to,
-                )?;
+                let d = delivery!(r)?;
                 Ok((GuildId(super::releases::to_u64(r.guild_id)), d))
             })
             .collect()
@@ -111,22 +104,7 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
-        rows.into_iter()
-            .map(|r| {
-                row(
-                    r.release_id,
-                    r.process,
-                    r.kind,
-                    r.service,
-                    r.version,
-                    r.environment,
-                    r.outcome,
-                    r.created_at,
-                    r.delivered_at,
-                    r.rolled_back_to,
-                )
-            })
-            .collect()
+        rows.into_iter().map(|r| delivery!(r)).collect()
     }
 }
 

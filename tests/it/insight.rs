@@ -181,7 +181,7 @@ async fn archiving_removes_from_lists_keeps_reports_and_the_inventory_and_deleti
         let p = |t: &str| t.parse().unwrap_or_else(|e| panic!("{e}"));
         s.access = trainmaster::domain::access::AccessPolicy { admins: vec![p("user:99")], guilds: Default::default() };
         let keep = trainmaster::app::GuildSettings { retention: Some(chrono::Duration::days(30)), ..Default::default() };
-        s.guild_planning = vec![(trainmaster::domain::GuildId(GUILD_ID), keep)];
+        s.guild_settings = vec![(trainmaster::domain::GuildId(GUILD_ID), keep)];
     })
     .await?;
     c.h.receiver = receiver;
@@ -233,7 +233,7 @@ async fn the_weekly_digest_is_posted_once_at_its_time_with_the_weeks_deployments
     let mut c = Clocked::start(&[("svc.yaml", &process)], monday_8, |s| {
         let digest = Some((trainmaster::domain::ChannelId(CHANNEL_ID), "0 9 * * mon".to_string()));
         let settings = trainmaster::app::GuildSettings { digest, ..Default::default() };
-        s.guild_planning = vec![(trainmaster::domain::GuildId(GUILD_ID), settings)];
+        s.guild_settings = vec![(trainmaster::domain::GuildId(GUILD_ID), settings)];
     })
     .await?;
     c.h.receiver = receiver;

@@ -95,8 +95,7 @@ pub fn notice_text(message: &ChatMessage, names: &Names, place: Place) -> String
             let late = super::human_duration(chrono::Duration::seconds(*by_secs as i64));
             lead("⏰", format!("Started {late} after its planned time: the bot was not running then."))
         }
-        Notice::ScheduledStartRefused { why, skipped: true } => lead("⏭️", format!("Skipped: {}.", inert(why))),
-        Notice::ScheduledStartRefused { why, skipped: false } => {
+        Notice::ScheduledStartRefused { why } => {
             lead("⚠️", format!("Did not start at its planned time: {}. It is a draft again; start or schedule it by hand.", inert(why)))
         }
         Notice::FreezeOverridden { by, freeze, reason } => {

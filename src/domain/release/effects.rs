@@ -225,10 +225,10 @@ pub enum Notice {
     StartedLate {
         by_secs: u64,
     },
-    /// Its planned start did not happen (`skipped`: the group skipped a missed occurrence).
+    /// Its planned start did not happen; it is a Draft again. (A skipped occurrence ends the
+    /// release instead, and its end message says so.)
     ScheduledStartRefused {
         why: String,
-        skipped: bool,
     },
     /// Started inside a freeze by an admin's override.
     FreezeOverridden {

@@ -123,7 +123,7 @@ impl Release {
             self.reason = Some(format!("skipped: {why}"));
             fx.push(Effect::Notify(Notice::ReleaseFinished { status: ReleaseStatus::Aborted, reason: self.reason.clone() }));
         } else {
-            fx.push(Effect::Notify(Notice::ScheduledStartRefused { why: why.into(), skipped: false }));
+            fx.push(Effect::Notify(Notice::ScheduledStartRefused { why: why.into() }));
             self.status = ReleaseStatus::Draft;
         }
         self.advance_notice(&mut fx);
