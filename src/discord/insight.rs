@@ -2,7 +2,7 @@
 
 use super::commands::guild;
 use super::{render, BotError, Context};
-use crate::domain::insight::dora::{Dora, DEFAULT_FAILURE_WINDOW};
+use crate::domain::insight::dora::DEFAULT_FAILURE_WINDOW;
 use crate::store::DeliveryFilter;
 use poise::serenity_prelude as serenity;
 
@@ -69,16 +69,9 @@ async fn dora(
     let from = to - length;
     let filter = DeliveryFilter { service: None, environment, process };
     let window = chrono::Duration::days(DEFAULT_FAILURE_WINDOW);
-    let figures = engine.dora(guild_id, &filter, from, to, window).await?;
     // The trend: the same figures bucket by bucket (weeks for a month or more, else days).
     let bucket = if length >= chrono::Duration::days(28) { chrono::Duration::days(7) } else { chrono::Duration::days(1) };
-    let mut series: Vec<Dora> = vec![];
-    let mut start = from;
-    while start < to && series.len() < 60 {
-        let end = (start + bucket).min(to);
-        series.push(engine.dora(guild_id, &filter, start, end, window).await?);
-        start = end;
-    }
+    let (figures, series) = engine.dora_trend(guild_id, &filter, (from, to), bucket, 60, window).await?;
     let text = render::dora_text(&figures, &filter);
     let png = crate::picture::dora_png(&series).map_err(|e| BotError::Internal(e.context("cannot draw the DORA chart")))?;
     let alt = "Four charts over the period: deployments a day, median lead time, change failure rate, median time to restore; the message gives the figures";

@@ -211,6 +211,19 @@ pub struct Activity {
     /// Secrets this activity's requests may read, beside the process's (these win).
     #[serde(default)]
     pub secrets: BTreeMap<String, SecretRef>,
+    /// What the activity's outputs tell about the release (`collects:` in the file).
+    #[serde(default)]
+    pub collects: Option<Collects>,
+}
+
+/// What an activity's outputs tell about its release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Collects {
+    /// Its output `changes` lists what the release changes: strings, or objects with a title and
+    /// a change time (`merged_at`, `committed_at` or `at`); the advance notice lists them and
+    /// lead time starts at the earliest time.
+    Changes,
 }
 
 fn yes() -> bool {

@@ -42,19 +42,33 @@ impl Engine {
         Ok(self.store.deliveries(guild, filter, from, to).await?)
     }
 
-    /// The four key metrics of `guild` over [from, to) (hotfixes and restores are looked for
-    /// up to the failure window past `to`).
-    pub async fn dora(
+    /// The figures over [from, to) and their trend bucket by bucket (at most `max` buckets), from
+    /// one read of the history.
+    pub async fn dora_trend(
+        &self,
+        guild: GuildId,
+        filter: &DeliveryFilter,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        bucket: chrono::Duration,
+        max: usize,
+        failure_window: chrono::Duration,
+    ) -> Result<(dora::Dora, Vec<dora::Dora>), EngineError> {
+        let judged = self.judged(guild, filter, from, to, failure_window).await?;
+        Ok((dora::figures(&judged, from, to), dora::trend(&judged, from, to, bucket, max)))
+    }
+
+    /// The changes around [from, to), judged: a failure window either side, so a hotfix or a
+    /// restore after the end is seen and an earlier change's hotfix is not taken for a new one.
+    async fn judged(
         &self,
         guild: GuildId,
         filter: &DeliveryFilter,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         failure_window: chrono::Duration,
-    ) -> Result<dora::Dora, EngineError> {
-        // A restore of a failure near the end may come after the period: look a window further.
-        let rows = self.store.deliveries(guild, filter, from - failure_window, to + failure_window).await?;
-        Ok(dora::dora(&rows, from, to, failure_window))
+    ) -> Result<Vec<dora::Judged>, EngineError> {
+        let rows = self.store.shipped(guild, filter, from - failure_window, to + failure_window).await?;
+        Ok(dora::judge(&rows, failure_window))
     }
 }
 
@@ -273,8 +287,8 @@ impl Engine {
         let week = chrono::Duration::days(7);
         let window = chrono::Duration::days(dora::DEFAULT_FAILURE_WINDOW);
         let all = DeliveryFilter::default();
-        let this = self.dora(guild, &all, at - week, at, window).await?;
-        let before = self.dora(guild, &all, at - week - week, at - week, window).await?;
+        let judged = self.judged(guild, &all, at - week - week, at, window).await?;
+        let (this, before) = (dora::figures(&judged, at - week, at), dora::figures(&judged, at - week - week, at - week));
         let shipped = self.store.deliveries(guild, &all, at - week, at).await?;
         Ok((this, before, shipped))
     }

@@ -2,6 +2,7 @@
 
 use super::releases::to_i64;
 use super::{corrupt, Store, StoreError, Tx};
+use crate::domain::insight::dora::Shipped;
 use crate::domain::insight::{Delivery, Outcome};
 use crate::domain::process::ReleaseKind;
 use crate::domain::GuildId;
@@ -20,6 +21,7 @@ macro_rules! delivery {
             $r.environment,
             $r.outcome,
             $r.created_at,
+            $r.changed_at,
             $r.delivered_at,
             $r.rolled_back_to,
         )
@@ -48,6 +50,7 @@ impl Store {
                 d.environment,
                 d.outcome.as_str(),
                 d.created_at.timestamp(),
+                d.changed_at.map(|t| t.timestamp()),
                 d.delivered_at.timestamp(),
                 d.rolled_back_to
             )
@@ -85,6 +88,30 @@ impl Store {
             .collect()
     }
 
+    /// What the DORA figures need of the deliveries of `guild` that match `filter` and ended in
+    /// [from, to), in no particular order.
+    pub async fn shipped(
+        &self,
+        guild: GuildId,
+        filter: &DeliveryFilter,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Shipped>, StoreError> {
+        let json = sqlx::query_file_scalar!(
+            "src/store/sql/select_shipped.sql",
+            to_i64(guild.0),
+            filter.service,
+            filter.environment,
+            filter.process,
+            from.timestamp(),
+            to.timestamp()
+        )
+        .fetch_one(self.pool())
+        .await?;
+        let rows: Vec<ShippedRow> = serde_json::from_str(&json).map_err(|e| corrupt(format!("deliveries as JSON: {e}")))?;
+        rows.into_iter().map(shipped).collect()
+    }
+
     /// The deliveries of `guild` that match `filter`, ended in [from, to), oldest first.
     pub async fn deliveries(
         &self,
@@ -108,6 +135,23 @@ impl Store {
     }
 }
 
+/// A row of `select_shipped.sql`'s JSON: release, kind, service, environment, outcome, began, ended.
+type ShippedRow = (i64, String, String, String, String, i64, i64);
+
+fn shipped(r: ShippedRow) -> Result<Shipped, StoreError> {
+    let (release, kind, service, environment, outcome, began, ended) = r;
+    let time = |t: i64| DateTime::from_timestamp(t, 0).ok_or_else(|| corrupt(format!("time {t}")));
+    Ok(Shipped {
+        release,
+        kind: ReleaseKind::parse(&kind).ok_or_else(|| corrupt(format!("release kind {kind}")))?,
+        service,
+        environment,
+        outcome: Outcome::parse(&outcome).ok_or_else(|| corrupt(format!("outcome {outcome}")))?,
+        began: time(began)?,
+        ended: time(ended)?,
+    })
+}
+
 /// A stored delivery row read back.
 #[allow(clippy::too_many_arguments)]
 fn row(
@@ -119,6 +163,7 @@ fn row(
     environment: String,
     outcome: String,
     created_at: i64,
+    changed_at: Option<i64>,
     delivered_at: i64,
     rolled_back_to: Option<String>,
 ) -> Result<Delivery, StoreError> {
@@ -132,6 +177,7 @@ fn row(
         environment,
         outcome: Outcome::parse(&outcome).ok_or_else(|| corrupt(format!("outcome {outcome}")))?,
         created_at: time(created_at)?,
+        changed_at: changed_at.map(time).transpose()?,
         delivered_at: time(delivered_at)?,
         rolled_back_to,
     })

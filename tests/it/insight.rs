@@ -252,3 +252,44 @@ async fn the_weekly_digest_is_posted_once_at_its_time_with_the_weeks_deployments
     assert_eq!(queued, 1, "one digest for the week, across a restart");
     c.h.finish().await
 }
+
+#[tokio::test]
+async fn lead_time_runs_from_the_earliest_change_a_collecting_webhook_reported() -> TestResult {
+    let receiver = WebhookReceiver::start().await?;
+    let process = format!(
+        r#"name: svc
+inputs:
+  version: {{ type: string, required: true, identifies: version }}
+notices: {{ channel: "{CHANNEL_ID}" }}
+phases:
+  - id: ship
+    activities:
+      - id: merged-prs
+        collects: changes
+        webhook: {{ url: "{}", outputs: {{ changes: pull_requests }} }}
+      - {{ id: deploy, depends_on: [merged-prs], webhook: {{ url: "{}" }} }}
+"#,
+        receiver.url("/prs"),
+        receiver.url("/deploy")
+    );
+    let h = Harness::start_with(receiver, &process).await?;
+    let merged = |days: i64| (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339();
+    let prs = serde_json::json!({"pull_requests": [
+        {"title": "Faster search", "merged_at": merged(1)},
+        {"title": "Fix login", "merged_at": merged(2)},
+    ]});
+    h.receiver.script(&[Answer::Json(prs), Answer::Status(200)]);
+    let id = h.create_with("svc", "v1.0.0", "version=1.0.0").await?;
+    h.slash(&alice(), "start", &[("release", &id)]).await?;
+    h.wait_for_audit(&id, "release_finished").await?;
+
+    // Created a moment ago, but its oldest change was merged two days ago: that is the lead time.
+    let metrics = reqwest::get(h.http_url("/metrics")).await?.text().await?;
+    let gauge = format!("trainmaster_dora_lead_time_seconds{{guild=\"{GUILD_ID}\",process=\"svc\",environment=\"default\"}} ");
+    let seconds: f64 =
+        metrics.lines().find_map(|l| l.strip_prefix(gauge.as_str())).ok_or_else(|| anyhow!("no lead time gauge in {metrics}"))?.parse()?;
+    assert!((172_800.0..172_800.0 + 120.0).contains(&seconds), "lead time {seconds} s, expected two days");
+    let dora = h.sandbox.slash(&alice(), "metrics", "dora", &[]).await?;
+    assert!(dora.text().contains("Lead time for changes (median): **2 d"), "{}", dora.text());
+    h.finish().await
+}

@@ -43,10 +43,10 @@ pub fn advance_notice(release: &Release, facts: &AdvanceFacts, names: &Names) ->
     }
     let phases: Vec<String> = release.process.phases.iter().map(|p| format!("`{}`", p.id)).collect();
     lines.push(format!("Phases: {}", phases.join(" → ")));
-    let changes = release.identified(Identifies::Changes);
+    let changes = release.changes();
     if !changes.is_empty() {
         lines.push("What changes:".into());
-        lines.extend(changes.iter().take(15).map(|c| format!("• {}", inert(c))));
+        lines.extend(changes.iter().take(15).map(|c| format!("• {}", inert(&c.title))));
         if changes.len() > 15 {
             lines.push(format!("• … and {} more", changes.len() - 15));
         }

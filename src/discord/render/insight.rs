@@ -86,7 +86,7 @@ pub fn dora_text(d: &Dora, filter: &DeliveryFilter) -> String {
         format!("• Lead time for changes (median): **{}**", hours(d.lead_time)),
         format!("• Change failure rate: **{rate}**"),
         format!("• Time to restore (median): **{}**", hours(d.time_to_restore)),
-        "A deployment is a release that reached its environment; lead time runs from its creation to its end; a failed change was rolled back, failed after a deploy step, or was followed within 7 days by a hotfix to the same service and environment; time to restore runs to the next shipped deployment there.".into(),
+        "A deployment is a release that reached its environment; lead time runs from its earliest change (`collects: changes`; else its creation) to its end; a failed change was rolled back, failed after a deploy step, or was followed within 7 days by a hotfix to the same service and environment; time to restore runs to the next shipped deployment there.".into(),
     ];
     truncate(&lines.join("\n"), CONTENT_LIMIT)
 }

@@ -50,8 +50,11 @@ pub struct Delivery {
     pub version: String,
     pub environment: String,
     pub outcome: Outcome,
-    /// When the change began (the release's creation): where lead time starts.
+    /// When the release was created: where lead time starts without change times.
     pub created_at: DateTime<Utc>,
+    /// The earliest time among the changes it carries (`collects: changes`), when one says.
+    #[serde(default)]
+    pub changed_at: Option<DateTime<Utc>>,
     /// When the release ended.
     pub delivered_at: DateTime<Utc>,
     /// For a rollback: the version the environment went back to (unknown without an earlier delivery).
@@ -82,6 +85,7 @@ pub fn deliveries_of(release: &Release, ended_at: DateTime<Utc>, previous: impl 
     };
     let version = release.identified(Identifies::Version).into_iter().next().unwrap_or_else(|| release.name.clone());
     let environment = release.environment().unwrap_or_else(|| "default".into());
+    let changed_at = release.first_change_at();
     services
         .into_iter()
         .map(|service| Delivery {
@@ -94,6 +98,7 @@ pub fn deliveries_of(release: &Release, ended_at: DateTime<Utc>, previous: impl 
             environment: environment.clone(),
             outcome,
             created_at: release.created_at,
+            changed_at,
             delivered_at: ended_at,
         })
         .collect()

@@ -1,4 +1,4 @@
-use super::dora::dora;
+use super::dora::{dora, figures, judge, trend, Shipped};
 use super::*;
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -15,6 +15,7 @@ fn row(release: i64, kind: ReleaseKind, service: &str, env: &str, outcome: Outco
         environment: env.into(),
         outcome,
         created_at: at(created),
+        changed_at: None,
         delivered_at: at(ended),
         rolled_back_to: (outcome == Outcome::RolledBack).then(|| "1.0.0".into()),
     }
@@ -50,6 +51,35 @@ fn dora_figures_over_a_hand_built_december_match_the_hand_worked_values() {
     assert_eq!((d.failed_changes, d.changes), (3, 7));
     assert!((d.failure_rate.unwrap_or_default() - 3.0 / 7.0).abs() < 1e-9);
     assert_eq!(d.time_to_restore, Some(chrono::Duration::hours(24)));
+}
+
+#[test]
+fn lead_time_starts_at_the_earliest_change_a_release_carries() {
+    // R2 carries a change from two days before its end, R5 one from three days, R7 one from two:
+    // lead times 12 h, 48 h, 1 h, 4 h, 72 h, 48 h; sorted 1, 4, 12, 48, 48, 72: median 12 h.
+    let mut history = december();
+    for (release, changed) in [(2, "2026-12-08T10:00:00Z"), (5, "2026-12-13T12:00:00Z"), (7, "2026-12-18T12:00:00Z")] {
+        history[release].changed_at = Some(at(changed));
+    }
+    let d = dora(&history, at("2026-12-01T00:00:00Z"), at("2026-12-31T00:00:00Z"), chrono::Duration::days(7));
+    assert_eq!(d.lead_time, Some(chrono::Duration::hours(12)));
+}
+
+#[test]
+fn a_weekly_trend_cuts_the_month_into_weeks_of_their_own_figures() {
+    let shipped: Vec<Shipped> = december().iter().map(Shipped::from).collect();
+    let judged = judge(&shipped, chrono::Duration::days(7));
+    let weeks = trend(&judged, at("2026-12-01T00:00:00Z"), at("2026-12-31T00:00:00Z"), chrono::Duration::days(7), 60);
+    // Dec 1–8: R1; 8–15: R2 (failed: hotfixed by R3) and R3; 15–22: R4 (rolled back), R5, R6
+    // (failed after delivering), R7; 22–29: none; 29–31: none (a short last bucket).
+    let counts: Vec<(usize, usize, usize)> = weeks.iter().map(|w| (w.deployments, w.changes, w.failed_changes)).collect();
+    assert_eq!(counts, [(1, 1, 0), (2, 2, 1), (3, 4, 2), (0, 0, 0), (0, 0, 0)]);
+    assert_eq!(weeks[4].to - weeks[4].from, chrono::Duration::days(2));
+    assert_eq!(weeks[1].time_to_restore, Some(chrono::Duration::hours(48)), "R2 restored by R3");
+    // Restores of R4 (24 h) and R6 (3 h): the lower middle.
+    assert_eq!(weeks[2].time_to_restore, Some(chrono::Duration::hours(3)));
+    let month = figures(&judged, at("2026-12-01T00:00:00Z"), at("2026-12-31T00:00:00Z"));
+    assert_eq!(weeks.iter().map(|w| w.deployments).sum::<usize>(), month.deployments);
 }
 
 #[test]

@@ -149,6 +149,7 @@ pub fn check_activity(c: &mut Checker, raw: &At<RawActivity>, scope: &Scope, ref
         c.expression(w, &w.value, names);
     }
     let owner = a.owner.as_ref().and_then(|o| c.principal(o));
+    let collects = a.collects.as_ref().and_then(|w| check_collects(c, w, a));
     Some(Activity {
         id: id.clone(),
         kind,
@@ -161,7 +162,26 @@ pub fn check_activity(c: &mut Checker, raw: &At<RawActivity>, scope: &Scope, ref
         on_failure,
         critical: a.critical.unwrap_or(true),
         secrets,
+        collects,
     })
+}
+
+/// `collects: changes` needs a webhook whose output `changes` holds the list.
+fn check_collects(c: &mut Checker, what: &At<String>, a: &RawActivity) -> Option<Collects> {
+    if what.value != "changes" {
+        c.at(what, format!("an activity cannot collect `{}`", what.value), Some("write `collects: changes`".into()));
+        return None;
+    }
+    let has_output = a.webhook.as_ref().is_some_and(|w| w.value.output_names().iter().any(|n| *n == "changes"));
+    if !has_output {
+        c.at(
+            what,
+            format!("activity `{}` collects changes but has no output `changes`", a.id.value),
+            Some("make it a webhook with `outputs: { changes: <path to the list in its answer> }`".into()),
+        );
+        return None;
+    }
+    Some(Collects::Changes)
 }
 
 fn check_approval(c: &mut Checker, ap: &At<RawApproval>, names: &Names) -> ApprovalSpec {

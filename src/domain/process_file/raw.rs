@@ -347,6 +347,11 @@ pub struct RawActivity {
     /// Secrets for this activity's requests, beside (and overriding) the process's.
     #[serde(default)]
     pub secrets: BTreeMap<String, At<String>>,
+    /// `changes`: this webhook's output `changes` (a list of strings, or of objects with a
+    /// `title` and `merged_at`/`committed_at`/`at` time) is what the release changes; lead time
+    /// starts at the earliest time.
+    #[serde(default)]
+    pub collects: Option<At<String>>,
 }
 
 #[derive(Deserialize, JsonSchema)]

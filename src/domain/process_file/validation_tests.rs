@@ -333,3 +333,25 @@ fn an_input_identifies_one_of_the_known_things() {
     let e = one_error(&DAG.replace("window: { type: datetime }", "window: { type: datetime, identifies: env }"));
     assert!(e.message.contains("identifies `env`") && e.hint.as_deref().unwrap_or_default().contains("environment"), "{e:?}");
 }
+
+#[test]
+fn collects_changes_needs_a_webhook_with_an_output_changes_and_says_where() {
+    let collecting = "      - id: compile\n        collects: changes\n        webhook: { url: \"https://ci/build\", outputs: { url: artifact.url, changes: prs } }";
+    let base = "      - id: compile\n        webhook: { url: \"https://ci/build\", outputs: { url: artifact.url } }";
+    let p = parse("p.yaml", &DAG.replace(base, collecting)).unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(p.activity("compile").and_then(|a| a.collects), Some(crate::domain::process::Collects::Changes));
+    let without_output = DAG.replace(
+        base,
+        "      - id: compile\n        collects: changes\n        webhook: { url: \"https://ci/build\", outputs: { url: artifact.url } }",
+    );
+    let e = one_error(&without_output);
+    assert_eq!((e.line, e.column), (17, 19), "at the value of `collects`: {e}");
+    assert!(
+        e.message.contains("has no output `changes`") && e.hint.as_deref().unwrap_or_default().contains("outputs: { changes:"),
+        "{e:?}"
+    );
+    let e = one_error(&DAG.replace(base, collecting.replace("collects: changes", "collects: commits").as_str()));
+    assert_eq!((e.line, e.message.as_str()), (17, "an activity cannot collect `commits`"), "{e}");
+    let e = one_error(&DAG.replace("{ id: announce, notice:", "{ id: announce, collects: changes, notice:"));
+    assert!(e.message.contains("`announce` collects changes but has no output"), "{e}");
+}

@@ -16,7 +16,9 @@ use std::fmt;
 use std::time::Duration;
 
 mod approvals;
+mod changes;
 pub use approvals::MAX_REMINDERS;
+pub use changes::Change;
 mod check;
 mod control;
 mod effects;
