@@ -139,6 +139,15 @@ pub enum Identifies {
 impl Identifies {
     pub const NAMES: [&'static str; 4] = ["environment", "service", "version", "changes"];
 
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Environment => "environment",
+            Self::Service => "service",
+            Self::Version => "version",
+            Self::Changes => "changes",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "environment" => Some(Self::Environment),
@@ -211,19 +220,11 @@ pub struct Activity {
     /// Secrets this activity's requests may read, beside the process's (these win).
     #[serde(default)]
     pub secrets: BTreeMap<String, SecretRef>,
-    /// What the activity's outputs tell about the release (`collects:` in the file).
+    /// What the activity's outputs tell about the release (`collects:` in the file): for each,
+    /// its output of that name (`version`, `service`, `environment`, `changes`) wins over the
+    /// input that identifies the same once the activity succeeded.
     #[serde(default)]
-    pub collects: Option<Collects>,
-}
-
-/// What an activity's outputs tell about its release.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Collects {
-    /// Its output `changes` lists what the release changes: strings, or objects with a title and
-    /// a change time (`merged_at`, `committed_at` or `at`); the advance notice lists them and
-    /// lead time starts at the earliest time.
-    Changes,
+    pub collects: Vec<Identifies>,
 }
 
 fn yes() -> bool {

@@ -254,7 +254,7 @@ async fn the_weekly_digest_is_posted_once_at_its_time_with_the_weeks_deployments
 }
 
 #[tokio::test]
-async fn lead_time_runs_from_the_earliest_change_a_collecting_webhook_reported() -> TestResult {
+async fn lead_time_runs_from_the_earliest_change_a_collecting_webhook_reported_and_the_version_it_built_is_deployed() -> TestResult {
     let receiver = WebhookReceiver::start().await?;
     let process = format!(
         r#"name: svc
@@ -265,8 +265,8 @@ phases:
   - id: ship
     activities:
       - id: merged-prs
-        collects: changes
-        webhook: {{ url: "{}", outputs: {{ changes: pull_requests }} }}
+        collects: [changes, version]
+        webhook: {{ url: "{}", outputs: {{ changes: pull_requests, version: build.version }} }}
       - {{ id: deploy, depends_on: [merged-prs], webhook: {{ url: "{}" }} }}
 "#,
         receiver.url("/prs"),
@@ -274,7 +274,7 @@ phases:
     );
     let h = Harness::start_with(receiver, &process).await?;
     let merged = |days: i64| (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339();
-    let prs = serde_json::json!({"pull_requests": [
+    let prs = serde_json::json!({"build": {"version": "1.0.0+build.7"}, "pull_requests": [
         {"title": "Faster search", "merged_at": merged(1)},
         {"title": "Fix login", "merged_at": merged(2)},
     ]});
@@ -291,5 +291,7 @@ phases:
     assert!((172_800.0..172_800.0 + 120.0).contains(&seconds), "lead time {seconds} s, expected two days");
     let dora = h.sandbox.slash(&alice(), "metrics", "dora", &[]).await?;
     assert!(dora.text().contains("Lead time for changes (median): **2 d"), "{}", dora.text());
+    let now = h.sandbox.slash(&alice(), "deployed", "", &[]).await?;
+    assert!(now.text().contains("`svc` · `default` · **1.0.0+build.7**"), "the collected version, not the input: {}", now.text());
     h.finish().await
 }

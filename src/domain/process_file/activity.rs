@@ -149,7 +149,7 @@ pub fn check_activity(c: &mut Checker, raw: &At<RawActivity>, scope: &Scope, ref
         c.expression(w, &w.value, names);
     }
     let owner = a.owner.as_ref().and_then(|o| c.principal(o));
-    let collects = a.collects.as_ref().and_then(|w| check_collects(c, w, a));
+    let collects = a.collects.as_ref().map(|w| check_collects(c, w, a)).unwrap_or_default();
     Some(Activity {
         id: id.clone(),
         kind,
@@ -166,22 +166,32 @@ pub fn check_activity(c: &mut Checker, raw: &At<RawActivity>, scope: &Scope, ref
     })
 }
 
-/// `collects: changes` needs a webhook whose output `changes` holds the list.
-fn check_collects(c: &mut Checker, what: &At<String>, a: &RawActivity) -> Option<Collects> {
-    if what.value != "changes" {
-        c.at(what, format!("an activity cannot collect `{}`", what.value), Some("write `collects: changes`".into()));
-        return None;
+/// Each thing an activity collects is read from its webhook output of the same name.
+fn check_collects(c: &mut Checker, what: &At<OneOrMany>, a: &RawActivity) -> Vec<Identifies> {
+    let outputs: Vec<&String> = a.webhook.as_ref().map(|w| w.value.output_names()).unwrap_or_default();
+    let mut collects = vec![];
+    for name in what.value.items() {
+        let Some(thing) = Identifies::parse(name) else {
+            c.at(
+                what,
+                format!("an activity cannot collect `{name}`"),
+                Some(format!("write one of {} (or a list)", Identifies::NAMES.map(|n| format!("`{n}`")).join(", "))),
+            );
+            continue;
+        };
+        if !outputs.iter().any(|o| *o == name) {
+            c.at(
+                what,
+                format!("activity `{}` collects {name} but has no output `{name}`", a.id.value),
+                Some(format!("make it a webhook with `outputs: {{ {name}: <path to it in the answer> }}`")),
+            );
+            continue;
+        }
+        if !collects.contains(&thing) {
+            collects.push(thing);
+        }
     }
-    let has_output = a.webhook.as_ref().is_some_and(|w| w.value.output_names().iter().any(|n| *n == "changes"));
-    if !has_output {
-        c.at(
-            what,
-            format!("activity `{}` collects changes but has no output `changes`", a.id.value),
-            Some("make it a webhook with `outputs: { changes: <path to the list in its answer> }`".into()),
-        );
-        return None;
-    }
-    Some(Collects::Changes)
+    collects
 }
 
 fn check_approval(c: &mut Checker, ap: &At<RawApproval>, names: &Names) -> ApprovalSpec {

@@ -347,11 +347,29 @@ pub struct RawActivity {
     /// Secrets for this activity's requests, beside (and overriding) the process's.
     #[serde(default)]
     pub secrets: BTreeMap<String, At<String>>,
-    /// `changes`: this webhook's output `changes` (a list of strings, or of objects with a
-    /// `title` and `merged_at`/`committed_at`/`at` time) is what the release changes; lead time
-    /// starts at the earliest time.
+    /// `changes`, `version`, `service` or `environment` (or a list of them): this webhook's output
+    /// of that name tells it about the release once it succeeded, before the inputs. `changes`
+    /// is a list of strings or of objects with a `title` and a `merged_at`/`committed_at`/`at`
+    /// time: the advance notice lists them and lead time starts at the earliest.
     #[serde(default)]
-    pub collects: Option<At<String>>,
+    pub collects: Option<At<OneOrMany>>,
+}
+
+/// One name or a list of them.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn items(&self) -> Vec<&str> {
+        match self {
+            Self::One(s) => vec![s.as_str()],
+            Self::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 #[derive(Deserialize, JsonSchema)]

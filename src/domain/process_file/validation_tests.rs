@@ -339,7 +339,7 @@ fn collects_changes_needs_a_webhook_with_an_output_changes_and_says_where() {
     let collecting = "      - id: compile\n        collects: changes\n        webhook: { url: \"https://ci/build\", outputs: { url: artifact.url, changes: prs } }";
     let base = "      - id: compile\n        webhook: { url: \"https://ci/build\", outputs: { url: artifact.url } }";
     let p = parse("p.yaml", &DAG.replace(base, collecting)).unwrap_or_else(|e| panic!("{e:#?}"));
-    assert_eq!(p.activity("compile").and_then(|a| a.collects), Some(crate::domain::process::Collects::Changes));
+    assert_eq!(p.activity("compile").map(|a| a.collects.clone()), Some(vec![crate::domain::process::Identifies::Changes]));
     let without_output = DAG.replace(
         base,
         "      - id: compile\n        collects: changes\n        webhook: { url: \"https://ci/build\", outputs: { url: artifact.url } }",
@@ -352,6 +352,13 @@ fn collects_changes_needs_a_webhook_with_an_output_changes_and_says_where() {
     );
     let e = one_error(&DAG.replace(base, collecting.replace("collects: changes", "collects: commits").as_str()));
     assert_eq!((e.line, e.message.as_str()), (17, "an activity cannot collect `commits`"), "{e}");
+    let both =
+        collecting.replace("collects: changes", "collects: [changes, version]").replace("changes: prs", "changes: prs, version: build.v");
+    let p = parse("p.yaml", &DAG.replace(base, &both)).unwrap_or_else(|e| panic!("{e:#?}"));
+    use crate::domain::process::Identifies::{Changes, Version};
+    assert_eq!(p.activity("compile").map(|a| a.collects.clone()), Some(vec![Changes, Version]));
+    let e = one_error(&DAG.replace(base, &both.replace("[changes, version]", "[changes, versions]")));
+    assert!(e.message.contains("cannot collect `versions`") && e.hint.as_deref().unwrap_or_default().contains("`version`"), "{e:?}");
     let e = one_error(&DAG.replace("{ id: announce, notice:", "{ id: announce, collects: changes, notice:"));
     assert!(e.message.contains("`announce` collects changes but has no output"), "{e}");
 }

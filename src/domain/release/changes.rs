@@ -1,8 +1,8 @@
-//! What a release changes: the list an activity marked `collects: changes` reported, else the
-//! input that `identifies: changes`. Lead time starts at the earliest change time.
+//! What activities marked `collects:` reported about their release (its version, services,
+//! environment, changes), and what a release changes: lead time starts at the earliest change.
 
 use super::{Release, StepStatus};
-use crate::domain::process::{Collects, Identifies};
+use crate::domain::process::Identifies;
 use chrono::{DateTime, Utc};
 
 /// One change a release carries.
@@ -18,20 +18,25 @@ const TITLE_FIELDS: [&str; 4] = ["title", "name", "id", "sha"];
 const TIME_FIELDS: [&str; 4] = ["merged_at", "committed_at", "at", "time"];
 
 impl Release {
-    /// The changes this release carries: the collected ones (from every collecting activity that
-    /// succeeded), else the `changes` input's items without times.
-    pub fn changes(&self) -> Vec<Change> {
-        let collected: Vec<Change> = self
-            .process
+    /// The outputs that activities collecting `what` gave, in process order, from those that
+    /// succeeded (an output named like the thing: `version`, `service`, ...).
+    pub(crate) fn collected(&self, what: Identifies) -> Vec<&serde_json::Value> {
+        let name = what.as_str();
+        self.process
             .phases
             .iter()
             .flat_map(|p| p.activities.iter())
-            .filter(|spec| spec.collects == Some(Collects::Changes))
+            .filter(|spec| spec.collects.contains(&what))
             .filter_map(|spec| self.activity(&spec.id))
             .filter(|run| run.status == StepStatus::Success)
-            .filter_map(|run| run.outputs.get("changes"))
-            .flat_map(read_changes)
-            .collect();
+            .filter_map(|run| run.outputs.get(name))
+            .collect()
+    }
+
+    /// The changes this release carries: the collected ones (from every collecting activity that
+    /// succeeded), else the `changes` input's items without times.
+    pub fn changes(&self) -> Vec<Change> {
+        let collected: Vec<Change> = self.collected(Identifies::Changes).into_iter().flat_map(read_changes).collect();
         if !collected.is_empty() {
             return collected;
         }

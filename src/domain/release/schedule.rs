@@ -140,8 +140,13 @@ impl Release {
         fx.push(Effect::AdvanceNotice(AdvanceNotice { due, generation: schedule.generation }));
     }
 
-    /// The value of the input that identifies `what` (or the input named like it).
+    /// What an activity collected about `what` (the last one that succeeded wins), else the value
+    /// of the input that identifies `what` (or the input named like it).
     pub fn identified(&self, what: Identifies) -> Vec<String> {
+        let collected = self.collected(what).last().map(|v| texts(v)).unwrap_or_default();
+        if !collected.is_empty() {
+            return collected;
+        }
         let by_mark = self.process.inputs.iter().find(|i| i.identifies == Some(what)).map(|i| i.name.as_str());
         let fallback: &[&str] = match what {
             Identifies::Environment => &["environment", "env"],
@@ -173,5 +178,19 @@ impl Release {
             environment: self.environment(),
             services: self.identified(Identifies::Service),
         })
+    }
+}
+
+/// A collected output as text: a string, a number, or a list of them (changes' objects by title).
+fn texts(value: &serde_json::Value) -> Vec<String> {
+    let one = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Object(o) => o.get("title").and_then(|t| t.as_str()).map(str::to_string),
+        _ => None,
+    };
+    match value {
+        serde_json::Value::Array(items) => items.iter().filter_map(one).collect(),
+        v => one(v).into_iter().collect(),
     }
 }
