@@ -20,7 +20,7 @@ use std::sync::Arc;
 /// share a row. Kept at 8 although fewer would serialize SQLite writes with less contention on
 /// 2 cores: a slow receiver holds a worker for up to its activity's `timeout`, and 8 keeps a
 /// few such tries from stalling every other release.
-pub const WEBHOOK_WORKERS: usize = 8;
+pub const WEBHOOK_WORKERS: usize = 32;
 
 /// `shutdown_grace` when not configured: longer than most webhook tries, shorter than the 30 s
 /// systemd, Docker and Kubernetes wait before they follow SIGTERM with SIGKILL.

@@ -5,6 +5,7 @@ mod cache;
 mod callbacks;
 mod children;
 mod delegations;
+mod group_commit;
 mod groups;
 mod guilds;
 mod insight;
@@ -34,8 +35,7 @@ use crate::domain::principal::{Actor, Initiator};
 use crate::domain::process::Completion;
 use crate::domain::process_file::Catalog;
 use crate::domain::release::{
-    AuditActor, CallOutcome, CommandError, Draft, Effect, Look, Notice, Poll, Progress, Release, ReleaseId, ReleaseStatus, Spanning, Timer,
-    WebhookCall,
+    AuditActor, CommandError, Draft, Effect, Look, Notice, Poll, Progress, Release, ReleaseId, ReleaseStatus, Spanning, Timer,
 };
 use crate::domain::{ChannelId, GuildId};
 use crate::store::{
@@ -137,6 +137,8 @@ pub struct Engine {
     default_notices: Arc<std::collections::BTreeMap<GuildId, ChannelId>>,
     /// Releases as their last confirmed commit left them, for the webhook workers' hot path.
     cache: Arc<cache::ReleaseCache>,
+    /// Webhook results waiting to be recorded together (see `group_commit`).
+    results: Arc<group_commit::ResultQueue>,
     /// Each server's time zone and declared freezes.
     guild_settings: Arc<std::collections::BTreeMap<GuildId, crate::app::GuildSettings>>,
 }
@@ -157,6 +159,7 @@ impl Engine {
             trigger_guilds: None,
             default_notices: Default::default(),
             cache: Default::default(),
+            results: Default::default(),
             guild_settings: Default::default(),
         }
     }
@@ -630,27 +633,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Applies the result of a delivered webhook try, fenced twice: by the outbox claim (a
-    /// re-claimed delivery cannot complete) and by the attempt number (an old try changes nothing;
-    /// it is recorded in the audit trail).
-    pub async fn record_webhook_result(
-        &self,
-        item: &OutboxItem,
-        call: &WebhookCall,
-        outcome: CallOutcome,
-    ) -> Result<Option<OutboxItem>, EngineError> {
-        let reason = match &outcome {
-            CallOutcome::Failure { reason, .. } => Some(reason.clone()),
-            _ => None,
-        };
-        let stale = json!({"activity": call.activity, "attempt": call.attempt, "error": reason});
-        self.apply_delivered(item, stale, |release| {
-            self.metrics.record_webhook_outcome(&outcome);
-            release.webhook_result(&call.activity, call.attempt, outcome, self.now())
-        })
-        .await
-    }
-
     /// Applies one look of a `check` activity, fenced like a webhook result.
     pub async fn record_poll_result(
         &self,
@@ -669,32 +651,45 @@ impl Engine {
     async fn apply_delivered(
         &self,
         item: &OutboxItem,
-        mut stale: serde_json::Value,
+        stale: serde_json::Value,
         apply: impl FnOnce(&mut Release) -> Result<Vec<Effect>, CommandError>,
     ) -> Result<Option<OutboxItem>, EngineError> {
-        let Some(id) = item.release_id else { return Ok(None) };
         let mut tx = self.store.begin().await?;
-        if !Store::complete_outbox(&mut tx, item).await? {
+        let Some((id, saved, effects)) = self.apply_in(&mut tx, item, stale, apply).await? else { return Ok(None) };
+        self.commit_claiming_next(tx, id, saved, &effects).await
+    }
+
+    /// `apply_delivered` inside `tx`: `None` when the row has no release or was re-claimed
+    /// (nothing written); else the release, its save to confirm after the commit, and the effects.
+    pub(super) async fn apply_in(
+        &self,
+        tx: &mut Tx,
+        item: &OutboxItem,
+        mut stale: serde_json::Value,
+        apply: impl FnOnce(&mut Release) -> Result<Vec<Effect>, CommandError>,
+    ) -> Result<Option<(ReleaseId, Option<cache::Saved>, Vec<Effect>)>, EngineError> {
+        let Some(id) = item.release_id else { return Ok(None) };
+        if !Store::complete_outbox(tx, item).await? {
             tracing::warn!(key = %item.key, "delivery was re-claimed by another worker; its result is dropped");
             return Ok(None);
         }
         let (mut effects, mut saved) = (vec![], None);
-        if let Some(mut release) = self.load_for_update(&mut tx, id).await? {
+        if let Some(mut release) = self.load_for_update(tx, id).await? {
             let before = release.clone();
             match apply(&mut release) {
                 Ok(applied) => {
                     effects = applied;
-                    self.save(&mut tx, &before, &release, &mut effects).await?;
+                    self.save(tx, &before, &release, &mut effects).await?;
                     saved = self.cache.pending(id);
                 }
                 Err(e @ CommandError::Stale { .. }) => {
                     stale["why_ignored"] = json!(e.to_string());
-                    Store::append_audit(&mut tx, Some(id), &AuditActor::System, "stale_result_ignored", &stale).await?;
+                    Store::append_audit(tx, Some(id), &AuditActor::System, "stale_result_ignored", &stale).await?;
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        self.commit_claiming_next(tx, id, saved, &effects).await
+        Ok(Some((id, saved, effects)))
     }
 
     /// The release as it stands, inside a write transaction: from the cache when its last commit

@@ -67,6 +67,7 @@ impl Store {
             return Ok(());
         }
         let (mut id, mut prev_hash) = Self::audit_head(tx).await?.unwrap_or((0, audit::GENESIS.to_string()));
+        let head_before = tx.audit_head.take();
         let at = tx.now().to_rfc3339();
         let mut chained = Vec::with_capacity(rows.len());
         for (actor, action, detail) in rows {
@@ -89,14 +90,22 @@ impl Store {
                 .push_bind(prev)
                 .push_bind(hash);
         });
-        insert.build().execute(&mut **tx).await?;
+        if let Err(e) = insert.build().execute(&mut **tx).await {
+            tx.audit_head = head_before;
+            return Err(e.into());
+        }
+        tx.audit_head = Some((id, prev_hash));
         Ok(())
     }
 
-    /// The chain's head: the last row's id and hash.
+    /// The chain's head: the last row's id and hash (read once per write transaction).
     pub async fn audit_head(tx: &mut Tx) -> Result<Option<(i64, String)>, StoreError> {
-        let head = sqlx::query_file!("src/store/sql/audit_head.sql").fetch_optional(&mut **tx).await?;
-        Ok(head.map(|row| (row.id, row.hash)))
+        if let Some(head) = &tx.audit_head {
+            return Ok(Some(head.clone()));
+        }
+        let head = sqlx::query_file!("src/store/sql/audit_head.sql").fetch_optional(&mut **tx).await?.map(|row| (row.id, row.hash));
+        tx.audit_head.clone_from(&head);
+        Ok(head)
     }
 
     /// The audit trail of one release, oldest first.

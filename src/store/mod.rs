@@ -54,6 +54,10 @@ pub(super) fn corrupt(what: impl std::fmt::Display) -> StoreError {
 pub struct Tx {
     inner: Transaction<'static, Sqlite>,
     now: chrono::DateTime<chrono::Utc>,
+    /// The audit chain's head once this transaction read or moved it: nobody else writes while
+    /// it holds the write lock, so later rows chain to it without reading it again (a round trip
+    /// per row saved when several results share a transaction).
+    audit_head: Option<(i64, String)>,
 }
 
 impl Tx {
@@ -200,7 +204,7 @@ impl Store {
 
     /// A read transaction on the read pool (nothing written in it is kept: it is dropped).
     pub async fn read(&self) -> Result<Tx, StoreError> {
-        Ok(Tx { inner: self.pool.begin().await?, now: self.clock.now() })
+        Ok(Tx { inner: self.pool.begin().await?, now: self.clock.now(), audit_head: None })
     }
 
     /// The installation id, created with the database: two databases never share one.
@@ -214,7 +218,7 @@ impl Store {
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let inner = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         // Read after the write lock is held: a transaction that waited runs at its real time.
-        Ok(Tx { inner, now: self.clock.now() })
+        Ok(Tx { inner, now: self.clock.now(), audit_head: None })
     }
 
     /// Copies committed pages from the WAL into the database file without waiting for or

@@ -305,6 +305,27 @@ impl Store {
         }))
     }
 
+    /// Claims up to `n` due rows of `topic` in `tx` (most urgent first).
+    pub async fn claim_many_in(tx: &mut Tx, topic: Topic, lease: Duration, n: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        let rows =
+            sqlx::query_file!("src/store/sql/claim_outbox_many.sql", topic.as_str(), tx.now_ms(), lease.as_millis() as i64, n as i64)
+                .fetch_all(&mut **tx)
+                .await?;
+        let mut items: Vec<OutboxItem> = rows
+            .into_iter()
+            .map(|row| OutboxItem {
+                id: row.id,
+                key: row.key,
+                release_id: row.release_id.map(ReleaseId),
+                payload: serde_json::from_str(&row.payload_json).unwrap_or(serde_json::Value::String(row.payload_json)),
+                claims: row.claims,
+            })
+            .collect();
+        // RETURNING gives no order: the oldest (the lowest id among equals) goes first.
+        items.sort_by_key(|i| i.id);
+        Ok(items)
+    }
+
     /// Marks a claimed row delivered. Returns false when the claim is no longer current (another
     /// worker re-claimed it after the lease ran out): the caller must not apply its result.
     pub async fn complete_outbox(tx: &mut Tx, item: &OutboxItem) -> Result<bool, StoreError> {

@@ -200,6 +200,8 @@ impl super::Store {
             .execute(&mut **tx)
             .await?;
         }
+        // The changed activities' rows, written together in one statement after the loop.
+        let mut changed: Vec<serde_json::Value> = vec![];
         for phase in &release.phases {
             let old_phase = before.phases.iter().find(|p| p.id == phase.id);
             if old_phase.is_some_and(|p| p.status == phase.status && p.activities == phase.activities) {
@@ -220,20 +222,15 @@ impl super::Store {
                     .then(|| serde_json::to_string(&activity.approval))
                     .transpose()
                     .map_err(corrupt)?;
-                sqlx::query_file!(
-                    "src/store/sql/update_activity_run.sql",
+                changed.push(serde_json::json!([
+                    activity.id,
                     activity.status.as_str(),
-                    i64::from(activity.attempt),
+                    activity.attempt,
                     activity.reason,
                     outputs_json,
-                    release.id.0,
-                    activity.id,
-                    tx.now_ms(),
                     approval_json,
-                    i64::from(activity.run_attempt)
-                )
-                .execute(&mut **tx)
-                .await?;
+                    activity.run_attempt
+                ]));
                 if activity.decisions.is_empty() && old.is_some_and(|o| !o.decisions.is_empty()) {
                     // A retried approval starts a new round of decisions.
                     sqlx::query_file!("src/store/sql/delete_decisions.sql", release.id.0, activity.id).execute(&mut **tx).await?;
@@ -257,6 +254,10 @@ impl super::Store {
                     .await?;
                 }
             }
+        }
+        if !changed.is_empty() {
+            let rows = serde_json::Value::Array(changed).to_string();
+            sqlx::query_file!("src/store/sql/update_activity_runs.sql", release.id.0, tx.now_ms(), rows).execute(&mut **tx).await?;
         }
         Self::persist_effects(tx, release, effects).await
     }
