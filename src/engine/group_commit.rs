@@ -157,8 +157,16 @@ impl Engine {
     /// Returns each result's next task, in order.
     async fn apply_batch(&self, mut tx: crate::store::Tx, batch: &[Waiting]) -> Result<Vec<Option<OutboxItem>>, EngineError> {
         let mut applied: Vec<Applied> = Vec::with_capacity(batch.len());
+        // Every row completed in one statement; a re-claimed one (its claim is no longer
+        // current) is left out, and its result dropped, as alone.
+        let items: Vec<&OutboxItem> = batch.iter().map(|w| &w.item).collect();
+        let completed = Store::complete_many(&mut tx, &items).await?;
         let mut outcome = Ok(());
         for w in batch {
+            if !completed.contains(&w.item.id) {
+                tracing::warn!(key = %w.item.key, "delivery was re-claimed by another worker; its result is dropped");
+                continue;
+            }
             let stale = stale_detail(&w.call, &w.outcome);
             match self
                 .apply_in(&mut tx, &w.item, stale, |release| {

@@ -655,12 +655,20 @@ impl Engine {
         apply: impl FnOnce(&mut Release) -> Result<Vec<Effect>, CommandError>,
     ) -> Result<Option<OutboxItem>, EngineError> {
         let mut tx = self.store.begin().await?;
+        if item.release_id.is_none() {
+            return Ok(None);
+        }
+        if !Store::complete_outbox(&mut tx, item).await? {
+            tracing::warn!(key = %item.key, "delivery was re-claimed by another worker; its result is dropped");
+            return Ok(None);
+        }
         let Some((id, saved, effects)) = self.apply_in(&mut tx, item, stale, apply).await? else { return Ok(None) };
         self.commit_claiming_next(tx, id, saved, &effects).await
     }
 
-    /// `apply_delivered` inside `tx`: `None` when the row has no release or was re-claimed
-    /// (nothing written); else the release, its save to confirm after the commit, and the effects.
+    /// `apply_delivered` inside `tx`, its row completed already: `None` when the row has no
+    /// release (nothing written); else the release, its save to confirm after the commit, and the
+    /// effects.
     pub(super) async fn apply_in(
         &self,
         tx: &mut Tx,
@@ -669,10 +677,6 @@ impl Engine {
         apply: impl FnOnce(&mut Release) -> Result<Vec<Effect>, CommandError>,
     ) -> Result<Option<(ReleaseId, Option<cache::Saved>, Vec<Effect>)>, EngineError> {
         let Some(id) = item.release_id else { return Ok(None) };
-        if !Store::complete_outbox(tx, item).await? {
-            tracing::warn!(key = %item.key, "delivery was re-claimed by another worker; its result is dropped");
-            return Ok(None);
-        }
         let (mut effects, mut saved) = (vec![], None);
         if let Some(mut release) = self.load_for_update(tx, id).await? {
             let before = release.clone();

@@ -58,6 +58,8 @@ pub struct Tx {
     /// it holds the write lock, so later rows chain to it without reading it again (a round trip
     /// per row saved when several results share a transaction).
     audit_head: Option<(i64, String)>,
+    /// Each release's count of chat rows once this transaction read it (see `enqueue_chat_to`).
+    chat_rows: std::collections::HashMap<crate::domain::ReleaseId, i64>,
 }
 
 impl Tx {
@@ -204,7 +206,7 @@ impl Store {
 
     /// A read transaction on the read pool (nothing written in it is kept: it is dropped).
     pub async fn read(&self) -> Result<Tx, StoreError> {
-        Ok(Tx { inner: self.pool.begin().await?, now: self.clock.now(), audit_head: None })
+        Ok(Tx { inner: self.pool.begin().await?, now: self.clock.now(), audit_head: None, chat_rows: Default::default() })
     }
 
     /// The installation id, created with the database: two databases never share one.
@@ -218,7 +220,7 @@ impl Store {
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let inner = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         // Read after the write lock is held: a transaction that waited runs at its real time.
-        Ok(Tx { inner, now: self.clock.now(), audit_head: None })
+        Ok(Tx { inner, now: self.clock.now(), audit_head: None, chat_rows: Default::default() })
     }
 
     /// Copies committed pages from the WAL into the database file without waiting for or

@@ -62,7 +62,7 @@ pub async fn enqueue_digest(tx: &mut Tx, digest: DigestPost) -> Result<bool, Sto
     let key = format!("digest/{}/{}", digest.guild_id, digest.at.timestamp());
     let payload = serde_json::to_string(&ChatWork::Digest { digest }).map_err(corrupt)?;
     let now = tx.now_ms();
-    let done = sqlx::query_file!("src/store/sql/insert_outbox.sql", Topic::Chat.as_str(), key, None::<i64>, payload, now)
+    let done = sqlx::query_file!("src/store/sql/insert_outbox.sql", Topic::Chat.as_str(), key, None::<i64>, payload, now, 0)
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -177,7 +177,12 @@ pub(super) async fn enqueue_chat(tx: &mut Tx, release: &Release, notice: &Notice
 
 /// A notice about `release` for a channel other than its process's notices channel.
 pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: ChannelId, notice: &Notice) -> Result<(), StoreError> {
-    let n = sqlx::query_file_scalar!("src/store/sql/count_chat_rows.sql", release.id.0).fetch_one(&mut **tx).await?;
+    // Chat rows are numbered per release; the count is read once per transaction (rows are never
+    // deleted, so it only grows by what this transaction adds).
+    let n = match tx.chat_rows.get(&release.id) {
+        Some(n) => *n,
+        None => sqlx::query_file_scalar!("src/store/sql/count_chat_rows.sql", release.id.0).fetch_one(&mut **tx).await?,
+    };
     let to_thread = Some(channel_id) == release.process.notices_channel && notice.is_progress();
     let message = ChatMessage {
         channel_id,
@@ -188,15 +193,10 @@ pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: Channel
         notice: notice.clone(),
     };
     let now = tx.now_ms();
-    insert(
-        tx,
-        Topic::Chat,
-        &format!("{}/chat/{}", release.id, n + 1),
-        release.id,
-        &serde_json::to_value(ChatWork::Message(message)).map_err(corrupt)?,
-        now,
-    )
-    .await
+    let payload = serde_json::to_value(ChatWork::Message(message)).map_err(corrupt)?;
+    let added = insert(tx, Topic::Chat, &format!("{}/chat/{}", release.id, n + 1), release, &payload, now).await?;
+    tx.chat_rows.insert(release.id, n + i64::from(added));
+    Ok(())
 }
 
 /// The day's audit head for the audit channel, once per UTC day (the key), tied to no release.
@@ -211,34 +211,35 @@ pub async fn enqueue_daily_audit_head(tx: &mut Tx, channel_id: ChannelId, day: &
         format!("audit-head/{day}"),
         None::<i64>,
         payload,
-        tx.now_ms()
+        tx.now_ms(),
+        0
     )
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-pub(super) async fn enqueue_webhook(tx: &mut Tx, release: ReleaseId, call: &WebhookCall) -> Result<(), StoreError> {
-    let key = WebhookCall::idempotency_key(release, &call.activity, call.attempt);
+pub(super) async fn enqueue_webhook(tx: &mut Tx, release: &Release, call: &WebhookCall) -> Result<(), StoreError> {
+    let key = WebhookCall::idempotency_key(release.id, &call.activity, call.attempt);
     let due = tx.now_ms() + call.delay_ms as i64;
     let payload = serde_json::to_value(WebhookWork::Call(call.clone())).map_err(corrupt)?;
-    insert(tx, Topic::Webhook, &key, release, &payload, due).await
+    insert(tx, Topic::Webhook, &key, release, &payload, due).await.map(drop)
 }
 
 /// Timers ride the webhook topic: the webhook worker owns everything about a try, and waits
 /// are fired by the same due-time claim.
-pub(super) async fn enqueue_deadline(tx: &mut Tx, release: ReleaseId, deadline: &Timer) -> Result<(), StoreError> {
-    let key = format!("{}/{}", WebhookCall::idempotency_key(release, &deadline.activity, deadline.attempt), deadline.key_suffix());
+pub(super) async fn enqueue_deadline(tx: &mut Tx, release: &Release, deadline: &Timer) -> Result<(), StoreError> {
+    let key = format!("{}/{}", WebhookCall::idempotency_key(release.id, &deadline.activity, deadline.attempt), deadline.key_suffix());
     let due = tx.now_ms() + (deadline.after_secs as i64) * 1_000;
     let payload = serde_json::to_value(WebhookWork::Deadline(deadline.clone())).map_err(corrupt)?;
-    insert(tx, Topic::Webhook, &key, release, &payload, due).await
+    insert(tx, Topic::Webhook, &key, release, &payload, due).await.map(drop)
 }
 
 /// A scheduled start rides the webhook topic like every timer, due at its time; its key carries
 /// the schedule's generation, so scheduling twice never queues the same start twice.
-pub(super) async fn enqueue_scheduled_start(tx: &mut Tx, release: ReleaseId, start: &StartTimer) -> Result<(), StoreError> {
+pub(super) async fn enqueue_scheduled_start(tx: &mut Tx, release: &Release, start: &StartTimer) -> Result<(), StoreError> {
     let payload = serde_json::to_value(WebhookWork::ScheduledStart(start.clone())).map_err(corrupt)?;
-    insert(tx, Topic::Webhook, &start.key(release), release, &payload, start.at.timestamp_millis()).await
+    insert(tx, Topic::Webhook, &start.key(release.id), release, &payload, start.at.timestamp_millis()).await.map(drop)
 }
 
 /// The advance shipping notice, due at `notice.due` (at once when `None` or past).
@@ -253,27 +254,38 @@ pub(super) async fn enqueue_advance_notice(tx: &mut Tx, release: &Release, notic
     };
     let advance = AdvancePost { release_id: release.id, channel_id, generation: notice.generation };
     let payload = serde_json::to_value(ChatWork::Advance { advance }).map_err(corrupt)?;
-    insert(tx, Topic::Chat, &format!("{}/advance/{}", release.id, n + 1), release.id, &payload, due).await
+    insert(tx, Topic::Chat, &format!("{}/advance/{}", release.id, n + 1), release, &payload, due).await.map(drop)
 }
 
-pub(super) async fn enqueue_poll(tx: &mut Tx, release: ReleaseId, poll: &Poll) -> Result<(), StoreError> {
+pub(super) async fn enqueue_poll(tx: &mut Tx, release: &Release, poll: &Poll) -> Result<(), StoreError> {
     let due = tx.now_ms() + (poll.delay_secs as i64) * 1_000;
     let payload = serde_json::to_value(WebhookWork::Poll(poll.clone())).map_err(corrupt)?;
-    insert(tx, Topic::Webhook, &poll.key(release), release, &payload, due).await
+    insert(tx, Topic::Webhook, &poll.key(release.id), release, &payload, due).await.map(drop)
 }
 
+/// Queues one row for `release`; returns whether it was new (a replayed key is ignored). Hotfix
+/// releases' rows get priority 1, so their work is claimed first when work queues up.
 async fn insert(
     tx: &mut Tx,
     topic: Topic,
     key: &str,
-    release: ReleaseId,
+    release: &Release,
     payload: &serde_json::Value,
     due_ms: i64,
-) -> Result<(), StoreError> {
-    sqlx::query_file!("src/store/sql/insert_outbox.sql", topic.as_str(), key, Some(release.0), payload.to_string(), due_ms)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+) -> Result<bool, StoreError> {
+    let priority = i64::from(release.process.kind == crate::domain::process::ReleaseKind::Hotfix);
+    let done = sqlx::query_file!(
+        "src/store/sql/insert_outbox.sql",
+        topic.as_str(),
+        key,
+        Some(release.id.0),
+        payload.to_string(),
+        due_ms,
+        priority
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 impl Store {
@@ -331,6 +343,13 @@ impl Store {
     pub async fn complete_outbox(tx: &mut Tx, item: &OutboxItem) -> Result<bool, StoreError> {
         let done = sqlx::query_file!("src/store/sql/complete_outbox.sql", tx.now_ms(), item.id, item.claims).execute(&mut **tx).await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Completes every row of `items` whose claim is still current; returns the ids completed.
+    pub async fn complete_many(tx: &mut Tx, items: &[&OutboxItem]) -> Result<std::collections::HashSet<i64>, StoreError> {
+        let claims = serde_json::Value::Array(items.iter().map(|i| serde_json::json!([i.id, i.claims])).collect()).to_string();
+        let done = sqlx::query_file_scalar!("src/store/sql/complete_outbox_many.sql", tx.now_ms(), claims).fetch_all(&mut **tx).await?;
+        Ok(done.into_iter().collect())
     }
 
     /// Puts a claimed row back, to be tried again after `delay`.

@@ -294,10 +294,10 @@ impl super::Store {
                     outbox::enqueue_chat_to(tx, release, *channel, notice).await?
                 }
                 Effect::Notify(notice) => outbox::enqueue_chat(tx, release, notice).await?,
-                Effect::CallWebhook(call) => outbox::enqueue_webhook(tx, release.id, call).await?,
-                Effect::Timer(deadline) => outbox::enqueue_deadline(tx, release.id, deadline).await?,
-                Effect::Poll(poll) => outbox::enqueue_poll(tx, release.id, poll).await?,
-                Effect::StartAt(start) => outbox::enqueue_scheduled_start(tx, release.id, start).await?,
+                Effect::CallWebhook(call) => outbox::enqueue_webhook(tx, release, call).await?,
+                Effect::Timer(deadline) => outbox::enqueue_deadline(tx, release, deadline).await?,
+                Effect::Poll(poll) => outbox::enqueue_poll(tx, release, poll).await?,
+                Effect::StartAt(start) => outbox::enqueue_scheduled_start(tx, release, start).await?,
                 Effect::AdvanceNotice(notice) => outbox::enqueue_advance_notice(tx, release, notice).await?,
                 // The engine creates the child release; nothing to store for it here.
                 Effect::StartChild(_) => {}
