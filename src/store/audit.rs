@@ -1,6 +1,7 @@
 //! The audit trail: appended in the caller's write transaction (so the chain's head cannot move
 //! underneath it), read per release, verified end to end.
 
+use super::tx::AuditInsert;
 use super::{corrupt, Store, StoreError, Tx};
 use crate::domain::audit::{self, ChainBreak, StoredRow};
 use crate::domain::release::{AuditActor, ReleaseId};
@@ -56,8 +57,8 @@ impl Store {
         Self::append_audit_rows(tx, release, &[(actor, action, detail)]).await
     }
 
-    /// Appends rows in order, chained to the current head: the head is read once and the rows
-    /// go in one INSERT, since each statement is a round trip to the connection's thread.
+    /// Appends rows in order, chained to the current head: the head is read once per
+    /// transaction and the rows are written at its commit, together with the rest it held back.
     pub async fn append_audit_rows(
         tx: &mut Tx,
         release: Option<ReleaseId>,
@@ -67,9 +68,8 @@ impl Store {
             return Ok(());
         }
         let (mut id, mut prev_hash) = Self::audit_head(tx).await?.unwrap_or((0, audit::GENESIS.to_string()));
-        let head_before = tx.audit_head.take();
         let at = tx.now().to_rfc3339();
-        let mut chained = Vec::with_capacity(rows.len());
+        // Chained here, written with the transaction's other held-back rows (`Tx::flush`).
         for (actor, action, detail) in rows {
             let actor_json = serde_json::to_string(actor).map_err(corrupt)?;
             let detail_json = detail.to_string();
@@ -77,22 +77,17 @@ impl Store {
             let row =
                 StoredRow { id, release_id: release.map(|r| r.0), at: &at, actor_json: &actor_json, action, detail_json: &detail_json };
             let hash = audit::chain_hash(&prev_hash, &row);
-            chained.push((id, actor_json, *action, detail_json, std::mem::replace(&mut prev_hash, hash.clone()), hash));
-        }
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(include_str!("sql/insert_audit_rows.sql"));
-        insert.push_values(chained, |mut b, (id, actor_json, action, detail_json, prev, hash)| {
-            b.push_bind(id)
-                .push_bind(release.map(|r| r.0))
-                .push_bind(at.clone())
-                .push_bind(actor_json)
-                .push_bind(action)
-                .push_bind(detail_json)
-                .push_bind(prev)
-                .push_bind(hash);
-        });
-        if let Err(e) = insert.build().execute(&mut **tx).await {
-            tx.audit_head = head_before;
-            return Err(e.into());
+            let prev = std::mem::replace(&mut prev_hash, hash.clone());
+            tx.audit_rows.push(AuditInsert {
+                id,
+                release_id: release.map(|r| r.0),
+                at: at.clone(),
+                actor_json,
+                action: action.to_string(),
+                detail_json,
+                prev_hash: prev,
+                hash,
+            });
         }
         tx.audit_head = Some((id, prev_hash));
         Ok(())

@@ -14,6 +14,8 @@ mod planning;
 mod releases;
 mod requests;
 mod retention;
+mod tx;
+pub use tx::Tx;
 
 pub use audit::AuditRow;
 pub use board::BoardRedraw;
@@ -31,7 +33,7 @@ pub use requests::OpenRequest;
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::SqlitePool;
 use std::path::Path;
 use std::time::Duration;
 
@@ -46,52 +48,6 @@ pub enum StoreError {
 /// Stored data that does not read back as what was written.
 pub(super) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
-}
-
-/// A write transaction and the time it runs at: read once from the store's clock when it begins,
-/// so every row it writes (audit, outbox due times, runs) carries the same instant, and tests that
-/// move the clock move every stored time with it. Derefs to the connection (`&mut **tx`).
-pub struct Tx {
-    inner: Transaction<'static, Sqlite>,
-    now: chrono::DateTime<chrono::Utc>,
-    /// The audit chain's head once this transaction read or moved it: nobody else writes while
-    /// it holds the write lock, so later rows chain to it without reading it again (a round trip
-    /// per row saved when several results share a transaction).
-    audit_head: Option<(i64, String)>,
-    /// Each release's count of chat rows once this transaction read it (see `enqueue_chat_to`).
-    chat_rows: std::collections::HashMap<crate::domain::ReleaseId, i64>,
-}
-
-impl Tx {
-    /// The transaction's time.
-    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.now
-    }
-
-    pub fn now_ms(&self) -> i64 {
-        self.now.timestamp_millis()
-    }
-
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.inner.commit().await
-    }
-
-    pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.inner.rollback().await
-    }
-}
-
-impl std::ops::Deref for Tx {
-    type Target = sqlx::SqliteConnection;
-    fn deref(&self) -> &Self::Target {
-        &self.inner
-    }
-}
-
-impl std::ops::DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.inner
-    }
 }
 
 /// Two pools over one file. Every write goes through `writer`, a single connection: its pool's
@@ -206,7 +162,7 @@ impl Store {
 
     /// A read transaction on the read pool (nothing written in it is kept: it is dropped).
     pub async fn read(&self) -> Result<Tx, StoreError> {
-        Ok(Tx { inner: self.pool.begin().await?, now: self.clock.now(), audit_head: None, chat_rows: Default::default() })
+        Ok(Tx::new(self.pool.begin().await?, self.clock.now()))
     }
 
     /// The installation id, created with the database: two databases never share one.
@@ -220,7 +176,7 @@ impl Store {
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let inner = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         // Read after the write lock is held: a transaction that waited runs at its real time.
-        Ok(Tx { inner, now: self.clock.now(), audit_head: None, chat_rows: Default::default() })
+        Ok(Tx::new(inner, self.clock.now()))
     }
 
     /// Copies committed pages from the WAL into the database file without waiting for or

@@ -1,6 +1,7 @@
 //! The outbox: side effects written with the state change that implies them, delivered at least
 //! once by workers that claim rows under a lease and complete them fenced by their claim number.
 
+use super::tx::OutboxInsert;
 use super::{corrupt, Store, StoreError, Tx};
 use crate::domain::release::{AdvanceNotice, Notice, Poll, Release, ReleaseId, StartTimer, Timer, WebhookCall};
 use crate::domain::{ChannelId, GuildId};
@@ -181,7 +182,11 @@ pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: Channel
     // deleted, so it only grows by what this transaction adds).
     let n = match tx.chat_rows.get(&release.id) {
         Some(n) => *n,
-        None => sqlx::query_file_scalar!("src/store/sql/count_chat_rows.sql", release.id.0).fetch_one(&mut **tx).await?,
+        None => {
+            // Rows held back for the commit count too (an advance notice queued earlier in it).
+            let held = tx.outbox_rows.iter().filter(|r| r.release_id == Some(release.id.0) && r.topic == Topic::Chat.as_str()).count();
+            sqlx::query_file_scalar!("src/store/sql/count_chat_rows.sql", release.id.0).fetch_one(&mut **tx).await? + held as i64
+        }
     };
     let to_thread = Some(channel_id) == release.process.notices_channel && notice.is_progress();
     let message = ChatMessage {
@@ -194,8 +199,8 @@ pub async fn enqueue_chat_to(tx: &mut Tx, release: &Release, channel_id: Channel
     };
     let now = tx.now_ms();
     let payload = serde_json::to_value(ChatWork::Message(message)).map_err(corrupt)?;
-    let added = insert(tx, Topic::Chat, &format!("{}/chat/{}", release.id, n + 1), release, &payload, now).await?;
-    tx.chat_rows.insert(release.id, n + i64::from(added));
+    insert(tx, Topic::Chat, &format!("{}/chat/{}", release.id, n + 1), release, &payload, now);
+    tx.chat_rows.insert(release.id, n + 1);
     Ok(())
 }
 
@@ -223,7 +228,8 @@ pub(super) async fn enqueue_webhook(tx: &mut Tx, release: &Release, call: &Webho
     let key = WebhookCall::idempotency_key(release.id, &call.activity, call.attempt);
     let due = tx.now_ms() + call.delay_ms as i64;
     let payload = serde_json::to_value(WebhookWork::Call(call.clone())).map_err(corrupt)?;
-    insert(tx, Topic::Webhook, &key, release, &payload, due).await.map(drop)
+    insert(tx, Topic::Webhook, &key, release, &payload, due);
+    Ok(())
 }
 
 /// Timers ride the webhook topic: the webhook worker owns everything about a try, and waits
@@ -232,19 +238,23 @@ pub(super) async fn enqueue_deadline(tx: &mut Tx, release: &Release, deadline: &
     let key = format!("{}/{}", WebhookCall::idempotency_key(release.id, &deadline.activity, deadline.attempt), deadline.key_suffix());
     let due = tx.now_ms() + (deadline.after_secs as i64) * 1_000;
     let payload = serde_json::to_value(WebhookWork::Deadline(deadline.clone())).map_err(corrupt)?;
-    insert(tx, Topic::Webhook, &key, release, &payload, due).await.map(drop)
+    insert(tx, Topic::Webhook, &key, release, &payload, due);
+    Ok(())
 }
 
 /// A scheduled start rides the webhook topic like every timer, due at its time; its key carries
 /// the schedule's generation, so scheduling twice never queues the same start twice.
 pub(super) async fn enqueue_scheduled_start(tx: &mut Tx, release: &Release, start: &StartTimer) -> Result<(), StoreError> {
     let payload = serde_json::to_value(WebhookWork::ScheduledStart(start.clone())).map_err(corrupt)?;
-    insert(tx, Topic::Webhook, &start.key(release.id), release, &payload, start.at.timestamp_millis()).await.map(drop)
+    insert(tx, Topic::Webhook, &start.key(release.id), release, &payload, start.at.timestamp_millis());
+    Ok(())
 }
 
 /// The advance shipping notice, due at `notice.due` (at once when `None` or past).
 pub(super) async fn enqueue_advance_notice(tx: &mut Tx, release: &Release, notice: &AdvanceNotice) -> Result<(), StoreError> {
     let Some(channel_id) = release.process.notices_channel else { return Ok(()) };
+    // Reads outbox rows: the ones held back must be there.
+    tx.flush().await?;
     let n = sqlx::query_file_scalar!("src/store/sql/count_advance_rows.sql", release.id.0).fetch_one(&mut **tx).await?;
     // A notice already posted is brought up to date at once; a first one waits for its time.
     let posted = sqlx::query_file_scalar!("src/store/sql/count_advance_posted.sql", release.id.0).fetch_one(&mut **tx).await? > 0;
@@ -254,38 +264,29 @@ pub(super) async fn enqueue_advance_notice(tx: &mut Tx, release: &Release, notic
     };
     let advance = AdvancePost { release_id: release.id, channel_id, generation: notice.generation };
     let payload = serde_json::to_value(ChatWork::Advance { advance }).map_err(corrupt)?;
-    insert(tx, Topic::Chat, &format!("{}/advance/{}", release.id, n + 1), release, &payload, due).await.map(drop)
+    insert(tx, Topic::Chat, &format!("{}/advance/{}", release.id, n + 1), release, &payload, due);
+    Ok(())
 }
 
 pub(super) async fn enqueue_poll(tx: &mut Tx, release: &Release, poll: &Poll) -> Result<(), StoreError> {
     let due = tx.now_ms() + (poll.delay_secs as i64) * 1_000;
     let payload = serde_json::to_value(WebhookWork::Poll(poll.clone())).map_err(corrupt)?;
-    insert(tx, Topic::Webhook, &poll.key(release.id), release, &payload, due).await.map(drop)
+    insert(tx, Topic::Webhook, &poll.key(release.id), release, &payload, due);
+    Ok(())
 }
 
-/// Queues one row for `release`; returns whether it was new (a replayed key is ignored). Hotfix
-/// releases' rows get priority 1, so their work is claimed first when work queues up.
-async fn insert(
-    tx: &mut Tx,
-    topic: Topic,
-    key: &str,
-    release: &Release,
-    payload: &serde_json::Value,
-    due_ms: i64,
-) -> Result<bool, StoreError> {
+/// Queues one row for `release`, written at the transaction's commit (`Tx::flush`); a replayed
+/// key is ignored then. Hotfix releases' rows get priority 1, so their work is claimed first.
+fn insert(tx: &mut Tx, topic: Topic, key: &str, release: &Release, payload: &serde_json::Value, due_ms: i64) {
     let priority = i64::from(release.process.kind == crate::domain::process::ReleaseKind::Hotfix);
-    let done = sqlx::query_file!(
-        "src/store/sql/insert_outbox.sql",
-        topic.as_str(),
-        key,
-        Some(release.id.0),
-        payload.to_string(),
+    tx.outbox_rows.push(OutboxInsert {
+        topic: topic.as_str(),
+        key: key.to_string(),
+        release_id: Some(release.id.0),
+        payload: payload.to_string(),
         due_ms,
-        priority
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
+        priority,
+    });
 }
 
 impl Store {
@@ -301,6 +302,8 @@ impl Store {
     /// Claims the next due row of `topic` inside the caller's transaction, so a worker that
     /// records a result can take its next task in the same commit.
     pub async fn claim_in(tx: &mut Tx, topic: Topic, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
+        // The rows this transaction queued are work to claim too.
+        tx.flush().await?;
         let row = sqlx::query_file!("src/store/sql/claim_outbox.sql", topic.as_str(), tx.now_ms(), lease.as_millis() as i64)
             .fetch_optional(&mut **tx)
             .await?;
@@ -319,6 +322,7 @@ impl Store {
 
     /// Claims up to `n` due rows of `topic` in `tx` (most urgent first).
     pub async fn claim_many_in(tx: &mut Tx, topic: Topic, lease: Duration, n: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        tx.flush().await?;
         let rows =
             sqlx::query_file!("src/store/sql/claim_outbox_many.sql", topic.as_str(), tx.now_ms(), lease.as_millis() as i64, n as i64)
                 .fetch_all(&mut **tx)

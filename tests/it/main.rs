@@ -14,6 +14,7 @@ mod discord_errors;
 mod faults;
 mod gateway;
 mod governance;
+mod group_commit;
 mod guilds;
 mod harness;
 mod http_api;
