@@ -203,8 +203,12 @@ impl Engine {
             if let Some(saved) = a.saved {
                 self.cache.confirm(saved);
             }
-            self.wake_for(&a.effects);
         }
+        // The batch's workers took new work already (the claims above): wake others only for
+        // the rest, each waking worker being a claim at the writer.
+        let work: usize = applied.iter().map(|a| super::webhook_work(&a.effects)).sum();
+        let chat = applied.iter().any(|a| a.effects.iter().any(|e| matches!(e, Effect::Notify(_))));
+        self.wake(work.saturating_sub(claimed.len()), chat);
         for w in batch {
             self.metrics.record_webhook_outcome(&w.outcome);
         }

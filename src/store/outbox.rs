@@ -302,37 +302,25 @@ impl Store {
     /// Claims the next due row of `topic` inside the caller's transaction, so a worker that
     /// records a result can take its next task in the same commit.
     pub async fn claim_in(tx: &mut Tx, topic: Topic, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
-        // The rows this transaction queued are work to claim too.
-        tx.flush().await?;
-        let row = sqlx::query_file!("src/store/sql/claim_outbox.sql", topic.as_str(), tx.now_ms(), lease.as_millis() as i64)
-            .fetch_optional(&mut **tx)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let payload = row.payload_json;
-        Ok(Some(OutboxItem {
-            id: row.id,
-            key: row.key,
-            release_id: row.release_id.map(ReleaseId),
-            // Text that is not JSON stays a string: the worker cannot read it as work and sets the
-            // row aside, where an error here would leave it leased and poison its claimer's commit.
-            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
-            claims: row.claims,
-        }))
+        Ok(Self::claim_many_in(tx, topic, lease, 1).await?.pop())
     }
 
     /// Claims up to `n` due rows of `topic` in `tx` (most urgent first).
     pub async fn claim_many_in(tx: &mut Tx, topic: Topic, lease: Duration, n: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        // The rows this transaction queued are work to claim too.
         tx.flush().await?;
-        let rows =
-            sqlx::query_file!("src/store/sql/claim_outbox_many.sql", topic.as_str(), tx.now_ms(), lease.as_millis() as i64, n as i64)
-                .fetch_all(&mut **tx)
-                .await?;
+        let rows = sqlx::query_file!("src/store/sql/claim_outbox.sql", topic.as_str(), tx.now_ms(), lease.as_millis() as i64, n as i64)
+            .fetch_all(&mut **tx)
+            .await?;
         let mut items: Vec<OutboxItem> = rows
             .into_iter()
             .map(|row| OutboxItem {
                 id: row.id,
                 key: row.key,
                 release_id: row.release_id.map(ReleaseId),
+                // Text that is not JSON stays a string: the worker cannot read it as work and sets
+                // the row aside, where an error here would leave it leased and poison its
+                // claimer's commit.
                 payload: serde_json::from_str(&row.payload_json).unwrap_or(serde_json::Value::String(row.payload_json)),
                 claims: row.claims,
             })

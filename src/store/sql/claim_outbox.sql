@@ -1,10 +1,11 @@
--- Claims a due row of a topic whose lease is free or expired: hotfix work first, then the
--- earliest. A release's chat messages (keys `<release>/chat/<n>`) go out in the order they were
--- queued: one waits while an earlier one of its release is undelivered (being retried after an
--- error, say), so a thread never reads out of order. Card redraws are not held.
+-- Claims up to ?4 due rows of a topic whose lease is free or expired (a batch of results claims
+-- one per worker): hotfix work first, then the earliest. A release's chat messages (keys
+-- `<release>/chat/<n>`) go out in the order they were queued: one waits while an earlier one of
+-- its release is undelivered (being retried after an error, say), so a thread never reads out of
+-- order. Card redraws are not held.
 UPDATE outbox
 SET lease_until = ?2 + ?3, claims = claims + 1
-WHERE id = (
+WHERE id IN (
     SELECT o.id FROM outbox o
     WHERE o.topic = ?1 AND o.done_at IS NULL AND o.available_at <= ?2
       AND (o.lease_until IS NULL OR o.lease_until <= ?2)
@@ -14,6 +15,6 @@ WHERE id = (
             AND instr(e.key, '/chat/') > 0
       ))
     ORDER BY o.priority DESC, o.available_at, o.id
-    LIMIT 1
+    LIMIT ?4
 )
 RETURNING id, key, release_id, payload_json, claims
