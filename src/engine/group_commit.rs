@@ -80,8 +80,9 @@ impl Drop for Leading<'_> {
 }
 
 /// What applying one result in a batch left to do after the commit.
-struct Applied {
+struct Applied<'a> {
     id: ReleaseId,
+    outcome: &'a CallOutcome,
     saved: Option<cache::Saved>,
     effects: Vec<Effect>,
 }
@@ -156,7 +157,7 @@ impl Engine {
     /// Applies every result of `batch` in `tx`, claims a next task per result and commits.
     /// Returns each result's next task, in order.
     async fn apply_batch(&self, mut tx: crate::store::Tx, batch: &[Waiting]) -> Result<Vec<Option<OutboxItem>>, EngineError> {
-        let mut applied: Vec<Applied> = Vec::with_capacity(batch.len());
+        let mut applied: Vec<Applied<'_>> = Vec::with_capacity(batch.len());
         // Every row completed in one statement; a re-claimed one (its claim is no longer
         // current) is left out, and its result dropped, as alone.
         let items: Vec<&OutboxItem> = batch.iter().map(|w| &w.item).collect();
@@ -174,7 +175,7 @@ impl Engine {
                 })
                 .await
             {
-                Ok(Some((id, saved, effects))) => applied.push(Applied { id, saved, effects }),
+                Ok(Some((id, saved, effects))) => applied.push(Applied { id, outcome: &w.outcome, saved, effects }),
                 Ok(None) => {}
                 Err(e) => {
                     outcome = Err(e);
@@ -209,8 +210,9 @@ impl Engine {
         let work: usize = applied.iter().map(|a| super::webhook_work(&a.effects)).sum();
         let chat = applied.iter().any(|a| a.effects.iter().any(|e| matches!(e, Effect::Notify(_))));
         self.wake(work.saturating_sub(claimed.len()), chat);
-        for w in batch {
-            self.metrics.record_webhook_outcome(&w.outcome);
+        // Counted as alone: results whose release took them (not those dropped as re-claimed).
+        for a in &applied {
+            self.metrics.record_webhook_outcome(a.outcome);
         }
         let mut claimed = claimed.into_iter();
         Ok(batch.iter().map(|_| claimed.next()).collect())

@@ -672,10 +672,10 @@ impl Engine {
         stale: serde_json::Value,
         apply: impl FnOnce(&mut Release) -> Result<Vec<Effect>, CommandError>,
     ) -> Result<Option<OutboxItem>, EngineError> {
-        let mut tx = self.store.begin().await?;
         if item.release_id.is_none() {
             return Ok(None);
         }
+        let mut tx = self.store.begin().await?;
         if !Store::complete_outbox(&mut tx, item).await? {
             tracing::warn!(key = %item.key, "delivery was re-claimed by another worker; its result is dropped");
             return Ok(None);

@@ -333,14 +333,13 @@ impl Store {
     /// Marks a claimed row delivered. Returns false when the claim is no longer current (another
     /// worker re-claimed it after the lease ran out): the caller must not apply its result.
     pub async fn complete_outbox(tx: &mut Tx, item: &OutboxItem) -> Result<bool, StoreError> {
-        let done = sqlx::query_file!("src/store/sql/complete_outbox.sql", tx.now_ms(), item.id, item.claims).execute(&mut **tx).await?;
-        Ok(done.rows_affected() == 1)
+        Ok(Self::complete_many(tx, &[item]).await?.contains(&item.id))
     }
 
     /// Completes every row of `items` whose claim is still current; returns the ids completed.
     pub async fn complete_many(tx: &mut Tx, items: &[&OutboxItem]) -> Result<std::collections::HashSet<i64>, StoreError> {
         let claims = serde_json::Value::Array(items.iter().map(|i| serde_json::json!([i.id, i.claims])).collect()).to_string();
-        let done = sqlx::query_file_scalar!("src/store/sql/complete_outbox_many.sql", tx.now_ms(), claims).fetch_all(&mut **tx).await?;
+        let done = sqlx::query_file_scalar!("src/store/sql/complete_outbox.sql", tx.now_ms(), claims).fetch_all(&mut **tx).await?;
         Ok(done.into_iter().collect())
     }
 
